@@ -1,0 +1,5 @@
+"""DCAT export routes (skeleton; filled in by the DCAT work)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["dcat"])

@@ -1,0 +1,56 @@
+"""Request dependencies shared by the native API, the CKAN API and the portal: the database session
+(commit on success, roll back on error) and who the actor is (API token or portal session)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from pubdata.authz import ANONYMOUS, Actor
+from pubdata.db import new_session
+from pubdata.identity import service as identity
+
+SESSION_COOKIE = "pubdata_session"
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    session = new_session(request.app.state.engine)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def token_from_request(request: Request) -> str | None:
+    """The API token from ``Authorization: Bearer …`` (or a bare token, as CKAN clients send it)
+    or ``X-CKAN-API-Key``."""
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        return value.strip() if scheme.lower() in ("bearer", "token") and value else auth.strip()
+    return request.headers.get("x-ckan-api-key") or None
+
+
+def resolve_actor(request: Request, session: Session) -> Actor:
+    token = token_from_request(request)
+    if token:
+        return identity.actor_from_token(session, token)  # an invalid token is an error, never anonymous
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        login = identity.find_login_session(session, cookie)
+        if login is not None:
+            request.state.login = login
+            return identity.actor_for(login.user, via="session")
+    return ANONYMOUS
+
+
+def current_actor(request: Request, session: Session = Depends(db_session)) -> Actor:
+    actor = resolve_actor(request, session)
+    request.state.actor = actor
+    return actor

@@ -1,0 +1,156 @@
+"""Native REST API for the catalogue: entries CRUD, search with facets, revisions, resources."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from pubdata.api.deps import current_actor, db_session
+from pubdata.authz import Actor
+from pubdata.catalog import service, vocab
+from pubdata.catalog.schemas import (
+    EntryCreate,
+    EntryRead,
+    EntryUpdate,
+    FacetValue,
+    ResourceRead,
+    RevisionRead,
+    SearchPage,
+    entry_read,
+)
+from pubdata.settings import get_settings
+
+router = APIRouter(tags=["catalogue"])
+DB = Annotated[Session, Depends(db_session)]
+ActorDep = Annotated[Actor, Depends(current_actor)]
+FilterParam = Annotated[list[str] | None, Query()]
+
+
+def _search_query(
+    q: str, category: list[str] | None, organisation: list[str] | None, open_type: list[str] | None,
+    security_grade: list[str] | None, update_frequency: list[str] | None, district: list[str] | None,
+    tags: list[str] | None, sort: str, offset: int, limit: int, facet: list[str] | None, facet_limit: int,
+) -> service.SearchQuery:
+    filters = {
+        "category": category or [], "organisation": organisation or [], "open_type": open_type or [],
+        "security_grade": security_grade or [], "update_frequency": update_frequency or [],
+        "district": district or [], "tags": tags or [],
+    }
+    facets = tuple(facet) if facet is not None else service.repo.FACETS
+    return service.SearchQuery(q=q, filters=filters, sort=sort, offset=offset, limit=limit, facets=facets,
+                               facet_limit=facet_limit)
+
+
+def _facets(result: service.SearchResult) -> dict[str, list[FacetValue]]:
+    return {
+        name: [FacetValue(value=v, label=label, count=n) for v, label, n in values]
+        for name, values in result.facets.items()
+    }
+
+
+@router.get("/entries", response_model=SearchPage, summary="Search the catalogue")
+def search_entries(
+    session: DB,
+    actor: ActorDep,
+    q: str = Query("", max_length=200, description="Chinese or English words; every word must match"),
+    category: FilterParam = None,
+    organisation: FilterParam = None,
+    open_type: FilterParam = None,
+    security_grade: FilterParam = None,
+    update_frequency: FilterParam = None,
+    district: FilterParam = None,
+    tags: FilterParam = None,
+    sort: str = Query("", description="relevance, modified_desc, title_asc, code_asc, …"),
+    offset: int = Query(0, ge=0),
+    limit: int = Query(20, ge=0, le=1000),
+    facet: FilterParam = None,
+    facet_limit: int = Query(50, ge=-1, le=1000),
+) -> SearchPage:
+    query = _search_query(q, category, organisation, open_type, security_grade, update_frequency, district,
+                          tags, sort, offset, limit, facet, facet_limit)
+    result = service.search_entries(session, actor, query, get_settings().search_max_rows)
+    return SearchPage(
+        count=result.count, offset=offset, limit=limit, sort=result.sort,
+        results=[entry_read(e) for e in result.entries], facets=_facets(result),
+    )
+
+
+@router.get("/facets", response_model=dict[str, list[FacetValue]], summary="Facet counts for a search")
+def facets(
+    session: DB,
+    actor: ActorDep,
+    q: str = Query("", max_length=200),
+    category: FilterParam = None,
+    organisation: FilterParam = None,
+    open_type: FilterParam = None,
+    security_grade: FilterParam = None,
+    update_frequency: FilterParam = None,
+    district: FilterParam = None,
+    tags: FilterParam = None,
+    facet: FilterParam = None,
+    facet_limit: int = Query(50, ge=-1, le=1000),
+) -> dict[str, list[FacetValue]]:
+    query = _search_query(q, category, organisation, open_type, security_grade, update_frequency, district,
+                          tags, "", 0, 0, facet, facet_limit)
+    return _facets(service.search_entries(session, actor, query))
+
+
+@router.post("/entries", response_model=EntryRead, status_code=201, summary="Register a catalogue entry")
+def create_entry(body: EntryCreate, session: DB, actor: ActorDep) -> EntryRead:
+    return entry_read(service.create_entry(session, actor, body))
+
+
+@router.get("/entries/{key}", response_model=EntryRead, summary="One entry by id, code or name")
+def get_entry(key: str, session: DB, actor: ActorDep) -> EntryRead:
+    return entry_read(service.get_entry(session, actor, key))
+
+
+@router.patch("/entries/{key}", response_model=EntryRead, summary="Edit an entry (partial)")
+def update_entry(key: str, body: EntryUpdate, session: DB, actor: ActorDep) -> EntryRead:
+    return entry_read(service.update_entry(session, actor, key, body))
+
+
+@router.delete("/entries/{key}", status_code=204, summary="Withdraw an entry")
+def delete_entry(key: str, session: DB, actor: ActorDep) -> Response:
+    service.delete_entry(session, actor, key)
+    return Response(status_code=204)
+
+
+@router.get("/entries/{key}/revisions", response_model=list[RevisionRead], summary="Change history")
+def revisions(key: str, session: DB, actor: ActorDep) -> list[RevisionRead]:
+    return [RevisionRead.model_validate(r) for r in service.list_revisions(session, actor, key)]
+
+
+@router.get("/resources/{resource_id}", response_model=ResourceRead, summary="One resource (table)")
+def get_resource(resource_id: str, session: DB, actor: ActorDep) -> ResourceRead:
+    return ResourceRead.model_validate(service.get_resource(session, actor, resource_id))
+
+
+class VocabularyTerm(BaseModel):
+    code: str
+    label: str
+    description: str = ""
+
+
+@router.get("/vocabularies", summary="Categories, open types, grades, frequencies, districts")
+def vocabularies() -> dict[str, Any]:
+    def terms(ts: tuple[vocab.Term, ...]) -> list[VocabularyTerm]:
+        return [VocabularyTerm(code=t.code, label=t.label, description=t.description) for t in ts]
+
+    return {
+        "categories": terms(vocab.CATEGORIES),
+        "open_types": terms(vocab.OPEN_TYPES),
+        "security_grades": terms(vocab.SECURITY_GRADES),
+        "update_frequencies": terms(vocab.UPDATE_FREQUENCIES),
+        "districts": list(vocab.SPATIAL_COVERAGES),
+        "personal_kinds": terms(vocab.PERSONAL_KINDS),
+        "field_types": list(vocab.FIELD_TYPES),
+    }
+
+
+@router.get("/stats", summary="Catalogue figures: totals and counts by category, department, open type")
+def stats(session: DB, actor: ActorDep) -> dict[str, Any]:
+    return service.catalogue_stats(session, actor)

@@ -1,0 +1,58 @@
+"""Native REST API for organisations, the caller, and API tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
+
+from pubdata.api.deps import current_actor, db_session
+from pubdata.authz import Actor
+from pubdata.identity import service
+from pubdata.identity.errors import UserNotFound
+from pubdata.identity.models import User
+from pubdata.identity.schemas import OrganisationRead, TokenCreate, TokenCreated, TokenRead, UserRead
+from pubdata.identity.schemas import OrganisationKind
+from pubdata.errors import Unauthenticated
+
+router = APIRouter(tags=["identity"])
+DB = Annotated[Session, Depends(db_session)]
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+@router.get("/organisations", response_model=list[OrganisationRead], summary="Organisations")
+def list_organisations(session: DB, actor: ActorDep, kind: OrganisationKind | None = Query(None)) -> list[OrganisationRead]:
+    orgs = service.list_organisations(session, actor, kind.value if kind else None)
+    return [OrganisationRead.model_validate(o) for o in orgs]
+
+
+@router.get("/organisations/{code}", response_model=OrganisationRead, summary="One organisation")
+def get_organisation(code: str, session: DB, actor: ActorDep) -> OrganisationRead:
+    return OrganisationRead.model_validate(service.get_organisation(session, actor, code))
+
+
+@router.get("/me", response_model=UserRead, summary="The calling user")
+def me(session: DB, actor: ActorDep) -> UserRead:
+    if actor.user_id is None:
+        raise Unauthenticated("需要登录", code="auth.login_required")
+    user = session.get(User, actor.user_id)
+    if user is None:
+        raise UserNotFound("用户不存在")
+    return UserRead.model_validate(user)
+
+
+@router.get("/tokens", response_model=list[TokenRead], summary="The caller's API tokens")
+def list_tokens(session: DB, actor: ActorDep) -> list[TokenRead]:
+    return [TokenRead.model_validate(t) for t in service.list_tokens(session, actor)]
+
+
+@router.post("/tokens", response_model=TokenCreated, status_code=201, summary="Issue an API token (shown once)")
+def create_token(body: TokenCreate, session: DB, actor: ActorDep) -> TokenCreated:
+    token, secret = service.create_token(session, actor, name=body.name, scopes=body.scopes, days=body.days)
+    return TokenCreated(**TokenRead.model_validate(token).model_dump(), token=secret)
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenRead, summary="Revoke an API token")
+def revoke_token(token_id: int, session: DB, actor: ActorDep) -> TokenRead:
+    return TokenRead.model_validate(service.revoke_token(session, actor, token_id))

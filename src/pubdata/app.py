@@ -1,0 +1,72 @@
+"""The FastAPI application: native API (/api/v1), CKAN-compatible API (/api/3/action, /api/action),
+DCAT export, and the portal. Domain errors are rendered in one place per surface."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pubdata import __version__
+from pubdata.api import errors as api_errors
+from pubdata.api.ckan import routes as ckan
+from pubdata.api.dcat import router as dcat_router
+from pubdata.api.v1 import catalog as v1_catalog
+from pubdata.api.v1 import identity as v1_identity
+from pubdata.db import get_engine
+from pubdata.errors import PubdataError
+from pubdata.settings import Settings, get_settings
+from pubdata.web import routes as web
+
+STATIC = Path(__file__).parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="pubdata 公共数据运营平台 API",
+        version=__version__,
+        description="Native REST API of pubdata. The CKAN Action API is at /api/3/action/NAME.",
+        docs_url="/docs",
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine or get_engine()
+
+    app.include_router(v1_catalog.router, prefix="/api/v1")
+    app.include_router(v1_identity.router, prefix="/api/v1")
+    app.include_router(ckan.router)
+    app.include_router(dcat_router)
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(PubdataError)
+    async def _domain_error(request: Request, exc: PubdataError) -> Response:
+        if ckan.is_ckan_path(request):
+            return ckan.error_response(exc)
+        if api_errors.is_api_path(request):
+            return api_errors.pubdata_error_response(exc)
+        return web.error_page(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if ckan.is_ckan_path(request):
+            return ckan.validation_error_response(exc)
+        if api_errors.is_api_path(request):
+            return api_errors.validation_response(exc)
+        return web.validation_error_page(request, exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if ckan.is_ckan_path(request):
+            return ckan.http_error_response(exc)
+        if api_errors.is_api_path(request):
+            return api_errors.http_error_response(exc)
+        return web.http_error_page(request, exc)
+
+    return app

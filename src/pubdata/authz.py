@@ -1,0 +1,126 @@
+"""Who is calling (the actor), named permissions, and the one table granting them to roles.
+
+Every service function starts with ``require(actor, Permission.X)``; routes only resolve the actor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pubdata.errors import Forbidden, Unauthenticated
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # platform administrator
+    OPERATOR = "operator"  # 运营方: curates the catalogue
+    DEPARTMENT = "department"  # 数据提供方: publishes its own entries
+    ENTERPRISE = "enterprise"
+    BANK = "bank"
+    DATA_MERCHANT = "data_merchant"
+    APPRAISER = "appraiser"
+    REGULATOR = "regulator"
+
+
+class Permission(StrEnum):
+    CATALOG_ENTRY_READ = "catalog:entry:read"
+    CATALOG_ENTRY_CREATE = "catalog:entry:create"
+    CATALOG_ENTRY_UPDATE = "catalog:entry:update"  # own organisation's entries
+    CATALOG_ENTRY_DELETE = "catalog:entry:delete"  # own organisation's entries
+    CATALOG_ENTRY_CURATE = "catalog:entry:curate"  # any entry
+    CATALOG_REVISION_READ = "catalog:revision:read"
+    IDENTITY_ORG_READ = "identity:organisation:read"
+    IDENTITY_ORG_MANAGE = "identity:organisation:manage"
+    IDENTITY_USER_MANAGE = "identity:user:manage"
+    IDENTITY_TOKEN_CREATE = "identity:token:create"
+    IDENTITY_TOKEN_MANAGE_ANY = "identity:token:manage_any"
+    PLATFORM_STATS_READ = "platform:stats:read"
+
+
+_PUBLIC = {Permission.CATALOG_ENTRY_READ, Permission.IDENTITY_ORG_READ, Permission.CATALOG_REVISION_READ}
+_SIGNED_IN = _PUBLIC | {Permission.IDENTITY_TOKEN_CREATE}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.OPERATOR: frozenset(
+        _SIGNED_IN
+        | {
+            Permission.CATALOG_ENTRY_CREATE,
+            Permission.CATALOG_ENTRY_UPDATE,
+            Permission.CATALOG_ENTRY_DELETE,
+            Permission.CATALOG_ENTRY_CURATE,
+            Permission.PLATFORM_STATS_READ,
+        }
+    ),
+    Role.DEPARTMENT: frozenset(
+        _SIGNED_IN
+        | {Permission.CATALOG_ENTRY_CREATE, Permission.CATALOG_ENTRY_UPDATE, Permission.CATALOG_ENTRY_DELETE}
+    ),
+    Role.ENTERPRISE: frozenset(_SIGNED_IN),
+    Role.BANK: frozenset(_SIGNED_IN),
+    Role.DATA_MERCHANT: frozenset(_SIGNED_IN),
+    Role.APPRAISER: frozenset(_SIGNED_IN),
+    Role.REGULATOR: frozenset(_SIGNED_IN | {Permission.PLATFORM_STATS_READ}),
+}
+
+# API token scopes: a token may only narrow what its user can do.
+SCOPES: dict[str, frozenset[Permission]] = {
+    "read": frozenset(_PUBLIC),
+    "catalog:write": frozenset(
+        {
+            Permission.CATALOG_ENTRY_CREATE,
+            Permission.CATALOG_ENTRY_UPDATE,
+            Permission.CATALOG_ENTRY_DELETE,
+            Permission.CATALOG_ENTRY_CURATE,
+        }
+    ),
+    "admin": frozenset(Permission),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The caller of a service: a user (with organisation and roles) or the anonymous public."""
+
+    user_id: int | None = None
+    username: str | None = None
+    organisation_id: int | None = None
+    organisation_kind: str | None = None
+    roles: frozenset[Role] = frozenset()
+    scopes: frozenset[str] | None = None  # None: a portal session or the CLI, no narrowing
+    via: str = "anonymous"  # anonymous | session | token | cli | system
+    token_id: int | None = None
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user_id is not None or self.via == "system"
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        if self.via == "system":
+            return frozenset(Permission)
+        granted: set[Permission] = set(_PUBLIC)
+        for role in self.roles:
+            granted |= ROLE_PERMISSIONS.get(role, frozenset())
+        if self.scopes is not None:
+            allowed: set[Permission] = set(_PUBLIC)
+            for scope in self.scopes:
+                allowed |= SCOPES.get(scope, frozenset())
+            granted &= allowed
+        return frozenset(granted)
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+
+ANONYMOUS = Actor()
+SYSTEM = Actor(username="system", via="system")
+
+
+def require(actor: Actor, permission: Permission) -> None:
+    if actor.can(permission):
+        return
+    if not actor.is_authenticated:
+        raise Unauthenticated(f"需要登录：此操作需要权限 {permission.value}", code="auth.login_required")
+    raise Forbidden(f"没有权限：此操作需要权限 {permission.value}", code="auth.permission_denied")

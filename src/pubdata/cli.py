@@ -1,0 +1,230 @@
+"""The ``pubdata`` command line. It acts as the machine's administrator (the ``system`` actor):
+whoever can run it can already read the database files."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from pubdata.authz import SYSTEM
+from pubdata.errors import PubdataError
+
+app = typer.Typer(help="pubdata — 公共数据运营平台", no_args_is_help=True, add_completion=False)
+user_app = typer.Typer(help="Users", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens", no_args_is_help=True)
+org_app = typer.Typer(help="Organisations", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(org_app, name="org")
+
+HomeOpt = Annotated[Path | None, typer.Option("--home", help="Data directory (PUBDATA_HOME)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
+
+
+def _use_home(home: Path | None) -> None:
+    if home is not None:
+        os.environ["PUBDATA_HOME"] = str(home)
+    from pubdata.db import get_engine
+    from pubdata.settings import get_settings
+
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+def _fail(exc: PubdataError, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"error": {"code": exc.code, "message": exc.message, "details": exc.details}},
+                              ensure_ascii=False))
+    else:
+        typer.echo(f"错误 ({exc.code})：{exc.message}", err=True)
+    raise typer.Exit(code=1 if exc.status != 404 else 2)
+
+
+def _emit(data: Any, as_json: bool, text: str) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, default=str) if as_json else text)
+
+
+@app.command()
+def migrate(home: HomeOpt = None) -> None:
+    """Create or upgrade the metadata database schema."""
+    _use_home(home)
+    from pubdata.db import migrate as run
+
+    run()
+    typer.echo("数据库已是最新版本")
+
+
+@app.command()
+def serve(
+    home: HomeOpt = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+) -> None:
+    """Serve the portal and API of an existing home."""
+    _use_home(home)
+    import uvicorn
+
+    from pubdata.app import create_app
+    from pubdata.db import migrate as run
+    from pubdata.settings import get_settings
+
+    settings = get_settings()
+    run()
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@app.command()
+def demo(
+    home: HomeOpt = None,
+    port: Annotated[int | None, typer.Option(help="Port to serve on")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed builds the same city")] = 20230306,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after building")] = True,
+) -> None:
+    """Build the synthetic Qingdao demo city (reusing what is there) and serve it."""
+    _use_home(home)
+    from pubdata.db import migrate as run
+    from pubdata.db import session_scope
+    from pubdata.demo import city
+
+    run()
+    with session_scope() as session:
+        summary = city.build(session, seed=seed, progress=lambda msg: typer.echo(msg))
+    typer.echo(
+        f"示范城市就绪：{summary['organisations']} 个机构，{summary['users']} 个用户，{summary['entries']} 条数据目录"
+    )
+    typer.echo("演示账号（密码见 docs/demo.md）：" + "、".join(summary["demo_users"]))
+    if serve_after:
+        serve(home=None, host=None, port=port)
+
+
+@org_app.command("create")
+def org_create(
+    code: str,
+    name: str,
+    kind: Annotated[str, typer.Option(help="department, operator, enterprise, bank, data_merchant, appraisal_agency, regulator")],
+    uscc: Annotated[str | None, typer.Option(help="Unified social credit code (enterprises)")] = None,
+    district: Annotated[str | None, typer.Option()] = None,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register an organisation."""
+    _use_home(home)
+    from pydantic import ValidationError
+
+    from pubdata.db import migrate as run
+    from pubdata.db import session_scope
+    from pubdata.identity import service
+    from pubdata.identity.schemas import OrganisationCreate, OrganisationRead
+
+    run()
+    try:
+        data = OrganisationCreate(code=code, name=name, kind=kind, uscc=uscc, district=district)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        _fail(_invalid(exc), as_json)
+    try:
+        with session_scope() as session:
+            org = service.create_organisation(session, SYSTEM, data)
+            out = OrganisationRead.model_validate(org).model_dump(mode="json")
+    except PubdataError as exc:
+        _fail(exc, as_json)
+    _emit(out, as_json, f"已创建机构 {out['code']}（{out['name']}）")
+
+
+def _invalid(exc: Any) -> PubdataError:
+    from pubdata.errors import Invalid
+
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"])
+    return Invalid(f"{field}：{first['msg']}", field=field)
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    org: Annotated[str | None, typer.Option("--org", help="Organisation code")] = None,
+    role: Annotated[list[str] | None, typer.Option("--role", help="Role (repeatable); defaults to the organisation kind's")] = None,
+    display_name: Annotated[str | None, typer.Option("--name", help="Display name")] = None,
+    password: Annotated[str | None, typer.Option(help="Password; prompted when omitted", envvar="PUBDATA_NEW_PASSWORD")] = None,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a user (password hashed with argon2)."""
+    _use_home(home)
+    from pydantic import ValidationError
+
+    from pubdata.db import migrate as run
+    from pubdata.db import session_scope
+    from pubdata.identity import service
+    from pubdata.identity.schemas import UserCreate, UserRead
+
+    run()
+    if password is None:
+        password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
+    try:
+        data = UserCreate(username=username, display_name=display_name or username, password=password,
+                          organisation_code=org, roles=role or [])
+    except ValidationError as exc:
+        _fail(_invalid(exc), as_json)
+    try:
+        with session_scope() as session:
+            user = service.create_user(session, SYSTEM, data)
+            out = UserRead.model_validate(user).model_dump(mode="json")
+    except PubdataError as exc:
+        _fail(exc, as_json)
+    _emit(out, as_json, f"已创建用户 {out['username']}，角色：{', '.join(out['roles']) or '无'}")
+
+
+@token_app.command("create")
+def token_create(
+    username: str,
+    name: Annotated[str, typer.Option(help="What the token is for")] = "cli",
+    scope: Annotated[list[str] | None, typer.Option("--scope", help="read, catalog:write, admin (repeatable)")] = None,
+    days: Annotated[int, typer.Option(help="Days until it expires")] = 90,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Issue an API token for a user. The token is printed once; only its hash is stored."""
+    _use_home(home)
+    from pubdata.db import migrate as run
+    from pubdata.db import session_scope
+    from pubdata.identity import service
+
+    run()
+    try:
+        with session_scope() as session:
+            token, secret = service.create_token(
+                session, SYSTEM, name=name, scopes=scope or ["read"], days=days, username=username
+            )
+            out = {"id": token.id, "token": secret, "scopes": token.scopes.split(),
+                   "expires_at": token.expires_at.isoformat()}
+    except PubdataError as exc:
+        _fail(exc, as_json)
+    _emit(out, as_json, f"{secret}\n（令牌只显示这一次；有效期至 {out['expires_at']}，范围：{token.scopes}）")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Revoke an API token at once."""
+    _use_home(home)
+    from pubdata.db import session_scope
+    from pubdata.identity import service
+
+    try:
+        with session_scope() as session:
+            service.revoke_token(session, SYSTEM, token_id)
+    except PubdataError as exc:
+        _fail(exc, as_json)
+    _emit({"id": token_id, "revoked": True}, as_json, f"令牌 {token_id} 已吊销")
+
+
+def main() -> None:  # pragma: no cover
+    app(prog_name="pubdata")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,4 @@
+"""Imports every domain's tables so metadata (and Alembic) sees them all."""
+
+from pubdata.catalog import models as catalog_models  # noqa: F401
+from pubdata.identity import models as identity_models  # noqa: F401

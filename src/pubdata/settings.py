@@ -1,0 +1,50 @@
+"""Settings from environment variables prefixed ``PUBDATA_`` (see docs/configuration.md)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PUBDATA_", extra="ignore")
+
+    home: Path = Field(default=Path("./pubdata-home"), description="Directory for the embedded database and files")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite under home when unset")
+    secret_key: str | None = Field(default=None, description="Signs CSRF tokens; generated under home when unset")
+    base_url: str = Field(default="http://127.0.0.1:8000", description="Public URL used in DCAT links")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    session_hours: int = Field(default=12, description="Lifetime of a portal login session")
+    token_days: int = Field(default=90, description="Default lifetime of an API token")
+    search_max_rows: int = Field(default=1000, description="Largest page a search may ask for")
+    sql_echo: bool = False
+
+    @property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_home / 'pubdata.sqlite3'}"
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.resolved_home / "secret_key"
+        if not path.exists():
+            self.resolved_home.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

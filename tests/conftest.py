@@ -1,0 +1,138 @@
+"""Test database: migrations run once per worker; each test runs in a transaction rolled back after.
+
+SQLite by default; PostgreSQL when PUBDATA_TEST_DATABASE_URL is set (each xdist worker gets its own
+schema)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from pubdata.api.deps import db_session
+from pubdata.app import create_app
+from pubdata.authz import Actor
+from pubdata.db import make_engine, migrate
+from pubdata.settings import Settings
+from tests import builders
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def database_url(tmp_root: Path) -> str:
+    base = os.environ.get("PUBDATA_TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite:///{tmp_root / 'test.sqlite3'}"
+    schema = f"t_{_worker()}"
+    admin = make_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
+def fresh_engine(tmp_root: Path) -> Engine:
+    """A migrated, empty database of the configured kind."""
+    engine = make_engine(database_url(tmp_root))
+    migrate(engine)
+    return engine
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    eng = fresh_engine(tmp_path_factory.mktemp("db"))
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    home = tmp_path_factory.mktemp("home")
+    return Settings(home=home, secret_key="test-secret", base_url="http://testserver")
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    connection = engine.connect()
+    trans = connection.begin()
+    sess = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield sess
+    finally:
+        sess.close()
+        trans.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, session: Session):  # type: ignore[no-untyped-def]
+    application = create_app(settings, engine)
+
+    def _db() -> Iterator[Session]:
+        try:
+            yield session
+            session.flush()
+        except BaseException:
+            session.rollback()
+            raise
+
+    application.dependency_overrides[db_session] = _db
+    return application
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app) as c:
+        yield c
+
+
+ROLE_ORG_KIND = {
+    "department": "department",
+    "operator": "operator",
+    "admin": "operator",
+    "enterprise": "enterprise",
+    "bank": "bank",
+    "data_merchant": "data_merchant",
+    "appraiser": "appraisal_agency",
+    "regulator": "regulator",
+}
+
+
+@pytest.fixture
+def as_actor(session: Session) -> Callable[..., Actor]:
+    """``as_actor("department")`` makes an organisation and a user with that role; returns the actor.
+    ``as_actor("anonymous")`` is the public."""
+
+    def make(role: str, org=None) -> Actor:  # type: ignore[no-untyped-def]
+        if role == "anonymous":
+            return Actor()
+        org = org or builders.make_org(session, ROLE_ORG_KIND[role])
+        user = builders.make_user(session, org, roles=[role])
+        return builders.actor_of(user)
+
+    return make
+
+
+@pytest.fixture
+def token_for(session: Session) -> Callable[..., str]:
+    """An API token secret for the actor (scopes default to read + catalog:write)."""
+    from pubdata.authz import SYSTEM
+    from pubdata.identity import service
+
+    def make(actor: Actor, scopes: list[str] | None = None, days: int = 30) -> str:
+        _, secret = service.create_token(
+            session, SYSTEM, name="test", scopes=scopes or ["read", "catalog:write"], days=days,
+            username=actor.username,
+        )
+        return secret
+
+    return make
