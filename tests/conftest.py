@@ -20,17 +20,18 @@ from pubdata.authz import Actor
 from pubdata.db import make_engine, migrate
 from pubdata.settings import Settings
 from tests import builders
+from tests.live import LiveServer
 
 
 def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
-def database_url(tmp_root: Path) -> str:
+def database_url(tmp_root: Path, name: str = "main") -> str:
     base = os.environ.get("PUBDATA_TEST_DATABASE_URL")
     if not base:
         return f"sqlite:///{tmp_root / 'test.sqlite3'}"
-    schema = f"t_{_worker()}"
+    schema = f"t_{_worker()}_{name}"
     admin = make_engine(base)
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
@@ -40,9 +41,9 @@ def database_url(tmp_root: Path) -> str:
     return f"{base}{sep}options=-csearch_path%3D{schema}"
 
 
-def fresh_engine(tmp_root: Path) -> Engine:
-    """A migrated, empty database of the configured kind."""
-    engine = make_engine(database_url(tmp_root))
+def fresh_engine(tmp_root: Path, name: str = "main") -> Engine:
+    """A migrated, empty database of the configured kind (``name`` keeps PostgreSQL schemas apart)."""
+    engine = make_engine(database_url(tmp_root, name))
     migrate(engine)
     return engine
 
@@ -136,3 +137,16 @@ def token_for(session: Session) -> Callable[..., str]:
         return secret
 
     return make
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator["LiveServer"]:
+    """A real uvicorn server over a fresh database for this test module. Set up data with
+    ``with live_server.session() as s: ...`` (committed)."""
+    from tests.live import run_server
+
+    root = tmp_path_factory.mktemp("live")
+    eng = fresh_engine(root, name=root.name.replace("-", "_").lower())
+    with run_server(eng, root / "home") as server:
+        yield server
+    eng.dispose()
