@@ -79,11 +79,15 @@ def app(settings: Settings, engine: Engine, session: Session):  # type: ignore[n
     application = create_app(settings, engine)
 
     def _db() -> Iterator[Session]:
+        # each request in a savepoint: an error rolls back the request, not the test's set-up
+        nested = session.begin_nested()
         try:
             yield session
-            session.flush()
+            if nested.is_active:
+                nested.commit()
         except BaseException:
-            session.rollback()
+            if nested.is_active:
+                nested.rollback()
             raise
 
     application.dependency_overrides[db_session] = _db

@@ -74,6 +74,7 @@ SCOPES: dict[str, frozenset[Permission]] = {
             Permission.CATALOG_ENTRY_CURATE,
         }
     ),
+    "tokens": frozenset({Permission.IDENTITY_TOKEN_CREATE}),
     "admin": frozenset(Permission),
 }
 
