@@ -22,7 +22,11 @@ PASSWORD = "correct-horse-42"
 
 def make_org(session: Session, kind: str = "department", **overrides: Any) -> Organisation:
     n = next(_seq)
-    data: dict[str, Any] = {"code": f"org-{kind.replace('_', '-')}-{n}", "name": f"测试机构{kind}{n}", "kind": kind}
+    data: dict[str, Any] = {
+        "code": f"org-{kind.replace('_', '-')}-{n}",
+        "name": f"测试机构{kind}{n}",
+        "kind": kind,
+    }
     if kind == OrganisationKind.ENTERPRISE:
         data["uscc"] = uscc_with_check(f"91370200MA{n:07d}")
     data.update(overrides)

@@ -135,7 +135,11 @@ def token_for(session: Session) -> Callable[..., str]:
 
     def make(actor: Actor, scopes: list[str] | None = None, days: int = 30) -> str:
         _, secret = service.create_token(
-            session, SYSTEM, name="test", scopes=scopes or ["read", "catalog:write"], days=days,
+            session,
+            SYSTEM,
+            name="test",
+            scopes=scopes or ["read", "catalog:write"],
+            days=days,
             username=actor.username,
         )
         return secret
@@ -144,7 +148,7 @@ def token_for(session: Session) -> Callable[..., str]:
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator["LiveServer"]:
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A real uvicorn server over a fresh database for this test module. Set up data with
     ``with live_server.session() as s: ...`` (committed)."""
     from tests.live import run_server

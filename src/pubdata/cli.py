@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,8 +37,12 @@ def _use_home(home: Path | None) -> None:
 
 def _fail(exc: PubdataError, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps({"error": {"code": exc.code, "message": exc.message, "details": exc.details}},
-                              ensure_ascii=False))
+        typer.echo(
+            json.dumps(
+                {"error": {"code": exc.code, "message": exc.message, "details": exc.details}},
+                ensure_ascii=False,
+            )
+        )
     else:
         typer.echo(f"错误 ({exc.code})：{exc.message}", err=True)
     raise typer.Exit(code=1 if exc.status != 404 else 2)
@@ -75,7 +78,9 @@ def serve(
 
     settings = get_settings()
     run()
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info"
+    )
 
 
 @app.command()
@@ -95,7 +100,8 @@ def demo(
     with session_scope() as session:
         summary = city.build(session, seed=seed, progress=lambda msg: typer.echo(msg))
     typer.echo(
-        f"示范城市就绪：{summary['organisations']} 个机构，{summary['users']} 个用户，{summary['entries']} 条数据目录"
+        f"示范城市就绪：{summary['organisations']} 个机构，{summary['users']} 个用户，"
+        f"{summary['entries']} 条数据目录"
     )
     typer.echo("演示账号（密码见 docs/demo.md）：" + "、".join(summary["demo_users"]))
     if serve_after:
@@ -106,7 +112,12 @@ def demo(
 def org_create(
     code: str,
     name: str,
-    kind: Annotated[str, typer.Option(help="department, operator, enterprise, bank, data_merchant, appraisal_agency, regulator")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="department, operator, enterprise, bank, data_merchant, appraisal_agency, regulator"
+        ),
+    ],
     uscc: Annotated[str | None, typer.Option(help="Unified social credit code (enterprises)")] = None,
     district: Annotated[str | None, typer.Option()] = None,
     home: HomeOpt = None,
@@ -147,9 +158,14 @@ def _invalid(exc: Any) -> PubdataError:
 def user_create(
     username: str,
     org: Annotated[str | None, typer.Option("--org", help="Organisation code")] = None,
-    role: Annotated[list[str] | None, typer.Option("--role", help="Role (repeatable); defaults to the organisation kind's")] = None,
+    role: Annotated[
+        list[str] | None,
+        typer.Option("--role", help="Role (repeatable); defaults to the organisation kind's"),
+    ] = None,
     display_name: Annotated[str | None, typer.Option("--name", help="Display name")] = None,
-    password: Annotated[str | None, typer.Option(help="Password; prompted when omitted", envvar="PUBDATA_NEW_PASSWORD")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Password; prompted when omitted", envvar="PUBDATA_NEW_PASSWORD")
+    ] = None,
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -166,8 +182,13 @@ def user_create(
     if password is None:
         password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
     try:
-        data = UserCreate(username=username, display_name=display_name or username, password=password,
-                          organisation_code=org, roles=role or [])
+        data = UserCreate(
+            username=username,
+            display_name=display_name or username,
+            password=password,
+            organisation_code=org,
+            roles=role or [],
+        )
     except ValidationError as exc:
         _fail(_invalid(exc), as_json)
     try:
@@ -183,7 +204,9 @@ def user_create(
 def token_create(
     username: str,
     name: Annotated[str, typer.Option(help="What the token is for")] = "cli",
-    scope: Annotated[list[str] | None, typer.Option("--scope", help="read, catalog:write, admin (repeatable)")] = None,
+    scope: Annotated[
+        list[str] | None, typer.Option("--scope", help="read, catalog:write, admin (repeatable)")
+    ] = None,
     days: Annotated[int, typer.Option(help="Days until it expires")] = 90,
     home: HomeOpt = None,
     as_json: JsonOpt = False,
@@ -200,8 +223,12 @@ def token_create(
             token, secret = service.create_token(
                 session, SYSTEM, name=name, scopes=scope or ["read"], days=days, username=username
             )
-            out = {"id": token.id, "token": secret, "scopes": token.scopes.split(),
-                   "expires_at": token.expires_at.isoformat()}
+            out = {
+                "id": token.id,
+                "token": secret,
+                "scopes": token.scopes.split(),
+                "expires_at": token.expires_at.isoformat(),
+            }
     except PubdataError as exc:
         _fail(exc, as_json)
     _emit(out, as_json, f"{secret}\n（令牌只显示这一次；有效期至 {out['expires_at']}，范围：{token.scopes}）")
@@ -227,4 +254,4 @@ def main() -> None:  # pragma: no cover
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

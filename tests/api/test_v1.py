@@ -7,10 +7,18 @@ def auth(secret):
     return {"Authorization": f"Bearer {secret}"}
 
 
-NEW = {"code": "QD-API-0001", "title": "崂山区医疗机构名录", "category": "medical", "open_type": "有条件开放",
-       "district": "崂山区", "tags": ["医疗", "机构"],
-       "fields": [{"name": "org_name", "label": "机构名称"}, {"name": "phone", "label": "联系电话",
-                                                          "personal_kind": "phone"}]}
+NEW = {
+    "code": "QD-API-0001",
+    "title": "崂山区医疗机构名录",
+    "category": "medical",
+    "open_type": "有条件开放",
+    "district": "崂山区",
+    "tags": ["医疗", "机构"],
+    "fields": [
+        {"name": "org_name", "label": "机构名称"},
+        {"name": "phone", "label": "联系电话", "personal_kind": "phone"},
+    ],
+}
 
 
 def test_create_read_update_delete_entry(client, as_actor, token_for):
@@ -34,7 +42,13 @@ def test_create_read_update_delete_entry(client, as_actor, token_for):
 def test_search_with_facets_filters_sort_and_paging(client, session, as_actor):
     dept = as_actor("department")
     for i in range(5):
-        make_entry(session, dept, title=f"医疗保障结算数据{i}", category="medical", district="市南区" if i % 2 else "全市")
+        make_entry(
+            session,
+            dept,
+            title=f"医疗保障结算数据{i}",
+            category="medical",
+            district="市南区" if i % 2 else "全市",
+        )
     make_entry(session, dept, title="企业信用评价", category="credit")
     r = client.get("/api/v1/entries", params={"q": "医疗", "limit": 2, "sort": "code_asc"})
     body = r.json()
@@ -56,7 +70,9 @@ def test_bad_input_gives_422_naming_the_field_and_stores_nothing(client, as_acto
     assert err["details"][0]["field"] == "category" and "天文" in err["message"]
     r = client.post("/api/v1/entries", json={**NEW, "title": "长" * 300}, headers=h)
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "title"
-    r = client.post("/api/v1/entries", content=b"{not json", headers={**h, "Content-Type": "application/json"})
+    r = client.post(
+        "/api/v1/entries", content=b"{not json", headers={**h, "Content-Type": "application/json"}
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "request.malformed_json"
     assert client.get("/api/v1/entries/QD-API-0001").status_code == 404
     r = client.get("/api/v1/entries", params={"category": "天文"})
@@ -110,7 +126,9 @@ def test_token_lifecycle_through_the_api(client, as_actor, token_for):
     r = client.post("/api/v1/tokens", json={"name": "脚本", "scopes": ["read"]}, headers=auth(read_only))
     assert r.status_code == 403  # a token may only mint tokens when it has the "tokens" scope
     secret = token_for(enterprise, scopes=["read", "tokens"])
-    r = client.post("/api/v1/tokens", json={"name": "脚本", "scopes": ["read"], "days": 7}, headers=auth(secret))
+    r = client.post(
+        "/api/v1/tokens", json={"name": "脚本", "scopes": ["read"], "days": 7}, headers=auth(secret)
+    )
     assert r.status_code == 201
     new = r.json()
     assert new["token"].startswith("pd_")

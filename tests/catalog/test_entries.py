@@ -8,9 +8,16 @@ from tests.builders import make_entry, make_org
 
 
 def entry_data(**overrides):
-    data = {"code": "QD-TEST-0001", "title": "青岛市医疗机构名录", "category": "医疗", "open_type": "无条件开放",
-            "fields": [{"name": "org_name", "label": "机构名称"},
-                       {"name": "legal_person", "label": "法定代表人", "personal_kind": "name"}]}
+    data = {
+        "code": "QD-TEST-0001",
+        "title": "青岛市医疗机构名录",
+        "category": "医疗",
+        "open_type": "无条件开放",
+        "fields": [
+            {"name": "org_name", "label": "机构名称"},
+            {"name": "legal_person", "label": "法定代表人", "personal_kind": "name"},
+        ],
+    }
     data.update(overrides)
     return EntryCreate(**data)
 
@@ -37,7 +44,9 @@ def test_department_edits_only_its_own_entries_and_operator_curates_all(session,
     with pytest.raises(NotEntryOwner):
         service.update_entry(session, stranger, entry.code, EntryUpdate(title="被篡改的标题"))
     assert entry.title == "青岛市医疗机构名录"
-    service.update_entry(session, operator, entry.code, EntryUpdate(title="青岛市医疗卫生机构名录", tags=["卫生"]))
+    service.update_entry(
+        session, operator, entry.code, EntryUpdate(title="青岛市医疗卫生机构名录", tags=["卫生"])
+    )
     service.update_entry(session, owner, entry.code, EntryUpdate(open_type="conditional"))
     revs = service.list_revisions(session, owner, entry.code)
     assert [r.action for r in revs] == ["update", "update", "create"]
@@ -53,7 +62,9 @@ def test_edit_reindexes_search(session, as_actor):
     anon = as_actor("anonymous")
     assert service.search_entries(session, anon, service.SearchQuery(q="海洋")).count == 0
     service.update_entry(session, dept, entry.code, EntryUpdate(title="海洋牧场监测数据"))
-    assert [e.code for e in service.search_entries(session, anon, service.SearchQuery(q="海洋")).entries] == [entry.code]
+    assert [e.code for e in service.search_entries(session, anon, service.SearchQuery(q="海洋")).entries] == [
+        entry.code
+    ]
 
 
 def test_duplicate_code_is_a_conflict_and_nothing_changes(session, as_actor):
@@ -66,9 +77,15 @@ def test_duplicate_code_is_a_conflict_and_nothing_changes(session, as_actor):
 
 @pytest.mark.parametrize(
     "bad",
-    [{"category": "天文"}, {"open_type": "半开放"}, {"district": "北京市"}, {"title": "长" * 201},
-     {"code": "bad code!"}, {"temporal_start": "2023-01-02", "temporal_end": "2023-01-01"},
-     {"fields": [{"name": "a", "label": "甲"}, {"name": "a", "label": "乙"}]}],
+    [
+        {"category": "天文"},
+        {"open_type": "半开放"},
+        {"district": "北京市"},
+        {"title": "长" * 201},
+        {"code": "bad code!"},
+        {"temporal_start": "2023-01-02", "temporal_end": "2023-01-01"},
+        {"fields": [{"name": "a", "label": "甲"}, {"name": "a", "label": "乙"}]},
+    ],
 )
 def test_bad_input_is_refused_naming_the_problem(bad):
     with pytest.raises(ValueError) as exc:

@@ -30,7 +30,9 @@ def test_enterprise_needs_a_valid_credit_code_including_letter_first_codes(sessi
     collective = make_org(session, "enterprise", uscc=uscc_with_check("N2370212MA3C4D5E6"))
     assert collective.uscc.startswith("N2")
     with pytest.raises(Invalid):
-        service.create_organisation(session, SYSTEM, OrganisationCreate(code="e-x", name="无代码企业", kind="enterprise"))
+        service.create_organisation(
+            session, SYSTEM, OrganisationCreate(code="e-x", name="无代码企业", kind="enterprise")
+        )
 
 
 def test_duplicate_organisation_and_user_are_conflicts(session):
@@ -75,7 +77,9 @@ def test_token_secret_is_hashed_shown_once_scoped_and_revocable(session):
 
 def test_expired_and_unknown_tokens_are_refused(session):
     user = make_user(session, make_org(session))
-    token, secret = service.create_token(session, SYSTEM, name="t", scopes=["read"], days=1, username=user.username)
+    token, secret = service.create_token(
+        session, SYSTEM, name="t", scopes=["read"], days=1, username=user.username
+    )
     token.expires_at = utcnow() - timedelta(seconds=1)
     session.flush()
     with pytest.raises(InvalidToken) as exc:

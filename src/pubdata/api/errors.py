@@ -23,7 +23,9 @@ def pubdata_error_response(exc: PubdataError) -> JSONResponse:
         headers["Retry-After"] = str(exc.retry_after)
     if exc.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers)
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers
+    )
 
 
 def validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:

@@ -44,7 +44,9 @@ class CatalogEntry(Base):
         cascade="all, delete-orphan", order_by="EntryField.position", lazy="selectin"
     )
     resources: Mapped[list[CatalogResource]] = relationship(
-        cascade="all, delete-orphan", order_by="CatalogResource.position", lazy="selectin",
+        cascade="all, delete-orphan",
+        order_by="CatalogResource.position",
+        lazy="selectin",
         back_populates="entry",
     )
 
@@ -57,7 +59,9 @@ class EntryTag(Base):
     __tablename__ = "catalog_entry_tag"
     __table_args__ = (Index("ix_catalog_entry_tag_tag", "tag"),)
 
-    entry_id: Mapped[int] = mapped_column(ForeignKey("catalog_entry.id", ondelete="CASCADE"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("catalog_entry.id", ondelete="CASCADE"), primary_key=True
+    )
     tag: Mapped[str] = mapped_column(String(50), primary_key=True)
 
 
@@ -117,6 +121,8 @@ class SearchTerm(Base):
     __tablename__ = "catalog_search_term"
     __table_args__ = (Index("ix_catalog_search_term_term_entry", "term", "entry_id", "weight"),)
 
-    entry_id: Mapped[int] = mapped_column(ForeignKey("catalog_entry.id", ondelete="CASCADE"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("catalog_entry.id", ondelete="CASCADE"), primary_key=True
+    )
     term: Mapped[str] = mapped_column(String(64), primary_key=True)
     weight: Mapped[int]

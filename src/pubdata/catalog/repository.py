@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, delete, func, insert, select
+from sqlalchemy import ColumnElement, Select, case, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from pubdata.authz import Actor
@@ -29,16 +29,14 @@ FACET_COLUMNS: dict[str, Any] = {
 FACETS = (*FACET_COLUMNS, "tags")
 
 
-def visible(stmt: Select[Any], actor: Actor) -> Select[Any]:
+def visible(stmt: Select, actor: Actor) -> Select:
     """Catalogue metadata of active entries is public (the city publishes what it holds, including
     what it does not open); deleted entries are visible to nobody."""
     return stmt.where(CatalogEntry.state == ACTIVE)
 
 
 def entry_by_code_or_name(session: Session, actor: Actor, key: str) -> CatalogEntry | None:
-    stmt = visible(select(CatalogEntry), actor).where(
-        (CatalogEntry.code == key) | (CatalogEntry.name == key)
-    )
+    stmt = visible(select(CatalogEntry), actor).where((CatalogEntry.code == key) | (CatalogEntry.name == key))
     return session.scalars(stmt).first()
 
 
@@ -48,7 +46,9 @@ def entry_by_id(session: Session, actor: Actor, entry_id: int) -> CatalogEntry |
 
 def code_taken(session: Session, code: str, name: str) -> str | None:
     row = session.execute(
-        select(CatalogEntry.code, CatalogEntry.name).where((CatalogEntry.code == code) | (CatalogEntry.name == name))
+        select(CatalogEntry.code, CatalogEntry.name).where(
+            (CatalogEntry.code == code) | (CatalogEntry.name == name)
+        )
     ).first()
     if row is None:
         return None
@@ -65,12 +65,16 @@ def resource_by_id(session: Session, actor: Actor, resource_id: str) -> CatalogR
 
 
 def revisions(session: Session, entry_id: int) -> list[EntryRevision]:
-    stmt = select(EntryRevision).where(EntryRevision.entry_id == entry_id).order_by(EntryRevision.number.desc())
+    stmt = (
+        select(EntryRevision).where(EntryRevision.entry_id == entry_id).order_by(EntryRevision.number.desc())
+    )
     return list(session.scalars(stmt))
 
 
 def next_revision_number(session: Session, entry_id: int) -> int:
-    return (session.scalar(select(func.max(EntryRevision.number)).where(EntryRevision.entry_id == entry_id)) or 0) + 1
+    return (
+        session.scalar(select(func.max(EntryRevision.number)).where(EntryRevision.entry_id == entry_id)) or 0
+    ) + 1
 
 
 def replace_search_terms(session: Session, entry_id: int, weights: dict[str, int]) -> None:
@@ -125,7 +129,7 @@ def _idf(session: Session, terms: Sequence[str]) -> dict[str, int]:
     return {t: 1 + int(100 * math.log((total + 1) / (df.get(t, 0) + 1))) for t in terms}
 
 
-def matching_entries(session: Session, terms: Sequence[str]) -> Select[Any]:
+def matching_entries(session: Session, terms: Sequence[str]) -> Select:
     """(entry_id, score) of entries holding every term; score = Σ weight × idf, an integer."""
     idf = _idf(session, terms)
     factor = case({t: idf[t] for t in terms}, value=SearchTerm.term, else_=0)
@@ -139,8 +143,8 @@ def matching_entries(session: Session, terms: Sequence[str]) -> Select[Any]:
 
 
 def filtered_ids(
-    actor: Actor, filters: dict[str, list[str]], matched: Select[Any] | None
-) -> tuple[Select[Any], ColumnElement[Any] | None]:
+    actor: Actor, filters: dict[str, list[str]], matched: Select | None
+) -> tuple[Select, ColumnElement[Any] | None]:
     """The ids of visible entries passing ``filters`` (and the text match), with the score column."""
     score_col: ColumnElement[Any] | None = None
     stmt = select(CatalogEntry.id).join(Organisation, CatalogEntry.organisation_id == Organisation.id)
@@ -164,9 +168,7 @@ def filtered_ids(
     return stmt, score_col
 
 
-def facet_counts(
-    session: Session, ids: Select[Any], facet: str, limit: int
-) -> list[tuple[str, int]]:
+def facet_counts(session: Session, ids: Select, facet: str, limit: int) -> list[tuple[str, int]]:
     sub = ids.subquery("hits")
     if facet == "tags":
         stmt = (
@@ -205,14 +207,14 @@ SORTS: dict[str, list[tuple[str, str]]] = {
 
 def page_of_entries(
     session: Session,
-    ids: Select[Any],
+    ids: Select,
     score_col: ColumnElement[Any] | None,
     sort: list[tuple[str, str]],
     offset: int,
     limit: int,
 ) -> list[tuple[CatalogEntry, int]]:
     sub = ids.subquery("hits")
-    stmt = select(CatalogEntry, sub.c.score if score_col is not None else func.cast(0, CatalogEntry.id.type))
+    stmt = select(CatalogEntry, sub.c.score if score_col is not None else literal(0))
     stmt = stmt.join(sub, sub.c.id == CatalogEntry.id)
     order: list[Any] = []
     for key, direction in sort:
@@ -230,5 +232,5 @@ def page_of_entries(
     return [(entry, int(score or 0)) for entry, score in session.execute(stmt)]
 
 
-def count_ids(session: Session, ids: Select[Any]) -> int:
+def count_ids(session: Session, ids: Select) -> int:
     return session.scalar(select(func.count()).select_from(ids.subquery())) or 0

@@ -31,8 +31,19 @@ from pubdata.identity import service as identity
 from pubdata.identity.schemas import OrganisationKind
 
 SCALAR_ATTRS = (
-    "title", "description", "category", "open_type", "security_grade", "update_frequency", "district",
-    "temporal_start", "temporal_end", "licence", "contact_name", "contact_email", "contact_phone",
+    "title",
+    "description",
+    "category",
+    "open_type",
+    "security_grade",
+    "update_frequency",
+    "district",
+    "temporal_start",
+    "temporal_end",
+    "licence",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
 )
 
 
@@ -228,7 +239,9 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k)}
 
 
-def _record_revision(session: Session, actor: Actor, entry: CatalogEntry, action: str, changes: dict[str, Any]) -> None:
+def _record_revision(
+    session: Session, actor: Actor, entry: CatalogEntry, action: str, changes: dict[str, Any]
+) -> None:
     session.add(
         EntryRevision(
             entry_id=entry.id,
@@ -261,7 +274,9 @@ def _apply(entry: CatalogEntry, data: EntryCreate | EntryUpdate) -> None:
     given = data.model_dump(exclude_unset=isinstance(data, EntryUpdate))
     for attr in SCALAR_ATTRS:
         if attr in given:
-            setattr(entry, attr, given[attr] if given[attr] is not None or attr.startswith("temporal") else "")
+            setattr(
+                entry, attr, given[attr] if given[attr] is not None or attr.startswith("temporal") else ""
+            )
     if data.tags is not None:
         entry.tags = [EntryTag(tag=t) for t in data.tags]
     if data.fields is not None:
@@ -291,8 +306,9 @@ def create_entry(session: Session, actor: Actor, data: EntryCreate) -> CatalogEn
     name = data.name or data.code.lower().replace(".", "-")
     taken = repo.code_taken(session, data.code, name)
     if taken:
+        what, value = ("编码", data.code) if taken == "code" else ("名称", name)
         raise DuplicateEntryCode(
-            f"数据目录{'编码' if taken == 'code' else '名称'}已存在：{data.code if taken == 'code' else name}",
+            f"数据目录{what}已存在：{value}",
             details=[{"field": taken, "message": "already exists"}],
         )
     entry = CatalogEntry(code=data.code, name=name, organisation_id=org_id)
@@ -319,7 +335,15 @@ def _editable(session: Session, actor: Actor, key: str | int, permission: Permis
 def update_entry(session: Session, actor: Actor, key: str | int, data: EntryUpdate) -> CatalogEntry:
     entry = _editable(session, actor, key, Permission.CATALOG_ENTRY_UPDATE)
     given = data.model_dump(exclude_unset=True)
-    for required in ("title", "category", "open_type", "security_grade", "update_frequency", "district", "licence"):
+    for required in (
+        "title",
+        "category",
+        "open_type",
+        "security_grade",
+        "update_frequency",
+        "district",
+        "licence",
+    ):
         if required in given and given[required] is None:
             raise InvalidEntry(f"{required} 不能为空", field=required)
     before = _snapshot(entry)

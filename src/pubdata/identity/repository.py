@@ -16,7 +16,7 @@ def organisation_by_name(session: Session, name: str) -> Organisation | None:
     return session.scalar(select(Organisation).where(Organisation.name == name))
 
 
-def organisations_stmt(kind: str | None = None) -> Select[tuple[Organisation]]:
+def organisations_stmt(kind: str | None = None) -> Select:
     stmt = select(Organisation).order_by(Organisation.code)
     if kind:
         stmt = stmt.where(Organisation.kind == kind)

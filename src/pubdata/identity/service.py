@@ -140,7 +140,9 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
-def actor_for(user: User, *, via: str, scopes: frozenset[str] | None = None, token_id: int | None = None) -> Actor:
+def actor_for(
+    user: User, *, via: str, scopes: frozenset[str] | None = None, token_id: int | None = None
+) -> Actor:
     org = user.organisation
     return Actor(
         user_id=user.id,
@@ -184,9 +186,10 @@ def create_token(
     else:
         if actor.user_id is None:
             raise InvalidIdentityInput("必须指定令牌所属用户", field="username")
-        user = session.get(User, actor.user_id)
-        if user is None:
+        own = session.get(User, actor.user_id)
+        if own is None:
             raise UserNotFound("用户不存在")
+        user = own
     if not scopes:
         raise InvalidIdentityInput("至少需要一个权限范围", field="scopes")
     unknown = [s for s in scopes if s not in SCOPES]
@@ -219,7 +222,9 @@ def list_tokens(session: Session, actor: Actor) -> list[ApiToken]:
 def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     require(actor, Permission.IDENTITY_TOKEN_CREATE)
     token = session.get(ApiToken, token_id)
-    if token is None or (token.user_id != actor.user_id and not actor.can(Permission.IDENTITY_TOKEN_MANAGE_ANY)):
+    if token is None or (
+        token.user_id != actor.user_id and not actor.can(Permission.IDENTITY_TOKEN_MANAGE_ANY)
+    ):
         raise TokenNotFound(f"令牌不存在：{token_id}")
     if token.revoked_at is None:
         token.revoked_at = utcnow()

@@ -30,18 +30,33 @@ FilterParam = Annotated[list[str] | None, Query()]
 
 
 def _search_query(
-    q: str, category: list[str] | None, organisation: list[str] | None, open_type: list[str] | None,
-    security_grade: list[str] | None, update_frequency: list[str] | None, district: list[str] | None,
-    tags: list[str] | None, sort: str, offset: int, limit: int, facet: list[str] | None, facet_limit: int,
+    q: str,
+    category: list[str] | None,
+    organisation: list[str] | None,
+    open_type: list[str] | None,
+    security_grade: list[str] | None,
+    update_frequency: list[str] | None,
+    district: list[str] | None,
+    tags: list[str] | None,
+    sort: str,
+    offset: int,
+    limit: int,
+    facet: list[str] | None,
+    facet_limit: int,
 ) -> service.SearchQuery:
     filters = {
-        "category": category or [], "organisation": organisation or [], "open_type": open_type or [],
-        "security_grade": security_grade or [], "update_frequency": update_frequency or [],
-        "district": district or [], "tags": tags or [],
+        "category": category or [],
+        "organisation": organisation or [],
+        "open_type": open_type or [],
+        "security_grade": security_grade or [],
+        "update_frequency": update_frequency or [],
+        "district": district or [],
+        "tags": tags or [],
     }
     facets = tuple(facet) if facet is not None else service.repo.FACETS
-    return service.SearchQuery(q=q, filters=filters, sort=sort, offset=offset, limit=limit, facets=facets,
-                               facet_limit=facet_limit)
+    return service.SearchQuery(
+        q=q, filters=filters, sort=sort, offset=offset, limit=limit, facets=facets, facet_limit=facet_limit
+    )
 
 
 def _facets(result: service.SearchResult) -> dict[str, list[FacetValue]]:
@@ -69,12 +84,29 @@ def search_entries(
     facet: FilterParam = None,
     facet_limit: int = Query(50, ge=-1, le=1000),
 ) -> SearchPage:
-    query = _search_query(q, category, organisation, open_type, security_grade, update_frequency, district,
-                          tags, sort, offset, limit, facet, facet_limit)
+    query = _search_query(
+        q,
+        category,
+        organisation,
+        open_type,
+        security_grade,
+        update_frequency,
+        district,
+        tags,
+        sort,
+        offset,
+        limit,
+        facet,
+        facet_limit,
+    )
     result = service.search_entries(session, actor, query, get_settings().search_max_rows)
     return SearchPage(
-        count=result.count, offset=offset, limit=limit, sort=result.sort,
-        results=[entry_read(e) for e in result.entries], facets=_facets(result),
+        count=result.count,
+        offset=offset,
+        limit=limit,
+        sort=result.sort,
+        results=[entry_read(e) for e in result.entries],
+        facets=_facets(result),
     )
 
 
@@ -93,8 +125,21 @@ def facets(
     facet: FilterParam = None,
     facet_limit: int = Query(50, ge=-1, le=1000),
 ) -> dict[str, list[FacetValue]]:
-    query = _search_query(q, category, organisation, open_type, security_grade, update_frequency, district,
-                          tags, "", 0, 0, facet, facet_limit)
+    query = _search_query(
+        q,
+        category,
+        organisation,
+        open_type,
+        security_grade,
+        update_frequency,
+        district,
+        tags,
+        "",
+        0,
+        0,
+        facet,
+        facet_limit,
+    )
     return _facets(service.search_entries(session, actor, query))
 
 

@@ -9,12 +9,18 @@ from sqlalchemy.orm import Session
 
 from pubdata.api.deps import current_actor, db_session
 from pubdata.authz import Actor
+from pubdata.errors import Unauthenticated
 from pubdata.identity import service
 from pubdata.identity.errors import UserNotFound
 from pubdata.identity.models import User
-from pubdata.identity.schemas import OrganisationRead, TokenCreate, TokenCreated, TokenRead, UserRead
-from pubdata.identity.schemas import OrganisationKind
-from pubdata.errors import Unauthenticated
+from pubdata.identity.schemas import (
+    OrganisationKind,
+    OrganisationRead,
+    TokenCreate,
+    TokenCreated,
+    TokenRead,
+    UserRead,
+)
 
 router = APIRouter(tags=["identity"])
 DB = Annotated[Session, Depends(db_session)]
@@ -22,7 +28,9 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
 @router.get("/organisations", response_model=list[OrganisationRead], summary="Organisations")
-def list_organisations(session: DB, actor: ActorDep, kind: OrganisationKind | None = Query(None)) -> list[OrganisationRead]:
+def list_organisations(
+    session: DB, actor: ActorDep, kind: OrganisationKind | None = Query(None)
+) -> list[OrganisationRead]:
     orgs = service.list_organisations(session, actor, kind.value if kind else None)
     return [OrganisationRead.model_validate(o) for o in orgs]
 
@@ -47,7 +55,9 @@ def list_tokens(session: DB, actor: ActorDep) -> list[TokenRead]:
     return [TokenRead.model_validate(t) for t in service.list_tokens(session, actor)]
 
 
-@router.post("/tokens", response_model=TokenCreated, status_code=201, summary="Issue an API token (shown once)")
+@router.post(
+    "/tokens", response_model=TokenCreated, status_code=201, summary="Issue an API token (shown once)"
+)
 def create_token(body: TokenCreate, session: DB, actor: ActorDep) -> TokenCreated:
     token, secret = service.create_token(session, actor, name=body.name, scopes=body.scopes, days=body.days)
     return TokenCreated(**TokenRead.model_validate(token).model_dump(), token=secret)
