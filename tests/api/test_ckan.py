@@ -537,3 +537,13 @@ def test_bad_token_in_either_header_is_403(live_server, data, which, header):
     assert body["success"] is False and "result" not in body
     assert body["error"]["__type"] == "Authorization Error"
     assert body["error"]["message"]
+
+
+def test_huge_numbers_are_clean_errors_not_500(ckan):
+    with pytest.raises(NotFound):
+        ckan.action.package_show(id="99999999999")
+    with pytest.raises(NotFound):
+        ckan.action.organization_show(id="99999999999")
+    for params in ({"start": 10**20}, {"facet.field": ["tags"], "facet.limit": 10**20}):
+        with pytest.raises(ValidationError):
+            ckan.call_action("package_search", params)

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from pubdata import __version__
 from pubdata.api.ckan import dicts, query
 from pubdata.api.ckan.errors import SearchQueryError, invalid
-from pubdata.api.ckan.params import Params
+from pubdata.api.ckan.params import Params, fits_integer_id
 from pubdata.authz import Actor
 from pubdata.catalog import service as catalog
 from pubdata.catalog import vocab
-from pubdata.catalog.errors import CategoryNotFound, InvalidSearch
+from pubdata.catalog.errors import CategoryNotFound, EntryNotFound, InvalidSearch
 from pubdata.catalog.schemas import ResourceRead, entry_read
 from pubdata.errors import NotFound
 from pubdata.identity import service as identity
@@ -140,6 +140,8 @@ def package_show(ctx: Context, p: Params) -> dict[str, Any]:
     key = p.string("id").strip() or p.string("name_or_id").strip()
     if not key:
         raise invalid("id", "缺少必填参数")
+    if not fits_integer_id(key):
+        raise EntryNotFound(f"数据目录不存在：{key}")
     return dicts.package_dict(entry_read(catalog.get_entry(ctx.session, ctx.actor, key)), ctx.base_url)
 
 
@@ -211,6 +213,8 @@ def package_search(ctx: Context, p: Params) -> dict[str, Any]:
 
 
 def _publisher(ctx: Context, key: str) -> Any:
+    if not fits_integer_id(key):
+        raise OrganisationNotFound(f"机构不存在：{key}")
     org = identity.get_organisation(ctx.session, ctx.actor, key)
     if org.kind not in PUBLISHER_KINDS:
         raise OrganisationNotFound(f"机构不存在：{key}")

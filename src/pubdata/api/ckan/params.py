@@ -9,6 +9,7 @@ from typing import Any
 from pubdata.api.ckan.errors import invalid
 
 MISSING = "缺少必填参数"
+INT_MAX = 2**31 - 1  # what every database backend takes as an integer parameter
 
 
 class Params:
@@ -42,7 +43,7 @@ class Params:
             raise invalid(key, MISSING)
         return value
 
-    def integer(self, key: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    def integer(self, key: str, default: int, *, minimum: int = 0, maximum: int = INT_MAX) -> int:
         value = self.raw(key)
         if value is None or value == "":
             return default
@@ -58,7 +59,7 @@ class Params:
                 raise invalid(key, f"应为整数：{text!r}") from None
         if number < minimum:
             raise invalid(key, f"不能小于 {minimum}")
-        if maximum is not None and number > maximum:
+        if number > maximum:
             raise invalid(key, f"不能大于 {maximum}")
         return number
 
@@ -95,3 +96,8 @@ class Params:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise invalid(key, "应为字符串列表")
         return [v.strip() for v in value if v.strip()]
+
+
+def fits_integer_id(key: str) -> bool:
+    """False for an all-digit key too large to be a database id (PostgreSQL would fail on it)."""
+    return not key.isdigit() or int(key) <= INT_MAX
