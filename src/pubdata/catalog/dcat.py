@@ -46,9 +46,7 @@ _CHUNK = 500  # entries fetched per query when exporting the whole catalogue
 
 ZH = "zh"
 CATALOG_TITLE = "青岛市公共数据开放目录"
-CATALOG_DESCRIPTION = (
-    "青岛市公共数据运营平台汇聚的公共数据目录，包括无条件开放、有条件开放和不予开放的数据目录。"
-)
+CATALOG_DESCRIPTION = "青岛市公共数据运营平台汇聚的公共数据目录，包括无条件开放、有条件开放和不予开放的数据目录。"
 # The city's big data bureau publishes the catalogue (government authorises, the operator runs it).
 CATALOG_PUBLISHER = "青岛市大数据发展管理局"
 CITY_NAME = "青岛市"
@@ -366,9 +364,7 @@ def parse_page(value: str | int | None) -> int | None:
     return number
 
 
-def _query(
-    q: str, filters: Mapping[str, Sequence[str]] | None, offset: int, limit: int
-) -> service.SearchQuery:
+def _query(q: str, filters: Mapping[str, Sequence[str]] | None, offset: int, limit: int) -> service.SearchQuery:
     return service.SearchQuery(
         q=q,
         filters={k: list(v) for k, v in (filters or {}).items()},
@@ -438,9 +434,7 @@ def catalog_graph(
         entries: Iterable[CatalogEntry] = iter_entries(session, actor, q, filters)
     else:
         size = PAGE_SIZE
-        result = service.search_entries(
-            session, actor, _query(q, filters, (number - 1) * size, size), max_rows=size
-        )
+        result = service.search_entries(session, actor, _query(q, filters, (number - 1) * size, size), max_rows=size)
         paging = Paging(number, size, result.count)
         if number > paging.last:
             raise PageNotFound(

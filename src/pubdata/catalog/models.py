@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from typing import Any
 
@@ -10,6 +11,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pubdata.db import Base, utcnow
 from pubdata.identity.models import Organisation
+
+
+def new_index_stamp() -> int:
+    """A random 31-bit stamp, renewed whenever an entry's searchable content changes. Search
+    processes compare count and sum of stamps to notice any change, committed in any order."""
+    return secrets.randbits(31)
 
 
 class CatalogEntry(Base):
@@ -35,11 +42,10 @@ class CatalogEntry(Base):
     state: Mapped[str] = mapped_column(String(16), default="active", index=True)  # active | deleted
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    index_stamp: Mapped[int] = mapped_column(default=new_index_stamp)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
-    tags: Mapped[list[EntryTag]] = relationship(
-        cascade="all, delete-orphan", order_by="EntryTag.tag", lazy="selectin"
-    )
+    tags: Mapped[list[EntryTag]] = relationship(cascade="all, delete-orphan", order_by="EntryTag.tag", lazy="selectin")
     fields: Mapped[list[EntryField]] = relationship(
         cascade="all, delete-orphan", order_by="EntryField.position", lazy="selectin"
     )
@@ -59,9 +65,7 @@ class EntryTag(Base):
     __tablename__ = "catalog_entry_tag"
     __table_args__ = (Index("ix_catalog_entry_tag_tag", "tag"),)
 
-    entry_id: Mapped[int] = mapped_column(
-        ForeignKey("catalog_entry.id", ondelete="CASCADE"), primary_key=True
-    )
+    entry_id: Mapped[int] = mapped_column(ForeignKey("catalog_entry.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(50), primary_key=True)
 
 
@@ -121,8 +125,6 @@ class SearchTerm(Base):
     __tablename__ = "catalog_search_term"
     __table_args__ = (Index("ix_catalog_search_term_term_entry", "term", "entry_id", "weight"),)
 
-    entry_id: Mapped[int] = mapped_column(
-        ForeignKey("catalog_entry.id", ondelete="CASCADE"), primary_key=True
-    )
+    entry_id: Mapped[int] = mapped_column(ForeignKey("catalog_entry.id", ondelete="CASCADE"), primary_key=True)
     term: Mapped[str] = mapped_column(String(64), primary_key=True)
     weight: Mapped[int]

@@ -129,9 +129,7 @@ class EntryCreate(_EntryBody):
     update_frequency: str = "irregular"
     district: str = vocab.CITYWIDE
     licence: str = "青岛市公共数据开放许可协议"
-    organisation: str | None = Field(
-        default=None, description="Publishing department's code; defaults to the caller's"
-    )
+    organisation: str | None = Field(default=None, description="Publishing department's code; defaults to the caller's")
     resources: list[ResourceIn] | None = None
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from pubdata.authz import Actor, Permission, require
 from pubdata.catalog import repository as repo
-from pubdata.catalog import text, vocab
+from pubdata.catalog import search, text, vocab
 from pubdata.catalog.errors import (
     DuplicateEntryCode,
     EntryNotFound,
@@ -25,7 +25,14 @@ from pubdata.catalog.errors import (
     NotEntryOwner,
     ResourceNotFound,
 )
-from pubdata.catalog.models import CatalogEntry, CatalogResource, EntryField, EntryRevision, EntryTag
+from pubdata.catalog.models import (
+    CatalogEntry,
+    CatalogResource,
+    EntryField,
+    EntryRevision,
+    EntryTag,
+    new_index_stamp,
+)
 from pubdata.catalog.schemas import EntryCreate, EntryUpdate, FieldIn, ResourceIn
 from pubdata.db import utcnow
 from pubdata.identity import service as identity
@@ -100,20 +107,21 @@ def catalogue_stats(session: Session, actor: Actor) -> dict[str, Any]:
             for c, n in repo.counts_by(session, actor, "category")
         ],
         "by_organisation": [
-            {"value": c, "label": orgs.get(c, c), "count": n}
-            for c, n in repo.counts_by(session, actor, "organisation")
+            {"value": c, "label": orgs.get(c, c), "count": n} for c, n in repo.counts_by(session, actor, "organisation")
         ],
         "by_open_type": [
             {"value": c, "label": vocab.OPEN_TYPE_BY_CODE[c].label, "count": n}
             for c, n in repo.counts_by(session, actor, "open_type")
         ],
-        "by_district": [
-            {"value": c, "label": c, "count": n} for c, n in repo.counts_by(session, actor, "district")
-        ],
+        "by_district": [{"value": c, "label": c, "count": n} for c, n in repo.counts_by(session, actor, "district")],
     }
 
 
 # --- search ----------------------------------------------------------------------------------
+
+
+FACETS = repo.FACETS
+SORTS = tuple(search.SORT_KEYS)
 
 
 @dataclass
@@ -123,7 +131,7 @@ class SearchQuery:
     sort: str = ""
     offset: int = 0
     limit: int = 20
-    facets: tuple[str, ...] = repo.FACETS
+    facets: tuple[str, ...] = FACETS
     facet_limit: int = 50
 
 
@@ -149,8 +157,8 @@ _LABELS = {name: vocab.by_code(terms) for name, terms in _FILTER_VOCAB.items()}
 def _normalise_filters(filters: dict[str, list[str]]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for name, values in filters.items():
-        if name not in repo.FACETS:
-            raise InvalidSearch(f"不支持的筛选条件：{name}（可用：{'、'.join(repo.FACETS)}）", field=name)
+        if name not in FACETS:
+            raise InvalidSearch(f"不支持的筛选条件：{name}（可用：{'、'.join(FACETS)}）", field=name)
         clean = [v for v in (v.strip() for v in values) if v]
         if name in _FILTER_VOCAB:
             codes = []
@@ -169,7 +177,8 @@ def search_entries(session: Session, actor: Actor, query: SearchQuery, max_rows:
     """Full-text search in Chinese over the catalogue, with filters, facets, sorting and paging.
 
     Every query word must match (AND). Relevance is an integer (Σ field weight × term frequency ×
-    idf), ties broken by modification time then code, so SQLite and PostgreSQL agree exactly.
+    idf); ties break on modification time, then code. Filters are OR within one facet and AND across
+    facets (tags: every tag given must be present). The same results on every database backend.
     """
     require(actor, Permission.CATALOG_ENTRY_READ)
     if query.limit < 0 or query.limit > max_rows:
@@ -177,36 +186,30 @@ def search_entries(session: Session, actor: Actor, query: SearchQuery, max_rows:
     if query.offset < 0:
         raise InvalidSearch("起始位置不能为负数", field="offset")
     for facet in query.facets:
-        if facet not in repo.FACETS:
-            raise InvalidSearch(f"不支持的分面：{facet}（可用：{'、'.join(repo.FACETS)}）", field="facet")
+        if facet not in FACETS:
+            raise InvalidSearch(f"不支持的分面：{facet}（可用：{'、'.join(FACETS)}）", field="facet")
     filters = _normalise_filters(query.filters)
     terms = text.query_terms(query.q) if query.q.strip() else []
     sort_name = query.sort or ("relevance" if terms else "modified_desc")
-    if sort_name not in repo.SORTS:
-        raise InvalidSearch(f"不支持的排序：{sort_name}（可用：{'、'.join(repo.SORTS)}）", field="sort")
-
-    if query.q.strip() and not terms:
+    if sort_name not in SORTS:
+        raise InvalidSearch(f"不支持的排序：{sort_name}（可用：{'、'.join(SORTS)}）", field="sort")
+    if query.q.strip() and not terms:  # only punctuation
         return SearchResult(0, [], [], {f: [] for f in query.facets}, sort_name, [])
-    matched = repo.matching_entries(session, terms) if terms else None
-    ids, score_col = repo.filtered_ids(actor, filters, matched)
-    count = repo.count_ids(session, ids)
-    page = (
-        repo.page_of_entries(session, ids, score_col, repo.SORTS[sort_name], query.offset, query.limit)
-        if query.limit and count > query.offset
-        else []
-    )
-    facets: dict[str, list[tuple[str, str, int]]] = {}
-    if query.facets and count:
-        id_only = ids.with_only_columns(ids.selected_columns[0])
-        orgs = None
-        for facet in query.facets:
-            rows = repo.facet_counts(session, id_only, facet, query.facet_limit)
-            if facet == "organisation" and orgs is None:
-                orgs = {o.code: o.name for o in identity.list_organisations(session, actor)}
-            facets[facet] = [(v, facet_label(facet, v, orgs), n) for v, n in rows]
-    else:
-        facets = {f: [] for f in query.facets}
-    return SearchResult(count, [e for e, _ in page], [s for _, s in page], facets, sort_name, terms)
+
+    index = search.index_for(session)
+    with index.lock:
+        index.refresh(session)
+        snapshot = index.snapshot()
+    hits = snapshot.search(terms, filters, sort_name, query.offset, query.limit, query.facets, query.facet_limit)
+    orgs = None
+    if "organisation" in hits.facets:
+        orgs = {o.code: o.name for o in identity.list_organisations(session, actor)}
+    facets = {
+        name: [(value, facet_label(name, value, orgs), n) for value, n in values]
+        for name, values in hits.facets.items()
+    }
+    entries = repo.entries_by_ids(session, actor, hits.ids)
+    return SearchResult(hits.count, entries, hits.scores, facets, sort_name, terms)
 
 
 def facet_label(facet: str, value: str, orgs: dict[str, str] | None = None) -> str:
@@ -240,9 +243,7 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k)}
 
 
-def _record_revision(
-    session: Session, actor: Actor, entry: CatalogEntry, action: str, changes: dict[str, Any]
-) -> None:
+def _record_revision(session: Session, actor: Actor, entry: CatalogEntry, action: str, changes: dict[str, Any]) -> None:
     session.add(
         EntryRevision(
             entry_id=entry.id,
@@ -296,15 +297,14 @@ def reindex_entry(session: Session, entry: CatalogEntry) -> None:
         fields=[(f.label, f.name) for f in entry.fields],
     )
     repo.replace_search_terms(session, entry.id, weights)
+    entry.index_stamp = new_index_stamp()
 
 
 def _apply(entry: CatalogEntry, data: EntryCreate | EntryUpdate) -> None:
     given = data.model_dump(exclude_unset=isinstance(data, EntryUpdate))
     for attr in SCALAR_ATTRS:
         if attr in given:
-            setattr(
-                entry, attr, given[attr] if given[attr] is not None or attr.startswith("temporal") else ""
-            )
+            setattr(entry, attr, given[attr] if given[attr] is not None or attr.startswith("temporal") else "")
     if data.tags is not None:
         entry.tags = [EntryTag(tag=t) for t in data.tags]
     if data.fields is not None:
@@ -392,5 +392,6 @@ def delete_entry(session: Session, actor: Actor, key: str | int) -> None:
     entry = _editable(session, actor, key, Permission.CATALOG_ENTRY_DELETE)
     entry.state = "deleted"
     entry.modified_at = utcnow()
+    entry.index_stamp = new_index_stamp()
     _record_revision(session, actor, entry, "delete", {"state": ["active", "deleted"]})
     session.flush()

@@ -53,7 +53,7 @@ def _search_query(
         "district": district or [],
         "tags": tags or [],
     }
-    facets = tuple(facet) if facet is not None else service.repo.FACETS
+    facets = tuple(facet) if facet is not None else service.FACETS
     return service.SearchQuery(
         q=q, filters=filters, sort=sort, offset=offset, limit=limit, facets=facets, facet_limit=facet_limit
     )
