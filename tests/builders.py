@@ -62,7 +62,7 @@ def make_entry(session: Session, actor: Actor | None = None, **overrides: Any) -
     }
     data.update(overrides)
     if actor is None:
-        org = make_org(session)
-        data.setdefault("organisation", org.code)
+        if "organisation" not in data:
+            data["organisation"] = make_org(session).code
         actor = SYSTEM
     return catalog.create_entry(session, actor, EntryCreate(**data))

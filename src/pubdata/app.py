@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.exception_handler(PubdataError)
     async def _domain_error(request: Request, exc: PubdataError) -> Response:
         if ckan.is_ckan_path(request):
-            return ckan.error_response(exc)
+            return ckan.error_response(exc, request)
         if api_errors.is_api_path(request):
             return api_errors.pubdata_error_response(exc)
         return web.error_page(request, exc)

@@ -21,6 +21,8 @@ def new_index_stamp() -> int:
 
 class CatalogEntry(Base):
     __tablename__ = "catalog_entry"
+    # covers the search index's change check: count and sum of stamps, and id → (stamp, state)
+    __table_args__ = (Index("ix_catalog_entry_index_stamp", "index_stamp", "id", "state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. QD-SCJGJ-GS-0001

@@ -77,7 +77,7 @@ def get_organisation(session: Session, actor: Actor, code: str) -> Organisation:
     require(actor, Permission.IDENTITY_ORG_READ)
     org = repo.organisation_by_code(session, code)
     if org is None:
-        org_by_id = session.get(Organisation, int(code)) if code.isdigit() else None
+        org_by_id = session.get(Organisation, int(code)) if code.isdigit() and int(code) < 2**31 else None
         if org_by_id is None:
             raise OrganisationNotFound(f"机构不存在：{code}")
         org = org_by_id

@@ -74,6 +74,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_catalog_entry_security_grade'), ['security_grade'], unique=False)
         batch_op.create_index(batch_op.f('ix_catalog_entry_state'), ['state'], unique=False)
         batch_op.create_index(batch_op.f('ix_catalog_entry_update_frequency'), ['update_frequency'], unique=False)
+        batch_op.create_index('ix_catalog_entry_index_stamp', ['index_stamp', 'id', 'state'], unique=False)
 
     op.create_table('identity_user',
     sa.Column('id', sa.Integer(), nullable=False),
