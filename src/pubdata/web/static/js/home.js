@@ -9,6 +9,11 @@
   var palette = ["#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#c62828", "#558b2f", "#4527a0"];
   var openColors = { unconditional: "#2e7d32", conditional: "#ef6c00", closed: "#9e9e9e" };
   var charts = [];
+  var animate = !(window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches);
+  var narrow = function (id) {
+    var element = document.getElementById(id);
+    return element ? element.clientWidth < 480 : false;
+  };
 
   function goTo(param, value) {
     window.location.href = "/dataset?" + encodeURIComponent(param) + "=" + encodeURIComponent(value);
@@ -20,6 +25,7 @@
       return;
     }
     var chart = echarts.init(element, null, { renderer: "canvas" });
+    option.animation = animate;
     chart.setOption(option);
     chart.on("click", function (event) {
       var row = rows[event.dataIndex];
@@ -75,7 +81,8 @@
     legend: { bottom: 0, icon: "circle" },
     series: [{
       name: "开放类型", type: "pie", radius: ["38%", "68%"], center: ["50%", "45%"],
-      label: { formatter: "{b}\n{d}%" },
+      // On a phone the outside labels would not fit: the legend and the list below say it instead.
+      label: { show: !narrow("chart-open-type"), formatter: "{b}\n{d}%" },
       data: byOpenType.map(function (r) {
         return { name: r.label, value: r.count, itemStyle: { color: openColors[r.value] || "#1565c0" } };
       })
