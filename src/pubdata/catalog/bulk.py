@@ -10,7 +10,7 @@ revision each, and the search terms computed by ``service.search_weights`` — e
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -207,20 +207,23 @@ def _insert_batch(
         )
         terms.extend({"entry_id": entry_id, "term": t, "weight": w} for t, w in weights.items())
 
-    for model, rows in (
-        (EntryTag, tags),
-        (EntryField, fields),
-        (CatalogResource, resources),
-        (EntryRevision, revisions),
-        (SearchTerm, terms),
-    ):
+    for model, rows in ((CatalogResource, resources), (EntryRevision, revisions)):
+        conn.execute(_table(model).insert(), rows)
+    for model, rows in ((EntryTag, tags), (EntryField, fields), (SearchTerm, terms)):
         if rows:
-            conn.execute(_table(model).insert(), rows)
+            _insert_plain(session, _table(model), rows)
 
 
-def entry_codes(session: Session, prefix: str = "") -> Iterable[str]:
-    """Codes of all entries (deleted included) starting with ``prefix``, in code order."""
-    stmt = select(CatalogEntry.code).order_by(CatalogEntry.code)
-    if prefix:
-        stmt = stmt.where(CatalogEntry.code.startswith(prefix, autoescape=True))
-    return list(session.scalars(stmt))
+def _insert_plain(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows of plain columns (no JSON, no Python-side defaults). PostgreSQL through psycopg
+    gets ``COPY``: the search index alone is ~80 rows per entry, which executemany sends ten times
+    slower there. Everything else gets an executemany ``INSERT``."""
+    conn = session.connection()
+    driver = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql" and hasattr(driver, "cursor") and conn.dialect.driver == "psycopg":
+        columns = list(rows[0])
+        with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({", ".join(columns)}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(tuple(row[c] for c in columns))
+        return
+    conn.execute(table.insert(), rows)

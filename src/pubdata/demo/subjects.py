@@ -61,7 +61,7 @@ SUBJECT_TABLE = """
 广告经营单位信息 | qd-scjgj | quarterly | 广告 经营
     @ent licence_no business_scope address
 [credit]
-企业公共信用综合评价结果 | qd-fgw | quarterly | 企业信用 信用评价
+企业信用综合评价结果 | qd-fgw | quarterly | 企业信用 信用评价
     @ent credit_score credit_grade eval_year
 纳税信用A级纳税人名单 | qd-tax | yearly | 纳税信用 红名单
     @ent credit_grade eval_year taxpayer_type
