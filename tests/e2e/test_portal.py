@@ -162,6 +162,7 @@ def test_entry_page_from_search(page: Any, catalogue: dict, page_errors: list[st
     assert rows.count() == 3
     assert "个人信息：身份证号" in rows.nth(1).inner_text()
     assert page.locator("#entry-revisions .revision").count() == 1
+    page.screenshot(path=f"{SCREENSHOTS}/pubdata-entry.png", full_page=True)
     assert unquote(urlsplit(page.url).path) == "/dataset/qd-wjw-0001"
     assert page_errors == []
 
