@@ -167,7 +167,11 @@ def _insert_batch(
         ).all()
     )
 
-    tags, fields, resources, revisions, terms = [], [], [], [], []
+    tags: list[dict[str, Any]] = []
+    fields: list[dict[str, Any]] = []
+    resources: list[dict[str, Any]] = []
+    revisions: list[dict[str, Any]] = []
+    terms: list[dict[str, Any]] = []
     for data, _name, at in batch:
         entry_id = ids[data.code]
         _org_id, org_code, org_name = publishers[data.organisation]
@@ -207,11 +211,11 @@ def _insert_batch(
         )
         terms.extend({"entry_id": entry_id, "term": t, "weight": w} for t, w in weights.items())
 
-    for model, rows in ((CatalogResource, resources), (EntryRevision, revisions)):
-        conn.execute(_table(model).insert(), rows)
-    for model, rows in ((EntryTag, tags), (EntryField, fields), (SearchTerm, terms)):
+    conn.execute(_table(CatalogResource).insert(), resources)
+    conn.execute(_table(EntryRevision).insert(), revisions)
+    for table, rows in ((_table(EntryTag), tags), (_table(EntryField), fields), (_table(SearchTerm), terms)):
         if rows:
-            _insert_plain(session, _table(model), rows)
+            _insert_plain(session, table, rows)
 
 
 def _insert_plain(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -219,8 +223,8 @@ def _insert_plain(session: Session, table: Table, rows: list[dict[str, Any]]) ->
     gets ``COPY``: the search index alone is ~80 rows per entry, which executemany sends ten times
     slower there. Everything else gets an executemany ``INSERT``."""
     conn = session.connection()
-    driver = conn.connection.driver_connection
-    if conn.dialect.name == "postgresql" and hasattr(driver, "cursor") and conn.dialect.driver == "psycopg":
+    driver: Any = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg" and driver is not None:
         columns = list(rows[0])
         with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({", ".join(columns)}) FROM STDIN') as copy:
             for row in rows:

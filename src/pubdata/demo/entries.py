@@ -170,6 +170,8 @@ class Composer:
                 else rng.choice(("general", "important", "important"))
             )
         freq = subject.freq if rng.random() < 0.85 else rng.choice(("monthly", "quarterly", "yearly", "irregular"))
+        start: date
+        end: date | None
         if year is not None:
             start, end = date(year, 1, 1), date(year, 12, 31)
             if freq in ("realtime", "daily", "weekly"):
