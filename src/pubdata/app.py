@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
@@ -32,7 +33,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         title="pubdata 公共数据运营平台 API",
         version=__version__,
         description="Native REST API of pubdata. The CKAN Action API is at /api/3/action/NAME.",
-        docs_url="/docs",
+        docs_url=None,  # served below with the vendored Swagger UI: nothing is fetched from a CDN
         openapi_url="/api/v1/openapi.json",
     )
     app.state.settings = settings
@@ -44,6 +45,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(dcat_router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/api/v1/openapi.json",
+            title="pubdata API 文档",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
+        )
 
     @app.exception_handler(PubdataError)
     async def _domain_error(request: Request, exc: PubdataError) -> Response:

@@ -146,4 +146,7 @@ def test_organisations_and_openapi(client, as_actor):
     assert client.get("/api/v1/organisations/no-such-org").status_code == 404
     spec = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/entries" in spec["paths"]
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.text
+    assert "cdn" not in docs.text.lower()
+    assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200

@@ -44,9 +44,7 @@ def test_department_edits_only_its_own_entries_and_operator_curates_all(session,
     with pytest.raises(NotEntryOwner):
         service.update_entry(session, stranger, entry.code, EntryUpdate(title="被篡改的标题"))
     assert entry.title == "青岛市医疗机构名录"
-    service.update_entry(
-        session, operator, entry.code, EntryUpdate(title="青岛市医疗卫生机构名录", tags=["卫生"])
-    )
+    service.update_entry(session, operator, entry.code, EntryUpdate(title="青岛市医疗卫生机构名录", tags=["卫生"]))
     service.update_entry(session, owner, entry.code, EntryUpdate(open_type="conditional"))
     revs = service.list_revisions(session, owner, entry.code)
     assert [r.action for r in revs] == ["update", "update", "create"]
@@ -105,3 +103,27 @@ def test_withdrawn_entry_disappears_but_keeps_revisions(session, as_actor):
     with pytest.raises(EntryNotFound):
         service.get_entry(session, dept, entry.code)
     assert service.search_entries(session, dept, service.SearchQuery(q="撤回")).count == 0
+
+
+def test_fields_can_be_edited_keeping_names(session, as_actor):
+    dept = as_actor("department")
+    entry = service.create_entry(session, dept, entry_data())
+    service.update_entry(
+        session,
+        dept,
+        entry.code,
+        EntryUpdate(
+            fields=[
+                {"name": "legal_person", "label": "法人姓名", "personal_kind": "name"},
+                {"name": "uscc", "label": "统一社会信用代码"},
+            ]
+        ),
+    )
+    session.expire_all()
+    fields = service.get_entry(session, dept, entry.code).fields
+    assert [(f.name, f.label, f.position) for f in fields] == [
+        ("legal_person", "法人姓名", 0),
+        ("uscc", "统一社会信用代码", 1),
+    ]
+    changes = service.list_revisions(session, dept, entry.code)[0].changes
+    assert [f["name"] for f in changes["fields"][1]] == ["legal_person", "uscc"]

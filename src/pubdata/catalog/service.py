@@ -309,7 +309,16 @@ def _apply(entry: CatalogEntry, data: EntryCreate | EntryUpdate) -> None:
     if data.tags is not None:
         entry.tags = [EntryTag(tag=t) for t in data.tags]
     if data.fields is not None:
-        entry.fields = [EntryField(position=i, **f.model_dump()) for i, f in enumerate(data.fields)]
+        # reuse rows by name so a kept field is updated in place, never deleted and re-inserted
+        existing = {f.name: f for f in entry.fields}
+        rows = []
+        for i, f in enumerate(data.fields):
+            row = existing.get(f.name) or EntryField()
+            for attr, value in f.model_dump().items():
+                setattr(row, attr, value)
+            row.position = i
+            rows.append(row)
+        entry.fields = rows
     if entry.temporal_start and entry.temporal_end and entry.temporal_start > entry.temporal_end:
         raise InvalidEntry("时间范围的开始日期晚于结束日期", field="temporal_start")
 
