@@ -64,7 +64,7 @@ def _catalog_route(extension: str) -> Callable[..., Response]:
         collection_url = base_url.rstrip("/") + request.url.path
 
         def build() -> bytes:
-            graph = dcat.catalog_graph(
+            doc = dcat.catalog_document(
                 session,
                 actor,
                 base_url,
@@ -74,7 +74,7 @@ def _catalog_route(extension: str) -> Callable[..., Response]:
                 collection_url=collection_url,
                 link_params=link_params,
             )
-            return dcat.serialise(graph, extension)
+            return doc.serialise(extension)
 
         return _rdf_response(build, extension)
 
@@ -85,7 +85,7 @@ def _dataset_route(extension: str) -> Callable[..., Response]:
     def export_dataset(name: str, request: Request, session: DB, actor: ActorDep) -> Response:
         base_url = request.app.state.settings.base_url
         return _rdf_response(
-            lambda: dcat.serialise(dcat.dataset_graph(session, actor, name, base_url), extension), extension
+            lambda: dcat.dataset_document(session, actor, name, base_url).serialise(extension), extension
         )
 
     return export_dataset

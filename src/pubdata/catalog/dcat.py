@@ -1,22 +1,31 @@
 """DCAT export of the catalogue: the whole catalogue, a page of it (with Hydra paging links, as
-ckanext-dcat pages its catalogue endpoint) or one entry, as rdflib graphs.
+ckanext-dcat pages its catalogue endpoint) or one entry, as Turtle, JSON-LD, RDF/XML or rdflib graphs.
 
 Everything is read through the catalogue service (``search_entries`` sorted by code, ``get_entry``),
 so what the export shows is exactly what the actor may see. The mapping of our fields to DCAT
 properties is documented in docs/dcat.md.
+
+The triples are collected in a ``Document`` (plain strings, grouped by subject) and written out here;
+``to_graph()`` gives the same triples as an rdflib ``Graph``. Filling an rdflib graph and using its
+serialisers costs a minute or more for the 5,099-entry catalogue (its Turtle writer mints a prefix
+per dataset URI, quadratically); writing from the document takes a second or two.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlencode
+from xml.sax.saxutils import escape, quoteattr
 
-from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
+from rdflib import BNode, Graph, Literal, URIRef
 from sqlalchemy.orm import Session
 
 from pubdata.authz import Actor
@@ -24,9 +33,31 @@ from pubdata.catalog import service, vocab
 from pubdata.catalog.models import CatalogEntry, CatalogResource
 from pubdata.errors import Invalid, NotFound
 
-DCT = DCTERMS
-VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
-HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
+
+class Vocabulary:
+    """A namespace whose attributes are its terms as plain strings: ``DCAT.Dataset``."""
+
+    def __init__(self, iri: str) -> None:
+        self.iri = iri
+
+    def __getattr__(self, name: str) -> str:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self.iri + name
+
+    def __str__(self) -> str:
+        return self.iri
+
+
+DCAT = Vocabulary("http://www.w3.org/ns/dcat#")
+DCT = Vocabulary("http://purl.org/dc/terms/")
+FOAF = Vocabulary("http://xmlns.com/foaf/0.1/")
+VCARD = Vocabulary("http://www.w3.org/2006/vcard/ns#")
+HYDRA = Vocabulary("http://www.w3.org/ns/hydra/core#")
+SKOS = Vocabulary("http://www.w3.org/2004/02/skos/core#")
+RDF = Vocabulary("http://www.w3.org/1999/02/22-rdf-syntax-ns#")
+RDFS = Vocabulary("http://www.w3.org/2000/01/rdf-schema#")
+XSD = Vocabulary("http://www.w3.org/2001/XMLSchema#")
 
 # Prefixes of every serialisation, and the JSON-LD @context.
 PREFIXES: dict[str, str] = {
@@ -54,7 +85,7 @@ CITY_CODE = "370200"  # administrative division code of Qingdao (GB/T 2260)
 THEME_SCHEME_TITLE = "青岛市公共数据目录分类"
 
 _EU = "http://publications.europa.eu/resource/authority/"
-LANGUAGE_ZH = URIRef(_EU + "language/ZHO")
+LANGUAGE_ZH = _EU + "language/ZHO"
 # Formats with a term in the EU file-type vocabulary, and their IANA media types.
 _FILE_TYPES: dict[str, str | None] = {
     "CSV": "text/csv",
@@ -84,31 +115,193 @@ class PageNotFound(NotFound):
 @dataclass(frozen=True)
 class Format:
     extension: str
-    rdflib_format: str
     media_type: str
 
 
 FORMATS: dict[str, Format] = {
-    "ttl": Format("ttl", "turtle", "text/turtle; charset=utf-8"),
-    "jsonld": Format("jsonld", "json-ld", "application/ld+json"),
-    "rdf": Format("rdf", "xml", "application/rdf+xml"),
-    "xml": Format("xml", "xml", "application/rdf+xml"),
+    "ttl": Format("ttl", "text/turtle; charset=utf-8"),
+    "jsonld": Format("jsonld", "application/ld+json"),
+    "rdf": Format("rdf", "application/rdf+xml"),
+    "xml": Format("xml", "application/rdf+xml"),
 }
 
 
-def serialise(graph: Graph, extension: str) -> bytes:
-    """The graph as Turtle, JSON-LD (compacted with ``PREFIXES`` as its @context) or RDF/XML."""
-    fmt = FORMATS[extension]
-    if fmt.rdflib_format == "json-ld":
-        return graph.serialize(format="json-ld", context=dict(PREFIXES), auto_compact=True, encoding="utf-8")
-    return graph.serialize(format=fmt.rdflib_format, encoding="utf-8")
+# --- the document ----------------------------------------------------------------------------
 
 
-def new_graph() -> Graph:
-    graph = Graph(bind_namespaces="none")
-    for prefix, uri in PREFIXES.items():
-        graph.bind(prefix, uri)
-    return graph
+class Blank(str):
+    """A blank node, by its label."""
+
+
+class Lit(NamedTuple):
+    text: str
+    lang: str | None = None
+    datatype: str | None = None
+
+
+Obj = str | Lit  # an IRI (str), a blank node (Blank) or a literal
+
+
+class Document:
+    """Triples grouped by subject, in the order they were added (duplicates kept once)."""
+
+    def __init__(self) -> None:
+        self.subjects: dict[str, dict[str, dict[Obj, None]]] = {}
+
+    def add(self, subject: str, predicate: str, obj: Obj) -> None:
+        self.subjects.setdefault(subject, {}).setdefault(predicate, {})[obj] = None
+
+    def __len__(self) -> int:
+        return sum(len(objs) for props in self.subjects.values() for objs in props.values())
+
+    def to_graph(self) -> Graph:
+        graph = Graph(store="SimpleMemory", bind_namespaces="none")
+        for prefix, uri in PREFIXES.items():
+            graph.bind(prefix, uri)
+        graph.addN(
+            (_rdflib(s), URIRef(p), _rdflib(o), graph)
+            for s, props in self.subjects.items()
+            for p, objs in props.items()
+            for o in objs
+        )
+        return graph
+
+    def serialise(self, extension: str) -> bytes:
+        """Turtle, JSON-LD (compacted with ``PREFIXES`` as its @context) or RDF/XML, in UTF-8."""
+        if extension == "ttl":
+            return _turtle(self).encode("utf-8")
+        if extension == "jsonld":
+            return json.dumps(_jsonld(self), ensure_ascii=False, indent=1).encode("utf-8")
+        if extension in ("rdf", "xml"):
+            return _rdfxml(self).encode("utf-8")
+        raise ValueError(f"unknown DCAT format: {extension}")
+
+
+def _rdflib(term: Obj) -> Any:
+    if isinstance(term, Lit):
+        return Literal(term.text, lang=term.lang, datatype=URIRef(term.datatype) if term.datatype else None)
+    if isinstance(term, Blank):
+        return BNode(str(term))
+    return URIRef(term)
+
+
+# --- writers ---------------------------------------------------------------------------------
+
+_SAFE_URL = re.compile(r'^https?://[^\s<>"{}|\\^`]+$')
+_LOCAL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_NAMESPACES = sorted(((uri, prefix) for prefix, uri in PREFIXES.items()), key=lambda x: -len(x[0]))
+
+
+@lru_cache(maxsize=4096)
+def _compact(iri: str) -> str | None:
+    """``prefix:local`` for an IRI in one of ``PREFIXES`` with a simple local name."""
+    for ns, prefix in _NAMESPACES:
+        if iri.startswith(ns) and _LOCAL_NAME.match(iri[len(ns) :]):
+            return f"{prefix}:{iri[len(ns) :]}"
+    return None
+
+
+_TYPE_ORDER = (DCAT.Catalog, HYDRA.PagedCollection, DCAT.Dataset, DCAT.Distribution)
+
+
+def _ordered(doc: Document) -> Iterable[tuple[str, list[str], list[tuple[str, list[Obj]]]]]:
+    """(subject, types, [(predicate, objects)]): catalogue, paging, datasets, distributions, then the
+    nodes they point at; everything sorted, so the same catalogue gives the same bytes."""
+
+    def rank(item: tuple[str, dict[str, dict[Obj, None]]]) -> tuple[int, str]:
+        types = item[1].get(RDF.type, {})
+        return next((i for i, t in enumerate(_TYPE_ORDER) if t in types), len(_TYPE_ORDER)), item[0]
+
+    for subject, props in sorted(doc.subjects.items(), key=rank):
+        types = sorted(str(t) for t in props.get(RDF.type, {}))
+        rest = [(p, sorted(props[p], key=_sort_key)) for p in sorted(props) if p != RDF.type]
+        yield subject, types, rest
+
+
+def _sort_key(term: Obj) -> tuple[str, str]:
+    return (term.text, term.lang or term.datatype or "") if isinstance(term, Lit) else (str(term), "")
+
+
+def _ttl(term: Obj) -> str:
+    if isinstance(term, Lit):
+        text = json.dumps(term.text, ensure_ascii=False)  # JSON's string escapes are valid Turtle
+        if term.lang:
+            return f"{text}@{term.lang}"
+        if term.datatype:
+            return f"{text}^^{_compact(term.datatype) or '<' + term.datatype + '>'}"
+        return text
+    if isinstance(term, Blank):
+        return f"_:{term}"
+    return _compact(term) or f"<{term}>"
+
+
+def _turtle(doc: Document) -> str:
+    out = [f"@prefix {prefix}: <{uri}> .\n" for prefix, uri in PREFIXES.items()]
+    for subject, types, props in _ordered(doc):
+        lines = ["a " + ", ".join(_ttl(t) for t in types)] if types else []
+        lines += [f"{_ttl(p)} " + ",\n        ".join(_ttl(o) for o in objs) for p, objs in props]
+        out.append(f"\n{_ttl(subject)}\n    " + " ;\n    ".join(lines) + " .\n")
+    return "".join(out)
+
+
+def _node_id(term: str) -> str:
+    return f"_:{term}" if isinstance(term, Blank) else term
+
+
+def _jsonld_value(term: Obj) -> Any:
+    if isinstance(term, Lit):
+        if term.lang:
+            return {"@value": term.text, "@language": term.lang}
+        if term.datatype:
+            return {"@value": term.text, "@type": _compact(term.datatype) or term.datatype}
+        return term.text
+    return {"@id": _node_id(term)}
+
+
+def _jsonld(doc: Document) -> dict[str, Any]:
+    nodes = []
+    for subject, types, props in _ordered(doc):
+        node: dict[str, Any] = {"@id": _node_id(subject)}
+        if types:
+            compact = [_compact(t) or t for t in types]
+            node["@type"] = compact[0] if len(compact) == 1 else compact
+        for predicate, objs in props:
+            values = [_jsonld_value(o) for o in objs]
+            node[_compact(predicate) or predicate] = values[0] if len(values) == 1 else values
+        nodes.append(node)
+    return {"@context": dict(PREFIXES), "@graph": nodes}
+
+
+def _xml_object(predicate: str, term: Obj) -> str:
+    if isinstance(term, Lit):
+        if term.lang:
+            attrs = f" xml:lang={quoteattr(term.lang)}"
+        elif term.datatype:
+            attrs = f" rdf:datatype={quoteattr(term.datatype)}"
+        else:
+            attrs = ""
+        return f"    <{predicate}{attrs}>{escape(term.text)}</{predicate}>\n"
+    if isinstance(term, Blank):
+        return f"    <{predicate} rdf:nodeID={quoteattr(term)}/>\n"
+    return f"    <{predicate} rdf:resource={quoteattr(term)}/>\n"
+
+
+def _rdfxml(doc: Document) -> str:
+    """RDF/XML; every predicate the export uses is in ``PREFIXES``, so each is a valid XML name."""
+    ns = "".join(f"\n   xmlns:{prefix}={quoteattr(uri)}" for prefix, uri in PREFIXES.items())
+    out = [f'<?xml version="1.0" encoding="utf-8"?>\n<rdf:RDF{ns}>\n']
+    for subject, types, props in _ordered(doc):
+        about = f"rdf:nodeID={quoteattr(subject)}" if isinstance(subject, Blank) else f"rdf:about={quoteattr(subject)}"
+        out.append(f"  <rdf:Description {about}>\n")
+        out.extend(_xml_object("rdf:type", t) for t in types)
+        for predicate, objs in props:
+            name = _compact(predicate)
+            if name is None:
+                raise ValueError(f"predicate outside the export's prefixes: {predicate}")
+            out.extend(_xml_object(name, o) for o in objs)
+        out.append("  </rdf:Description>\n")
+    out.append("</rdf:RDF>\n")
+    return "".join(out)
 
 
 # --- URIs ------------------------------------------------------------------------------------
@@ -125,62 +318,67 @@ class Uris:
         return cls(base_url.rstrip("/"))
 
     @property
-    def catalog(self) -> URIRef:
-        return URIRef(f"{self.base}/catalog")
+    def catalog(self) -> str:
+        return f"{self.base}/catalog"
 
     @property
-    def catalog_publisher(self) -> URIRef:
-        return URIRef(f"{self.base}/catalog#publisher")
+    def catalog_publisher(self) -> str:
+        return f"{self.base}/catalog#publisher"
 
     @property
-    def theme_scheme(self) -> URIRef:
-        return URIRef(f"{self.base}/catalog/themes")
+    def theme_scheme(self) -> str:
+        return f"{self.base}/catalog/themes"
 
-    def theme(self, category: str) -> URIRef:
-        return URIRef(f"{self.base}/catalog/themes/{category}")
+    def theme(self, category: str) -> str:
+        return f"{self.base}/catalog/themes/{category}"
 
-    def place(self, district: str) -> URIRef:
-        return URIRef(f"{self.base}/catalog/places/{_DISTRICT_CODES.get(district) or quote(district)}")
+    def place(self, district: str) -> str:
+        return f"{self.base}/catalog/places/{_DISTRICT_CODES.get(district) or quote(district)}"
 
-    def dataset(self, entry: CatalogEntry) -> URIRef:
-        return URIRef(f"{self.base}/dataset/{quote(entry.name)}")
+    def dataset(self, entry: CatalogEntry) -> str:
+        return f"{self.base}/dataset/{quote(entry.name)}"
 
-    def landing_page(self, entry: CatalogEntry) -> URIRef:
-        return URIRef(f"{self.base}/dataset/{quote(entry.name)}")
+    def landing_page(self, entry: CatalogEntry) -> str:
+        return f"{self.base}/dataset/{quote(entry.name)}"
 
-    def distribution(self, entry: CatalogEntry, resource: CatalogResource) -> URIRef:
-        return URIRef(f"{self.base}/dataset/{quote(entry.name)}/resource/{resource.id}")
+    def distribution(self, entry: CatalogEntry, resource: CatalogResource) -> str:
+        return f"{self.base}/dataset/{quote(entry.name)}/resource/{resource.id}"
 
-    def access_url(self, resource: CatalogResource) -> URIRef:
-        return URIRef(f"{self.base}/api/v1/resources/{resource.id}")
+    def access_url(self, resource: CatalogResource) -> str:
+        return f"{self.base}/api/v1/resources/{resource.id}"
 
-    def organisation(self, code: str) -> URIRef:
-        return URIRef(f"{self.base}/organisation/{quote(code)}")
+    def organisation(self, code: str) -> str:
+        return f"{self.base}/organisation/{quote(code)}"
 
 
 # --- building --------------------------------------------------------------------------------
 
 
-def _zh(text: str) -> Literal:
-    return Literal(text, lang=ZH)
+def _zh(text: str) -> Lit:
+    return Lit(text, ZH)
 
 
-def _datetime(value: datetime) -> Literal:
-    return Literal(value.isoformat(), datatype=XSD.dateTime)
+def _datetime(value: datetime) -> Lit:
+    return Lit(value.isoformat(), None, XSD.dateTime)
 
 
-def _date(value: date) -> Literal:
-    return Literal(value.isoformat(), datatype=XSD.date)
+def _date(value: date) -> Lit:
+    return Lit(value.isoformat(), None, XSD.date)
 
 
 class _Builder:
-    """Adds entries to a graph; describes each shared node (department, theme, place, licence,
-    frequency, access right) once however many entries point at it."""
+    """Adds entries to a document; describes each shared node (department, theme, place, licence,
+    frequency, access right, format) once however many entries point at it."""
 
-    def __init__(self, graph: Graph, uris: Uris) -> None:
-        self.g = graph
+    def __init__(self, doc: Document, uris: Uris) -> None:
+        self.doc = doc
         self.uris = uris
         self._seen: set[object] = set()
+        self._blanks = 0
+
+    def _blank(self, kind: str) -> Blank:
+        self._blanks += 1
+        return Blank(f"{kind}{self._blanks}")
 
     def _once(self, key: object) -> bool:
         if key in self._seen:
@@ -188,162 +386,162 @@ class _Builder:
         self._seen.add(key)
         return True
 
-    def theme(self, code: str) -> URIRef:
+    def theme(self, code: str) -> str:
         uri = self.uris.theme(code)
         if self._once(("theme", code)):
             term = vocab.CATEGORY_BY_CODE[code]
             scheme = self.uris.theme_scheme
-            add = self.g.add
-            add((uri, RDF.type, SKOS.Concept))
-            add((uri, SKOS.prefLabel, _zh(term.label)))
-            add((uri, SKOS.notation, Literal(term.code)))
+            add = self.doc.add
+            add(uri, RDF.type, SKOS.Concept)
+            add(uri, SKOS.prefLabel, _zh(term.label))
+            add(uri, SKOS.notation, Lit(term.code))
             if term.description:
-                add((uri, SKOS.definition, _zh(term.description)))
-            add((uri, SKOS.inScheme, scheme))
-            add((uri, SKOS.topConceptOf, scheme))
+                add(uri, SKOS.definition, _zh(term.description))
+            add(uri, SKOS.inScheme, scheme)
+            add(uri, SKOS.topConceptOf, scheme)
         return uri
 
-    def theme_scheme(self) -> URIRef:
+    def theme_scheme(self) -> str:
         scheme = self.uris.theme_scheme
         if self._once("scheme"):
-            self.g.add((scheme, RDF.type, SKOS.ConceptScheme))
-            self.g.add((scheme, DCT.title, _zh(THEME_SCHEME_TITLE)))
-            self.g.add((scheme, SKOS.prefLabel, _zh(THEME_SCHEME_TITLE)))
+            self.doc.add(scheme, RDF.type, SKOS.ConceptScheme)
+            self.doc.add(scheme, DCT.title, _zh(THEME_SCHEME_TITLE))
+            self.doc.add(scheme, SKOS.prefLabel, _zh(THEME_SCHEME_TITLE))
             for term in vocab.CATEGORIES:
-                self.g.add((scheme, SKOS.hasTopConcept, self.theme(term.code)))
+                self.doc.add(scheme, SKOS.hasTopConcept, self.theme(term.code))
         return scheme
 
-    def publisher(self, entry: CatalogEntry) -> URIRef:
+    def publisher(self, entry: CatalogEntry) -> str:
         org = entry.organisation
         uri = self.uris.organisation(org.code)
         if self._once(("org", org.id)):
-            self.g.add((uri, RDF.type, FOAF.Organization))
-            self.g.add((uri, RDF.type, FOAF.Agent))
-            self.g.add((uri, FOAF.name, _zh(org.name)))
-            self.g.add((uri, DCT.identifier, Literal(org.code)))
+            self.doc.add(uri, RDF.type, FOAF.Organization)
+            self.doc.add(uri, RDF.type, FOAF.Agent)
+            self.doc.add(uri, FOAF.name, _zh(org.name))
+            self.doc.add(uri, DCT.identifier, Lit(org.code))
         return uri
 
-    def place(self, district: str) -> URIRef:
+    def place(self, district: str) -> str:
         uri = self.uris.place(district)
         if self._once(("place", district)):
             label = district if district != vocab.CITYWIDE else CITY_NAME
-            self.g.add((uri, RDF.type, DCT.Location))
-            self.g.add((uri, RDFS.label, _zh(label)))
-            self.g.add((uri, SKOS.prefLabel, _zh(label)))
+            self.doc.add(uri, RDF.type, DCT.Location)
+            self.doc.add(uri, RDFS.label, _zh(label))
+            self.doc.add(uri, SKOS.prefLabel, _zh(label))
             if district in _DISTRICT_CODES:
-                self.g.add((uri, DCT.identifier, Literal(_DISTRICT_CODES[district])))
+                self.doc.add(uri, DCT.identifier, Lit(_DISTRICT_CODES[district]))
         return uri
 
-    def licence(self, text: str) -> URIRef | BNode:
-        if text.startswith(("http://", "https://")):
-            return URIRef(text)
-        node = BNode("licence" + hashlib.sha1(text.encode()).hexdigest()[:16])
+    def licence(self, text: str) -> str:
+        if _SAFE_URL.match(text):
+            return text
+        node = Blank("licence" + hashlib.sha1(text.encode()).hexdigest()[:16])
         if self._once(("licence", text)):
-            self.g.add((node, RDF.type, DCT.LicenseDocument))
-            self.g.add((node, RDFS.label, _zh(text)))
+            self.doc.add(node, RDF.type, DCT.LicenseDocument)
+            self.doc.add(node, RDFS.label, _zh(text))
         return node
 
-    def frequency(self, code: str) -> URIRef:
+    def frequency(self, code: str) -> str:
         term = vocab.FREQUENCY_BY_CODE[code]
-        uri = URIRef(term.uri)
+        uri = term.uri
         if self._once(("freq", code)):
-            self.g.add((uri, RDF.type, DCT.Frequency))
-            self.g.add((uri, RDFS.label, _zh(term.label)))
+            self.doc.add(uri, RDF.type, DCT.Frequency)
+            self.doc.add(uri, RDFS.label, _zh(term.label))
         return uri
 
-    def access_rights(self, code: str) -> URIRef:
+    def access_rights(self, code: str) -> str:
         term = vocab.OPEN_TYPE_BY_CODE[code]
-        uri = URIRef(term.uri)
+        uri = term.uri
         if self._once(("access", code)):
-            self.g.add((uri, RDF.type, DCT.RightsStatement))
-            self.g.add((uri, RDFS.label, _zh(term.label)))
-            self.g.add((uri, SKOS.notation, Literal(term.code)))
+            self.doc.add(uri, RDF.type, DCT.RightsStatement)
+            self.doc.add(uri, RDFS.label, _zh(term.label))
+            self.doc.add(uri, SKOS.notation, Lit(term.code))
         return uri
 
-    def dataset(self, entry: CatalogEntry) -> URIRef:
+    def dataset(self, entry: CatalogEntry) -> str:
         ds = self.uris.dataset(entry)
-        add = self.g.add
-        add((ds, RDF.type, DCAT.Dataset))
-        add((ds, DCT.identifier, Literal(entry.code)))
-        add((ds, DCT.title, _zh(entry.title)))
+        add = self.doc.add
+        add(ds, RDF.type, DCAT.Dataset)
+        add(ds, DCT.identifier, Lit(entry.code))
+        add(ds, DCT.title, _zh(entry.title))
         if entry.description:
-            add((ds, DCT.description, _zh(entry.description)))
-        add((ds, DCT.publisher, self.publisher(entry)))
-        add((ds, DCAT.theme, self.theme(entry.category)))
+            add(ds, DCT.description, _zh(entry.description))
+        add(ds, DCT.publisher, self.publisher(entry))
+        add(ds, DCAT.theme, self.theme(entry.category))
         for tag in entry.tag_names:
-            add((ds, DCAT.keyword, _zh(tag)))
-        add((ds, DCT.issued, _datetime(entry.created_at)))
-        add((ds, DCT.modified, _datetime(entry.modified_at)))
-        add((ds, DCT.accrualPeriodicity, self.frequency(entry.update_frequency)))
-        add((ds, DCT.accessRights, self.access_rights(entry.open_type)))
-        add((ds, DCT.language, LANGUAGE_ZH))
+            add(ds, DCAT.keyword, _zh(tag))
+        add(ds, DCT.issued, _datetime(entry.created_at))
+        add(ds, DCT.modified, _datetime(entry.modified_at))
+        add(ds, DCT.accrualPeriodicity, self.frequency(entry.update_frequency))
+        add(ds, DCT.accessRights, self.access_rights(entry.open_type))
+        add(ds, DCT.language, LANGUAGE_ZH)
         if entry.district:
-            add((ds, DCT.spatial, self.place(entry.district)))
+            add(ds, DCT.spatial, self.place(entry.district))
         if entry.temporal_start or entry.temporal_end:
-            period = BNode()
-            add((ds, DCT.temporal, period))
-            add((period, RDF.type, DCT.PeriodOfTime))
+            period = self._blank("period")
+            add(ds, DCT.temporal, period)
+            add(period, RDF.type, DCT.PeriodOfTime)
             if entry.temporal_start:
-                add((period, DCAT.startDate, _date(entry.temporal_start)))
+                add(period, DCAT.startDate, _date(entry.temporal_start))
             if entry.temporal_end:
-                add((period, DCAT.endDate, _date(entry.temporal_end)))
+                add(period, DCAT.endDate, _date(entry.temporal_end))
         if entry.licence:
-            add((ds, DCT.license, self.licence(entry.licence)))
+            add(ds, DCT.license, self.licence(entry.licence))
         if entry.contact_name or entry.contact_email or entry.contact_phone:
-            contact = BNode()
-            add((ds, DCAT.contactPoint, contact))
-            add((contact, RDF.type, VCARD.Kind))
-            add((contact, VCARD.fn, _zh(entry.contact_name or entry.organisation.name)))
+            contact = self._blank("contact")
+            add(ds, DCAT.contactPoint, contact)
+            add(contact, RDF.type, VCARD.Kind)
+            add(contact, VCARD.fn, _zh(entry.contact_name or entry.organisation.name))
             if entry.contact_email:
-                add((contact, VCARD.hasEmail, URIRef("mailto:" + entry.contact_email.strip())))
+                add(contact, VCARD.hasEmail, "mailto:" + quote(entry.contact_email.strip(), safe="@+"))
             if entry.contact_phone:
-                add((contact, VCARD.hasTelephone, URIRef("tel:" + "".join(entry.contact_phone.split()))))
-        add((ds, DCAT.landingPage, self.uris.landing_page(entry)))
+                add(contact, VCARD.hasTelephone, "tel:" + quote("".join(entry.contact_phone.split()), safe="+"))
+        add(ds, DCAT.landingPage, self.uris.landing_page(entry))
         for resource in entry.resources:
-            add((ds, DCAT.distribution, self.distribution(entry, resource)))
+            add(ds, DCAT.distribution, self.distribution(entry, resource))
         return ds
 
-    def distribution(self, entry: CatalogEntry, resource: CatalogResource) -> URIRef:
+    def distribution(self, entry: CatalogEntry, resource: CatalogResource) -> str:
         dist = self.uris.distribution(entry, resource)
-        add = self.g.add
-        add((dist, RDF.type, DCAT.Distribution))
-        add((dist, DCT.identifier, Literal(resource.id)))
-        add((dist, DCT.title, _zh(resource.name)))
+        add = self.doc.add
+        add(dist, RDF.type, DCAT.Distribution)
+        add(dist, DCT.identifier, Lit(resource.id))
+        add(dist, DCT.title, _zh(resource.name))
         if resource.description:
-            add((dist, DCT.description, _zh(resource.description)))
+            add(dist, DCT.description, _zh(resource.description))
         fmt = (resource.format or "").strip().upper()
         if fmt in _FILE_TYPES:
-            fmt_uri = URIRef(_EU + "file-type/" + fmt)
-            add((dist, DCT.format, fmt_uri))
+            fmt_uri = _EU + "file-type/" + fmt
+            add(dist, DCT.format, fmt_uri)
             if self._once(("format", fmt)):
-                add((fmt_uri, RDF.type, DCT.MediaTypeOrExtent))
-                add((fmt_uri, RDFS.label, Literal(fmt)))
+                add(fmt_uri, RDF.type, DCT.MediaTypeOrExtent)
+                add(fmt_uri, RDFS.label, Lit(fmt))
             media = _FILE_TYPES[fmt]
             if media:
-                add((dist, DCAT.mediaType, URIRef("https://www.iana.org/assignments/media-types/" + media)))
+                add(dist, DCAT.mediaType, "https://www.iana.org/assignments/media-types/" + media)
         elif fmt:
-            add((dist, DCT.format, Literal(fmt)))
-        add((dist, DCAT.accessURL, self.uris.access_url(resource)))
-        add((dist, DCT.issued, _datetime(resource.created_at)))
-        add((dist, DCT.modified, _datetime(resource.modified_at)))
-        add((dist, DCT.accessRights, self.access_rights(entry.open_type)))
+            add(dist, DCT.format, Lit(fmt))
+        add(dist, DCAT.accessURL, self.uris.access_url(resource))
+        add(dist, DCT.issued, _datetime(resource.created_at))
+        add(dist, DCT.modified, _datetime(resource.modified_at))
+        add(dist, DCT.accessRights, self.access_rights(entry.open_type))
         return dist
 
-    def catalog(self) -> URIRef:
+    def catalog(self) -> str:
         cat = self.uris.catalog
-        add = self.g.add
-        add((cat, RDF.type, DCAT.Catalog))
-        add((cat, DCT.title, _zh(CATALOG_TITLE)))
-        add((cat, DCT.description, _zh(CATALOG_DESCRIPTION)))
-        add((cat, DCT.language, LANGUAGE_ZH))
-        add((cat, FOAF.homepage, URIRef(self.uris.base + "/")))
-        add((cat, DCT.spatial, self.place(vocab.CITYWIDE)))
+        add = self.doc.add
+        add(cat, RDF.type, DCAT.Catalog)
+        add(cat, DCT.title, _zh(CATALOG_TITLE))
+        add(cat, DCT.description, _zh(CATALOG_DESCRIPTION))
+        add(cat, DCT.language, LANGUAGE_ZH)
+        add(cat, FOAF.homepage, self.uris.base + "/")
+        add(cat, DCT.spatial, self.place(vocab.CITYWIDE))
         publisher = self.uris.catalog_publisher
-        add((cat, DCT.publisher, publisher))
-        add((publisher, RDF.type, FOAF.Organization))
-        add((publisher, RDF.type, FOAF.Agent))
-        add((publisher, FOAF.name, _zh(CATALOG_PUBLISHER)))
-        add((cat, DCAT.themeTaxonomy, self.theme_scheme()))
+        add(cat, DCT.publisher, publisher)
+        add(publisher, RDF.type, FOAF.Organization)
+        add(publisher, RDF.type, FOAF.Agent)
+        add(publisher, FOAF.name, _zh(CATALOG_PUBLISHER))
+        add(cat, DCAT.themeTaxonomy, self.theme_scheme())
         return cat
 
 
@@ -399,12 +597,11 @@ class Paging:
         return max(1, math.ceil(self.total / self.page_size))
 
 
-def _page_link(collection_url: str, params: Sequence[tuple[str, str]], page: int) -> URIRef:
-    query = urlencode([*params, ("page", str(page))])
-    return URIRef(f"{collection_url}?{query}")
+def _page_link(collection_url: str, params: Sequence[tuple[str, str]], page: int) -> str:
+    return f"{collection_url}?{urlencode([*params, ('page', str(page))])}"
 
 
-def catalog_graph(
+def catalog_document(
     session: Session,
     actor: Actor,
     base_url: str,
@@ -414,63 +611,73 @@ def catalog_graph(
     page: str | int | None = None,
     collection_url: str | None = None,
     link_params: Sequence[tuple[str, str]] = (),
-) -> Graph:
+) -> Document:
     """The catalogue as a dcat:Catalog of the entries the actor may see matching ``q`` and
-    ``filters`` (the catalogue's own search filters).
+    ``filters`` (the catalogue search's own query and filters).
 
-    Without ``page``: every matching entry in one graph. With ``page`` (1-based): ``PAGE_SIZE``
-    entries by code and a hydra:PagedCollection whose links are ``collection_url`` with
-    ``link_params`` and ``page=N`` (the API passes the request's URL). A page that is not a positive
-    integer is ``InvalidPage``; a page after the last is ``PageNotFound`` (an empty catalogue has one,
+    Without ``page``: every matching entry. With ``page`` (1-based): ``PAGE_SIZE`` entries by code
+    and a hydra:PagedCollection whose links are ``collection_url`` (default
+    ``{base_url}/catalog.ttl``) with ``link_params`` and ``page=N``. A page that is not a positive
+    integer is ``InvalidPage``; a page after the last is ``PageNotFound`` (an empty result has one,
     empty, page).
     """
     number = parse_page(page)
     uris = Uris.of(base_url)
-    graph = new_graph()
-    builder = _Builder(graph, uris)
+    doc = Document()
+    builder = _Builder(doc, uris)
     catalog = builder.catalog()
 
     if number is None:
         entries: Iterable[CatalogEntry] = iter_entries(session, actor, q, filters)
     else:
         size = PAGE_SIZE
-        result = service.search_entries(session, actor, _query(q, filters, (number - 1) * size, size), max_rows=size)
+        query = _query(q, filters, (number - 1) * size, size)
+        result = service.search_entries(session, actor, query, max_rows=size)
         paging = Paging(number, size, result.count)
         if number > paging.last:
             raise PageNotFound(
                 f"页码超出范围：第 {number} 页，共 {paging.last} 页",
                 details=[{"field": "page", "message": f"last page is {paging.last}"}],
             )
-        _add_paging(graph, paging, collection_url or f"{uris.base}/catalog.ttl", link_params)
+        _add_paging(doc, paging, collection_url or f"{uris.base}/catalog.ttl", link_params)
         entries = result.entries
 
     for entry in entries:
-        graph.add((catalog, DCAT.dataset, builder.dataset(entry)))
-    return graph
+        doc.add(catalog, DCAT.dataset, builder.dataset(entry))
+    return doc
 
 
-def _add_paging(graph: Graph, paging: Paging, collection_url: str, params: Sequence[tuple[str, str]]) -> None:
-    def link(n: int) -> URIRef:
+def _add_paging(doc: Document, paging: Paging, collection_url: str, params: Sequence[tuple[str, str]]) -> None:
+    def link(n: int) -> str:
         return _page_link(collection_url, params, n)
 
     node = link(paging.page)
-    graph.add((node, RDF.type, HYDRA.PagedCollection))
-    graph.add((node, HYDRA.totalItems, Literal(paging.total, datatype=XSD.integer)))
-    graph.add((node, HYDRA.itemsPerPage, Literal(paging.page_size, datatype=XSD.integer)))
-    graph.add((node, HYDRA.firstPage, link(1)))
-    graph.add((node, HYDRA.lastPage, link(paging.last)))
+    doc.add(node, RDF.type, HYDRA.PagedCollection)
+    doc.add(node, HYDRA.totalItems, Lit(str(paging.total), None, XSD.integer))
+    doc.add(node, HYDRA.itemsPerPage, Lit(str(paging.page_size), None, XSD.integer))
+    doc.add(node, HYDRA.firstPage, link(1))
+    doc.add(node, HYDRA.lastPage, link(paging.last))
     if paging.page < paging.last:
-        graph.add((node, HYDRA.nextPage, link(paging.page + 1)))
+        doc.add(node, HYDRA.nextPage, link(paging.page + 1))
     if paging.page > 1:
-        graph.add((node, HYDRA.previousPage, link(paging.page - 1)))
+        doc.add(node, HYDRA.previousPage, link(paging.page - 1))
+
+
+def dataset_document(session: Session, actor: Actor, key: str, base_url: str) -> Document:
+    """One entry (by URL name, code or id) as a dcat:Dataset with its distributions, publisher,
+    theme and contact; ``EntryNotFound`` when the actor may not see it."""
+    entry = service.get_entry(session, actor, key)
+    doc = Document()
+    builder = _Builder(doc, Uris.of(base_url))
+    doc.add(builder.uris.catalog, DCAT.dataset, builder.dataset(entry))
+    return doc
+
+
+def catalog_graph(session: Session, actor: Actor, base_url: str, **options: Any) -> Graph:
+    """``catalog_document`` as an rdflib graph (for programs; the routes serialise the document)."""
+    return catalog_document(session, actor, base_url, **options).to_graph()
 
 
 def dataset_graph(session: Session, actor: Actor, key: str, base_url: str) -> Graph:
-    """One entry (by URL name, code or id) as a dcat:Dataset with its distributions, publisher and
-    theme; ``EntryNotFound`` when the actor may not see it."""
-    entry = service.get_entry(session, actor, key)
-    graph = new_graph()
-    builder = _Builder(graph, Uris.of(base_url))
-    ds = builder.dataset(entry)
-    graph.add((builder.uris.catalog, DCAT.dataset, ds))
-    return graph
+    """``dataset_document`` as an rdflib graph."""
+    return dataset_document(session, actor, key, base_url).to_graph()
