@@ -58,7 +58,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     home = tmp_path_factory.mktemp("home")
-    return Settings(home=home, secret_key="test-secret", base_url="http://testserver")
+    return Settings(home=home, secret_key="test-secret", base_url="http://testserver", search_warmup=False)
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@ DCAT export, and the portal. Domain errors are rendered in one place per surface
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -19,7 +21,8 @@ from pubdata.api.ckan import routes as ckan
 from pubdata.api.dcat import router as dcat_router
 from pubdata.api.v1 import catalog as v1_catalog
 from pubdata.api.v1 import identity as v1_identity
-from pubdata.db import get_engine
+from pubdata.catalog import service as catalog_service
+from pubdata.db import get_engine, session_scope
 from pubdata.errors import PubdataError
 from pubdata.settings import Settings, get_settings
 from pubdata.web import routes as web
@@ -29,7 +32,17 @@ STATIC = Path(__file__).parent / "web" / "static"
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # load the search index before the first request rather than during it
+        if settings.search_warmup:
+            with session_scope(app.state.engine) as session:
+                catalog_service.warm_search_index(session)
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="pubdata 公共数据运营平台 API",
         version=__version__,
         description="Native REST API of pubdata. The CKAN Action API is at /api/3/action/NAME.",

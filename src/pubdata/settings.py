@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     session_hours: int = Field(default=12, description="Lifetime of a portal login session")
     token_days: int = Field(default=90, description="Default lifetime of an API token")
     search_max_rows: int = Field(default=1000, description="Largest page a search may ask for")
+    search_warmup: bool = Field(default=True, description="Load the search index when the server starts")
     sql_echo: bool = False
 
     @property

@@ -150,3 +150,10 @@ def test_organisations_and_openapi(client, as_actor):
     assert docs.status_code == 200 and "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.text
     assert "cdn" not in docs.text.lower()
     assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+
+
+def test_dcat_paths_get_json_errors_for_bad_tokens(client):
+    r = client.get("/catalog.ttl", headers=auth("pd_garbage"))
+    assert r.status_code == 401 and r.json()["error"]["code"] == "identity.invalid_token"
+    r = client.get("/dataset/x.jsonld", headers=auth("pd_garbage"))
+    assert r.status_code == 401 and r.headers["content-type"].startswith("application/json")

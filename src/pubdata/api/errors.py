@@ -55,5 +55,14 @@ def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
     return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
 
+_RDF_SUFFIXES = (".ttl", ".jsonld", ".rdf", ".xml")
+
+
 def is_api_path(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    """Machine-facing paths (native API, DCAT exports) get JSON errors; the rest are portal pages."""
+    path = request.url.path
+    return (
+        path.startswith("/api/")
+        or path.startswith("/catalog.")
+        or (path.startswith("/dataset/") and path.endswith(_RDF_SUFFIXES))
+    )

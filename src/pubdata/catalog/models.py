@@ -48,9 +48,8 @@ class CatalogEntry(Base):
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     tags: Mapped[list[EntryTag]] = relationship(cascade="all, delete-orphan", order_by="EntryTag.tag", lazy="selectin")
-    fields: Mapped[list[EntryField]] = relationship(
-        cascade="all, delete-orphan", order_by="EntryField.position", lazy="selectin"
-    )
+    # loaded on access (an entry page) or eagerly where asked (search with_fields)
+    fields: Mapped[list[EntryField]] = relationship(cascade="all, delete-orphan", order_by="EntryField.position")
     resources: Mapped[list[CatalogResource]] = relationship(
         cascade="all, delete-orphan",
         order_by="CatalogResource.position",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, delete, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from pubdata.authz import Actor
 from pubdata.catalog.models import CatalogEntry, CatalogResource, EntryRevision, EntryTag, SearchTerm
@@ -151,9 +151,12 @@ def index_terms(session: Session, ids: list[int] | None) -> Any:
     return session.execute(stmt)
 
 
-def entries_by_ids(session: Session, actor: Actor, ids: list[int]) -> list[CatalogEntry]:
+def entries_by_ids(session: Session, actor: Actor, ids: list[int], *, with_fields: bool = False) -> list[CatalogEntry]:
     """The entries, in the order of ``ids`` (those the actor may see)."""
     if not ids:
         return []
-    found = {e.id: e for e in session.scalars(visible(select(CatalogEntry), actor).where(CatalogEntry.id.in_(ids)))}
+    stmt = visible(select(CatalogEntry), actor).where(CatalogEntry.id.in_(ids))
+    if with_fields:
+        stmt = stmt.options(selectinload(CatalogEntry.fields))
+    found = {e.id: e for e in session.scalars(stmt)}
     return [found[i] for i in ids if i in found]

@@ -158,7 +158,9 @@ class ResourceRead(BaseModel):
     modified_at: datetime
 
 
-class EntryRead(BaseModel):
+class EntrySummary(BaseModel):
+    """An entry as search results list it: everything but its fields."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -183,10 +185,13 @@ class EntryRead(BaseModel):
     contact_email: str
     contact_phone: str
     tags: list[str]
-    fields: list[FieldRead]
     resources: list[ResourceRead]
     created_at: datetime
     modified_at: datetime
+
+
+class EntryRead(EntrySummary):
+    fields: list[FieldRead]
 
 
 class RevisionRead(BaseModel):
@@ -204,23 +209,18 @@ class FacetValue(BaseModel):
     count: int
 
 
-class SearchHit(BaseModel):
-    entry: EntryRead
-    score: int
-
-
 class SearchPage(BaseModel):
     count: int
     offset: int
     limit: int
     sort: str
-    results: list[EntryRead]
+    results: list[EntrySummary]
     facets: dict[str, list[FacetValue]]
 
 
-def entry_read(entry: Any) -> EntryRead:
+def entry_summary(entry: Any) -> EntrySummary:
     """Render an entry (ORM object) with the Chinese labels of its coded attributes."""
-    return EntryRead(
+    return EntrySummary(
         id=entry.id,
         code=entry.code,
         name=entry.name,
@@ -243,8 +243,12 @@ def entry_read(entry: Any) -> EntryRead:
         contact_email=entry.contact_email,
         contact_phone=entry.contact_phone,
         tags=entry.tag_names,
-        fields=[FieldRead.model_validate(f) for f in entry.fields],
         resources=[ResourceRead.model_validate(r) for r in entry.resources],
         created_at=entry.created_at,
         modified_at=entry.modified_at,
     )
+
+
+def entry_read(entry: Any) -> EntryRead:
+    """An entry with its fields."""
+    return EntryRead(**dict(entry_summary(entry)), fields=[FieldRead.model_validate(f) for f in entry.fields])

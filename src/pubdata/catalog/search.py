@@ -189,7 +189,8 @@ class Snapshot:
         for name, key in SORT_KEYS.items():
             if key is None:
                 continue
-            order = sorted(range(self.n), key=lambda i, key=key: key(ordered[i]))
+            keys = [key(d) for d in ordered]
+            order = sorted(range(self.n), key=keys.__getitem__)
             rank = np.empty(self.n, dtype=np.int64)
             rank[np.asarray(order, dtype=np.int64)] = np.arange(self.n, dtype=np.int64)
             self.ranks[name] = rank

@@ -134,6 +134,7 @@ class SearchQuery:
     limit: int = 20
     facets: tuple[str, ...] = FACETS
     facet_limit: int = 50
+    with_fields: bool = False  # load each result's fields too
 
 
 @dataclass
@@ -204,13 +205,21 @@ def search_entries(session: Session, actor: Actor, query: SearchQuery, max_rows:
     hits = snapshot.search(terms, filters, sort_name, query.offset, query.limit, query.facets, query.facet_limit)
     orgs = None
     if "organisation" in hits.facets:
-        orgs = {o.code: o.name for o in identity.list_organisations(session, actor)}
+        orgs = identity.organisation_names(session, actor, [v for v, _ in hits.facets["organisation"]])
     facets = {
         name: [(value, facet_label(name, value, orgs), n) for value, n in values]
         for name, values in hits.facets.items()
     }
-    entries = repo.entries_by_ids(session, actor, hits.ids)
+    entries = repo.entries_by_ids(session, actor, hits.ids, with_fields=query.with_fields)
     return SearchResult(hits.count, entries, hits.scores, facets, sort_name, terms)
+
+
+def warm_search_index(session: Session) -> None:
+    """Load the process's search index now (at server start) instead of on the first search."""
+    index = search.index_for(session)
+    with index.lock:
+        index.refresh(session)
+        index.snapshot()
 
 
 def facet_label(facet: str, value: str, orgs: dict[str, str] | None = None) -> str:

@@ -42,3 +42,10 @@ def login_session_by_hash(session: Session, session_hash: str) -> LoginSession |
 def count_by_kind(session: Session) -> dict[str, int]:
     rows = session.execute(select(Organisation.kind, func.count()).group_by(Organisation.kind))
     return {kind: n for kind, n in rows}
+
+
+def names_by_code(session: Session, codes: list[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    rows = session.execute(select(Organisation.code, Organisation.name).where(Organisation.code.in_(codes)))
+    return {code: name for code, name in rows}

@@ -89,6 +89,12 @@ def list_organisations(session: Session, actor: Actor, kind: str | None = None) 
     return list(session.scalars(repo.organisations_stmt(kind)))
 
 
+def organisation_names(session: Session, actor: Actor, codes: list[str]) -> dict[str, str]:
+    """Code → name of the given organisations."""
+    require(actor, Permission.IDENTITY_ORG_READ)
+    return repo.names_by_code(session, codes)
+
+
 def organisation_kind_counts(session: Session, actor: Actor) -> dict[str, int]:
     require(actor, Permission.IDENTITY_ORG_READ)
     return repo.count_by_kind(session)
@@ -140,9 +146,7 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
-def actor_for(
-    user: User, *, via: str, scopes: frozenset[str] | None = None, token_id: int | None = None
-) -> Actor:
+def actor_for(user: User, *, via: str, scopes: frozenset[str] | None = None, token_id: int | None = None) -> Actor:
     org = user.organisation
     return Actor(
         user_id=user.id,
@@ -194,9 +198,7 @@ def create_token(
         raise InvalidIdentityInput("至少需要一个权限范围", field="scopes")
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown:
-        raise InvalidIdentityInput(
-            f"未知权限范围：{unknown[0]}（可用：{', '.join(sorted(SCOPES))}）", field="scopes"
-        )
+        raise InvalidIdentityInput(f"未知权限范围：{unknown[0]}（可用：{', '.join(sorted(SCOPES))}）", field="scopes")
     if not 1 <= days <= 3650:
         raise InvalidIdentityInput("有效期应为 1 至 3650 天", field="days")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -222,9 +224,7 @@ def list_tokens(session: Session, actor: Actor) -> list[ApiToken]:
 def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     require(actor, Permission.IDENTITY_TOKEN_CREATE)
     token = session.get(ApiToken, token_id)
-    if token is None or (
-        token.user_id != actor.user_id and not actor.can(Permission.IDENTITY_TOKEN_MANAGE_ANY)
-    ):
+    if token is None or (token.user_id != actor.user_id and not actor.can(Permission.IDENTITY_TOKEN_MANAGE_ANY)):
         raise TokenNotFound(f"令牌不存在：{token_id}")
     if token.revoked_at is None:
         token.revoked_at = utcnow()

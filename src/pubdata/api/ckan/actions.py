@@ -56,6 +56,7 @@ def action(fn: Action) -> Action:
 
 
 def _search(ctx: Context, q: catalog.SearchQuery) -> catalog.SearchResult:
+    q.with_fields = True  # package dicts carry the fields in their extras
     return catalog.search_entries(ctx.session, ctx.actor, q, ctx.settings.search_max_rows)
 
 

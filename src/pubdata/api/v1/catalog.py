@@ -20,6 +20,7 @@ from pubdata.catalog.schemas import (
     RevisionRead,
     SearchPage,
     entry_read,
+    entry_summary,
 )
 from pubdata.settings import get_settings
 
@@ -83,7 +84,7 @@ def search_entries(
     limit: int = Query(20, ge=0, le=1000),
     facet: FilterParam = None,
     facet_limit: int = Query(50, ge=-1, le=1000),
-) -> SearchPage:
+) -> Response:
     query = _search_query(
         q,
         category,
@@ -100,14 +101,16 @@ def search_entries(
         facet_limit,
     )
     result = service.search_entries(session, actor, query, get_settings().search_max_rows)
-    return SearchPage(
+    page = SearchPage(
         count=result.count,
         offset=offset,
         limit=limit,
         sort=result.sort,
-        results=[entry_read(e) for e in result.entries],
+        results=[entry_summary(e) for e in result.entries],
         facets=_facets(result),
     )
+    # already a validated SearchPage: serialise once instead of letting FastAPI re-validate it
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.get("/facets", response_model=dict[str, list[FacetValue]], summary="Facet counts for a search")

@@ -55,9 +55,7 @@ def list_tokens(session: DB, actor: ActorDep) -> list[TokenRead]:
     return [TokenRead.model_validate(t) for t in service.list_tokens(session, actor)]
 
 
-@router.post(
-    "/tokens", response_model=TokenCreated, status_code=201, summary="Issue an API token (shown once)"
-)
+@router.post("/tokens", response_model=TokenCreated, status_code=201, summary="Issue an API token (shown once)")
 def create_token(body: TokenCreate, session: DB, actor: ActorDep) -> TokenCreated:
     token, secret = service.create_token(session, actor, name=body.name, scopes=body.scopes, days=body.days)
     return TokenCreated(**TokenRead.model_validate(token).model_dump(), token=secret)
