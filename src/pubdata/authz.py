@@ -53,8 +53,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.DEPARTMENT: frozenset(
-        _SIGNED_IN
-        | {Permission.CATALOG_ENTRY_CREATE, Permission.CATALOG_ENTRY_UPDATE, Permission.CATALOG_ENTRY_DELETE}
+        _SIGNED_IN | {Permission.CATALOG_ENTRY_CREATE, Permission.CATALOG_ENTRY_UPDATE, Permission.CATALOG_ENTRY_DELETE}
     ),
     Role.ENTERPRISE: frozenset(_SIGNED_IN),
     Role.BANK: frozenset(_SIGNED_IN),

@@ -78,9 +78,7 @@ def serve(
 
     settings = get_settings()
     run()
-    uvicorn.run(
-        create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info"
-    )
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")
 
 
 @app.command()
@@ -100,8 +98,7 @@ def demo(
     with session_scope() as session:
         summary = city.build(session, seed=seed, progress=lambda msg: typer.echo(msg))
     typer.echo(
-        f"示范城市就绪：{summary['organisations']} 个机构，{summary['users']} 个用户，"
-        f"{summary['entries']} 条数据目录"
+        f"示范城市就绪：{summary['organisations']} 个机构，{summary['users']} 个用户，{summary['entries']} 条数据目录"
     )
     typer.echo("演示账号（密码见 docs/demo.md）：" + "、".join(summary["demo_users"]))
     if serve_after:
@@ -114,9 +111,7 @@ def org_create(
     name: str,
     kind: Annotated[
         str,
-        typer.Option(
-            help="department, operator, enterprise, bank, data_merchant, appraisal_agency, regulator"
-        ),
+        typer.Option(help="department, operator, enterprise, bank, data_merchant, appraisal_agency, regulator"),
     ],
     uscc: Annotated[str | None, typer.Option(help="Unified social credit code (enterprises)")] = None,
     district: Annotated[str | None, typer.Option()] = None,
@@ -204,9 +199,7 @@ def user_create(
 def token_create(
     username: str,
     name: Annotated[str, typer.Option(help="What the token is for")] = "cli",
-    scope: Annotated[
-        list[str] | None, typer.Option("--scope", help="read, catalog:write, admin (repeatable)")
-    ] = None,
+    scope: Annotated[list[str] | None, typer.Option("--scope", help="read, catalog:write, admin (repeatable)")] = None,
     days: Annotated[int, typer.Option(help="Days until it expires")] = 90,
     home: HomeOpt = None,
     as_json: JsonOpt = False,

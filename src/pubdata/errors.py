@@ -39,9 +39,7 @@ class Invalid(PubdataError):
     status = 422
     code = "invalid"
 
-    def __init__(
-        self, message: str, *, field: str | None = None, code: str | None = None, details: Any = None
-    ):
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None, details: Any = None):
         if details is None and field is not None:
             details = [{"field": field, "message": message}]
         super().__init__(message, code=code, details=details)

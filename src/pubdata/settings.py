@@ -13,13 +13,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PUBDATA_", extra="ignore")
 
-    home: Path = Field(
-        default=Path("./pubdata-home"), description="Directory for the embedded database and files"
-    )
+    home: Path = Field(default=Path("./pubdata-home"), description="Directory for the embedded database and files")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite under home when unset")
-    secret_key: str | None = Field(
-        default=None, description="Signs CSRF tokens; generated under home when unset"
-    )
+    secret_key: str | None = Field(default=None, description="Signs CSRF tokens; generated under home when unset")
     base_url: str = Field(default="http://127.0.0.1:8000", description="Public URL used in DCAT links")
     host: str = "127.0.0.1"
     port: int = 8000

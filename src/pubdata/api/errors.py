@@ -23,9 +23,7 @@ def pubdata_error_response(exc: PubdataError) -> JSONResponse:
         headers["Retry-After"] = str(exc.retry_after)
     if exc.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse(
-        error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers
-    )
+    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers)
 
 
 def validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -42,9 +40,7 @@ def validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 def validation_response(exc: RequestValidationError) -> JSONResponse:
     details = validation_details(exc)
     if any(d["type"] == "json_invalid" for d in details):
-        return JSONResponse(
-            error_body("request.malformed_json", "请求体不是合法的 JSON", details), status_code=400
-        )
+        return JSONResponse(error_body("request.malformed_json", "请求体不是合法的 JSON", details), status_code=400)
     first = details[0] if details else {"field": "body", "message": "invalid"}
     message = f"输入无效：{first['field']}：{first['message']}"
     return JSONResponse(error_body("request.invalid", message, details), status_code=422)

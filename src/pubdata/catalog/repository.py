@@ -114,26 +114,27 @@ def index_stamps(session: Session) -> dict[int, tuple[int, bool]]:
 
 
 def index_rows(session: Session, ids: list[int] | None) -> Any:
+    """Every column of the active entries (or of ``ids``) with the publisher's id, code and name."""
+    entry = CatalogEntry.__table__
     stmt = (
         select(
-            CatalogEntry.id,
-            CatalogEntry.code,
-            CatalogEntry.title,
-            CatalogEntry.created_at,
-            CatalogEntry.modified_at,
-            CatalogEntry.index_stamp,
-            CatalogEntry.category,
-            Organisation.code.label("organisation"),
-            CatalogEntry.open_type,
-            CatalogEntry.security_grade,
-            CatalogEntry.update_frequency,
-            CatalogEntry.district,
+            *entry.columns,
+            Organisation.code.label("organisation_code"),
+            Organisation.name.label("organisation_name"),
         )
         .join(Organisation, CatalogEntry.organisation_id == Organisation.id)
         .where(CatalogEntry.state == ACTIVE)
     )
     if ids is not None:
         stmt = stmt.where(CatalogEntry.id.in_(ids))
+    return session.execute(stmt)
+
+
+def index_resources(session: Session, ids: list[int] | None) -> Any:
+    res = CatalogResource.__table__
+    stmt = select(*res.columns).order_by(CatalogResource.entry_id, CatalogResource.position)
+    if ids is not None:
+        stmt = stmt.where(CatalogResource.entry_id.in_(ids))
     return session.execute(stmt)
 
 

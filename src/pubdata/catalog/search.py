@@ -16,12 +16,14 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
 
 from pubdata.catalog import repository as repo
+from pubdata.catalog.schemas import EntrySummary, entry_summary
 
 FACETS = repo.FACETS
 
@@ -35,12 +37,14 @@ class Doc:
     modified_at: datetime
     stamp: int
     facets: dict[str, tuple[str, ...]]
+    summary: EntrySummary  # what search results show, ready to serve without touching the database
     terms: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
 class Hits:
     ids: list[int]
+    summaries: list[EntrySummary]
     scores: list[int]
     count: int
     facets: dict[str, list[tuple[str, int]]]
@@ -103,10 +107,26 @@ class SearchIndex:
         self._snapshot = None
 
     def _load(self, session: Session, ids: list[int] | None) -> Iterable[Doc]:
+        rows = {row.id: row for row in repo.index_rows(session, ids)}
+        tags: dict[int, list[str]] = {i: [] for i in rows}
+        for entry_id, tag in repo.index_tags(session, ids):
+            if entry_id in tags:
+                tags[entry_id].append(tag)
+        resources: dict[int, list[SimpleNamespace]] = {i: [] for i in rows}
+        for res in repo.index_resources(session, ids):
+            if res.entry_id in resources:
+                resources[res.entry_id].append(SimpleNamespace(**res._asdict()))
         docs: dict[int, Doc] = {}
-        for row in repo.index_rows(session, ids):
-            docs[row.id] = Doc(
-                id=row.id,
+        for entry_id, row in rows.items():
+            entry_tags = sorted(tags[entry_id])
+            values = row._asdict()
+            values["organisation"] = SimpleNamespace(
+                id=row.organisation_id, code=row.organisation_code, name=row.organisation_name
+            )
+            values["tag_names"] = entry_tags
+            values["resources"] = resources[entry_id]
+            docs[entry_id] = Doc(
+                id=entry_id,
                 code=row.code,
                 title=row.title,
                 created_at=row.created_at,
@@ -114,20 +134,15 @@ class SearchIndex:
                 stamp=row.index_stamp,
                 facets={
                     "category": (row.category,),
-                    "organisation": (row.organisation,),
+                    "organisation": (row.organisation_code,),
                     "open_type": (row.open_type,),
                     "security_grade": (row.security_grade,),
                     "update_frequency": (row.update_frequency,),
                     "district": (row.district,),
-                    "tags": (),
+                    "tags": tuple(entry_tags),
                 },
+                summary=entry_summary(SimpleNamespace(**values)),
             )
-        tags: dict[int, list[str]] = {}
-        for entry_id, tag in repo.index_tags(session, ids):
-            if entry_id in docs:
-                tags.setdefault(entry_id, []).append(tag)
-        for entry_id, values in tags.items():
-            docs[entry_id].facets["tags"] = tuple(sorted(values))
         for entry_id, term, weight in repo.index_terms(session, ids):
             doc = docs.get(entry_id)
             if doc is not None:
@@ -167,6 +182,7 @@ class Snapshot:
         ordered = sorted(docs.values(), key=lambda d: d.code)
         self.n = len(ordered)
         self.ids = np.fromiter((d.id for d in ordered), dtype=np.int64, count=self.n)
+        self.summaries = [d.summary for d in ordered]
         self.ordinal = {d.id: i for i, d in enumerate(ordered)}
         self.postings = postings
         self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -228,7 +244,7 @@ class Snapshot:
             for term in terms:
                 arrays = self._posting(term)
                 if arrays is None:
-                    return Hits([], [], 0, {name: [] for name in facets})
+                    return Hits([], [], [], 0, {name: [] for name in facets})
                 ords, weights = arrays
                 idf = 1 + int(100 * math.log((self.n + 1) / (len(ords) + 1)))
                 matched[ords] += 1
@@ -266,6 +282,7 @@ class Snapshot:
         page = hits[order[offset : offset + limit]]
         return Hits(
             ids=[int(i) for i in self.ids[page]],
+            summaries=[self.summaries[i] for i in page],
             scores=[int(x) for x in score[page]],
             count=int(hits.size),
             facets=facet_values,

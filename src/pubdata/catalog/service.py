@@ -33,7 +33,7 @@ from pubdata.catalog.models import (
     EntryTag,
     new_index_stamp,
 )
-from pubdata.catalog.schemas import EntryCreate, EntryUpdate, FieldIn, ResourceIn
+from pubdata.catalog.schemas import EntryCreate, EntrySummary, EntryUpdate, FieldIn, ResourceIn
 from pubdata.db import utcnow
 from pubdata.identity import service as identity
 from pubdata.identity.schemas import OrganisationKind
@@ -134,13 +134,15 @@ class SearchQuery:
     limit: int = 20
     facets: tuple[str, ...] = FACETS
     facet_limit: int = 50
-    with_fields: bool = False  # load each result's fields too
+    load_entries: bool = True  # also load the result entries from the database (ORM objects)
+    with_fields: bool = False  # ... with their fields
 
 
 @dataclass
 class SearchResult:
     count: int
-    entries: list[CatalogEntry]
+    summaries: list[EntrySummary]  # served from the search index
+    entries: list[CatalogEntry]  # loaded only when the query asks (load_entries)
     scores: list[int]
     facets: dict[str, list[tuple[str, str, int]]]  # facet → [(value, label, count)]
     sort: str
@@ -196,7 +198,7 @@ def search_entries(session: Session, actor: Actor, query: SearchQuery, max_rows:
     if sort_name not in SORTS:
         raise InvalidSearch(f"不支持的排序：{sort_name}（可用：{'、'.join(SORTS)}）", field="sort")
     if query.q.strip() and not terms:  # only punctuation
-        return SearchResult(0, [], [], {f: [] for f in query.facets}, sort_name, [])
+        return SearchResult(0, [], [], [], {f: [] for f in query.facets}, sort_name, [])
 
     index = search.index_for(session)
     with index.lock:
@@ -210,8 +212,8 @@ def search_entries(session: Session, actor: Actor, query: SearchQuery, max_rows:
         name: [(value, facet_label(name, value, orgs), n) for value, n in values]
         for name, values in hits.facets.items()
     }
-    entries = repo.entries_by_ids(session, actor, hits.ids, with_fields=query.with_fields)
-    return SearchResult(hits.count, entries, hits.scores, facets, sort_name, terms)
+    entries = repo.entries_by_ids(session, actor, hits.ids, with_fields=query.with_fields) if query.load_entries else []
+    return SearchResult(hits.count, hits.summaries, entries, hits.scores, facets, sort_name, terms)
 
 
 def warm_search_index(session: Session) -> None:

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from pubdata.catalog import service as catalog
 from pubdata.catalog import vocab
 from pubdata.catalog.errors import InvalidSearch
-from pubdata.catalog.schemas import entry_read, entry_summary
+from pubdata.catalog.schemas import entry_read
 from pubdata.identity import service as identity
 from pubdata.web.deps import DB, ViewerDep
 from pubdata.web.search import (
@@ -95,6 +95,7 @@ def dataset_search(request: Request, session: DB, viewer: ViewerDep) -> HTMLResp
                 sort=state.effective_sort,
                 offset=state.offset,
                 limit=PAGE_SIZE,
+                load_entries=False,
                 facet_limit=FACET_LIMIT,
             ),
             request.app.state.settings.search_max_rows,
@@ -115,7 +116,7 @@ def dataset_search(request: Request, session: DB, viewer: ViewerDep) -> HTMLResp
         "error": None,
         "state": state,
         "count": result.count,
-        "results": [entry_summary(e) for e in result.entries],
+        "results": result.summaries,
         "facets": [
             {
                 "name": name,

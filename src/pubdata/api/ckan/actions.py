@@ -177,7 +177,7 @@ def package_search(ctx: Context, p: Params) -> dict[str, Any]:
     facet_names = {f: query.facet_name(f) for f in dict.fromkeys(facet_fields)}
 
     if filters.impossible:
-        result = catalog.SearchResult(0, [], [], {}, sort_name, [])
+        result = catalog.SearchResult(0, [], [], [], {}, sort_name, [])
     else:
         search = catalog.SearchQuery(
             q=text,

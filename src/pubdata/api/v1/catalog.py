@@ -20,7 +20,6 @@ from pubdata.catalog.schemas import (
     RevisionRead,
     SearchPage,
     entry_read,
-    entry_summary,
 )
 from pubdata.settings import get_settings
 
@@ -56,7 +55,14 @@ def _search_query(
     }
     facets = tuple(facet) if facet is not None else service.FACETS
     return service.SearchQuery(
-        q=q, filters=filters, sort=sort, offset=offset, limit=limit, facets=facets, facet_limit=facet_limit
+        q=q,
+        filters=filters,
+        sort=sort,
+        offset=offset,
+        limit=limit,
+        facets=facets,
+        facet_limit=facet_limit,
+        load_entries=False,
     )
 
 
@@ -106,7 +112,7 @@ def search_entries(
         offset=offset,
         limit=limit,
         sort=result.sort,
-        results=[entry_summary(e) for e in result.entries],
+        results=result.summaries,
         facets=_facets(result),
     )
     # already a validated SearchPage: serialise once instead of letting FastAPI re-validate it
