@@ -148,11 +148,16 @@ async def _action(name: str, request: Request, session: Session) -> JSONResponse
     return JSONResponse({"help": _help_url(request, name), "success": True, "result": result})
 
 
-@router.api_route("/api/3/action/{name}", methods=["GET", "POST"], summary="CKAN Action API")
-async def action_v3(name: str, request: Request, session: Session = Depends(db_session)) -> JSONResponse:
+async def ckan_action(name: str, request: Request, session: Session = Depends(db_session)) -> JSONResponse:
     return await _action(name, request, session)
 
 
-@router.api_route("/api/action/{name}", methods=["GET", "POST"], summary="CKAN Action API (unversioned)")
-async def action_unversioned(name: str, request: Request, session: Session = Depends(db_session)) -> JSONResponse:
-    return await _action(name, request, session)
+for _path, _label in (("/api/3/action/{name}", "v3"), ("/api/action/{name}", "unversioned")):
+    for _method in ("GET", "POST"):
+        router.add_api_route(
+            _path,
+            ckan_action,
+            methods=[_method],
+            operation_id=f"ckan_action_{_label}_{_method.lower()}",
+            summary=f"CKAN Action API ({_label}, {_method})",
+        )

@@ -53,7 +53,7 @@ def _search_query(
         "district": district or [],
         "tags": tags or [],
     }
-    facets = tuple(facet) if facet is not None else service.FACETS
+    facets = tuple(f for f in facet if f) if facet is not None else service.FACETS  # facet= asks for none
     return service.SearchQuery(
         q=q,
         filters=filters,
