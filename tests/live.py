@@ -41,9 +41,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def run_server(
-    engine: Engine, home: Path, setup: Callable[[Session], None] | None = None
-) -> Iterator[LiveServer]:
+def run_server(engine: Engine, home: Path, setup: Callable[[Session], None] | None = None) -> Iterator[LiveServer]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     settings = Settings(home=home, secret_key="live-test-secret", base_url=url)

@@ -70,9 +70,7 @@ def test_bad_input_gives_422_naming_the_field_and_stores_nothing(client, as_acto
     assert err["details"][0]["field"] == "category" and "天文" in err["message"]
     r = client.post("/api/v1/entries", json={**NEW, "title": "长" * 300}, headers=h)
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "title"
-    r = client.post(
-        "/api/v1/entries", content=b"{not json", headers={**h, "Content-Type": "application/json"}
-    )
+    r = client.post("/api/v1/entries", content=b"{not json", headers={**h, "Content-Type": "application/json"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "request.malformed_json"
     assert client.get("/api/v1/entries/QD-API-0001").status_code == 404
     r = client.get("/api/v1/entries", params={"category": "天文"})
@@ -126,9 +124,7 @@ def test_token_lifecycle_through_the_api(client, as_actor, token_for):
     r = client.post("/api/v1/tokens", json={"name": "脚本", "scopes": ["read"]}, headers=auth(read_only))
     assert r.status_code == 403  # a token may only mint tokens when it has the "tokens" scope
     secret = token_for(enterprise, scopes=["read", "tokens"])
-    r = client.post(
-        "/api/v1/tokens", json={"name": "脚本", "scopes": ["read"], "days": 7}, headers=auth(secret)
-    )
+    r = client.post("/api/v1/tokens", json={"name": "脚本", "scopes": ["read"], "days": 7}, headers=auth(secret))
     assert r.status_code == 201
     new = r.json()
     assert new["token"].startswith("pd_")

@@ -77,9 +77,7 @@ def test_token_secret_is_hashed_shown_once_scoped_and_revocable(session):
 
 def test_expired_and_unknown_tokens_are_refused(session):
     user = make_user(session, make_org(session))
-    token, secret = service.create_token(
-        session, SYSTEM, name="t", scopes=["read"], days=1, username=user.username
-    )
+    token, secret = service.create_token(session, SYSTEM, name="t", scopes=["read"], days=1, username=user.username)
     token.expires_at = utcnow() - timedelta(seconds=1)
     session.flush()
     with pytest.raises(InvalidToken) as exc:
