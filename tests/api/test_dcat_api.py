@@ -8,7 +8,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, RDF
 from rdflib.namespace import DCTERMS as DCT
 
-from pubdata.catalog import dcat
+from pubdata.catalog import dcat, rdf
 from tests.builders import make_entry
 
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
@@ -46,7 +46,7 @@ def test_jsonld_has_a_prefix_context(client, session):  # noqa: ANN001
     make_entry(session)
     body = client.get("/catalog.jsonld").json()
     for prefix in ("dcat", "dct", "foaf", "vcard", "hydra", "skos", "xsd"):
-        assert body["@context"][prefix] == dcat.PREFIXES[prefix]
+        assert body["@context"][prefix] == rdf.PREFIXES[prefix]
     types = [n.get("@type") for n in body["@graph"]]
     assert "dcat:Catalog" in types and "dcat:Dataset" in types
 
