@@ -8,22 +8,16 @@ themselves rather than leaving them to the portal's HTML error page.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from pubdata.api import errors as api_errors
-from pubdata.api.deps import current_actor, db_session
-from pubdata.authz import Actor
+from pubdata.api.deps import DB, ActorDep, Filters
 from pubdata.catalog import dcat
 from pubdata.errors import PubdataError
 
 router = APIRouter(tags=["dcat"])
-DB = Annotated[Session, Depends(db_session)]
-ActorDep = Annotated[Actor, Depends(current_actor)]
-FilterParam = Annotated[list[str] | None, Query()]
 
 
 def _rdf_response(build: Callable[[], bytes], extension: str) -> Response:
@@ -39,26 +33,10 @@ def _catalog_route(extension: str) -> Callable[..., Response]:
         request: Request,
         session: DB,
         actor: ActorDep,
+        filters: Filters,
         page: str | None = Query(None, description=f"1-based page of {dcat.PAGE_SIZE} entries; omit for all"),
         q: str = Query("", description="Search words, as in /api/v1/entries"),
-        category: FilterParam = None,
-        organisation: FilterParam = None,
-        open_type: FilterParam = None,
-        security_grade: FilterParam = None,
-        update_frequency: FilterParam = None,
-        district: FilterParam = None,
-        tags: FilterParam = None,
     ) -> Response:
-        given = {
-            "category": category,
-            "organisation": organisation,
-            "open_type": open_type,
-            "security_grade": security_grade,
-            "update_frequency": update_frequency,
-            "district": district,
-            "tags": tags,
-        }
-        filters = {name: values for name, values in given.items() if values}
         link_params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
         base_url = request.app.state.settings.base_url
         collection_url = base_url.rstrip("/") + request.url.path
@@ -69,7 +47,7 @@ def _catalog_route(extension: str) -> Callable[..., Response]:
                 actor,
                 base_url,
                 q=q,
-                filters=filters,
+                filters=filters.values,
                 page=page,
                 collection_url=collection_url,
                 link_params=link_params,

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from pubdata.authz import ANONYMOUS, Actor
@@ -54,3 +55,37 @@ def current_actor(request: Request, session: Session = Depends(db_session)) -> A
     actor = resolve_actor(request, session)
     request.state.actor = actor
     return actor
+
+
+DB = Annotated[Session, Depends(db_session)]
+ActorDep = Annotated[Actor, Depends(current_actor)]
+FilterParam = Annotated[list[str] | None, Query()]
+
+
+class CatalogFilters:
+    """The catalogue's seven filters as query parameters, shared by search, facets and DCAT. Each may
+    repeat: OR within a filter, AND across filters; values by code or Chinese label."""
+
+    def __init__(
+        self,
+        category: FilterParam = None,
+        organisation: FilterParam = None,
+        open_type: FilterParam = None,
+        security_grade: FilterParam = None,
+        update_frequency: FilterParam = None,
+        district: FilterParam = None,
+        tags: FilterParam = None,
+    ) -> None:
+        given = {
+            "category": category,
+            "organisation": organisation,
+            "open_type": open_type,
+            "security_grade": security_grade,
+            "update_frequency": update_frequency,
+            "district": district,
+            "tags": tags,
+        }
+        self.values: dict[str, list[str]] = {name: values for name, values in given.items() if values}
+
+
+Filters = Annotated[CatalogFilters, Depends()]

@@ -13,12 +13,12 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from pubdata.api.deps import SESSION_COOKIE
+from pubdata.api.deps import DB, SESSION_COOKIE
 from pubdata.identity import service as identity
 from pubdata.identity.errors import InvalidCredentials
 from pubdata.settings import Settings
 from pubdata.web import csrf
-from pubdata.web.deps import DB, ViewerDep
+from pubdata.web.deps import ViewerDep
 from pubdata.web.templating import Viewer, render
 
 router = APIRouter(include_in_schema=False)

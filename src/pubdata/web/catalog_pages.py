@@ -9,12 +9,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from pubdata.api.deps import DB
 from pubdata.catalog import service as catalog
 from pubdata.catalog import vocab
 from pubdata.catalog.errors import InvalidSearch
 from pubdata.catalog.schemas import entry_read
 from pubdata.identity import service as identity
-from pubdata.web.deps import DB, ViewerDep
+from pubdata.web.deps import ViewerDep
 from pubdata.web.search import (
     FACET_TITLES,
     PAGE_SIZE,

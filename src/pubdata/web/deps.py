@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
-from pubdata.api.deps import current_actor, db_session
+from pubdata.api.deps import current_actor
 from pubdata.authz import Actor
 from pubdata.web.templating import Viewer
 
@@ -36,5 +35,4 @@ def page_viewer(request: Request, actor: Actor = Depends(current_actor)) -> View
     return viewer
 
 
-DB = Annotated[Session, Depends(db_session)]
 ViewerDep = Annotated[Viewer, Depends(page_viewer)]

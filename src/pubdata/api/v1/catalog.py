@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
-from pubdata.api.deps import current_actor, db_session
-from pubdata.authz import Actor
+from pubdata.api.deps import DB, ActorDep, CatalogFilters, FilterParam, Filters
 from pubdata.catalog import service, vocab
 from pubdata.catalog.schemas import (
     EntryCreate,
@@ -24,45 +22,14 @@ from pubdata.catalog.schemas import (
 from pubdata.settings import get_settings
 
 router = APIRouter(tags=["catalogue"])
-DB = Annotated[Session, Depends(db_session)]
-ActorDep = Annotated[Actor, Depends(current_actor)]
-FilterParam = Annotated[list[str] | None, Query()]
 
 
 def _search_query(
-    q: str,
-    category: list[str] | None,
-    organisation: list[str] | None,
-    open_type: list[str] | None,
-    security_grade: list[str] | None,
-    update_frequency: list[str] | None,
-    district: list[str] | None,
-    tags: list[str] | None,
-    sort: str,
-    offset: int,
-    limit: int,
-    facet: list[str] | None,
-    facet_limit: int,
+    q: str, filters: CatalogFilters, facet: list[str] | None, facet_limit: int, **page: Any
 ) -> service.SearchQuery:
-    filters = {
-        "category": category or [],
-        "organisation": organisation or [],
-        "open_type": open_type or [],
-        "security_grade": security_grade or [],
-        "update_frequency": update_frequency or [],
-        "district": district or [],
-        "tags": tags or [],
-    }
     facets = tuple(f for f in facet if f) if facet is not None else service.FACETS  # facet= asks for none
     return service.SearchQuery(
-        q=q,
-        filters=filters,
-        sort=sort,
-        offset=offset,
-        limit=limit,
-        facets=facets,
-        facet_limit=facet_limit,
-        load_entries=False,
+        q=q, filters=filters.values, facets=facets, facet_limit=facet_limit, load_entries=False, **page
     )
 
 
@@ -77,35 +44,15 @@ def _facets(result: service.SearchResult) -> dict[str, list[FacetValue]]:
 def search_entries(
     session: DB,
     actor: ActorDep,
+    filters: Filters,
     q: str = Query("", max_length=200, description="Chinese or English words; every word must match"),
-    category: FilterParam = None,
-    organisation: FilterParam = None,
-    open_type: FilterParam = None,
-    security_grade: FilterParam = None,
-    update_frequency: FilterParam = None,
-    district: FilterParam = None,
-    tags: FilterParam = None,
     sort: str = Query("", description="relevance, modified_desc, title_asc, code_asc, …"),
     offset: int = Query(0, ge=0),
     limit: int = Query(20, ge=0, le=1000),
     facet: FilterParam = None,
     facet_limit: int = Query(50, ge=-1, le=1000),
 ) -> Response:
-    query = _search_query(
-        q,
-        category,
-        organisation,
-        open_type,
-        security_grade,
-        update_frequency,
-        district,
-        tags,
-        sort,
-        offset,
-        limit,
-        facet,
-        facet_limit,
-    )
+    query = _search_query(q, filters, facet, facet_limit, sort=sort, offset=offset, limit=limit)
     result = service.search_entries(session, actor, query, get_settings().search_max_rows)
     page = SearchPage(
         count=result.count,
@@ -123,32 +70,12 @@ def search_entries(
 def facets(
     session: DB,
     actor: ActorDep,
+    filters: Filters,
     q: str = Query("", max_length=200),
-    category: FilterParam = None,
-    organisation: FilterParam = None,
-    open_type: FilterParam = None,
-    security_grade: FilterParam = None,
-    update_frequency: FilterParam = None,
-    district: FilterParam = None,
-    tags: FilterParam = None,
     facet: FilterParam = None,
     facet_limit: int = Query(50, ge=-1, le=1000),
 ) -> dict[str, list[FacetValue]]:
-    query = _search_query(
-        q,
-        category,
-        organisation,
-        open_type,
-        security_grade,
-        update_frequency,
-        district,
-        tags,
-        "",
-        0,
-        0,
-        facet,
-        facet_limit,
-    )
+    query = _search_query(q, filters, facet, facet_limit, limit=0)
     return _facets(service.search_entries(session, actor, query))
 
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Query
 
-from fastapi import APIRouter, Depends, Query
-from sqlalchemy.orm import Session
-
-from pubdata.api.deps import current_actor, db_session
-from pubdata.authz import Actor
+from pubdata.api.deps import DB, ActorDep
 from pubdata.errors import Unauthenticated
 from pubdata.identity import service
 from pubdata.identity.errors import UserNotFound
@@ -23,8 +19,6 @@ from pubdata.identity.schemas import (
 )
 
 router = APIRouter(tags=["identity"])
-DB = Annotated[Session, Depends(db_session)]
-ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
 @router.get("/organisations", response_model=list[OrganisationRead], summary="Organisations")
