@@ -238,6 +238,11 @@ def organization_list(ctx: Context, p: Params) -> list[Any]:
         if wanted is None or o.code in wanted
     ]
     rows = [dicts.organization_dict(o, counts.get(o.code, 0)) for o in orgs]
+    return _listing(rows, p, key, descending, all_fields)
+
+
+def _listing(rows: list[dict[str, Any]], p: Params, key: str, descending: bool, all_fields: bool) -> list[Any]:
+    """Sort and page organisation or group dicts; names only unless ``all_fields``."""
     rows = _page(_sorted_groups(rows, key, descending), p)
     if not all_fields:
         return [r["name"] for r in rows]
@@ -284,13 +289,7 @@ def group_list(ctx: Context, p: Params) -> list[Any]:
         for t in vocab.CATEGORIES
         if wanted is None or t.code in wanted or t.label in wanted
     ]
-    rows = _page(_sorted_groups(rows, key, descending), p)
-    if not all_fields:
-        return [r["name"] for r in rows]
-    if not p.boolean("include_dataset_count", True):
-        for r in rows:
-            r.pop("package_count", None)
-    return rows
+    return _listing(rows, p, key, descending, all_fields)
 
 
 @action
