@@ -1,0 +1,1 @@
+"""The data store: resources' schemas, validation, ingestion, versions, quality and row queries."""
