@@ -2,3 +2,4 @@
 
 from pubdata.catalog import models as catalog_models  # noqa: F401
 from pubdata.identity import models as identity_models  # noqa: F401
+from pubdata.store import models as store_models  # noqa: F401

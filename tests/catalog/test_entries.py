@@ -127,3 +127,19 @@ def test_fields_can_be_edited_keeping_names(session, as_actor):
     ]
     changes = service.list_revisions(session, dept, entry.code)[0].changes
     assert [f["name"] for f in changes["fields"][1]] == ["legal_person", "uscc"]
+
+
+def test_owner_adds_a_resource_others_cannot(session, as_actor):
+    from pubdata.catalog.errors import DuplicateResourceName
+    from pubdata.catalog.schemas import ResourceIn
+
+    owner, other = as_actor("department"), as_actor("department")
+    entry = service.create_entry(session, owner, entry_data())
+    res = service.add_resource(session, owner, entry.code, ResourceIn(name="2023年明细"))
+    assert [r.name for r in service.get_entry(session, owner, entry.code).resources][-1] == "2023年明细"
+    assert service.get_resource(session, owner, res.id).entry_id == entry.id
+    with pytest.raises(DuplicateResourceName):
+        service.add_resource(session, owner, entry.code, ResourceIn(name="2023年明细"))
+    with pytest.raises(NotEntryOwner):
+        service.add_resource(session, other, entry.code, ResourceIn(name="别人的表"))
+    assert service.list_revisions(session, owner, entry.code)[0].changes == {"resources": [None, "2023年明细"]}

@@ -27,3 +27,10 @@ class InvalidSearch(Invalid):
 
 class NotEntryOwner(Forbidden):
     code = "catalog.not_owner"
+
+
+class DuplicateResourceName(Conflict):
+    code = "catalog.duplicate_resource"
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message, details=[{"field": field, "message": message}] if field else None)

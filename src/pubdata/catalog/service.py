@@ -19,6 +19,7 @@ from pubdata.catalog import repository as repo
 from pubdata.catalog import search, text, vocab
 from pubdata.catalog.errors import (
     DuplicateEntryCode,
+    DuplicateResourceName,
     EntryNotFound,
     InvalidEntry,
     InvalidSearch,
@@ -416,3 +417,16 @@ def delete_entry(session: Session, actor: Actor, key: str | int) -> None:
     entry.index_stamp = new_index_stamp()
     _record_revision(session, actor, entry, "delete", {"state": ["active", "deleted"]})
     session.flush()
+
+
+def add_resource(session: Session, actor: Actor, key: str | int, data: ResourceIn) -> CatalogResource:
+    """Add a resource (table) to an entry the actor may edit; recorded as a revision."""
+    entry = _editable(session, actor, key, Permission.CATALOG_ENTRY_UPDATE)
+    if any(r.name == data.name for r in entry.resources):
+        raise DuplicateResourceName(f"数据目录 {entry.code} 已有名为“{data.name}”的资源", field="name")
+    resource = CatalogResource(id=str(uuid.uuid4()), position=len(entry.resources), **data.model_dump())
+    entry.resources.append(resource)
+    entry.modified_at = utcnow()
+    session.flush()
+    _record_revision(session, actor, entry, "update", {"resources": [None, data.name]})
+    return resource
