@@ -37,7 +37,7 @@ TYPE_LABELS: dict[str, str] = {
 }  # fmt: skip
 _EXPECTED = {**TYPE_LABELS, "string": "字符串", "boolean": "布尔值", "any": "字符串、数值或布尔值"}
 SEMANTIC_LABELS: dict[str, str] = {
-    "uscc": "统一社会信用代码", "resident_id": "居民身份证号码", "mobile": "手机号码", "phone": "固定电话",
+    "uscc": "统一社会信用代码", "resident_id": "居民身份证号码", "mobile": "手机号码", "phone": "电话号码",
     "postcode": "邮政编码", "email": "电子邮箱", "division_code": "行政区划代码", "person_name": "姓名",
     "address": "地址", "amount": "金额",
 }  # fmt: skip
