@@ -58,3 +58,36 @@ def test_bad_input_exits_non_zero_with_the_problem(cli_home):
     assert r.exit_code == 1 and "password" in r.output
     r = run("token", "create", "nobody", "--json")
     assert r.exit_code == 2
+
+
+def test_resource_create_prints_the_new_id_and_refuses_bad_schemas(cli_home, tmp_path):
+    assert run("org", "create", "qd-scj", "青岛市市场监督管理局", "--kind", "department").exit_code == 0
+    from pubdata.authz import SYSTEM
+    from pubdata.catalog import service as catalog
+    from pubdata.catalog.schemas import EntryCreate
+    from pubdata.db import session_scope
+
+    with session_scope() as s:
+        catalog.create_entry(
+            s,
+            SYSTEM,
+            EntryCreate(
+                code="QD-T-1",
+                title="市场主体登记",
+                category="business",
+                open_type="unconditional",
+                organisation="qd-scj",
+            ),
+        )
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"fields": [{"name": "uscc", "type": "string", "semanticType": "uscc"}]}))
+    r = run("resource", "create", "QD-T-1", "登记信息", "--schema", str(schema))
+    assert r.exit_code == 0, r.output
+    resource_id = r.output.strip()
+    assert len(resource_id) == 36
+    schema.write_text(json.dumps({"fields": [{"name": "uscc", "type": "strange"}]}))
+    r = run("resource", "create", "QD-T-1", "坏表", "--schema", str(schema), "--json")
+    assert r.exit_code == 1 and json.loads(r.output)["error"]["code"] == "store.invalid_schema"
+    schema.write_text("{not json")
+    r = run("resource", "create", "QD-T-1", "坏表", "--schema", str(schema))
+    assert r.exit_code == 1 and "schema" in r.output

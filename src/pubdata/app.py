@@ -21,6 +21,7 @@ from pubdata.api.ckan import routes as ckan
 from pubdata.api.dcat import router as dcat_router
 from pubdata.api.v1 import catalog as v1_catalog
 from pubdata.api.v1 import identity as v1_identity
+from pubdata.api.v1 import store as v1_store
 from pubdata.catalog import service as catalog_service
 from pubdata.db import get_engine, session_scope
 from pubdata.errors import PubdataError
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app.include_router(v1_catalog.router, prefix="/api/v1")
     app.include_router(v1_identity.router, prefix="/api/v1")
+    app.include_router(v1_store.router, prefix="/api/v1")
     app.include_router(ckan.router)
     app.include_router(dcat_router)
     app.include_router(web.router)

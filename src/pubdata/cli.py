@@ -17,9 +17,11 @@ app = typer.Typer(help="pubdata — 公共数据运营平台", no_args_is_help=T
 user_app = typer.Typer(help="Users", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens", no_args_is_help=True)
 org_app = typer.Typer(help="Organisations", no_args_is_help=True)
+resource_app = typer.Typer(help="Resources (tables) of catalogue entries", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(org_app, name="org")
+app.add_typer(resource_app, name="resource")
 
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="Data directory (PUBDATA_HOME)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
@@ -240,6 +242,42 @@ def token_revoke(token_id: int, home: HomeOpt = None, as_json: JsonOpt = False) 
     except PubdataError as exc:
         _fail(exc, as_json)
     _emit({"id": token_id, "revoked": True}, as_json, f"令牌 {token_id} 已吊销")
+
+
+@resource_app.command("create")
+def resource_create(
+    entry: Annotated[str, typer.Argument(help="The entry's code or name")],
+    name: Annotated[str, typer.Argument(help="The resource's name")],
+    schema: Annotated[Path | None, typer.Option("--schema", help="Frictionless Table Schema (JSON)")] = None,
+    description: Annotated[str, typer.Option(help="What the table holds")] = "",
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a table to a catalogue entry; prints the new resource's id. Without --schema the schema is
+    derived from the entry's declared fields."""
+    _use_home(home)
+    from pubdata.db import migrate as run
+    from pubdata.db import session_scope
+    from pubdata.errors import Invalid
+    from pubdata.store import service
+    from pubdata.store.schemas import TableCreate
+
+    run()
+    try:
+        schema_data = None
+        if schema is not None:
+            try:
+                schema_data = json.loads(schema.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise Invalid(f"无法读取表结构文件 {schema}：{exc}", field="schema") from None
+        with session_scope() as session:
+            table = service.create_table(
+                session, SYSTEM, entry, TableCreate(name=name, description=description, schema=schema_data)
+            )
+            out = table.model_dump(mode="json", by_alias=True)
+    except PubdataError as exc:
+        _fail(exc, as_json)
+    _emit(out, as_json, out["resource_id"])
 
 
 def main() -> None:  # pragma: no cover
