@@ -16,9 +16,7 @@ class StoreTable(Base):
 
     __tablename__ = "store_table"
 
-    resource_id: Mapped[str] = mapped_column(
-        ForeignKey("catalog_resource.id", ondelete="CASCADE"), primary_key=True
-    )
+    resource_id: Mapped[str] = mapped_column(ForeignKey("catalog_resource.id", ondelete="CASCADE"), primary_key=True)
     table_schema: Mapped[dict[str, Any]] = mapped_column(JSON)  # Frictionless Table Schema (+ semanticType)
     current_version: Mapped[int | None]  # the published version readers see; None until the first load
     reject_threshold: Mapped[float] = mapped_column(default=0.05)  # refuse a version above this share
