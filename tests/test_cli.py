@@ -91,3 +91,46 @@ def test_resource_create_prints_the_new_id_and_refuses_bad_schemas(cli_home, tmp
     schema.write_text("{not json")
     r = run("resource", "create", "QD-T-1", "坏表", "--schema", str(schema))
     assert r.exit_code == 1 and "schema" in r.output
+
+
+def test_ingest_prints_the_version_report_as_json(cli_home, tmp_path):
+    from pubdata.standards import uscc_with_check
+
+    assert run("org", "create", "qd-scj", "青岛市市场监督管理局", "--kind", "department").exit_code == 0
+    from pubdata.authz import SYSTEM
+    from pubdata.catalog import service as catalog
+    from pubdata.catalog.schemas import EntryCreate
+    from pubdata.db import session_scope
+
+    with session_scope() as s:
+        catalog.create_entry(
+            s,
+            SYSTEM,
+            EntryCreate(
+                code="QD-T-2", title="登记", category="business", open_type="unconditional", organisation="qd-scj"
+            ),
+        )
+    schema = tmp_path / "schema.json"
+    schema.write_text(
+        json.dumps(
+            {
+                "fields": [
+                    {"name": "uscc", "type": "string", "semanticType": "uscc"},
+                    {"name": "n", "type": "integer"},
+                ],
+                "primaryKey": "uscc",
+            }
+        )
+    )
+    rid = run("resource", "create", "QD-T-2", "表", "--schema", str(schema)).output.strip()
+    csv = tmp_path / "data.csv"
+    csv.write_text("uscc,n\n" + "".join(f"{uscc_with_check(f'91370200MA{i:07d}')},{i}\n" for i in range(40)))
+    r = run("ingest", rid, str(csv), "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output.splitlines()[-1])
+    assert (out["version"], out["rows_loaded"], out["rows_rejected"]) == (1, 40, 0)
+    assert set(out) >= {"version", "rows_loaded", "rows_rejected", "quality", "rejects_file"}
+    assert 0 <= out["quality"]["score"] <= 100
+    csv.write_text("uscc,wrong\n1,2\n")
+    r = run("ingest", rid, str(csv), "--json")
+    assert r.exit_code == 1 and "wrong" in json.loads(r.output)["error"]["message"]

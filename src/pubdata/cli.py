@@ -280,6 +280,45 @@ def resource_create(
     _emit(out, as_json, out["resource_id"])
 
 
+@app.command()
+def ingest(
+    resource: Annotated[str, typer.Argument(help="The resource (table) id")],
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK), JSON Lines or Parquet")],
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load a file as the next version of a table: validate, reject bad rows, publish atomically."""
+    _use_home(home)
+    from pubdata.db import migrate as run
+    from pubdata.db import session_scope
+    from pubdata.settings import get_settings
+    from pubdata.store import ingest as loader
+
+    run()
+
+    def progress(stage: str, pct: int) -> None:
+        if not as_json:
+            typer.echo(f"  [{pct:3d}%] {stage}", err=True)
+
+    try:
+        with session_scope() as session:
+            result = loader.ingest(
+                session, SYSTEM, resource, file, home=get_settings().resolved_home, progress=progress
+            )
+    except PubdataError as exc:
+        _fail(exc, as_json)
+    out = result.as_json()
+    _emit(
+        out,
+        as_json,
+        f"版本 {out['version']}（{'已发布' if out['state'] == 'published' else '已拒绝'}）："
+        f"载入 {out['rows_loaded']} 行，拒绝 {out['rows_rejected']} 行，质量得分 {out['quality']['score']}"
+        + (f"\n拒绝明细：{out['rejects_file']}" if out["rejects_file"] else ""),
+    )
+    if out["state"] != "published":
+        raise typer.Exit(code=3)
+
+
 def main() -> None:  # pragma: no cover
     app(prog_name="pubdata")
 

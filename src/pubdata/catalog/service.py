@@ -382,6 +382,11 @@ def _editable(session: Session, actor: Actor, key: str | int, permission: Permis
     return entry
 
 
+def editable_entry(session: Session, actor: Actor, key: str | int) -> CatalogEntry:
+    """The entry, if the actor may change it or publish its data (its department, or the operator)."""
+    return _editable(session, actor, key, Permission.CATALOG_ENTRY_UPDATE)
+
+
 def update_entry(session: Session, actor: Actor, key: str | int, data: EntryUpdate) -> CatalogEntry:
     entry = _editable(session, actor, key, Permission.CATALOG_ENTRY_UPDATE)
     given = data.model_dump(exclude_unset=True)
