@@ -151,42 +151,52 @@ def _constraint_checks(f: table_schema.SchemaField, v: str) -> list[tuple[str, s
     return checks
 
 
-def _problems_sql(schema: table_schema.TableSchema) -> tuple[str, list[str]]:
-    """The SELECT list of the checked relation: row number, each field's normalised value, its raw
-    text, and one ``problems`` list of {column, value, reason}."""
-    select_list = [ROW]
-    problems: list[str] = []
+def _raw(name: str) -> str:
+    return semantic.quote_identifier(f"{name}__raw")
+
+
+def _normalised_sql(schema: table_schema.TableSchema) -> str:
+    """First pass: each field's normalised value, and its text as written (for the rejects file)."""
+    parts = [ROW]
     for f in schema.fields:
         col = semantic.quote_identifier(f.name)
-        kind = _kind(f)
-        norm = semantic.normalise_sql(kind, col)
-        select_list.append(f"{norm} AS {col}")
-        value = f"CAST({col} AS VARCHAR)"
-        reason_sql = semantic.problem_sql(kind, col)
-        problems.append(
-            f"CASE WHEN ({reason_sql}) IS NOT NULL THEN struct_pack(col := {semantic.sql_literal(f.name)}, "
-            f"val := {value}, reason := ({reason_sql})) END"
-        )
-        for cond, reason in _constraint_checks(f, norm):
-            problems.append(
-                f"CASE WHEN {cond} THEN struct_pack(col := {semantic.sql_literal(f.name)}, val := {value}, "
-                f"reason := {semantic.sql_literal(reason)}) END"
-            )
+        parts.append(f"{semantic.normalise_sql(_kind(f), col)} AS {col}")
+        parts.append(f"CAST({col} AS VARCHAR) AS {_raw(f.name)}")
+    return ", ".join(parts)
+
+
+def _problems_sql(schema: table_schema.TableSchema) -> str:
+    """Second pass, over normalised values: the row number, the values, and one ``_problems`` list
+    of {col, val, reason} (each reason computed once; the list keeps the non-null ones)."""
+    select_list = [ROW, *(semantic.quote_identifier(f.name) for f in schema.fields)]
+    problems: list[str] = []
+
+    def problem(name: str, value: str, reason_sql: str) -> None:
+        problems.append(f"struct_pack(col := {semantic.sql_literal(name)}, val := {value}, reason := ({reason_sql}))")
+
+    for f in schema.fields:
+        v = semantic.quote_identifier(f.name)
+        raw = _raw(f.name)
+        problem(f.name, raw, semantic.problem_sql(_kind(f), v, normalised=True))
+        for cond, reason in _constraint_checks(f, v):
+            problem(f.name, raw, f"CASE WHEN {cond} THEN {semantic.sql_literal(reason)} END")
         if f.constraints is not None and f.constraints.unique:
-            problems.append(
-                f"CASE WHEN {norm} IS NOT NULL AND row_number() OVER (PARTITION BY {norm} ORDER BY {ROW}) > 1 "
-                f"THEN struct_pack(col := {semantic.sql_literal(f.name)}, val := {value}, reason := '值重复') END"
+            problem(
+                f.name,
+                raw,
+                f"CASE WHEN {v} IS NOT NULL AND row_number() OVER (PARTITION BY {v} ORDER BY {ROW}) > 1 "
+                "THEN '值重复' END",
             )
     key = schema.primary_key_fields
     if key:
-        parts = ", ".join(semantic.normalise_sql(_kind(schema.field(k)), semantic.quote_identifier(k)) for k in key)
-        label = semantic.sql_literal(",".join(key))
-        problems.append(
-            f"CASE WHEN row_number() OVER (PARTITION BY {parts} ORDER BY {ROW}) > 1 THEN struct_pack(col := {label}, "
-            f"val := concat_ws(',', {parts}), reason := '主键重复') END"
+        parts = ", ".join(semantic.quote_identifier(k) for k in key)
+        problem(
+            ",".join(key),
+            f"concat_ws(',', {parts})",
+            f"CASE WHEN row_number() OVER (PARTITION BY {parts} ORDER BY {ROW}) > 1 THEN '主键重复' END",
         )
-    select_list.append("list_filter([" + ", ".join(problems) + "], p -> p IS NOT NULL) AS _problems")
-    return ", ".join(select_list), [f.name for f in schema.fields]
+    select_list.append("list_filter([" + ", ".join(problems) + "], p -> p.reason IS NOT NULL) AS _problems")
+    return ", ".join(select_list)
 
 
 def _check_header(con: duckdb.DuckDBPyConnection, relation: str, schema: table_schema.TableSchema) -> None:
@@ -257,8 +267,10 @@ def ingest(
             except duckdb.Error as exc:
                 raise InvalidSource(f"文件内容无法解析：{str(exc).splitlines()[0]}", field="file") from None
             report("校验", 40)
-            select_list, names = _problems_sql(schema)
-            con.execute(f"CREATE TABLE checked AS SELECT {select_list} FROM src")
+            con.execute(f"CREATE TABLE normalised AS SELECT {_normalised_sql(schema)} FROM src")
+            con.execute("DROP TABLE src")
+            con.execute(f"CREATE TABLE checked AS SELECT {_problems_sql(schema)} FROM normalised")
+            con.execute("DROP TABLE normalised")
             total = con.execute("SELECT count(*) FROM checked").fetchone()[0]  # type: ignore[index]
             rejected = con.execute("SELECT count(*) FROM checked WHERE len(_problems) > 0").fetchone()[0]  # type: ignore[index]
             reasons = dict(
