@@ -39,3 +39,25 @@ def test_other_departments_and_anonymous_cannot_add_tables(client, session, as_a
     assert client.post(url, json={"name": "x", "schema": SCHEMA}).status_code == 401
     r = client.post(url, json={"name": "x", "schema": SCHEMA}, headers=auth(token_for(as_actor("department"))))
     assert r.status_code == 403
+
+
+def test_versions_api_lists_and_rolls_back(client, session, as_actor, token_for, tmp_path):
+    from pubdata.standards import uscc_with_check
+    from pubdata.store import ingest
+
+    dept = as_actor("department")
+    entry = make_entry(session, dept)
+    h = auth(token_for(dept))
+    rid = client.post(
+        f"/api/v1/entries/{entry.code}/resources", json={"name": "t", "schema": SCHEMA}, headers=h
+    ).json()["resource_id"]
+    for n in (3, 4):
+        path = tmp_path / f"v{n}.csv"
+        path.write_text("uscc\n" + "".join(uscc_with_check(f"91370200MA{i:07d}") + "\n" for i in range(n)))
+        ingest.ingest(session, dept, rid, path, home=tmp_path / "home")
+    versions = client.get(f"/api/v1/resources/{rid}/versions").json()
+    assert [(v["number"], v["current"], v["rows_loaded"]) for v in versions] == [(2, True, 4), (1, False, 3)]
+    assert client.post(f"/api/v1/resources/{rid}/versions/1/current").status_code == 401
+    r = client.post(f"/api/v1/resources/{rid}/versions/1/current", headers=h)
+    assert r.status_code == 200 and r.json()["current"] is True
+    assert client.post(f"/api/v1/resources/{rid}/versions/9/current", headers=h).status_code == 404

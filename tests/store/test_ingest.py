@@ -156,3 +156,27 @@ def test_only_the_publishing_department_loads(session, table, tmp_path, as_actor
     _, rid = table
     with pytest.raises(NotEntryOwner):
         load(session, as_actor("department"), rid, tmp_path, rows(3))
+
+
+def test_versions_are_listed_and_the_publisher_can_roll_back(session, table, tmp_path, as_actor):
+    from pubdata.store.errors import VersionNotPublished
+
+    dept, rid = table
+    load(session, dept, rid, tmp_path, rows(10))
+    load(session, dept, rid, tmp_path, rows(12))
+    bad = [f"9137020{i}MA0000000X,坏,1,2020-01-01,存续" for i in range(5)]
+    assert load(session, dept, rid, tmp_path, rows(5, bad)).state == "refused"
+    versions = service.list_versions(session, as_actor("anonymous"), rid)
+    assert [(v.number, v.state, v.current) for v in versions] == [
+        (3, "refused", False),
+        (2, "published", True),
+        (1, "published", False),
+    ]
+    assert versions[1].quality["score"] == 100.0 and versions[1].rows_loaded == 12
+    assert service.roll_back(session, dept, rid, 1).current is True
+    assert service.get_table(session, dept, rid).current_version == 1
+    with pytest.raises(VersionNotPublished):
+        service.roll_back(session, dept, rid, 3)
+    with pytest.raises(NotEntryOwner):
+        service.roll_back(session, as_actor("department"), rid, 2)
+    assert service.get_table(session, dept, rid).current_version == 1

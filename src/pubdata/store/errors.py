@@ -7,3 +7,11 @@ class TableNotFound(NotFound):
 
 class InvalidSchema(Invalid):
     code = "store.invalid_schema"
+
+
+class VersionNotFound(NotFound):
+    code = "store.version_not_found"
+
+
+class VersionNotPublished(Invalid):
+    code = "store.version_not_published"

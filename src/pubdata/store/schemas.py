@@ -27,3 +27,20 @@ class TableRead(BaseModel):
     current_version: int | None
     reject_threshold: float
     created_at: datetime
+
+
+class VersionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    number: int
+    state: str
+    source_name: str
+    source_format: str
+    source_encoding: str | None
+    source_bytes: int
+    rows_loaded: int
+    rows_rejected: int
+    quality: dict[str, Any] | None
+    created_at: datetime
+    published_at: datetime | None
+    current: bool = False

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pubdata.authz import Actor, Permission, require
 from pubdata.catalog import service as catalog
 from pubdata.catalog.schemas import ResourceIn
+from pubdata.db import utcnow
 from pubdata.store import table_schema
-from pubdata.store.errors import TableNotFound
-from pubdata.store.models import StoreTable
-from pubdata.store.schemas import TableCreate, TableRead
+from pubdata.store.errors import TableNotFound, VersionNotFound, VersionNotPublished
+from pubdata.store.models import StoreTable, StoreVersion
+from pubdata.store.schemas import TableCreate, TableRead, VersionRead
 
 
 def create_table(session: Session, actor: Actor, entry_key: str, data: TableCreate) -> TableRead:
@@ -42,11 +44,8 @@ def create_table(session: Session, actor: Actor, entry_key: str, data: TableCrea
 
 def get_table(session: Session, actor: Actor, resource_id: str) -> TableRead:
     """A table by its resource id; not found when the actor may not see the resource."""
-    require(actor, Permission.CATALOG_ENTRY_READ)
+    table = _table(session, actor, resource_id)
     resource = catalog.get_resource(session, actor, resource_id)
-    table = session.get(StoreTable, resource.id)
-    if table is None:
-        raise TableNotFound(f"资源尚未建立数据表：{resource_id}")
     return _read(table, resource.entry.code, resource.name)
 
 
@@ -64,3 +63,47 @@ def _read(table: StoreTable, entry_code: str, name: str) -> TableRead:
 
 def schema_of(session: Session, actor: Actor, resource_id: str) -> dict[str, Any]:
     return get_table(session, actor, resource_id).table_schema
+
+
+def _table(session: Session, actor: Actor, resource_id: str) -> StoreTable:
+    require(actor, Permission.CATALOG_ENTRY_READ)
+    resource = catalog.get_resource(session, actor, resource_id)
+    table = session.get(StoreTable, resource.id)
+    if table is None:
+        raise TableNotFound(f"资源尚未建立数据表：{resource_id}")
+    return table
+
+
+def list_versions(session: Session, actor: Actor, resource_id: str) -> list[VersionRead]:
+    """Every load of the table, newest first, with its quality report; ``current`` marks the one
+    readers see."""
+    table = _table(session, actor, resource_id)
+    versions = session.scalars(
+        select(StoreVersion).where(StoreVersion.resource_id == table.resource_id).order_by(StoreVersion.number.desc())
+    )
+    return [_version_read(v, table) for v in versions]
+
+
+def _version_read(version: StoreVersion, table: StoreTable) -> VersionRead:
+    read = VersionRead.model_validate(version)
+    read.current = version.number == table.current_version
+    return read
+
+
+def roll_back(session: Session, actor: Actor, resource_id: str, number: int) -> VersionRead:
+    """Make an earlier published version the current one again (the entry's department or the
+    operator). Versions are immutable: nothing is deleted, later versions can be restored the same way."""
+    table = _table(session, actor, resource_id)
+    resource = catalog.get_resource(session, actor, resource_id)
+    catalog.editable_entry(session, actor, resource.entry.code)
+    version = session.scalar(
+        select(StoreVersion).where(StoreVersion.resource_id == table.resource_id, StoreVersion.number == number)
+    )
+    if version is None:
+        raise VersionNotFound(f"版本不存在：{number}")
+    if version.state != "published":
+        raise VersionNotPublished(f"版本 {number} 未发布（{version.state}），不能作为当前版本", field="version")
+    table.current_version = number
+    table.updated_at = utcnow()
+    session.flush()
+    return _version_read(version, table)

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from pubdata.api.deps import DB, ActorDep
 from pubdata.store import service
-from pubdata.store.schemas import TableCreate, TableRead
+from pubdata.store.schemas import TableCreate, TableRead, VersionRead
 
 router = APIRouter(tags=["store"])
 
@@ -30,3 +30,17 @@ def create_table(key: str, body: TableCreate, session: DB, actor: ActorDep) -> T
 )
 def get_table(resource_id: str, session: DB, actor: ActorDep) -> TableRead:
     return service.get_table(session, actor, resource_id)
+
+
+@router.get("/resources/{resource_id}/versions", response_model=list[VersionRead], summary="A table's versions")
+def list_versions(resource_id: str, session: DB, actor: ActorDep) -> list[VersionRead]:
+    return service.list_versions(session, actor, resource_id)
+
+
+@router.post(
+    "/resources/{resource_id}/versions/{number}/current",
+    response_model=VersionRead,
+    summary="Roll back (or forward) to a published version",
+)
+def make_current(resource_id: str, number: int, session: DB, actor: ActorDep) -> VersionRead:
+    return service.roll_back(session, actor, resource_id, number)
