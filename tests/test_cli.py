@@ -60,7 +60,8 @@ def test_bad_input_exits_non_zero_with_the_problem(cli_home):
     assert r.exit_code == 2
 
 
-def test_resource_create_prints_the_new_id_and_refuses_bad_schemas(cli_home, tmp_path):
+def entry_of_a_new_department(code: str) -> None:
+    """An organisation made through the CLI, and a catalogue entry of it (the CLI has no entry command)."""
     assert run("org", "create", "qd-scj", "青岛市市场监督管理局", "--kind", "department").exit_code == 0
     from pubdata.authz import SYSTEM
     from pubdata.catalog import service as catalog
@@ -72,13 +73,13 @@ def test_resource_create_prints_the_new_id_and_refuses_bad_schemas(cli_home, tmp
             s,
             SYSTEM,
             EntryCreate(
-                code="QD-T-1",
-                title="市场主体登记",
-                category="business",
-                open_type="unconditional",
-                organisation="qd-scj",
+                code=code, title="市场主体登记", category="business", open_type="unconditional", organisation="qd-scj"
             ),
         )
+
+
+def test_resource_create_prints_the_new_id_and_refuses_bad_schemas(cli_home, tmp_path):
+    entry_of_a_new_department("QD-T-1")
     schema = tmp_path / "schema.json"
     schema.write_text(json.dumps({"fields": [{"name": "uscc", "type": "string", "semanticType": "uscc"}]}))
     r = run("resource", "create", "QD-T-1", "登记信息", "--schema", str(schema))
@@ -96,20 +97,7 @@ def test_resource_create_prints_the_new_id_and_refuses_bad_schemas(cli_home, tmp
 def test_ingest_prints_the_version_report_as_json(cli_home, tmp_path):
     from pubdata.standards import uscc_with_check
 
-    assert run("org", "create", "qd-scj", "青岛市市场监督管理局", "--kind", "department").exit_code == 0
-    from pubdata.authz import SYSTEM
-    from pubdata.catalog import service as catalog
-    from pubdata.catalog.schemas import EntryCreate
-    from pubdata.db import session_scope
-
-    with session_scope() as s:
-        catalog.create_entry(
-            s,
-            SYSTEM,
-            EntryCreate(
-                code="QD-T-2", title="登记", category="business", open_type="unconditional", organisation="qd-scj"
-            ),
-        )
+    entry_of_a_new_department("QD-T-2")
     schema = tmp_path / "schema.json"
     schema.write_text(
         json.dumps(
