@@ -13,7 +13,6 @@ A version whose rejected rows exceed the table's threshold (default 5%) is refus
 from __future__ import annotations
 
 import codecs
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -369,7 +368,3 @@ def _quality(
         "rows": total,
         "rejected_rows": rejected,
     }
-
-
-def remove_version_files(home: Path, resource_id: str, number: int) -> None:
-    shutil.rmtree(files.version_dir(home, resource_id, number), ignore_errors=True)

@@ -7,8 +7,6 @@ validated by ``table_schema.parse_schema`` or derived from the entry's declared 
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -59,10 +57,6 @@ def _read(table: StoreTable, entry_code: str, name: str) -> TableRead:
         reject_threshold=table.reject_threshold,
         created_at=table.created_at,
     )
-
-
-def schema_of(session: Session, actor: Actor, resource_id: str) -> dict[str, Any]:
-    return get_table(session, actor, resource_id).table_schema
 
 
 def _table(session: Session, actor: Actor, resource_id: str) -> StoreTable:

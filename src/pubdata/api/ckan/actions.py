@@ -259,11 +259,12 @@ def organization_show(ctx: Context, p: Params) -> dict[str, Any]:
     org = _publisher(ctx, p.required("id"))
     limit = SHOW_DATASETS_MAX if p.boolean("include_datasets") else 0
     count, packages = _packages(ctx, {"organisation": [org.code]}, limit)
-    out = dicts.organization_dict(org, count)
-    out["users"] = []
-    out["extras"] = []
-    out["groups"] = []
-    out["tags"] = []
+    return _shown(dicts.organization_dict(org, count), packages, limit)
+
+
+def _shown(out: dict[str, Any], packages: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    """The keys CKAN's organization_show/group_show always carry, and the datasets when asked."""
+    out.update(users=[], extras=[], groups=[], tags=[])
     if limit:
         out["packages"] = packages
     return out
@@ -299,14 +300,7 @@ def group_show(ctx: Context, p: Params) -> dict[str, Any]:
     term = _category(p.required("id"))
     limit = SHOW_DATASETS_MAX if p.boolean("include_datasets") else 0
     count, packages = _packages(ctx, {"category": [term.code]}, limit)
-    out = dicts.group_dict(term, count)
-    out["users"] = []
-    out["extras"] = []
-    out["groups"] = []
-    out["tags"] = []
-    if limit:
-        out["packages"] = packages
-    return out
+    return _shown(dicts.group_dict(term, count), packages, limit)
 
 
 @action
