@@ -145,7 +145,7 @@ def test_a_crash_mid_load_leaves_the_previous_version_and_no_files(session, tabl
     def boom(*_a, **_k):
         raise RuntimeError("killed")
 
-    monkeypatch.setattr(ingest, "_quality", boom)
+    monkeypatch.setattr(ingest, "measure", boom)
     with pytest.raises(RuntimeError):
         load(session, dept, rid, tmp_path, rows(8))
     assert [p.name for p in files.resource_dir(tmp_path / "home", rid).iterdir()] == ["v1"]

@@ -29,6 +29,7 @@ from pubdata.errors import Invalid
 from pubdata.store import files, semantic, table_schema
 from pubdata.store.errors import TableNotFound
 from pubdata.store.models import StoreTable, StoreVersion
+from pubdata.store.quality import LoadFacts, measure
 
 ROW = "_row"  # the source row number (1 = first data row), kept through validation
 FORMATS = {".csv": "csv", ".txt": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
@@ -229,9 +230,63 @@ def ingest(
     source_format: str | None = None,
     progress: Progress | None = None,
 ) -> LoadResult:
-    """Load ``path`` as the next version of the resource's table. Only the entry's department or the
-    operator may load. Raises ``Invalid`` (nothing stored) for unreadable files or a header that
-    does not match; returns a refused result when too many rows are rejected."""
+    """Load the file at ``path`` as the next version of the resource's table. Only the entry's
+    department or the operator may load. Raises ``Invalid`` (nothing stored) for unreadable files or a
+    header that does not match; returns a refused result when too many rows are rejected."""
+    fmt = _format_of(path, source_format)
+    if not path.is_file():
+        raise InvalidSource(f"文件不存在：{path}", field="file")
+    return _load(
+        session,
+        actor,
+        resource_id,
+        lambda staged: _source_relation(path, fmt, staged),
+        home=home,
+        source_name=source_name or path.name,
+        source_format=fmt,
+        source_bytes=path.stat().st_size,
+        progress=progress,
+    )
+
+
+def load_relation(
+    session: Session,
+    actor: Actor,
+    resource_id: str,
+    relation_sql: str,
+    *,
+    home: Path,
+    source_name: str,
+    progress: Progress | None = None,
+) -> LoadResult:
+    """Load the rows of a DuckDB query (columns named as the schema's fields, e.g. the demo city's
+    generated records) as the next version, through the same checks, rejects and quality report as
+    a file. The query must be self-contained: it runs in the load's own connection."""
+    return _load(
+        session,
+        actor,
+        resource_id,
+        lambda _staged: (f"({relation_sql})", None),
+        home=home,
+        source_name=source_name,
+        source_format="generated",
+        source_bytes=0,
+        progress=progress,
+    )
+
+
+def _load(
+    session: Session,
+    actor: Actor,
+    resource_id: str,
+    source: Callable[[Path], tuple[str, str | None]],
+    *,
+    home: Path,
+    source_name: str,
+    source_format: str,
+    source_bytes: int,
+    progress: Progress | None,
+) -> LoadResult:
     report = progress or (lambda _stage, _pct: None)
     resource = catalog.get_resource(session, actor, resource_id)
     catalog.editable_entry(session, actor, resource.entry.code)
@@ -239,9 +294,6 @@ def ingest(
     if table is None:
         raise TableNotFound(f"资源尚未建立数据表：{resource_id}")
     schema = table_schema.parse_schema(table.table_schema)
-    fmt = _format_of(path, source_format)
-    if not path.is_file():
-        raise InvalidSource(f"文件不存在：{path}", field="file")
     number = (
         session.scalar(select(func.max(StoreVersion.number)).where(StoreVersion.resource_id == resource.id)) or 0
     ) + 1
@@ -249,7 +301,7 @@ def ingest(
 
     with files.staging(home, resource.id) as staged:
         report("读取", 5)
-        relation, encoding = _source_relation(path, fmt, staged)
+        relation, encoding = source(staged)
         con = duckdb.connect(
             str(staged / "work.duckdb"),
             config={
@@ -295,7 +347,14 @@ def ingest(
                     f"COPY (SELECT {typed} FROM checked WHERE len(_problems) = 0 ORDER BY {ROW}) TO "
                     f"{semantic.sql_literal(str(staged / files.DATA_FILE))} (FORMAT parquet, COMPRESSION zstd)"
                 )
-            quality = _quality(con, schema, total, rejected, reasons)
+            quality = measure(
+                con,
+                "checked",
+                schema,
+                LoadFacts(total=total, rejected=rejected, reasons=reasons),
+                update_frequency=resource.entry.update_frequency,
+                loaded_at=utcnow(),
+            )
         finally:
             con.close()
         (staged / "work.duckdb").unlink(missing_ok=True)
@@ -309,10 +368,10 @@ def ingest(
         resource_id=resource.id,
         number=number,
         state="refused" if refused else "published",
-        source_name=source_name or path.name,
-        source_format=fmt,
+        source_name=source_name,
+        source_format=source_format,
         source_encoding=encoding,
-        source_bytes=path.stat().st_size,
+        source_bytes=source_bytes,
         rows_loaded=0 if refused else total - rejected,
         rows_rejected=rejected,
         quality=quality,
@@ -334,37 +393,3 @@ def ingest(
         rejects_file=str(target / files.REJECTS_FILE) if rejected else None,
         problems=reasons,
     )
-
-
-def _quality(
-    con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema, total: int, rejected: int, reasons: dict[str, int]
-) -> dict[str, Any]:
-    """The dimensions this load can measure: completeness (filled cells), validity (cells passing
-    their type, semantic type and constraints) and uniqueness (primary-key duplicates), each 0–100
-    with its evidence; the overall score is their mean."""
-    n_fields = len(schema.fields)
-    cells = total * n_fields
-    filled = 0
-    if cells:
-        filled_sql = " + ".join(f"count({semantic.quote_identifier(f.name)})" for f in schema.fields)
-        filled = con.execute(f"SELECT {filled_sql} FROM checked").fetchone()[0]  # type: ignore[index]
-    invalid_cells = sum(n for reason, n in reasons.items() if reason not in ("主键重复", "值重复"))
-    duplicates = reasons.get("主键重复", 0) + reasons.get("值重复", 0)
-
-    def pct(part: int, whole: int) -> float:
-        return round(100 * part / whole, 2) if whole else 0.0
-
-    dims: dict[str, dict[str, Any]] = {
-        "completeness": {"score": pct(filled, cells), "evidence": {"cells": cells, "filled": filled}},
-        "validity": {
-            "score": pct(cells - invalid_cells, cells),
-            "evidence": {"cells": cells, "invalid": invalid_cells},
-        },
-        "uniqueness": {"score": pct(total - duplicates, total), "evidence": {"rows": total, "duplicates": duplicates}},
-    }
-    return {
-        "score": round(sum(d["score"] for d in dims.values()) / len(dims), 2),
-        "dimensions": dims,
-        "rows": total,
-        "rejected_rows": rejected,
-    }
