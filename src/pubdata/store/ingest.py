@@ -34,7 +34,7 @@ from pubdata.store.quality import LoadFacts, measure
 ROW = "_row"  # the source row number (1 = first data row), kept through validation
 FORMATS = {".csv": "csv", ".txt": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 _CHUNK = 1 << 20
-Progress = Callable[[str, int], None]  # (stage, percent)
+Progress = Callable[[str, int, "int | None"], None]  # (stage, percent, rows read so far or None)
 
 
 class InvalidSource(Invalid):
@@ -287,7 +287,7 @@ def _load(
     source_bytes: int,
     progress: Progress | None,
 ) -> LoadResult:
-    report = progress or (lambda _stage, _pct: None)
+    report = progress or (lambda _stage, _pct, _rows: None)
     resource = catalog.get_resource(session, actor, resource_id)
     catalog.editable_entry(session, actor, resource.entry.code)
     table = session.get(StoreTable, resource.id)
@@ -300,7 +300,7 @@ def _load(
     files.sweep_staging(home, resource.id)
 
     with files.staging(home, resource.id) as staged:
-        report("读取", 5)
+        report("读取", 5, None)
         relation, encoding = source(staged)
         con = duckdb.connect(
             str(staged / "work.duckdb"),
@@ -317,7 +317,7 @@ def _load(
                 con.execute(f"CREATE TABLE src AS SELECT row_number() OVER () AS {ROW}, * FROM {relation}")
             except duckdb.Error as exc:
                 raise InvalidSource(f"文件内容无法解析：{str(exc).splitlines()[0]}", field="file") from None
-            report("校验", 40)
+            report("校验", 40, con.execute("SELECT count(*) FROM src").fetchone()[0])  # type: ignore[index]
             con.execute(f"CREATE TABLE normalised AS SELECT {_normalised_sql(schema)} FROM src")
             con.execute("DROP TABLE src")
             con.execute(f"CREATE TABLE checked AS SELECT {_problems_sql(schema)} FROM normalised")
@@ -336,7 +336,7 @@ def _load(
                 f"TO {semantic.sql_literal(str(rejects_path))} (HEADER, DELIMITER ',')"
             )
             refused = total == 0 or rejected / total > table.reject_threshold
-            report("写入", 70)
+            report("写入", 70, total)
             if not refused:
                 typed = ", ".join(
                     f"TRY_CAST({semantic.quote_identifier(f.name)} AS {table_schema.duckdb_type(f)}) "
@@ -383,7 +383,7 @@ def _load(
         table.current_version = number
         table.updated_at = utcnow()
     session.flush()
-    report("完成", 100)
+    report("完成", 100, total)
     return LoadResult(
         version=number,
         state=version.state,
