@@ -296,7 +296,7 @@ def ingest(
 
     run()
 
-    def progress(stage: str, pct: int) -> None:
+    def progress(stage: str, pct: int, _rows: int | None) -> None:
         if not as_json:
             typer.echo(f"  [{pct:3d}%] {stage}", err=True)
 
