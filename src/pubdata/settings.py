@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     search_max_rows: int = Field(default=1000, description="Largest page a search may ask for")
     search_warmup: bool = Field(default=True, description="Load the search index when the server starts")
     sql_echo: bool = False
+    rows_max_limit: int = Field(default=10000, description="Largest page of rows a row query may ask for")
+    sql_max_rows: int = Field(default=10000, description="Rows a SQL query returns at most (more: truncated)")
+    query_timeout_s: float = Field(default=10.0, description="Time limit of one row or SQL query, in seconds")
+    duckdb_memory_limit: str = Field(default="4GB", description="Memory DuckDB may use for reads, per process")
+    duckdb_threads: int = Field(default=2, description="Threads DuckDB uses for reads, per process")
 
     @property
     def resolved_home(self) -> Path:
