@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     query_timeout_s: float = Field(default=10.0, description="Time limit of one row or SQL query, in seconds")
     duckdb_memory_limit: str = Field(default="4GB", description="Memory DuckDB may use for reads, per process")
     duckdb_threads: int = Field(default=2, description="Threads DuckDB uses for reads, per process")
+    job_workers: int = Field(default=1, ge=0, description="Background jobs a server process runs at once; 0: none")
+    job_poll_seconds: float = Field(default=1.0, gt=0, description="How often an idle runner looks for queued jobs")
+    job_stale_seconds: int = Field(
+        default=120, ge=10, description="A running job whose process has not reported for this long is failed"
+    )
+    upload_max_bytes: int = Field(default=4 * 1024**3, gt=0, description="Largest file an upload may send, in bytes")
 
     @property
     def resolved_home(self) -> Path:

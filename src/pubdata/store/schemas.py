@@ -44,3 +44,25 @@ class VersionRead(BaseModel):
     created_at: datetime
     published_at: datetime | None
     current: bool = False
+
+
+class JobRead(BaseModel):
+    """A background job and its progress. ``result`` is the load's report (``state`` published or
+    refused) once it has succeeded; ``error`` is ``{"code", "message", "details"}`` once it has failed."""
+
+    id: str
+    kind: str
+    resource_id: str
+    state: str = Field(description="queued | running | succeeded | failed")
+    stage: str = Field(description="what the job is doing, in Chinese (排队中, 读取, 校验, 写入, 完成…)")
+    percent: int = Field(ge=0, le=100)
+    rows_so_far: int | None
+    bytes_received: int
+    source_name: str
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
+    created_by: str | None = Field(description="username of who started it; null for the command line")
+    created_via: str = Field(description="api | portal | cli")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
