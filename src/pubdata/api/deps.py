@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -57,7 +58,13 @@ def current_actor(request: Request, session: Session = Depends(db_session)) -> A
     return actor
 
 
+def data_home(request: Request) -> Path:
+    """The platform's data directory (``PUBDATA_HOME``): where the store keeps its versions."""
+    return Path(request.app.state.settings.home)
+
+
 DB = Annotated[Session, Depends(db_session)]
+Home = Annotated[Path, Depends(data_home)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
 FilterParam = Annotated[list[str] | None, Query()]
 
