@@ -21,11 +21,14 @@ from pubdata.api.ckan import routes as ckan
 from pubdata.api.dcat import router as dcat_router
 from pubdata.api.v1 import catalog as v1_catalog
 from pubdata.api.v1 import identity as v1_identity
+from pubdata.api.v1 import jobs as v1_jobs
+from pubdata.api.v1 import rows as v1_rows
 from pubdata.api.v1 import store as v1_store
 from pubdata.catalog import service as catalog_service
 from pubdata.db import get_engine, session_scope
 from pubdata.errors import PubdataError
 from pubdata.settings import Settings, get_settings
+from pubdata.store.jobs import JobRunner
 from pubdata.web import routes as web
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -40,7 +43,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if settings.search_warmup:
             with session_scope(app.state.engine) as session:
                 catalog_service.warm_search_index(session)
-        yield
+        # ingest jobs queued by uploads (in any process sharing the database) run here
+        runner = JobRunner.from_settings(app.state.engine, settings)
+        app.state.job_runner = runner
+        runner.start()
+        try:
+            yield
+        finally:
+            runner.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -56,6 +66,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(v1_catalog.router, prefix="/api/v1")
     app.include_router(v1_identity.router, prefix="/api/v1")
     app.include_router(v1_store.router, prefix="/api/v1")
+    app.include_router(v1_jobs.router, prefix="/api/v1")
+    app.include_router(v1_rows.router, prefix="/api/v1")
     app.include_router(ckan.router)
     app.include_router(dcat_router)
     app.include_router(web.router)

@@ -35,9 +35,15 @@ class Permission(StrEnum):
     IDENTITY_TOKEN_CREATE = "identity:token:create"
     IDENTITY_TOKEN_MANAGE_ANY = "identity:token:manage_any"
     PLATFORM_STATS_READ = "platform:stats:read"
+    STORE_ROWS_READ = "store:rows:read"  # rows of tables the actor may read (open data, or its own)
 
 
-_PUBLIC = {Permission.CATALOG_ENTRY_READ, Permission.IDENTITY_ORG_READ, Permission.CATALOG_REVISION_READ}
+_PUBLIC = {
+    Permission.CATALOG_ENTRY_READ,
+    Permission.IDENTITY_ORG_READ,
+    Permission.CATALOG_REVISION_READ,
+    Permission.STORE_ROWS_READ,
+}
 _SIGNED_IN = _PUBLIC | {Permission.IDENTITY_TOKEN_CREATE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -1,0 +1,432 @@
+"""Row queries, through the read path: filters (equality, IN, ranges, prefix, null tests), ``q``
+(every word must appear in some text column), ``fields``, ``sort``, paging by ``offset`` or by a keyset
+``cursor``, and an exact ``total`` cached per version and filter. The page comes back as an Arrow table
+that the interfaces render as JSON records, CSV or Parquet.
+
+Every query ends with ``_id`` as the last sort key, so pages are deterministic and the cursor (the
+last row's sort values and ``_id``) continues exactly where the page ended, in constant time however
+deep the page. Values in filters and cursors are typed per the field and passed as parameters.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from sqlalchemy.orm import Session
+
+from pubdata.authz import Actor
+from pubdata.errors import Invalid
+from pubdata.settings import get_settings
+from pubdata.store import engine, table_schema
+from pubdata.store.read import ROW_ID, ROW_NUMBER, ReadPlan, plan_read
+from pubdata.store.semantic import quote_identifier
+
+OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "prefix", "isnull")
+_COMPARE = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+RESERVED_PARAMS = ("limit", "offset", "sort", "fields", "q", "cursor", "total", "format", "version")
+TEXT_TYPES = ("string", "any")
+CKAN_TYPES = {
+    "string": "text", "any": "text", "integer": "int", "year": "int", "number": "numeric",
+    "boolean": "bool", "date": "date", "datetime": "timestamp",
+}  # fmt: skip
+BEIJING = "+08:00"  # record datetimes are Beijing civil time (see docs/store.md)
+
+
+class InvalidQuery(Invalid):
+    code = "store.invalid_query"
+
+
+@dataclass(frozen=True)
+class Filter:
+    field: str
+    op: str = "eq"
+    value: Any = None  # a list for "in"; a bool for "isnull"
+
+
+@dataclass
+class RowQuery:
+    filters: list[Filter] = field(default_factory=list)
+    q: str | dict[str, str] | None = None  # words anywhere, or {field: text} per column
+    fields: list[str] | None = None
+    sort: list[tuple[str, bool]] = field(default_factory=list)  # (field, descending)
+    limit: int = 100
+    offset: int = 0
+    cursor: str | None = None
+    include_total: bool = False
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # Table Schema type
+    title: str | None = None
+
+    @property
+    def ckan_type(self) -> str:
+        return CKAN_TYPES.get(self.type, "text")
+
+
+@dataclass
+class RowPage:
+    plan: ReadPlan
+    columns: list[Column]
+    table: pa.Table
+    total: int | None
+    next_cursor: str | None
+    limit: int
+    offset: int
+
+    def records(self) -> list[dict[str, Any]]:
+        return records_of(self.table)
+
+    def lists(self) -> list[list[Any]]:
+        return [[json_value(v) for v in row.values()] for row in self.table.to_pylist()]
+
+    def csv_bytes(self) -> bytes:
+        return csv_bytes(self.table)
+
+    def parquet_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        pq.write_table(self.table, buffer, compression="zstd")
+        return buffer.getvalue()
+
+
+def records_of(table: pa.Table) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts (numbers as numbers, dates ISO, datetimes with +08:00)."""
+    return [{k: json_value(v) for k, v in row.items()} for row in table.to_pylist()]
+
+
+def json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else float(value)
+    if isinstance(value, datetime):
+        return value.isoformat() + BEIJING if value.tzinfo is None else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def csv_bytes(table: pa.Table, *, header: bool = True, bom: bool = True) -> bytes:
+    """UTF-8 CSV (with a BOM, so Excel reads Chinese correctly, unless ``bom`` is false)."""
+    buffer = io.BytesIO()
+    if bom:
+        buffer.write(b"\xef\xbb\xbf")
+    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=header, quoting_style="needed"))
+    return buffer.getvalue()
+
+
+# --- parsing request parameters -------------------------------------------------------------------
+
+
+def filters_from_params(params: Iterable[tuple[str, str]]) -> list[Filter]:
+    """Filters from query-string pairs: ``field=value`` (equality) or ``field__op=value`` with op in
+    eq, ne, gt, gte, lt, lte, in (comma-separated), prefix, isnull (true/false). Reserved parameter
+    names (limit, sort, …) are skipped; filter such a column with ``name__eq``."""
+    out: list[Filter] = []
+    for key, value in params:
+        if key in RESERVED_PARAMS or key.startswith("_") and key != ROW_ID and not key.startswith(ROW_ID + "__"):
+            continue
+        name, _, op = key.partition("__")
+        op = op or "eq"
+        if op not in OPERATORS:
+            raise InvalidQuery(f"不支持的筛选运算：{op}（可用：{'、'.join(OPERATORS)}）", field=key)
+        if op == "in":
+            out.append(Filter(name, "in", [v for v in value.split(",")]))
+        elif op == "isnull":
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise InvalidQuery(f"isnull 的取值应为 true 或 false：{value}", field=key)
+            out.append(Filter(name, "isnull", value.lower() in ("true", "1")))
+        else:
+            out.append(Filter(name, op, value))
+    return out
+
+
+def sort_from_param(text: str | None) -> list[tuple[str, bool]]:
+    """``sort=a,-b`` or CKAN's ``a asc, b desc``."""
+    out: list[tuple[str, bool]] = []
+    for part in (text or "").split(","):
+        words = part.strip().split()
+        if not words:
+            continue
+        name, descending = words[0], False
+        if name.startswith("-"):
+            name, descending = name[1:], True
+        if len(words) == 2 and words[1].lower() in ("asc", "desc"):
+            descending = words[1].lower() == "desc"
+        elif len(words) > 1:
+            raise InvalidQuery(f"排序写法无效：{part.strip()}（例：sort=amount desc,name）", field="sort")
+        out.append((name, descending))
+    return out
+
+
+def fields_from_param(text: str | list[str] | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = text if isinstance(text, list) else text.split(",")
+    return [n.strip() for n in names if n.strip()] or None
+
+
+# --- building the query ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Sql:
+    where: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    def add(self, condition: str, *params: Any) -> None:
+        self.where.append(condition)
+        self.params.extend(params)
+
+    @property
+    def clause(self) -> str:
+        return (" WHERE " + " AND ".join(self.where)) if self.where else ""
+
+
+def _column(plan: ReadPlan, name: str, what: str) -> tuple[str, Column]:
+    """The SQL expression and type of a field or ``_id``; unknown names are a clear error."""
+    if name == ROW_ID:
+        return ROW_NUMBER, Column(ROW_ID, "integer", "行号")
+    try:
+        f = plan.field(name)
+    except KeyError:
+        raise InvalidQuery(
+            f"{what}中的字段不存在：{name}（可用字段：{'、'.join(plan.field_names)}）", field=name
+        ) from None
+    return quote_identifier(name), Column(f.name, f.type, f.title)
+
+
+def _typed(plan: ReadPlan, name: str, value: Any) -> Any:
+    if name == ROW_ID:
+        try:
+            return int(value) - 1  # _id is 1-based, the file row number 0-based
+        except (TypeError, ValueError):
+            raise InvalidQuery(f"_id 应为整数：{value}", field=ROW_ID) from None
+    f = plan.field(name)
+    if f.type in TEXT_TYPES and isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    try:
+        return table_schema.typed_value(f, value)
+    except ValueError:
+        label = table_schema.TYPE_LABELS.get(f.type, f.type)
+        raise InvalidQuery(f"字段 {name} 的取值应为{label}：{value}", field=name) from None
+
+
+def _where(plan: ReadPlan, query: RowQuery) -> _Sql:
+    sql = _Sql()
+    for flt in query.filters:
+        col, _ = _column(plan, flt.field, "筛选条件")
+        if flt.op == "isnull":
+            sql.add(f"{col} IS {'' if flt.value else 'NOT '}NULL")
+        elif flt.op == "in" or (flt.op == "eq" and isinstance(flt.value, list)):  # CKAN: {"f": [a, b]}
+            values = flt.value if isinstance(flt.value, list) else [flt.value]
+            if not values:
+                raise InvalidQuery(f"in 筛选至少需要一个取值：{flt.field}", field=flt.field)
+            sql.add(f"{col} IN ({', '.join('?' for _ in values)})", *(_typed(plan, flt.field, v) for v in values))
+        elif flt.op == "prefix":
+            if flt.field == ROW_ID or plan.field(flt.field).type not in TEXT_TYPES:
+                raise InvalidQuery(f"prefix 只适用于文本字段：{flt.field}", field=flt.field)
+            sql.add(f"starts_with({col}, ?)", str(flt.value))
+        elif flt.op in _COMPARE:
+            sql.add(f"{col} {_COMPARE[flt.op]} ?", _typed(plan, flt.field, flt.value))
+        else:
+            raise InvalidQuery(f"不支持的筛选运算：{flt.op}", field=flt.field)
+    _text_search(plan, query.q, sql)
+    return sql
+
+
+def _text_search(plan: ReadPlan, q: str | dict[str, str] | None, sql: _Sql) -> None:
+    """``q`` as words that must each appear (case-insensitively) in some text column, or as
+    ``{field: text}``: each named column contains its text."""
+    if not q:
+        return
+    if isinstance(q, dict):
+        for name, text in q.items():
+            col, _ = _column(plan, name, "全文检索")
+            sql.add(f"contains(lower(CAST({col} AS VARCHAR)), lower(?))", str(text))
+        return
+    texts = [quote_identifier(f.name) for f in plan.fields if f.type in TEXT_TYPES]
+    if not texts:
+        raise InvalidQuery("该数据表没有可全文检索的文本字段", field="q")
+    haystack = f"lower(concat_ws(' ', {', '.join(texts)}))"
+    for word in q.split():
+        sql.add(f"contains({haystack}, lower(?))", word)
+
+
+def _order(plan: ReadPlan, query: RowQuery) -> list[tuple[str, str, bool]]:
+    """(name, SQL expression, descending), ending with ``_id``."""
+    keys = []
+    for name, descending in query.sort:
+        col, _ = _column(plan, name, "排序")
+        keys.append((name, col, descending))
+    if not keys or keys[-1][0] != ROW_ID:
+        keys = [k for k in keys if k[0] != ROW_ID] + [(ROW_ID, ROW_NUMBER, False)]
+    return keys
+
+
+def _after(keys: list[tuple[str, str, bool]], values: list[Any], i: int = 0) -> tuple[str, list[Any]]:
+    """SQL for "the row comes after the cursor" in the order ``keys`` (NULLS LAST both ways)."""
+    name, col, descending = keys[i]
+    value = values[i]
+    last = i == len(keys) - 1
+    if value is None:
+        if last:
+            return "FALSE", []
+        rest, params = _after(keys, values, i + 1)
+        return f"({col} IS NULL AND {rest})", params
+    beyond = f"({col} {'<' if descending else '>'} ? OR {col} IS NULL)"
+    if last:
+        return beyond, [value]
+    rest, params = _after(keys, values, i + 1)
+    return f"({beyond} OR ({col} = ? AND {rest}))", [value, value, *params]
+
+
+def _digest(plan: ReadPlan, query: RowQuery, *, with_sort: bool = True) -> str:
+    """A key of the query's rows (resource, version, filters, q) and, for cursors, their order."""
+    shape = [plan.resource_id, plan.version, [(f.field, f.op, f.value) for f in query.filters], query.q]
+    if with_sort:
+        shape.append(query.sort)
+    return hashlib.sha256(json.dumps(shape, default=str, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def _encode_cursor(digest: str, values: list[Any]) -> str:
+    payload = json.dumps({"d": digest, "v": [json_value(v) for v in values]}, ensure_ascii=False)
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(plan: ReadPlan, keys: list[tuple[str, str, bool]], digest: str, cursor: str) -> list[Any]:
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        values = payload["v"]
+        ok = payload["d"] == digest and isinstance(values, list) and len(values) == len(keys)
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise InvalidQuery("cursor 无效：它只能用于产生它的同一查询（同一版本、筛选和排序）", field="cursor")
+    typed: list[Any] = []
+    for (name, _, _), value in zip(keys, values, strict=True):
+        if value is None:
+            typed.append(None)
+        elif name != ROW_ID and plan.field(name).type == "datetime" and isinstance(value, str):
+            typed.append(_typed(plan, name, value.removesuffix(BEIJING)))
+        else:
+            typed.append(_typed(plan, name, value))
+    return typed
+
+
+# --- running -----------------------------------------------------------------------------------------
+
+
+class _TotalCache:
+    """Exact totals per (resource, version, filter): versions are immutable, so a count stays true."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._items: OrderedDict[str, int] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> int | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: str, value: int) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+totals = _TotalCache()
+
+
+def read_rows(session: Session, actor: Actor, resource_id: str, query: RowQuery, *, home: Path) -> RowPage:
+    """One page of a table's rows, as the actor may read them."""
+    plan = plan_read(session, actor, resource_id, query.version, home=home)
+    return run_query(plan, query)
+
+
+def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
+    limit_max = get_settings().rows_max_limit
+    if not 0 <= query.limit <= limit_max:
+        raise InvalidQuery(f"limit 应在 0 到 {limit_max} 之间：{query.limit}", field="limit")
+    if query.offset < 0:
+        raise InvalidQuery(f"offset 不能为负数：{query.offset}", field="offset")
+    if query.cursor and query.offset:
+        raise InvalidQuery("cursor 与 offset 不能同时使用", field="cursor")
+    names = query.fields or [ROW_ID, *plan.field_names]
+    selected = [_column(plan, n, "fields 参数") for n in dict.fromkeys(names)]
+    where = _where(plan, query)
+    keys = _order(plan, query)
+    digest = _digest(plan, query)
+    paged = _Sql(list(where.where), list(where.params))
+    if query.cursor:
+        condition, params = _after(keys, _decode_cursor(plan, keys, digest, query.cursor))
+        paged.add(condition, *params)
+    hidden = [k for k in keys if k[0] not in names]  # sort keys the cursor needs but the caller didn't ask for
+    projection = [f"{_out(col)} AS {quote_identifier(c.name)}" for col, c in selected]
+    projection += [f"{_out(col)} AS {quote_identifier('__k' + str(i))}" for i, (_, col, _) in enumerate(hidden)]
+    order = ", ".join(f"{col} {'DESC' if desc else 'ASC'} NULLS LAST" for _, col, desc in keys)
+    sql = (
+        f"SELECT {', '.join(projection)} FROM {plan.relation} AS t{paged.clause} "
+        f"ORDER BY {order} LIMIT {int(query.limit)} OFFSET {int(query.offset)}"
+    )
+    cur = engine.cursor()
+    try:
+        table = engine.run(cur, sql, paged.params).to_arrow_table()
+        total = _total(cur, plan, where, _digest(plan, query, with_sort=False)) if query.include_total else None
+    finally:
+        cur.close()
+    next_cursor = None
+    if table.num_rows == query.limit and query.limit > 0:
+        last = table.slice(table.num_rows - 1).to_pylist()[0]
+        values = [last["__k" + str(hidden.index(k)) if k in hidden else k[0]] for k in keys]
+        next_cursor = _encode_cursor(digest, values)
+    if hidden:
+        table = table.drop_columns(["__k" + str(i) for i in range(len(hidden))])
+    return RowPage(
+        plan=plan,
+        columns=[c for _, c in selected],
+        table=table,
+        total=total,
+        next_cursor=next_cursor,
+        limit=query.limit,
+        offset=query.offset,
+    )
+
+
+def _out(col: str) -> str:
+    """A column as the caller sees it: ``_id`` is the 1-based row number."""
+    return f"{ROW_NUMBER} + 1" if col == ROW_NUMBER else col
+
+
+def _total(cur: Any, plan: ReadPlan, where: _Sql, digest: str) -> int:
+    if not where.where:
+        return plan.rows
+    key = digest
+    cached = totals.get(key)
+    if cached is not None:
+        return cached
+    row = engine.run(cur, f"SELECT count(*) FROM {plan.relation} AS t{where.clause}", where.params).fetchone()
+    value = int(row[0]) if row else 0
+    totals.put(key, value)
+    return value
