@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -116,6 +118,63 @@ class ForeignKey(BaseModel):
     reference: ForeignKeyReference
 
 
+ConsistencyRuleName = Literal["id_birth_date", "id_gender", "id_age", "division_name", "date_order"]
+_COMPARABLE = ("date", "datetime", "year", "integer", "number")
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A kind of cross-field consistency rule: its Chinese label, and what each of its two fields must be."""
+
+    label: str
+    needs: tuple[str, str]  # in words, for error messages
+    accepts: tuple[Callable[[SchemaField], bool], Callable[[SchemaField], bool]]
+
+
+def _is_resident_id(f: SchemaField) -> bool:
+    return f.semantic_type == "resident_id"
+
+
+CONSISTENCY_RULES: dict[str, RuleSpec] = {
+    "id_birth_date": RuleSpec(
+        "身份证号码与出生日期",
+        ("居民身份证号码（semanticType resident_id）", "日期（date）或日期时间（datetime）字段"),
+        (_is_resident_id, lambda f: f.type in ("date", "datetime")),
+    ),
+    "id_gender": RuleSpec(
+        "身份证号码与性别",
+        ("居民身份证号码（semanticType resident_id）", "文本（string）或整数（integer）字段"),
+        (_is_resident_id, lambda f: f.type in ("string", "integer")),
+    ),
+    "id_age": RuleSpec(
+        "身份证号码与年龄",
+        ("居民身份证号码（semanticType resident_id）", "整数（integer）或数值（number）字段"),
+        (_is_resident_id, lambda f: f.type in ("integer", "number")),
+    ),
+    "division_name": RuleSpec(
+        "行政区划代码与区（市）名称",
+        ("行政区划代码（semanticType division_code）", "文本（string）字段"),
+        (lambda f: f.semantic_type == "division_code", lambda f: f.type == "string"),
+    ),
+    "date_order": RuleSpec(
+        "起止顺序（起始值不晚于结束值）",
+        ("日期、日期时间、年份、整数或数值字段", "与第一个字段同类型的字段"),
+        (lambda f: f.type in _COMPARABLE, lambda f: f.type in _COMPARABLE),
+    ),
+}
+
+
+class ConsistencyRule(BaseModel):
+    """A schema-level ``consistency`` item: ``{"rule": "id_birth_date", "fields": ["id_no", "birth"]}``.
+    An extension of Table Schema; the quality report checks the rule on every row (see store/quality.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: ConsistencyRuleName
+    fields: list[StrictStr]
+    title: StrictStr | None = None
+
+
 class TableSchema(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -123,6 +182,8 @@ class TableSchema(BaseModel):
     primary_key: StrictStr | list[StrictStr] | None = Field(default=None, alias="primaryKey")
     foreign_keys: list[ForeignKey] | None = Field(default=None, alias="foreignKeys")
     missing_values: list[StrictStr] = Field(default_factory=lambda: [""], alias="missingValues")
+    # None: rules are inferred from semantic types and field names; [] declares that none apply.
+    consistency: list[ConsistencyRule] | None = None
 
     @property
     def primary_key_fields(self) -> list[str]:
@@ -342,6 +403,50 @@ def _check(schema: TableSchema) -> list[dict[str, str]]:
                 add("fields", f"引用了不存在的字段 {name}")
         if not local or len(local) != len(remote):
             add("reference.fields", "应与 fields 列出同样多的字段（至少一个）")
+    problems.extend(_check_consistency(schema))
+    return problems
+
+
+def _check_consistency(schema: TableSchema) -> list[dict[str, str]]:
+    """Each consistency rule names two existing fields of the kinds its rule needs, once."""
+    problems: list[dict[str, str]] = []
+    seen: dict[tuple[str, tuple[str, ...]], int] = {}
+    by_name = {f.name: f for f in schema.fields}
+    for k, item in enumerate(schema.consistency or []):
+        spec = CONSISTENCY_RULES[item.rule]
+
+        def add(prop: str, message: str, k: int = k, rule: str = item.rule) -> None:
+            problems.append(
+                {
+                    "field": f"consistency[{k}].{prop}",
+                    "message": f"表结构第 {k + 1} 条一致性规则（{rule}）的 {prop} {message}",
+                }
+            )
+
+        if len(item.fields) != 2:
+            add("fields", f"应列出 2 个字段：{spec.needs[0]}，{spec.needs[1]}")
+            continue
+        known = True
+        for j, name in enumerate(item.fields):
+            f = by_name.get(name)
+            if f is None:
+                add(f"fields[{j}]", f"引用了不存在的字段 {name}")
+                known = False
+            elif not spec.accepts[j](f):
+                add(f"fields[{j}]", f"字段 {name} 应为{spec.needs[j]}")
+                known = False
+        if not known:
+            continue
+        first, second = (by_name[n] for n in item.fields)
+        if first.name == second.name:
+            add("fields", "两个字段不能相同")
+        elif item.rule == "date_order" and first.type != second.type:
+            add("fields[1]", f"字段 {second.name} 应与字段 {first.name} 同类型（{TYPE_LABELS[first.type]}）")
+        key = (item.rule, tuple(item.fields))
+        if key in seen:
+            add("fields", f"与第 {seen[key] + 1} 条规则重复")
+        else:
+            seen[key] = k
     return problems
 
 
