@@ -1,0 +1,364 @@
+"""Ingest jobs: queuing, running as the uploader, progress, outcome, visibility, the runner's atomic
+claims and its recovery of jobs a dead process left running."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from pubdata.authz import SYSTEM, Actor
+from pubdata.catalog.errors import NotEntryOwner
+from pubdata.db import session_scope, utcnow
+from pubdata.errors import Forbidden, Unauthenticated
+from pubdata.standards import uscc_with_check
+from pubdata.identity import service as identity
+from pubdata.store import jobs, service
+from pubdata.store.models import StoreJob, StoreVersion
+from pubdata.store.schemas import TableCreate
+from tests import builders
+from tests.conftest import fresh_engine
+
+SCHEMA = {
+    "fields": [
+        {"name": "uscc", "type": "string", "semanticType": "uscc", "constraints": {"required": True}},
+        {"name": "name", "type": "string", "title": "企业名称"},
+        {"name": "capital", "type": "number", "semanticType": "amount"},
+    ],
+    "primaryKey": "uscc",
+}
+HEADER = "uscc,name,capital"
+
+
+def csv_text(n: int, bad: int = 0) -> str:
+    """``n`` valid rows of SCHEMA, then ``bad`` rows with a wrong check character."""
+    lines = [HEADER]
+    lines += [f"{uscc_with_check(f'91370200MA{i:07d}')},青岛企业{i},{i}.50" for i in range(n)]
+    lines += [f"9137020{i % 10}MA{i:07d}X,坏企业{i},1" for i in range(bad)]
+    return "\n".join(lines) + "\n"
+
+
+def make_table(session: Session, actor: Actor) -> str:
+    """An entry of the actor's department with one table of SCHEMA; returns the resource id."""
+    entry = builders.make_entry(session, actor, title="市场主体登记信息")
+    return service.create_table(session, actor, entry.code, TableCreate(name="登记信息", schema=SCHEMA)).resource_id
+
+
+def queue_file(session: Session, actor: Actor, rid: str, home: Path, text: str, name: str = "data.csv") -> str:
+    """What the upload API does: reserve the upload, write the file there, queue the job."""
+    upload = jobs.begin_upload(session, actor, rid, home)
+    path = upload.directory / ("source" + Path(name).suffix)
+    path.write_text(text, encoding="utf-8")
+    return jobs.queue_ingest(session, actor, upload, path=path, source_name=name, via="api").id
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def dept_table(session, as_actor):
+    dept = as_actor("department")
+    return dept, make_table(session, dept)
+
+
+# --- in the test's transaction ---------------------------------------------------------------
+
+
+def test_a_queued_upload_runs_as_the_uploader_and_publishes_a_version(session, dept_table, home):
+    dept, rid = dept_table
+    job_id = queue_file(session, dept, rid, home, csv_text(30))
+    queued = jobs.get_job(session, dept, job_id)
+    assert (queued.state, queued.stage, queued.created_by, queued.source_name) == (
+        "queued",
+        "排队中",
+        dept.username,
+        "data.csv",
+    )
+    assert queued.bytes_received == len(csv_text(30).encode())
+    assert jobs.upload_dir(home, job_id).is_dir()
+
+    done = jobs.run_job_inline(session, job_id, home=home)
+
+    assert (done.state, done.percent, done.stage, done.error) == ("succeeded", 100, "完成", None)
+    assert done.result is not None
+    assert (done.result["version"], done.result["state"], done.result["rows_loaded"]) == (1, "published", 30)
+    assert done.rows_so_far == 30 and done.finished_at is not None
+    assert service.get_table(session, dept, rid).current_version == 1
+    version = session.scalars(select(StoreVersion).where(StoreVersion.resource_id == rid)).one()
+    assert version.created_by == dept.user_id and version.source_name == "data.csv"
+    assert not jobs.upload_dir(home, job_id).exists()  # the uploaded file is removed when the job ends
+
+
+def test_a_file_the_loader_refuses_fails_the_job_with_its_message_and_publishes_nothing(session, dept_table, home):
+    dept, rid = dept_table
+    job_id = queue_file(session, dept, rid, home, "uscc,name\n1,2\n")
+    done = jobs.run_job_inline(session, job_id, home=home)
+    assert done.state == "failed" and done.result is None
+    assert done.error is not None and done.error["code"] == "store.invalid_source"
+    assert "缺少字段 capital" in done.error["message"]
+    assert session.scalars(select(StoreVersion).where(StoreVersion.resource_id == rid)).first() is None
+    assert service.get_table(session, dept, rid).current_version is None
+    assert not jobs.upload_dir(home, job_id).exists()
+
+
+def test_a_refused_version_is_a_finished_job_whose_result_says_refused(session, dept_table, home):
+    dept, rid = dept_table
+    done = jobs.run_job_inline(session, queue_file(session, dept, rid, home, csv_text(10, bad=5)), home=home)
+    assert done.state == "succeeded"
+    assert done.result is not None and done.result["state"] == "refused"
+    assert (done.result["rows_loaded"], done.result["rows_rejected"]) == (0, 5)
+    assert service.get_table(session, dept, rid).current_version is None
+
+
+def test_a_job_runs_with_the_uploaders_current_rights(session, dept_table, home):
+    dept, rid = dept_table
+    job_id = queue_file(session, dept, rid, home, csv_text(5))
+    user = identity.get_user(session, dept.username)
+    user.is_active = False
+    session.flush()
+    done = jobs.run_job_inline(session, job_id, home=home)
+    assert done.state == "failed" and done.error is not None
+    assert done.error["code"] == "store.job_creator_inactive"
+
+
+def test_only_the_entrys_department_or_the_operator_may_upload(session, dept_table, as_actor, home):
+    _, rid = dept_table
+    with pytest.raises(NotEntryOwner):
+        jobs.begin_upload(session, as_actor("department"), rid, home)
+    with pytest.raises(Forbidden):
+        jobs.begin_upload(session, as_actor("enterprise"), rid, home)
+    with pytest.raises(Unauthenticated):
+        jobs.begin_upload(session, as_actor("anonymous"), rid, home)
+    assert not jobs.uploads_root(home).exists() or not any(jobs.uploads_root(home).iterdir())
+    upload = jobs.begin_upload(session, as_actor("operator"), rid, home)
+    assert upload.directory.is_dir()
+
+
+def test_a_job_is_seen_by_its_creator_the_department_and_the_operator_only(session, dept_table, as_actor, home):
+    dept, rid = dept_table
+    operator = as_actor("operator")
+    job_id = queue_file(session, operator, rid, home, csv_text(3))
+    for actor in (operator, dept, as_actor("admin"), SYSTEM):
+        assert jobs.get_job(session, actor, job_id).id == job_id
+    for actor in (as_actor("department"), as_actor("enterprise"), as_actor("anonymous")):
+        with pytest.raises(jobs.JobNotFound):
+            jobs.get_job(session, actor, job_id)
+    with pytest.raises(jobs.JobNotFound):
+        jobs.get_job(session, dept, str(uuid.uuid4()))
+    assert [j.id for j in jobs.list_jobs(session, dept, rid)] == [job_id]
+    with pytest.raises(NotEntryOwner):
+        jobs.list_jobs(session, as_actor("department"), rid)
+
+
+def test_upload_names_are_cleaned_and_unsupported_formats_refused():
+    assert jobs.clean_source_name("C:\\导出\\企业名录.csv") == "企业名录.csv"
+    assert jobs.clean_source_name("../../etc/passwd.csv") == "passwd.csv"
+    assert jobs.source_suffix("企业名录.CSV") == ".csv"
+    with pytest.raises(jobs.InvalidUpload) as exc:
+        jobs.source_suffix("报告.docx")
+    assert ".docx" in exc.value.message and ".csv" in exc.value.message
+    with pytest.raises(jobs.InvalidUpload):
+        jobs.clean_source_name("../")
+    with pytest.raises(ValueError):
+        jobs.upload_dir(Path("/tmp"), "../x")
+
+
+def test_foreground_jobs_check_the_file_before_they_start(session, dept_table, tmp_path):
+    _, rid = dept_table
+    with pytest.raises(jobs.InvalidUpload) as exc:
+        jobs.start_foreground_ingest(session, SYSTEM, rid, tmp_path / "missing.csv", worker="w")
+    assert "文件不存在" in exc.value.message
+    assert session.scalars(select(StoreJob)).first() is None
+
+
+# --- committed, with the runner's own threads and sessions -------------------------------------
+
+
+@pytest.fixture
+def committed(tmp_path: Path) -> Iterator[tuple[Engine, Actor, str, Path]]:
+    """A database of its own with committed data: a department user and its table."""
+    engine = fresh_engine(tmp_path, name=f"jobs_{uuid.uuid4().hex[:8]}")
+    with session_scope(engine) as s:
+        org = builders.make_org(s, "department")
+        actor = builders.actor_of(builders.make_user(s, org, roles=["department"]))
+        rid = make_table(s, actor)
+    yield engine, actor, rid, tmp_path / "home"
+    engine.dispose()
+
+
+def wait_for(engine: Engine, job_id: str, states: tuple[str, ...] = ("succeeded", "failed")) -> StoreJob:
+    deadline = time.monotonic() + 60
+    while True:
+        with session_scope(engine) as s:
+            job = s.get(StoreJob, job_id)
+            assert job is not None
+            if job.state in states:
+                s.expunge(job)
+                return job
+        assert time.monotonic() < deadline, f"job {job_id} still {job.state}"
+        time.sleep(0.05)
+
+
+def test_the_runner_runs_queued_jobs_in_the_background(committed):
+    engine, actor, rid, home = committed
+    with session_scope(engine) as s:
+        first = queue_file(s, actor, rid, home, csv_text(20))
+        second = queue_file(s, actor, rid, home, "uscc\n1\n")
+    runner = jobs.JobRunner(engine, home, workers=1, poll_seconds=0.05)
+    runner.start()
+    try:
+        ok, bad = wait_for(engine, first), wait_for(engine, second)
+    finally:
+        runner.stop()
+    assert ok.state == "succeeded" and ok.result is not None and ok.result["rows_loaded"] == 20
+    assert ok.worker == runner.worker
+    assert bad.state == "failed" and bad.error is not None and "缺少字段" in bad.error["message"]
+    with session_scope(engine) as s:
+        assert service.get_table(s, actor, rid).current_version == 1
+    assert not any(jobs.uploads_root(home).iterdir())
+
+
+def test_progress_is_visible_to_others_while_the_job_runs(committed):
+    engine, actor, rid, home = committed
+    with session_scope(engine) as s:
+        job = jobs.start_foreground_ingest(s, SYSTEM, rid, _file(home, csv_text(50)), worker=jobs.worker_name())
+    seen: list[tuple[str, int, int | None]] = []
+
+    def look_while_running(stage: str, percent: int, rows: int | None) -> None:
+        if stage != "写入":
+            return
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # another session sees the progress the job reported
+            with session_scope(engine) as s:
+                row = s.get(StoreJob, job.id)
+                assert row is not None
+                if row.percent >= 40:
+                    seen.append((row.stage, row.percent, row.rows_so_far))
+                    return
+            time.sleep(0.05)
+
+    done = jobs.run_job(engine, job.id, home=home, on_progress=look_while_running)
+    assert done.state == "succeeded" and done.created_via == "cli" and done.created_by is None
+    assert seen and seen[0][1] >= 40 and seen[0][2] == 50
+    assert seen[0][0] in ("校验", "写入")
+
+
+def _file(home: Path, text: str) -> Path:
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / f"in-{uuid.uuid4().hex[:6]}.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_several_runners_claim_each_job_exactly_once(committed):
+    engine, actor, rid, home = committed
+    with session_scope(engine) as s:
+        ids = {queue_file(s, actor, rid, home, csv_text(2)) for _ in range(12)}
+    claims: list[list[str]] = []
+    barrier = threading.Barrier(4)
+
+    def claim(n: int) -> None:
+        barrier.wait()
+        got: list[str] = []
+        while batch := jobs.claim_jobs(engine, f"worker-{n}", 2):
+            got += batch
+        claims.append(got)
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    everything = [job_id for got in claims for job_id in got]
+    assert sorted(everything) == sorted(ids)  # every job claimed, none twice
+    with session_scope(engine) as s:
+        assert {j.state for j in s.scalars(select(StoreJob))} == {"running"}
+
+
+def test_on_start_jobs_left_running_by_a_dead_process_fail_and_queued_ones_run(committed):
+    engine, actor, rid, home = committed
+    dead_pid = _dead_pid()
+    host = jobs.worker_name().split(":")[0]
+    with session_scope(engine) as s:
+        crashed = queue_file(s, actor, rid, home, csv_text(2))
+        silent = queue_file(s, actor, rid, home, csv_text(2))
+        alive = queue_file(s, actor, rid, home, csv_text(2))
+        waiting = queue_file(s, actor, rid, home, csv_text(4))
+        now = utcnow()
+        for job_id, worker, beat in (
+            (crashed, f"{host}:{dead_pid}:abcd", now),  # its process on this machine is gone
+            (silent, "elsewhere:1:abcd", now - timedelta(minutes=10)),  # no heartbeat for 10 minutes
+            (alive, f"{host}:{os.getpid()}:other", now),  # a live runner of this process
+        ):
+            job = s.get(StoreJob, job_id)
+            assert job is not None
+            job.state, job.worker, job.heartbeat_at, job.started_at = "running", worker, beat, beat
+    runner = jobs.JobRunner(engine, home, workers=1, poll_seconds=0.05, stale_seconds=120)
+    runner.start()
+    try:
+        picked = wait_for(engine, waiting)
+    finally:
+        runner.stop()
+    assert picked.state == "succeeded"
+    with session_scope(engine) as s:
+        for job_id in (crashed, silent):
+            job = s.get(StoreJob, job_id)
+            assert job is not None and job.state == "failed"
+            assert job.error == {"code": "store.job_interrupted", "message": "服务重启，任务中断", "details": None}
+            assert not jobs.upload_dir(home, job_id).exists()
+        still = s.get(StoreJob, alive)
+        assert still is not None and still.state == "running"
+        assert service.get_table(s, actor, rid).current_version == 1  # only the queued job published
+
+
+def test_a_job_declared_interrupted_meanwhile_does_not_publish(committed):
+    engine, actor, rid, home = committed
+    with session_scope(engine) as s:
+        job = jobs.start_foreground_ingest(s, SYSTEM, rid, _file(home, csv_text(5)), worker="me")
+
+    def taken_away(stage: str, _percent: int, _rows: int | None) -> None:
+        if stage == "写入":  # another runner decides this job's process is gone
+            jobs.fail_interrupted(engine, home, stale_seconds=-1, message=jobs.INTERRUPTED_STALE)
+
+    done = jobs.run_job(engine, job.id, home=home, on_progress=taken_away)
+    assert done.state == "failed" and done.error is not None and done.error["message"] == jobs.INTERRUPTED_STALE
+    with session_scope(engine) as s:
+        assert service.get_table(s, actor, rid).current_version is None
+        assert s.scalars(select(StoreVersion)).first() is None
+
+
+def test_abandoned_upload_directories_are_swept(committed):
+    engine, actor, rid, home = committed
+    with session_scope(engine) as s:
+        queued = queue_file(s, actor, rid, home, csv_text(2))
+    orphan = jobs.upload_dir(home, str(uuid.uuid4()))
+    orphan.mkdir(parents=True)
+    (orphan / "source.csv").write_text("x")
+    assert jobs.sweep_uploads(engine, home, older_than=60) == 0  # still fresh: may be streaming
+    old = time.time() - 3600
+    for path in (orphan / "source.csv", orphan):
+        os.utime(path, (old, old))
+    assert jobs.sweep_uploads(engine, home, older_than=60) == 1
+    assert not orphan.exists() and jobs.upload_dir(home, queued).is_dir()
+
+
+def _dead_pid() -> int:
+    pid = 4_000_000
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            pass
+        pid += 1
