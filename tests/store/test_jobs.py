@@ -19,8 +19,8 @@ from pubdata.authz import SYSTEM, Actor
 from pubdata.catalog.errors import NotEntryOwner
 from pubdata.db import session_scope, utcnow
 from pubdata.errors import Forbidden, Unauthenticated
-from pubdata.standards import uscc_with_check
 from pubdata.identity import service as identity
+from pubdata.standards import uscc_with_check
 from pubdata.store import jobs, service
 from pubdata.store.models import StoreJob, StoreVersion
 from pubdata.store.schemas import TableCreate
