@@ -122,12 +122,13 @@ def json_value(value: Any) -> Any:
     return value
 
 
-def csv_bytes(table: pa.Table, *, header: bool = True, bom: bool = True) -> bytes:
+def csv_bytes(table: pa.Table, *, header: bool = True, bom: bool = True, delimiter: str = ",") -> bytes:
     """UTF-8 CSV (with a BOM, so Excel reads Chinese correctly, unless ``bom`` is false)."""
     buffer = io.BytesIO()
     if bom:
         buffer.write(b"\xef\xbb\xbf")
-    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=header, quoting_style="needed"))
+    options = pacsv.WriteOptions(include_header=header, quoting_style="needed", delimiter=delimiter)
+    pacsv.write_csv(table, buffer, options)
     return buffer.getvalue()
 
 

@@ -111,7 +111,7 @@ def status_show(ctx: Context, p: Params) -> dict[str, Any]:
         "pubdata_version": __version__,
         "locale_default": "zh_Hans_CN",
         "error_emails_to": None,
-        "extensions": ["pubdata"],
+        "extensions": ["pubdata", "datastore"],
     }
 
 

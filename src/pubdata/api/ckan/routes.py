@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pubdata.api.ckan import actions
+from pubdata.api.ckan import actions, datastore  # noqa: F401  (datastore registers its actions)
 from pubdata.api.ckan.errors import BadRequest, CkanError, ValidationError
 from pubdata.api.deps import db_session, resolve_actor
 from pubdata.errors import Conflict, Forbidden, Invalid, NotFound, PubdataError, RateLimited, Unauthenticated
