@@ -158,6 +158,7 @@ class _MultipartReceiver:
         self._part_name = ""
         self._part_is_file = False
         self._value = bytearray()
+        self.complete = False
 
     def callbacks(self) -> dict[str, Any]:
         return {
@@ -168,7 +169,11 @@ class _MultipartReceiver:
             "on_headers_finished": self._headers_finished,
             "on_part_data": self._part_data,
             "on_part_end": self._part_end,
+            "on_end": self._end,
         }
+
+    def _end(self) -> None:
+        self.complete = True
 
     def _part_begin(self) -> None:
         self._headers, self._value, self._part_is_file = {}, bytearray(), False
@@ -247,6 +252,8 @@ async def _receive_multipart(
     finally:
         if receiver.sink is not None:
             await run_in_threadpool(receiver.sink.close)
+    if not receiver.complete:
+        raise jobs.InvalidUpload("multipart/form-data 请求体不完整：缺少结束边界（上传被中断？）", field="file")
     if receiver.file is None:
         raise jobs.InvalidUpload("表单中没有文件（字段 file）", field="file")
     receiver.file.size = receiver.sink.size if receiver.sink is not None else 0
