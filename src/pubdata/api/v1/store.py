@@ -1,12 +1,21 @@
-"""Native REST API for the store: tables (resources with their Table Schema)."""
+"""Native REST API for the store: tables (resources with their Table Schema), versions, quality."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import codecs
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 
 from pubdata.api.deps import DB, ActorDep
-from pubdata.store import service
+from pubdata.store import quality_report, service
 from pubdata.store.schemas import TableCreate, TableRead, VersionRead
+
+_CHUNK = 1 << 20
 
 router = APIRouter(tags=["store"])
 
@@ -44,3 +53,56 @@ def list_versions(resource_id: str, session: DB, actor: ActorDep) -> list[Versio
 )
 def make_current(resource_id: str, number: int, session: DB, actor: ActorDep) -> VersionRead:
     return service.roll_back(session, actor, resource_id, number)
+
+
+class DimensionWords(BaseModel):
+    name: str
+    label: str
+    score: float | None
+    text: str
+
+
+class TrendPoint(BaseModel):
+    version: int
+    published_at: str
+    rows: int
+    score: float | None
+    dimensions: dict[str, float | None]
+
+
+class QualityRead(BaseModel):
+    resource_id: str
+    name: str
+    current_version: int | None
+    rows: int | None = Field(description="Rows of the current version")
+    score: float | None = Field(description="Overall score of the current version, timeliness as of now")
+    report: dict[str, Any] | None = Field(description="The current version's report (see docs/store.md)")
+    dimensions: list[DimensionWords] = Field(description="The six dimensions in Chinese words")
+    trend: list[TrendPoint] = Field(description="Score of each published version as measured at its load")
+
+
+@router.get("/resources/{resource_id}/quality", response_model=QualityRead, summary="A table's quality and its trend")
+def get_quality(resource_id: str, session: DB, actor: ActorDep) -> dict[str, Any]:
+    return quality_report.table_quality(session, actor, resource_id).as_json()
+
+
+def _stream_with_bom(path: Path) -> Iterator[bytes]:
+    yield codecs.BOM_UTF8  # so Excel opens the Chinese reasons correctly
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            yield chunk
+
+
+@router.get(
+    "/resources/{resource_id}/versions/{number}/rejects.csv",
+    response_class=StreamingResponse,
+    summary="A version's rejected values (row, column, value, reason); the entry's department and the operator",
+)
+def get_rejects(resource_id: str, number: int, request: Request, session: DB, actor: ActorDep) -> StreamingResponse:
+    home = request.app.state.settings.resolved_home
+    path = quality_report.rejects_file(session, actor, resource_id, number, home=home)
+    return StreamingResponse(
+        _stream_with_bom(path),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="rejects-{resource_id}-v{number}.csv"'},
+    )
