@@ -287,27 +287,63 @@ def ingest(
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Load a file as the next version of a table: validate, reject bad rows, publish atomically."""
+    """Load a file as the next version of a table: validate, reject bad rows, publish atomically.
+
+    Runs as an ingest job in the foreground, so it is visible in the API and the portal while it runs,
+    with a progress bar on stderr (stage, percentage, rows read so far). Exit code 3 when the version
+    is refused (too many rejected rows), 1 when the file cannot be loaded, 2 when the resource is not
+    found."""
     _use_home(home)
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    from pubdata.db import get_engine, session_scope
     from pubdata.db import migrate as run
-    from pubdata.db import session_scope
     from pubdata.settings import get_settings
-    from pubdata.store import ingest as loader
+    from pubdata.store import jobs
 
     run()
-
-    def progress(stage: str, pct: int, _rows: int | None) -> None:
-        if not as_json:
-            typer.echo(f"  [{pct:3d}%] {stage}", err=True)
-
     try:
         with session_scope() as session:
-            result = loader.ingest(
-                session, SYSTEM, resource, file, home=get_settings().resolved_home, progress=progress
-            )
+            job = jobs.start_foreground_ingest(session, SYSTEM, resource, file, worker=jobs.worker_name())
     except PubdataError as exc:
         _fail(exc, as_json)
-    out = result.as_json()
+
+    console = Console(stderr=True)
+    bar = (
+        Progress(
+            TextColumn("{task.description:<4}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rows]}"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        if console.is_terminal and not as_json
+        else None
+    )
+    task = bar.add_task("开始", total=100, rows="") if bar is not None else None
+    last_stage = ""
+
+    def progress(stage: str, pct: int, rows: int | None) -> None:
+        nonlocal last_stage
+        rows_text = f"已读 {rows:,} 行" if rows is not None else ""
+        if bar is not None and task is not None:
+            bar.update(task, description=stage, completed=pct, rows=rows_text)
+        elif not as_json and stage != last_stage:
+            typer.echo(f"  [{pct:3d}%] {stage}" + (f"  {rows_text}" if rows_text else ""), err=True)
+        last_stage = stage
+
+    if bar is not None:
+        with bar:
+            done = jobs.run_job(get_engine(), job.id, home=get_settings().resolved_home, on_progress=progress)
+    else:
+        done = jobs.run_job(get_engine(), job.id, home=get_settings().resolved_home, on_progress=progress)
+    out = done.result
+    if done.state != "succeeded" or out is None:
+        error = done.error or {"code": "store.job_failed", "message": "导入失败", "details": None}
+        _fail(PubdataError(error["message"], code=error["code"], details=error.get("details")), as_json)
+        return
     _emit(
         out,
         as_json,

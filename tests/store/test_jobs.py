@@ -4,6 +4,7 @@ claims and its recovery of jobs a dead process left running."""
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 import uuid
@@ -26,6 +27,7 @@ from pubdata.store.models import StoreJob, StoreVersion
 from pubdata.store.schemas import TableCreate
 from tests import builders
 from tests.conftest import fresh_engine
+from tests.test_cli import cli_home  # noqa: F401 - fixture used by the command-line tests
 
 SCHEMA = {
     "fields": [
@@ -362,3 +364,95 @@ def _dead_pid() -> int:
         except PermissionError:
             pass
         pid += 1
+
+
+# --- the command line: a foreground job with a progress bar --------------------------------------
+
+
+@pytest.fixture
+def cli_table(request, tmp_path):
+    """A table made through the CLI in its own committed home; returns (resource id, engine)."""
+    request.getfixturevalue("cli_home")
+    import json
+
+    from pubdata.db import get_engine
+    from tests.test_cli import entry_of_a_new_department, run
+
+    entry_of_a_new_department("QD-JOB-1")
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(SCHEMA), encoding="utf-8")
+    rid = run("resource", "create", "QD-JOB-1", "登记表", "--schema", str(schema)).output.strip()
+    return rid, get_engine()
+
+
+def cli_jobs(engine: Engine) -> list[StoreJob]:
+    with session_scope(engine) as s:
+        found = list(s.scalars(select(StoreJob).order_by(StoreJob.created_at)))
+        s.expunge_all()
+    return found
+
+
+def test_cli_ingest_runs_a_visible_job_and_reports_progress_on_stderr(cli_table, tmp_path):
+    from tests.test_cli import run
+
+    rid, engine = cli_table
+    data = tmp_path / "登记.csv"
+    data.write_text(csv_text(40), encoding="utf-8")
+    r = run("ingest", rid, str(data))
+    assert r.exit_code == 0, r.output
+    assert re.search(r"\[\s*\d+%\] 读取", r.stderr) and "已读 40 行" in r.stderr and "[100%] 完成" in r.stderr
+    assert r.stdout.startswith("版本 1（已发布）：载入 40 行，拒绝 0 行")
+    (job,) = cli_jobs(engine)
+    assert (job.state, job.created_via, job.source_name, job.percent) == ("succeeded", "cli", "登记.csv", 100)
+    assert job.result is not None and job.result["rows_loaded"] == 40
+    assert data.exists()  # the user's own file is left alone
+
+
+def test_cli_ingest_json_prints_only_the_result(cli_table, tmp_path):
+    import json
+
+    from tests.test_cli import run
+
+    rid, _ = cli_table
+    data = tmp_path / "d.csv"
+    data.write_text(csv_text(12, bad=8), encoding="utf-8")
+    r = run("ingest", rid, str(data), "--json")
+    assert r.exit_code == 3, r.output  # refused: too many rejected rows
+    assert r.stderr == ""
+    out = json.loads(r.stdout)
+    assert set(out) == {"version", "state", "rows_loaded", "rows_rejected", "quality", "rejects_file"}
+    assert (out["state"], out["rows_loaded"], out["rows_rejected"]) == ("refused", 0, 8)
+
+
+def test_cli_ingest_of_a_bad_file_fails_its_job_and_exits_1_with_the_message(cli_table, tmp_path):
+    import json
+
+    from tests.test_cli import run
+
+    rid, engine = cli_table
+    data = tmp_path / "d.csv"
+    data.write_text("uscc,name\n1,2\n", encoding="utf-8")
+    r = run("ingest", rid, str(data))
+    assert r.exit_code == 1 and "缺少字段 capital" in r.stderr
+    r = run("ingest", rid, str(data), "--json")
+    assert r.exit_code == 1 and json.loads(r.stdout)["error"]["code"] == "store.invalid_source"
+    assert [j.state for j in cli_jobs(engine)] == ["failed", "failed"]
+    r = run("ingest", rid, str(tmp_path / "missing.csv"))
+    assert r.exit_code == 1 and "文件不存在" in r.stderr
+    r = run("ingest", "no-such-resource", str(data))
+    assert r.exit_code == 2
+    assert len(cli_jobs(engine)) == 2  # nothing to run: no job
+
+
+def test_cli_ingest_draws_a_progress_bar_on_a_terminal(cli_table, tmp_path, monkeypatch):
+    from tests.test_cli import run
+
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich treats stderr as a terminal
+    monkeypatch.setenv("COLUMNS", "120")
+    rid, _ = cli_table
+    data = tmp_path / "d.csv"
+    data.write_text(csv_text(30), encoding="utf-8")
+    r = run("ingest", rid, str(data))
+    assert r.exit_code == 0, r.output
+    assert "━" in r.stderr and "100%" in r.stderr and "完成" in r.stderr and "已读 30 行" in r.stderr
+    assert "[100%]" not in r.stderr  # the bar, not the plain lines
