@@ -116,6 +116,11 @@ class TableQuality:
     trend: list[dict[str, Any]]
     editable: bool
 
+    @property
+    def chart(self) -> dict[str, Any]:
+        """What the trend chart draws: each published version's scores, and the dimension labels."""
+        return {"points": self.trend, "labels": LABELS}
+
     def as_json(self) -> dict[str, Any]:
         return {
             "resource_id": self.resource_id,

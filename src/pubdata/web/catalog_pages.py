@@ -15,6 +15,7 @@ from pubdata.catalog import vocab
 from pubdata.catalog.errors import InvalidSearch
 from pubdata.catalog.schemas import entry_read
 from pubdata.identity import service as identity
+from pubdata.store import quality_report
 from pubdata.web.deps import ViewerDep
 from pubdata.web.search import (
     FACET_TITLES,
@@ -243,5 +244,6 @@ def dataset_entry(request: Request, key: str, session: DB, viewer: ViewerDep) ->
             "entry": data,
             "history": history,
             "ckan_url": f"/api/3/action/package_show?id={data.name}",
+            "store_tables": quality_report.entry_quality(session, viewer.actor, entry.id),
         },
     )
