@@ -1,5 +1,12 @@
 """CKAN's dictionaries (package, resource, organization, group, tag) built from the catalogue's read
-schemas. Times are naive UTC ISO strings, as CKAN writes them."""
+schemas. Times are naive UTC ISO strings, as CKAN writes them.
+
+``package_show`` and ``resource_show`` also carry the data store's facts (``package_show_dict`` and
+``resource_show_dict``): each resource with a published version is ``datastore_active`` (as CKAN's
+DataStore marks queryable resources) with its ``current_version``, ``row_count`` and
+``quality_score``; the package's extras carry ``quality_score`` and ``quality_<dimension>`` for the
+six dimensions, each the mean over the entry's tables' current versions (timeliness as of now), as
+strings like every extra ("" when not scored)."""
 
 from __future__ import annotations
 
@@ -8,8 +15,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from pubdata.authz import Actor
 from pubdata.catalog import vocab
-from pubdata.catalog.schemas import EntryRead, ResourceRead
+from pubdata.catalog.schemas import EntryRead, ResourceRead, entry_read
+from pubdata.store import quality_report
+from pubdata.store.errors import TableNotFound
+from pubdata.store.quality import DIMENSIONS
 
 _TAG_NAMESPACE = uuid.UUID("7b6f3c0e-4d1a-5e8f-9a2b-1c3d5e7f9a0b")
 
@@ -31,8 +44,14 @@ def tag_dict(name: str) -> dict[str, Any]:
     return {"id": tag_id(name), "name": name, "display_name": name, "state": "active", "vocabulary_id": None}
 
 
-def resource_dict(resource: ResourceRead, package_id: str, position: int, base_url: str) -> dict[str, Any]:
-    return {
+def resource_dict(
+    resource: ResourceRead,
+    package_id: str,
+    position: int,
+    base_url: str,
+    store: quality_report.TableQuality | None = None,
+) -> dict[str, Any]:
+    out = {
         "id": resource.id,
         "package_id": package_id,
         "name": resource.name,
@@ -50,6 +69,20 @@ def resource_dict(resource: ResourceRead, package_id: str, position: int, base_u
         "metadata_modified": ckan_time(resource.modified_at),
         "position": position,
         "datastore_active": False,
+    }
+    if store is not None:
+        out.update(_store_fields(store, base_url))
+    return out
+
+
+def _store_fields(store: quality_report.TableQuality, base_url: str) -> dict[str, Any]:
+    report = store.report or {}
+    return {
+        "datastore_active": store.current_version is not None,
+        "current_version": store.current_version,
+        "row_count": store.rows,
+        "quality_score": report.get("score"),
+        "quality_url": f"{base_url.rstrip('/')}/api/v1/resources/{store.resource_id}/quality",
     }
 
 
@@ -100,7 +133,13 @@ def _temporal(entry: EntryRead) -> str:
     return f"{start}/{end}" if start or end else ""
 
 
-def package_dict(entry: EntryRead, base_url: str) -> dict[str, Any]:
+def _score_text(score: float | None) -> str:
+    return "" if score is None else f"{score:g}"
+
+
+def package_dict(
+    entry: EntryRead, base_url: str, store: list[quality_report.TableQuality] | None = None
+) -> dict[str, Any]:
     package_id = str(entry.id)
     base = base_url.rstrip("/")
     category = vocab.CATEGORY_BY_CODE[entry.category]
@@ -118,6 +157,13 @@ def package_dict(entry: EntryRead, base_url: str) -> dict[str, Any]:
         "contact_phone": entry.contact_phone,
         "fields": json.dumps(fields, ensure_ascii=False),
     }
+    tables = {t.resource_id: t for t in store or []}
+    if store is not None:
+        summary = quality_report.entry_summary(store)
+        extras["quality_score"] = _score_text(summary["score"])
+        for name in DIMENSIONS:
+            extras[f"quality_{name}"] = _score_text(summary["dimensions"][name])
+        extras["quality_tables"] = str(summary["tables"])
     return {
         "id": package_id,
         "name": entry.name,
@@ -144,9 +190,24 @@ def package_dict(entry: EntryRead, base_url: str) -> dict[str, Any]:
         "groups": [group_dict(category)],
         "tags": [tag_dict(t) for t in entry.tags],
         "num_tags": len(entry.tags),
-        "resources": [resource_dict(r, package_id, i, base) for i, r in enumerate(entry.resources)],
+        "resources": [resource_dict(r, package_id, i, base, tables.get(r.id)) for i, r in enumerate(entry.resources)],
         "num_resources": len(entry.resources),
         "extras": [{"key": k, "value": v} for k, v in extras.items()],
         "relationships_as_object": [],
         "relationships_as_subject": [],
     }
+
+
+def package_show_dict(session: Session, actor: Actor, entry: Any, base_url: str) -> dict[str, Any]:
+    """``package_show``'s dict of an entry (ORM row the actor may see), with the data store's facts."""
+    return package_dict(entry_read(entry), base_url, quality_report.entry_quality(session, actor, entry.id))
+
+
+def resource_show_dict(session: Session, actor: Actor, resource: Any, base_url: str) -> dict[str, Any]:
+    """``resource_show``'s dict of a resource (ORM row the actor may see), with the data store's facts."""
+    try:
+        store: quality_report.TableQuality | None = quality_report.table_quality(session, actor, resource.id)
+    except TableNotFound:
+        store = None
+    read = ResourceRead.model_validate(resource)
+    return resource_dict(read, str(resource.entry_id), resource.position, base_url, store)
