@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from pubdata.api.deps import db_session
 from pubdata.app import create_app
 from pubdata.authz import Actor
-from pubdata.db import make_engine, migrate
+from pubdata.db import has_durable_writes, make_engine, migrate, write_durable
 from pubdata.settings import Settings
 from tests import builders
 from tests.live import LiveServer
@@ -83,11 +83,15 @@ def app(settings: Settings, engine: Engine, session: Session):  # type: ignore[n
         nested = session.begin_nested()
         try:
             yield session
+            write_durable(session)
             if nested.is_active:
                 nested.commit()
         except BaseException:
             if nested.is_active:
                 nested.rollback()
+            if has_durable_writes(session):  # e.g. the audit record of a refusal
+                with session.begin_nested():
+                    write_durable(session)
             raise
 
     application.dependency_overrides[db_session] = _db

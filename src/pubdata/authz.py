@@ -36,6 +36,8 @@ class Permission(StrEnum):
     IDENTITY_TOKEN_MANAGE_ANY = "identity:token:manage_any"
     PLATFORM_STATS_READ = "platform:stats:read"
     STORE_ROWS_READ = "store:rows:read"  # rows of tables the actor may read (open data, or its own)
+    AUDIT_OWN_READ = "audit:own:read"  # audit records of one's own actions and of the uses of one's data
+    AUDIT_TRAIL_READ = "audit:trail:read"  # the whole audit trail: search, export, verify
 
 
 _PUBLIC = {
@@ -44,7 +46,7 @@ _PUBLIC = {
     Permission.CATALOG_REVISION_READ,
     Permission.STORE_ROWS_READ,
 }
-_SIGNED_IN = _PUBLIC | {Permission.IDENTITY_TOKEN_CREATE}
+_SIGNED_IN = _PUBLIC | {Permission.IDENTITY_TOKEN_CREATE, Permission.AUDIT_OWN_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
@@ -65,7 +67,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.BANK: frozenset(_SIGNED_IN),
     Role.DATA_MERCHANT: frozenset(_SIGNED_IN),
     Role.APPRAISER: frozenset(_SIGNED_IN),
-    Role.REGULATOR: frozenset(_SIGNED_IN | {Permission.PLATFORM_STATS_READ}),
+    Role.REGULATOR: frozenset(_SIGNED_IN | {Permission.PLATFORM_STATS_READ, Permission.AUDIT_TRAIL_READ}),
 }
 
 # API token scopes: a token may only narrow what its user can do.

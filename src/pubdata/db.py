@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -96,15 +96,41 @@ def new_session(engine: Engine | None = None) -> Session:
     return _sessionmaker(engine or get_engine())()
 
 
+_DURABLE = "pubdata_durable_writes"
+
+
+def keep_whatever_happens(session: Session, write: Callable[[Session], object]) -> None:
+    """Queue ``write(session)`` to be committed whether this transaction commits or rolls back — for
+    what must outlive a refused request, such as the audit record of the refusal. The transaction
+    boundaries (``session_scope``, the API's request session) run the queue: before the commit, or
+    in a fresh transaction after the rollback."""
+    session.info.setdefault(_DURABLE, []).append(write)
+
+
+def write_durable(session: Session) -> bool:
+    """Run the queued durable writes (the boundary then commits); whether there were any."""
+    writes = session.info.pop(_DURABLE, [])
+    for write in writes:
+        write(session)
+    return bool(writes)
+
+
+def has_durable_writes(session: Session) -> bool:
+    return bool(session.info.get(_DURABLE))
+
+
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error."""
+    """One transaction: commit on success, roll back on any error (keeping the durable writes)."""
     session = new_session(engine)
     try:
         yield session
+        write_durable(session)
         session.commit()
     except BaseException:
         session.rollback()
+        if write_durable(session):
+            session.commit()
         raise
     finally:
         session.close()

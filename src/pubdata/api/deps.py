@@ -11,7 +11,7 @@ from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from pubdata.authz import ANONYMOUS, Actor
-from pubdata.db import new_session
+from pubdata.db import new_session, write_durable
 from pubdata.identity import service as identity
 
 SESSION_COOKIE = "pubdata_session"
@@ -21,9 +21,12 @@ def db_session(request: Request) -> Iterator[Session]:
     session = new_session(request.app.state.engine)
     try:
         yield session
+        write_durable(session)
         session.commit()
     except BaseException:
         session.rollback()
+        if write_durable(session):  # e.g. the audit record of a refusal
+            session.commit()
         raise
     finally:
         session.close()

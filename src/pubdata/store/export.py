@@ -23,7 +23,7 @@ from pubdata.errors import Invalid
 from pubdata.store import engine
 from pubdata.store.models import StoreTable
 from pubdata.store.query import csv_bytes, json_value
-from pubdata.store.read import ROW_NUMBER, ReadPlan, may_read_rows, open_label, plan_read
+from pubdata.store.read import ROW_NUMBER, ReadPlan, may_read_rows, open_label, plan_read, record_read
 from pubdata.store.semantic import quote_identifier
 
 BATCH_ROWS = 65_536
@@ -56,6 +56,7 @@ def download(
     if fmt not in FORMATS:
         raise Invalid(f"不支持的下载格式：{fmt}（可用：csv、parquet、jsonl）", field="format")
     plan = plan_read(session, actor, resource_id, version, home=home)
+    record_read(session, actor, plan, f"download.{fmt}", rows=plan.rows)
     return Download(plan, fmt, _stream(plan, fmt))
 
 

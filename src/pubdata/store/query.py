@@ -33,7 +33,7 @@ from pubdata.authz import Actor
 from pubdata.errors import Invalid
 from pubdata.settings import get_settings
 from pubdata.store import engine, table_schema
-from pubdata.store.read import ROW_ID, ROW_NUMBER, ReadPlan, plan_read
+from pubdata.store.read import ROW_ID, ROW_NUMBER, ReadPlan, plan_read, record_read
 from pubdata.store.semantic import quote_identifier
 
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "prefix", "isnull")
@@ -91,6 +91,7 @@ class RowPage:
     next_cursor: str | None
     limit: int
     offset: int
+    sql: str = ""  # the query run, with its parameters (its digest is audited)
 
     def records(self) -> list[dict[str, Any]]:
         return records_of(self.table)
@@ -363,7 +364,9 @@ totals = _TotalCache()
 def read_rows(session: Session, actor: Actor, resource_id: str, query: RowQuery, *, home: Path) -> RowPage:
     """One page of a table's rows, as the actor may read them."""
     plan = plan_read(session, actor, resource_id, query.version, home=home)
-    return run_query(plan, query)
+    page = run_query(plan, query)
+    record_read(session, actor, plan, "rows.read", rows=page.table.num_rows, query_text=page.sql)
+    return page
 
 
 def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
@@ -412,6 +415,7 @@ def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
         next_cursor=next_cursor,
         limit=query.limit,
         offset=query.offset,
+        sql=sql + " -- " + json.dumps(paged.params, default=str, ensure_ascii=False),
     )
 
 

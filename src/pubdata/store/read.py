@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pubdata.audit import service as audit
 from pubdata.authz import Actor, Permission, require
 from pubdata.catalog import service as catalog
 from pubdata.catalog import vocab
@@ -57,6 +58,8 @@ class ReadPlan:
     path: Path
     schema: table_schema.TableSchema
     fields: tuple[table_schema.SchemaField, ...]  # the columns the caller sees, in schema order
+    publisher_org_id: int
+    governed: bool  # not unconditionally open: every read is audited
 
     @property
     def field_names(self) -> list[str]:
@@ -93,7 +96,20 @@ def plan_read(session: Session, actor: Actor, resource_id: str, version: int | N
     resource = catalog.get_resource(session, actor, resource_id)
     entry = resource.entry
     if not may_read_rows(actor, entry):
-        raise RowsForbidden(f"无权读取该数据：{entry.title}（{open_label(entry.open_type)}）")
+        message = f"无权读取该数据：{entry.title}（{open_label(entry.open_type)}）"
+        audit.refuse(
+            session,
+            actor,
+            audit.Event(
+                "rows.read",
+                reason=message,
+                entry_code=entry.code,
+                resource_id=resource.id,
+                version=version,
+                publisher_org_id=entry.organisation_id,
+            ),
+        )
+        raise RowsForbidden(message)
     table = session.get(StoreTable, resource.id)
     if table is None:
         raise TableNotFound(f"资源尚未建立数据表：{resource_id}")
@@ -116,6 +132,29 @@ def plan_read(session: Session, actor: Actor, resource_id: str, version: int | N
         path=files.version_dir(home, resource.id, number) / files.DATA_FILE,
         schema=schema,
         fields=tuple(schema.fields),
+        publisher_org_id=entry.organisation_id,
+        governed=entry.open_type != "unconditional",
+    )
+
+
+def record_read(
+    session: Session, actor: Actor, plan: ReadPlan, action: str, *, rows: int, query_text: str | None = None
+) -> None:
+    """Audit a read that returned ``rows`` rows of governed data (open data is not audited)."""
+    if not plan.governed:
+        return
+    audit.record(
+        session,
+        actor,
+        audit.Event(
+            action,
+            entry_code=plan.entry_code,
+            resource_id=plan.resource_id,
+            version=plan.version,
+            rows=rows,
+            query_digest=audit.digest_of(query_text) if query_text else None,
+            publisher_org_id=plan.publisher_org_id,
+        ),
     )
 
 

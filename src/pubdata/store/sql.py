@@ -24,7 +24,7 @@ from pubdata.authz import Actor
 from pubdata.errors import Invalid
 from pubdata.settings import get_settings
 from pubdata.store import engine
-from pubdata.store.read import ROW_ID, ROW_NUMBER, ReadPlan, plan_read
+from pubdata.store.read import ROW_ID, ROW_NUMBER, ReadPlan, plan_read, record_read
 from pubdata.store.semantic import quote_identifier
 
 MAX_SQL_LENGTH = 20_000
@@ -137,6 +137,8 @@ def run_sql(session: Session, actor: Actor, sql: str, *, home: Path, max_rows: i
     finally:
         cur.close()
     truncated = table.num_rows > limit
+    for plan in plans.values():
+        record_read(session, actor, plan, "sql.read", rows=min(table.num_rows, limit), query_text=sql)
     return SqlResult(sql=sql, table=table.slice(0, limit), truncated=truncated, resources=list(plans.values()))
 
 
