@@ -72,7 +72,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 # API token scopes: a token may only narrow what its user can do.
 SCOPES: dict[str, frozenset[Permission]] = {
-    "read": frozenset(_PUBLIC),
+    # reading: open data, one's own data, the audit records the role may see
+    "read": frozenset(_PUBLIC | {Permission.AUDIT_OWN_READ, Permission.AUDIT_TRAIL_READ}),
     "catalog:write": frozenset(
         {
             Permission.CATALOG_ENTRY_CREATE,

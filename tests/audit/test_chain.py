@@ -146,3 +146,18 @@ def test_cli_verify_and_export(tmp_path, monkeypatch):
         get_engine().dispose()
         get_settings.cache_clear()
         get_engine.cache_clear()
+
+
+def test_audit_api_by_role(client, session, as_actor, token_for):
+    events(session, 3)
+    regulator = {"Authorization": f"Bearer {token_for(as_actor('regulator'))}"}
+    body = client.get("/api/v1/audit", headers=regulator).json()
+    assert body["total"] == 3 and [r["seq"] for r in body["records"]] == [3, 2, 1]
+    assert client.get("/api/v1/audit/verify", headers=regulator).json()["ok"] is True
+    csv_text = client.get("/api/v1/audit/export.csv", headers=regulator).content.decode("utf-8-sig")
+    assert csv_text.splitlines()[0].startswith("seq,at,action") and len(csv_text.splitlines()) == 4
+    bank = {"Authorization": f"Bearer {token_for(as_actor('bank'))}"}
+    assert client.get("/api/v1/audit", headers=bank).json()["total"] == 0
+    assert client.get("/api/v1/audit/verify", headers=bank).status_code == 403
+    assert client.get("/api/v1/audit/export.csv", headers=bank).status_code == 403
+    assert client.get("/api/v1/audit").status_code == 401

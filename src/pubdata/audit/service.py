@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -215,21 +216,37 @@ def as_dict(r: Any) -> dict[str, Any]:
     return out
 
 
-def export(session: Session, actor: Actor, out: IO[str], fmt: str = "jsonl") -> int:
-    """Write the whole trail, oldest first, as CSV or JSON Lines; the number of records."""
+def export_lines(session: Session, actor: Actor, fmt: str = "jsonl") -> Iterator[str]:
+    """The whole trail, oldest first, as CSV (with a header) or JSON Lines, line by line."""
     require(actor, Permission.AUDIT_TRAIL_READ)
-    writer = csv.DictWriter(out, fieldnames=COLUMNS) if fmt == "csv" else None
-    if writer:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    if fmt == "csv":
         writer.writeheader()
-    count = 0
+        yield _drain(buffer)
     for r in _records(session):
         row = as_dict(r)
-        if writer:
+        if fmt == "csv":
             writer.writerow(
                 {**row, "details": json.dumps(row["details"], ensure_ascii=False) if row["details"] else ""}
             )
+            yield _drain(buffer)
         else:
-            out.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+            yield json.dumps(row, ensure_ascii=False, default=str) + "\n"
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
+
+
+def export(session: Session, actor: Actor, out: IO[str], fmt: str = "jsonl") -> int:
+    """Write the whole trail to ``out``; the number of records."""
+    count = -1 if fmt == "csv" else 0
+    for line in export_lines(session, actor, fmt):
+        out.write(line)
         count += 1
     return count
 

@@ -1,0 +1,76 @@
+"""Native REST API for the audit trail: search (by role), verify and export (the regulator)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response, StreamingResponse
+
+from pubdata.api.deps import DB, ActorDep
+from pubdata.audit import service as audit
+from pubdata.authz import Permission, require
+from pubdata.errors import Invalid
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get(
+    "/audit",
+    summary="Search the audit trail",
+    description="The regulator sees every record; a publishing department every use of its data; anyone "
+    "else the records of its own organisation's actions. Newest first.",
+)
+def search(
+    session: DB,
+    actor: ActorDep,
+    action: str | None = None,
+    result: str | None = None,
+    entry: str | None = None,
+    resource_id: str | None = None,
+    organisation_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = Query(default=100, ge=1, le=1000),
+    offset: int = Query(default=0, ge=0),
+) -> dict[str, Any]:
+    if result is not None and result not in (audit.ALLOWED, audit.REFUSED):
+        raise Invalid("result 应为 allowed 或 refused", field="result")
+    q = audit.AuditQuery(
+        action=action,
+        result=result,
+        entry_code=entry,
+        resource_id=resource_id,
+        actor_org_id=organisation_id,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+    total, rows = audit.search(session, actor, q)
+    return {"total": total, "records": [audit.as_dict(r) for r in rows]}
+
+
+@router.get("/audit/verify", summary="Verify the hash chain (regulator)")
+def verify(session: DB, actor: ActorDep) -> dict[str, Any]:
+    return audit.verify(session, actor).as_json()
+
+
+@router.get("/audit/export.{fmt}", summary="Export the whole trail as csv or jsonl (regulator), streamed")
+def export(fmt: str, session: DB, actor: ActorDep) -> Response:
+    if fmt not in ("csv", "jsonl"):
+        raise Invalid(f"不支持的导出格式：{fmt}（可用：csv、jsonl）", field="format")
+    require(actor, Permission.AUDIT_TRAIL_READ)
+
+    def lines() -> Iterator[bytes]:
+        if fmt == "csv":
+            yield "\ufeff".encode()
+        # the request's session stays open until the response is sent (a yield dependency's default scope)
+        for line in audit.export_lines(session, actor, fmt):
+            yield line.encode()
+
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/jsonl; charset=utf-8"
+    headers = {"Content-Disposition": f"attachment; filename=audit.{fmt}"}
+    return StreamingResponse(lines(), media_type=media, headers=headers)
