@@ -15,13 +15,6 @@ from pubdata.store import ingest, quality, service
 from pubdata.store.schemas import TableCreate
 from tests.builders import actor_of, make_entry, make_org, make_user
 
-# The live tests need package_show / resource_show in api/ckan/actions.py to call
-# dicts.package_show_dict / dicts.resource_show_dict. Until that two-line change lands they fail, and
-# strict xfail says so; once it lands they pass, strict xfail turns that into a failure: drop the mark.
-WIRED = pytest.mark.xfail(
-    strict=True, reason="api/ckan/actions.py does not yet call dicts.package_show_dict / resource_show_dict"
-)
-
 SCHEMA = {
     "fields": [
         {"name": "uscc", "type": "string", "semanticType": "uscc"},
@@ -81,7 +74,6 @@ def _extras(package: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.mark.server
-@WIRED
 def test_package_show_carries_the_mean_quality_of_the_tables(ckan, data, live_server):
     package = ckan.action.package_show(id=data["entry"])
     extras = _extras(package)
@@ -95,7 +87,6 @@ def test_package_show_carries_the_mean_quality_of_the_tables(ckan, data, live_se
 
 
 @pytest.mark.server
-@WIRED
 def test_package_show_resources_say_which_are_in_the_datastore(ckan, data):
     package = ckan.action.package_show(id=data["entry"])
     by_id = {r["id"]: r for r in package["resources"]}
@@ -109,7 +100,6 @@ def test_package_show_resources_say_which_are_in_the_datastore(ckan, data):
 
 
 @pytest.mark.server
-@WIRED
 def test_resource_show_carries_the_current_version_and_score(ckan, data, live_server):
     rid = data["rids"][0]
     resource = ckan.action.resource_show(id=rid)
@@ -121,7 +111,6 @@ def test_resource_show_carries_the_current_version_and_score(ckan, data, live_se
 
 
 @pytest.mark.server
-@WIRED
 def test_an_entry_without_published_versions_has_no_scores(ckan, data):
     package = ckan.action.package_show(id=data["empty"])
     extras = _extras(package)

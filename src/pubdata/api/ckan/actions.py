@@ -17,7 +17,7 @@ from pubdata.authz import Actor
 from pubdata.catalog import service as catalog
 from pubdata.catalog import vocab
 from pubdata.catalog.errors import CategoryNotFound, EntryNotFound, InvalidSearch
-from pubdata.catalog.schemas import ResourceRead, entry_read
+from pubdata.catalog.schemas import entry_read
 from pubdata.errors import NotFound
 from pubdata.identity import service as identity
 from pubdata.identity.errors import OrganisationNotFound
@@ -143,15 +143,14 @@ def package_show(ctx: Context, p: Params) -> dict[str, Any]:
         raise invalid("id", "缺少必填参数")
     if not fits_integer_id(key):
         raise EntryNotFound(f"数据目录不存在：{key}")
-    return dicts.package_dict(entry_read(catalog.get_entry(ctx.session, ctx.actor, key)), ctx.base_url)
+    return dicts.package_show_dict(ctx.session, ctx.actor, catalog.get_entry(ctx.session, ctx.actor, key), ctx.base_url)
 
 
 @action
 def resource_show(ctx: Context, p: Params) -> dict[str, Any]:
     """One resource (table) of an entry. ``id``: the resource's UUID."""
     resource = catalog.get_resource(ctx.session, ctx.actor, p.required("id"))
-    read = ResourceRead.model_validate(resource)
-    return dicts.resource_dict(read, str(resource.entry_id), resource.position, ctx.base_url)
+    return dicts.resource_show_dict(ctx.session, ctx.actor, resource, ctx.base_url)
 
 
 @action
