@@ -110,3 +110,16 @@ def test_the_publisher_and_the_operator_get_upload_and_rejects_links(client, pub
     assert links == [f"/api/v1/resources/{rid}/versions/2/rejects.csv"]
     download = client.get(links[0])
     assert download.status_code == 200 and "91370200MA0000000X" in download.content.decode("utf-8-sig")
+
+
+def test_a_single_version_explains_why_there_is_no_trend_yet(client, session, as_actor, settings, tmp_path):
+    dept = as_actor("department")
+    entry = make_entry(session, dept)
+    rid = service.create_table(session, dept, entry.code, TableCreate(name="表", schema=SCHEMA)).resource_id
+    path = tmp_path / "v1.csv"
+    path.write_text("uscc,founded\n" + "\n".join(f"{c},2020-01-01" for c in CODES[:5]) + "\n", encoding="utf-8")
+    ingest.ingest(session, dept, rid, path, home=settings.resolved_home)
+    r = client.get(f"/dataset/{entry.name}")
+    html = section(r.text, rid)
+    assert "quality-trend-data" not in html and "发布新版本后将显示质量得分趋势" in html
+    assert "/static/js/quality.js" not in r.text
