@@ -1,18 +1,26 @@
 """Loading a file into a new immutable version of a table.
 
-The file is read by DuckDB as text columns (CSV in UTF-8 or GBK/GB18030, JSON Lines, Parquet), its
-header checked against the schema, and every value normalised and checked in one vectorised query
-(``semantic.problem_sql`` for the types and semantic types, SQL for the schema's constraints and the
-primary key). Valid rows are written, typed, to ``data.parquet``; rejected ones to ``rejects.csv``
-(row, column, value, reason). The work happens in a DuckDB database file inside the staging
-directory, so memory stays bounded (DuckDB spills) and a crash leaves nothing visible: the version
-becomes visible only when its directory is renamed into place and the metadata transaction commits.
-A version whose rejected rows exceed the table's threshold (default 5%) is refused whole.
+The file is read by DuckDB as text columns (CSV in UTF-8 or GBK/GB18030, XLSX through a staged CSV,
+JSON Lines, Parquet), its header checked against the schema, and every value normalised and checked
+in one streamed, vectorised query (``semantic``: a one-regex shortcut for values already canonical
+and valid, the full normalisation and checks for the rest; SQL for the schema's constraints). Only
+rows with a problem get the list of their problems built. Primary-key and unique-field duplicates
+are found afterwards with one ``GROUP BY`` each. Valid rows are written, typed, to ``data.parquet``;
+rejected ones to ``rejects.csv`` (row, column, value, reason).
+
+The work happens in an in-memory DuckDB database whose temporary directory is inside the staging
+directory, so memory stays bounded (DuckDB spills the checked rows there beyond its memory limit)
+and a crash leaves nothing visible: the version becomes visible only when its directory is renamed
+into place and the metadata transaction commits. A version whose rejected rows exceed the table's
+threshold (default 5%) is refused whole.
 """
 
 from __future__ import annotations
 
 import codecs
+import csv
+import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,14 +34,28 @@ from pubdata.authz import Actor
 from pubdata.catalog import service as catalog
 from pubdata.db import utcnow
 from pubdata.errors import Invalid
-from pubdata.store import files, semantic, table_schema
+from pubdata.store import files, semantic, table_schema, xlsx
 from pubdata.store.errors import TableNotFound
 from pubdata.store.models import StoreTable, StoreVersion
 from pubdata.store.quality import LoadFacts, measure
 
 ROW = "_row"  # the source row number (1 = first data row), kept through validation
-FORMATS = {".csv": "csv", ".txt": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+BAD = "_bad"  # true when the row has at least one problem (then ``_problems`` lists them)
+PROBLEMS = "_problems"
+FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+}
+MAX_LINE_BYTES = 10 * 1024 * 1024  # one CSV line (record) at most
+MEMORY_LIMIT = "2GB"  # DuckDB's share; beyond it the checked rows spill to the staging directory
+THREADS = 2
 _CHUNK = 1 << 20
+_SNIFF = 64 * 1024
+_PROBLEM_TYPE = "STRUCT(col VARCHAR, val VARCHAR, reason VARCHAR)[]"
 Progress = Callable[[str, int, "int | None"], None]  # (stage, percent, rows read so far or None)
 
 
@@ -62,7 +84,66 @@ class LoadResult:
         }
 
 
+@dataclass(frozen=True)
+class Source:
+    """A source as DuckDB reads it: a relation of (text) columns, the encoding read, and the header
+    when the reader already knows it (otherwise DuckDB describes the relation)."""
+
+    relation: str
+    encoding: str | None
+    columns: list[str] | None = None
+    kind: str = "file"  # file | generated
+
+
 # --- reading the source ------------------------------------------------------------------------
+
+_LABELS = {"csv": "CSV", "xlsx": "XLSX", "jsonl": "JSON Lines", "parquet": "Parquet"}
+
+
+def _sniff(path: Path, fmt: str) -> None:
+    """Refuse an empty file, and a file whose content is not what its format says (an Excel workbook
+    renamed .csv, a CSV renamed .parquet, a PDF...), before any reader sees it."""
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF)
+        if fmt == "parquet" and len(head) >= 4:
+            fh.seek(-4, 2)
+            tail = fh.read(4)
+        else:
+            tail = b""
+    if not head:
+        raise InvalidSource("文件为空（0 字节），没有可载入的数据", field="file")
+    actual = _content_kind(head)
+    expected = {"csv": "text", "jsonl": "text", "xlsx": "zip", "parquet": "parquet"}[fmt]
+    if fmt == "parquet" and actual == "parquet" and tail != b"PAR1":
+        raise InvalidSource("Parquet 文件已损坏或不完整（缺少文件尾）", field="file")
+    if actual != expected:
+        described = {
+            "zip": "ZIP 压缩包（例如 XLSX 工作簿）",
+            "parquet": "Parquet 文件",
+            "ole": "旧版 Office 文件（例如 .xls）",
+            "pdf": "PDF 文件",
+            "gzip": "gzip 压缩文件",
+            "binary": "二进制文件",
+            "text": "文本文件",
+        }[actual]
+        hint = "；旧版 .xls 请另存为 .xlsx 或 CSV" if actual == "ole" else ""
+        raise InvalidSource(f"文件内容与格式不符：按 {_LABELS[fmt]} 载入，但内容是{described}{hint}", field="file")
+
+
+def _content_kind(head: bytes) -> str:
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "zip"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "ole"
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if b"\x00" in head:  # no text encoding we accept has NUL bytes (UTF-16 is not accepted either)
+        return "binary"
+    return "text"
 
 
 def _utf8_or_transcode(path: Path, staged: Path) -> tuple[Path, str]:
@@ -79,39 +160,97 @@ def _utf8_or_transcode(path: Path, staged: Path) -> tuple[Path, str]:
         pass
     target = staged / "source-utf8.csv"
     gb = codecs.getincrementaldecoder("gb18030")()
+    offset = 0
     try:
         with open(path, "rb") as src, open(target, "w", encoding="utf-8", newline="") as dst:
             while chunk := src.read(_CHUNK):
                 dst.write(gb.decode(chunk))
+                offset += len(chunk)
             dst.write(gb.decode(b"", final=True))
     except UnicodeDecodeError as exc:
         raise InvalidSource(
-            f"文件编码无法识别：既不是 UTF-8 也不是 GBK/GB18030（第 {exc.start} 字节附近）", field="file"
+            f"文件编码无法识别：既不是 UTF-8 也不是 GBK/GB18030（第 {offset + exc.start} 字节附近）", field="file"
         ) from None
     return target, "gb18030"
 
 
-def _source_relation(path: Path, fmt: str, staged: Path) -> tuple[str, str | None]:
-    """SQL of the file as a relation of text columns, and the encoding read."""
-    if fmt == "csv":
-        utf8, encoding = _utf8_or_transcode(path, staged)
-        return (
-            f"read_csv({semantic.sql_literal(str(utf8))}, header = true, all_varchar = true, "
-            "strict_mode = true, max_line_size = 10485760, null_padding = false)",
-            encoding,
-        )
+def _csv_header(path: Path) -> list[str]:
+    """The first record of a UTF-8 CSV file (BOM removed), read without loading the file."""
+    csv.field_size_limit(MAX_LINE_BYTES)
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        try:
+            header = next(csv.reader(fh), None)
+        except csv.Error as exc:
+            raise InvalidSource(f"表头无法解析：{exc}", field="header") from None
+    if not header or header == [""]:
+        raise InvalidSource("文件没有表头（第 1 行为空）", field="header")
+    return [name.strip() for name in header]
+
+
+def csv_relation(path: Path, columns: list[str]) -> str:
+    """SQL reading a UTF-8 CSV file with the given header as text columns. The dialect is fixed
+    (comma, double quotes) rather than sniffed, so a ragged or malformed line is an error that names
+    its line instead of a guessed dialect."""
+    cols = ", ".join(f"{semantic.sql_literal(c)}: 'VARCHAR'" for c in columns)
+    return (
+        f"read_csv({semantic.sql_literal(str(path))}, auto_detect = false, header = true, delim = ',', "
+        f"quote = '\"', escape = '\"', columns = {{{cols}}}, strict_mode = true, "
+        f"max_line_size = {MAX_LINE_BYTES}, null_padding = false)"
+    )
+
+
+def _file_source(path: Path, fmt: str, staged: Path, report: Progress) -> Source:
+    if fmt in ("csv", "xlsx"):
+        if fmt == "xlsx":
+            utf8 = staged / "source-xlsx.csv"
+            try:
+                xlsx.to_csv(path, utf8, progress=lambda rows: report("读取", 10, rows))
+            except xlsx.WorkbookRejected as exc:
+                raise InvalidSource(exc.message, field="file") from None
+            encoding = None
+        else:
+            utf8, encoding = _utf8_or_transcode(path, staged)
+        columns = _csv_header(utf8)
+        _match_header(columns, None)  # duplicates and blanks; schema fields are matched by the load
+        return Source(csv_relation(utf8, columns), encoding, columns)
     if fmt == "jsonl":
-        return f"read_json({semantic.sql_literal(str(path))}, format = 'newline_delimited')", "utf-8"
-    return f"read_parquet({semantic.sql_literal(str(path))})", None
+        return Source(f"read_json({semantic.sql_literal(str(path))}, format = 'newline_delimited')", "utf-8")
+    return Source(f"read_parquet({semantic.sql_literal(str(path))})", None)
 
 
 def _format_of(path: Path, declared: str | None) -> str:
     fmt = declared or FORMATS.get(path.suffix.lower())
-    if fmt not in ("csv", "jsonl", "parquet"):
+    if fmt not in _LABELS:
         raise InvalidSource(
-            f"不支持的文件格式：{path.suffix or declared}（支持 CSV、JSON Lines、Parquet）", field="file"
+            f"不支持的文件格式：{path.suffix or declared}（支持 CSV、XLSX、JSON Lines、Parquet）", field="file"
         )
     return fmt
+
+
+_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_COLUMNS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+
+
+def _read_error(exc: duckdb.Error) -> InvalidSource:
+    """A reader's error as a message naming the line and the problem."""
+    text = str(exc)
+    line = _LINE.search(text)
+    where = f"第 {line.group(1)} 行" if line else "文件中"
+    if "Maximum line size" in text:
+        return InvalidSource(
+            f"{where}超过单行大小上限 {MAX_LINE_BYTES // (1024 * 1024)} MB（{MAX_LINE_BYTES} 字节）", field="file"
+        )
+    columns = _COLUMNS.search(text)
+    if columns:
+        return InvalidSource(
+            f"{where}的列数与表头不一致：应为 {columns.group(1)} 列，实为 {columns.group(2)} 列", field="file"
+        )
+    if "unterminated quote" in text:
+        return InvalidSource(f"{where}有未闭合的引号", field="file")
+    if "Invalid unicode" in text or "not utf-8" in text:
+        return InvalidSource(f"{where}含有无效的 UTF-8 字符", field="file")
+    first = text.splitlines()[0].removeprefix("Invalid Input Error: ").removeprefix("Conversion Error: ")
+    return InvalidSource(f"文件内容无法解析（{where}）：{first}", field="file")
 
 
 # --- checking ----------------------------------------------------------------------------------
@@ -151,59 +290,200 @@ def _constraint_checks(f: table_schema.SchemaField, v: str) -> list[tuple[str, s
     return checks
 
 
-def _raw(name: str) -> str:
-    return semantic.quote_identifier(f"{name}__raw")
+def _text(i: int) -> str:
+    return f'"text#{i}"'  # "#" is not allowed in field names (table_schema.NAME_PATTERN): no clash
 
 
-def _normalised_sql(schema: table_schema.TableSchema) -> str:
-    """First pass: each field's normalised value, and its text as written (for the rejects file)."""
-    parts = [ROW]
-    for f in schema.fields:
-        col = semantic.quote_identifier(f.name)
-        parts.append(f"{semantic.normalise_sql(_kind(f), col)} AS {col}")
-        parts.append(f"CAST({col} AS VARCHAR) AS {_raw(f.name)}")
-    return ", ".join(parts)
+def _fast(i: int) -> str:
+    return f'"fast#{i}"'
 
 
-def _problems_sql(schema: table_schema.TableSchema) -> str:
-    """Second pass, over normalised values: the row number, the values, and one ``_problems`` list
-    of {col, val, reason} (each reason computed once; the list keeps the non-null ones)."""
-    select_list = [ROW, *(semantic.quote_identifier(f.name) for f in schema.fields)]
-    problems: list[str] = []
+def _reason(i: int, j: int) -> str:
+    return f'"reason#{i}#{j}"'
 
-    def problem(name: str, value: str, reason_sql: str) -> None:
-        problems.append(f"struct_pack(col := {semantic.sql_literal(name)}, val := {value}, reason := ({reason_sql}))")
 
-    for f in schema.fields:
-        v = semantic.quote_identifier(f.name)
-        raw = _raw(f.name)
-        problem(f.name, raw, semantic.problem_sql(_kind(f), v, normalised=True))
-        for cond, reason in _constraint_checks(f, v):
-            problem(f.name, raw, f"CASE WHEN {cond} THEN {semantic.sql_literal(reason)} END")
-        if f.constraints is not None and f.constraints.unique:
-            problem(
-                f.name,
-                raw,
-                f"CASE WHEN {v} IS NOT NULL AND row_number() OVER (PARTITION BY {v} ORDER BY {ROW}) > 1 "
-                "THEN '值重复' END",
-            )
-    key = schema.primary_key_fields
-    if key:
-        parts = ", ".join(semantic.quote_identifier(k) for k in key)
-        problem(
-            ",".join(key),
-            f"concat_ws(',', {parts})",
-            f"CASE WHEN row_number() OVER (PARTITION BY {parts} ORDER BY {ROW}) > 1 THEN '主键重复' END",
+def _raw(i: int) -> str:
+    return f'"raw#{i}"'
+
+
+def _unique(f: table_schema.SchemaField) -> bool:
+    return f.constraints is not None and bool(f.constraints.unique)
+
+
+def _select_layers(base: str, layers: list[list[str]]) -> str:
+    sql = base
+    for layer in layers:
+        sql = f"SELECT {', '.join(layer)} FROM ({sql})"
+    return sql
+
+
+def _reason_layer(
+    schema: table_schema.TableSchema, keep: list[str], fast: dict[int, semantic.FastPath | None]
+) -> tuple[list[str], list[tuple[int, str]]]:
+    """Select list computing every reason column over the normalised values (the type check only
+    where the shortcut did not apply), and (field index, column) of each."""
+    q = semantic.quote_identifier
+    layer = list(keep)
+    reasons: list[tuple[int, str]] = []
+    for i, f in enumerate(schema.fields):
+        v = q(f.name)
+        kind = _kind(f)
+        checks: list[str] = []
+        if kind != "string":  # text is never a problem
+            check = semantic.problem_sql(kind, v, normalised=True)
+            spec = fast.get(i)
+            checks.append(check if spec is None else f"CASE WHEN {_fast(i)} THEN NULL ELSE {check} END")
+        checks += [f"CASE WHEN {cond} THEN {semantic.sql_literal(why)} END" for cond, why in _constraint_checks(f, v)]
+        for j, check in enumerate(checks):
+            layer.append(f"{check} AS {_reason(i, j)}")
+            reasons.append((i, _reason(i, j)))
+    return layer, reasons
+
+
+def _normalise_layer(
+    schema: table_schema.TableSchema, keep: list[str], fast: dict[int, semantic.FastPath | None]
+) -> list[str]:
+    layer = list(keep)
+    for i, f in enumerate(schema.fields):
+        full = semantic.normalise_sql(_kind(f), _text(i))
+        spec = fast.get(i)
+        value = full if spec is None else f"CASE WHEN {_fast(i)} THEN {spec.canonical} ELSE {full} END"
+        layer.append(f"{value} AS {semantic.quote_identifier(f.name)}")
+    return layer
+
+
+def _rows_sql(schema: table_schema.TableSchema, relation: str) -> str:
+    """One streamed, parallel query from the source to the rows kept for checking: each field's
+    normalised value, ``_bad`` (the row has a type or constraint problem), and the text as written
+    where it differs from the normalised value and may be shown in the rejects file (``raw#i``: on
+    bad rows, and on every row for unique fields). Row numbers are not computed here: the rows are
+    stored in file order (``preserve_insertion_order``), so a row's number is its ``rowid`` + 1 — a
+    ``row_number()`` window would run the whole query on one thread.
+
+    Layers, each computed once per value (DuckDB does not share subexpressions across CASE branches):
+    the text as written; whether it is already canonical and valid (``semantic.fast_path_sql``); the
+    normalised value (the full normalisation only where the shortcut does not apply); each reason
+    (the full check only where it does not apply; then the constraints); the flag; the kept texts.
+    """
+    q = semantic.quote_identifier
+    fields = schema.fields
+    texts = [_text(i) for i in range(len(fields))]
+    names = [q(f.name) for f in fields]
+    fast = {i: semantic.fast_path(_kind(f), texts[i], functions=True) for i, f in enumerate(fields)}
+    shortcuts = {i: spec for i, spec in fast.items() if spec is not None}
+    flags = [_fast(i) for i in shortcuts]
+    text_layer = [f"CAST({q(f.name)} AS VARCHAR) AS {texts[i]}" for i, f in enumerate(fields)]
+    fast_layer = [*texts, *(f"{spec.condition} AS {_fast(i)}" for i, spec in shortcuts.items())]
+    norm_layer = _normalise_layer(schema, [*texts, *flags], fast)
+    reason_layer, reasons = _reason_layer(schema, [*texts, *names], fast)
+    bad = " OR ".join(f"{col} IS NOT NULL" for _, col in reasons) or "false"
+    flag_layer = [*texts, *names, f"({bad}) AS {BAD}"]
+    kept = [
+        f"CASE WHEN {'' if _unique(f) else f'{BAD} AND '}{texts[i]} IS DISTINCT FROM {names[i]} "
+        f"THEN {texts[i]} END AS {_raw(i)}"
+        for i, f in enumerate(fields)
+    ]
+    final = [*names, BAD, *kept]
+    return _select_layers(
+        f"SELECT * FROM {relation}", [text_layer, fast_layer, norm_layer, reason_layer, flag_layer, final]
+    )
+
+
+def _problems_sql(schema: table_schema.TableSchema, rows: str) -> str:
+    """``(rid, problems)`` for the bad rows of the table ``rows``: the texts as written are rebuilt,
+    normalised and checked again in full (the shortcut only ever skips work on valid values, so the
+    verdicts are the same), and ``{col, val, reason}`` listed for every problem, in field order."""
+    q = semantic.quote_identifier
+    fields = schema.fields
+    texts = [_text(i) for i in range(len(fields))]
+    names = [q(f.name) for f in fields]
+    base = f"SELECT rowid AS rid, * FROM {rows} WHERE {BAD}"
+    text_layer = ["rid", *(f"coalesce({_raw(i)}, {names[i]}) AS {texts[i]}" for i in range(len(fields)))]
+    norm_layer = _normalise_layer(schema, ["rid", *texts], {})
+    reason_layer, reasons = _reason_layer(schema, ["rid", *texts, *names], {})
+    items = ", ".join(
+        f"struct_pack(col := {semantic.sql_literal(fields[i].name)}, val := {texts[i]}, reason := {col})"
+        for i, col in reasons
+    )
+    listed = f"list_filter([{items}], p -> p.reason IS NOT NULL)" if reasons else f"CAST([] AS {_PROBLEM_TYPE})"
+    return _select_layers(base, [text_layer, norm_layer, reason_layer, ["rid", f"{listed} AS problems"]])
+
+
+def _duplicates(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema) -> bool:
+    """Find every row after the first with the same unique-field value ('值重复'; missing values never
+    collide) or the same primary key ('主键重复'; missing parts compare equal) — what a stable sort by
+    row number would find — with one GROUP BY per key, into ``dup(rid, ord, problem)``, and flag those
+    rows bad (an in-place update: row ids, hence row numbers, do not move). True if any."""
+    q = semantic.quote_identifier
+    keys: list[tuple[list[str], str, str, str]] = []  # (columns, column label, value shown, reason)
+    for i, f in enumerate(schema.fields):
+        if _unique(f):
+            keys.append(([f.name], f.name, f"coalesce(t.{_raw(i)}, t.{q(f.name)})", "值重复"))
+    pk = schema.primary_key_fields
+    if pk:
+        shown = "concat_ws(',', " + ", ".join(f"t.{q(k)}" for k in pk) + ")"
+        keys.append((pk, ",".join(pk), shown, "主键重复"))
+    con.execute(f"CREATE TEMP TABLE dup (rid BIGINT, ord INTEGER, problem {_PROBLEM_TYPE[:-2]})")
+    for ord_, (columns, label, shown, reason) in enumerate(keys):
+        cols = ", ".join(q(c) for c in columns)
+        where = f"WHERE {q(columns[0])} IS NOT NULL" if reason == "值重复" else ""
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE dupkey AS SELECT {cols}, min(rowid) AS first FROM rows {where} "
+            f"GROUP BY {cols} HAVING count(*) > 1"
         )
-    select_list.append("list_filter([" + ", ".join(problems) + "], p -> p.reason IS NOT NULL) AS _problems")
-    return ", ".join(select_list)
+        if not con.execute("SELECT count(*) FROM dupkey").fetchone()[0]:  # type: ignore[index]
+            continue
+        match = " AND ".join(f"t.{q(c)} IS NOT DISTINCT FROM d.{q(c)}" for c in columns)
+        con.execute(
+            f"INSERT INTO dup SELECT t.rowid, {ord_}, struct_pack(col := {semantic.sql_literal(label)}, "
+            f"val := {shown}, reason := {semantic.sql_literal(reason)}) "
+            f"FROM rows t JOIN dupkey d ON {match} AND t.rowid > d.first"
+        )
+    con.execute("DROP TABLE IF EXISTS dupkey")
+    if not con.execute("SELECT count(*) FROM dup").fetchone()[0]:  # type: ignore[index]
+        return False
+    con.execute(f"UPDATE rows SET {BAD} = true WHERE NOT {BAD} AND rowid IN (SELECT rid FROM dup)")
+    return True
 
 
-def _check_header(con: duckdb.DuckDBPyConnection, relation: str, schema: table_schema.TableSchema) -> None:
-    try:
-        columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
-    except duckdb.Error as exc:
-        raise InvalidSource(f"无法读取文件：{str(exc).splitlines()[0]}", field="file") from None
+def _check(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema, relation: str) -> None:
+    """Build ``rows`` (normalised values, in file order), ``problem_rows(rid, problems)`` for every
+    rejected row, and the ``checked`` view that ``quality.measure`` reads: ``_row``, the normalised
+    value of each field, ``_bad`` and the ``_problems`` list (empty for valid rows)."""
+    q = semantic.quote_identifier
+    con.execute(f"CREATE TABLE rows AS {_rows_sql(schema, relation)}")
+    con.execute(f"CREATE TABLE problem_rows AS {_problems_sql(schema, 'rows')}")
+    if _duplicates(con, schema):
+        con.execute(
+            "CREATE OR REPLACE TABLE problem_rows AS SELECT rid, "
+            f"list_concat(coalesce(p.problems, CAST([] AS {_PROBLEM_TYPE})), "
+            f"coalesce(d.problems, CAST([] AS {_PROBLEM_TYPE}))) AS problems FROM problem_rows p "
+            "FULL OUTER JOIN (SELECT rid, list(problem ORDER BY ord) AS problems FROM dup GROUP BY rid) d USING (rid)"
+        )
+    fields = ", ".join(f"r.{q(f.name)}" for f in schema.fields)
+    if con.execute("SELECT count(*) FROM problem_rows").fetchone()[0]:  # type: ignore[index]
+        con.execute(
+            f"CREATE VIEW checked AS SELECT r.rowid + 1 AS {ROW}, {fields}, p.rid IS NOT NULL AS {BAD}, "
+            f"coalesce(p.problems, CAST([] AS {_PROBLEM_TYPE})) AS {PROBLEMS} "
+            "FROM rows r LEFT JOIN problem_rows p ON p.rid = r.rowid"
+        )
+    else:
+        con.execute(
+            f"CREATE VIEW checked AS SELECT r.rowid + 1 AS {ROW}, {fields}, false AS {BAD}, "
+            f"CAST([] AS {_PROBLEM_TYPE}) AS {PROBLEMS} FROM rows r"
+        )
+
+
+def _match_header(columns: list[str], schema: table_schema.TableSchema | None) -> None:
+    blank = [str(i + 1) for i, c in enumerate(columns) if not c]
+    if blank:
+        raise InvalidSource(f"表头第 {'、'.join(blank)} 列没有字段名", field="header")
+    seen: set[str] = set()
+    repeated = [c for c in columns if c in seen or seen.add(c)]  # type: ignore[func-returns-value]
+    if repeated:
+        raise InvalidSource("表头字段重复：" + "、".join(dict.fromkeys(repeated)), field="header")
+    if schema is None:
+        return
     names = [f.name for f in schema.fields]
     missing = [n for n in names if n not in columns]
     extra = [c for c in columns if c not in names]
@@ -214,6 +494,15 @@ def _check_header(con: duckdb.DuckDBPyConnection, relation: str, schema: table_s
         if extra:
             parts.append("多出字段 " + "、".join(extra))
         raise InvalidSource("表头与表结构不一致：" + "；".join(parts), field="header")
+
+
+def _header(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]:
+    if source.columns is not None:
+        return source.columns
+    try:
+        return [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source.relation}").fetchall()]
+    except duckdb.Error as exc:
+        raise InvalidSource(f"无法读取文件：{str(exc).splitlines()[0]}", field="file") from None
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -231,16 +520,22 @@ def ingest(
     progress: Progress | None = None,
 ) -> LoadResult:
     """Load the file at ``path`` as the next version of the resource's table. Only the entry's
-    department or the operator may load. Raises ``Invalid`` (nothing stored) for unreadable files or a
-    header that does not match; returns a refused result when too many rows are rejected."""
+    department or the operator may load. Raises ``InvalidSource`` (nothing stored, no version) for an
+    empty, unreadable, malformed or mislabelled file or a header that does not match; returns a
+    refused result when too many rows are rejected."""
     fmt = _format_of(path, source_format)
     if not path.is_file():
         raise InvalidSource(f"文件不存在：{path}", field="file")
+
+    def source(staged: Path, report: Progress) -> Source:
+        _sniff(path, fmt)
+        return _file_source(path, fmt, staged, report)
+
     return _load(
         session,
         actor,
         resource_id,
-        lambda staged: _source_relation(path, fmt, staged),
+        source,
         home=home,
         source_name=source_name or path.name,
         source_format=fmt,
@@ -266,7 +561,7 @@ def load_relation(
         session,
         actor,
         resource_id,
-        lambda _staged: (f"({relation_sql})", None),
+        lambda _staged, _report: Source(f"({relation_sql})", None, kind="generated"),
         home=home,
         source_name=source_name,
         source_format="generated",
@@ -275,11 +570,31 @@ def load_relation(
     )
 
 
+def _connect(staged: Path) -> duckdb.DuckDBPyConnection:
+    """The load's own DuckDB: in memory (writing the checked rows into a database file would cost
+    as much as the whole raw load), spilling to the staging directory beyond ``MEMORY_LIMIT``."""
+    spill = staged / "spill"
+    spill.mkdir()
+    con = duckdb.connect(
+        ":memory:",
+        config={
+            "memory_limit": MEMORY_LIMIT,
+            "threads": THREADS,
+            "temp_directory": str(spill),
+            "preserve_insertion_order": True,  # row numbers follow the file; data.parquet keeps its order
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        },
+    )
+    semantic.register_functions(con)
+    return con
+
+
 def _load(
     session: Session,
     actor: Actor,
     resource_id: str,
-    source: Callable[[Path], tuple[str, str | None]],
+    source: Callable[[Path, Progress], Source],
     *,
     home: Path,
     source_name: str,
@@ -301,39 +616,30 @@ def _load(
 
     with files.staging(home, resource.id) as staged:
         report("读取", 5, None)
-        relation, encoding = source(staged)
-        con = duckdb.connect(
-            str(staged / "work.duckdb"),
-            config={
-                "memory_limit": "2GB",
-                "threads": 2,
-                "autoinstall_known_extensions": False,
-                "autoload_known_extensions": False,
-            },
-        )
+        src = source(staged, report)
+        con = _connect(staged)
         try:
-            _check_header(con, relation, schema)
+            _match_header(_header(con, src), schema)
+            report("校验", 15, None)
             try:
-                con.execute(f"CREATE TABLE src AS SELECT row_number() OVER () AS {ROW}, * FROM {relation}")
-            except duckdb.Error as exc:
-                raise InvalidSource(f"文件内容无法解析：{str(exc).splitlines()[0]}", field="file") from None
-            report("校验", 40, con.execute("SELECT count(*) FROM src").fetchone()[0])  # type: ignore[index]
-            con.execute(f"CREATE TABLE normalised AS SELECT {_normalised_sql(schema)} FROM src")
-            con.execute("DROP TABLE src")
-            con.execute(f"CREATE TABLE checked AS SELECT {_problems_sql(schema)} FROM normalised")
-            con.execute("DROP TABLE normalised")
-            total = con.execute("SELECT count(*) FROM checked").fetchone()[0]  # type: ignore[index]
-            rejected = con.execute("SELECT count(*) FROM checked WHERE len(_problems) > 0").fetchone()[0]  # type: ignore[index]
+                _check(con, schema, src.relation)
+            except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+                raise _read_error(exc) from None
+            total = con.execute("SELECT count(*) FROM rows").fetchone()[0]  # type: ignore[index]
+            if total == 0 and src.kind == "file":
+                raise InvalidSource("文件中没有数据行（只有表头）", field="file")
+            rejected = con.execute("SELECT count(*) FROM problem_rows").fetchone()[0]  # type: ignore[index]
+            report("校验", 60, total)
             reasons = dict(
                 con.execute(
-                    "SELECT p.reason, count(*) FROM (SELECT unnest(_problems) AS p FROM checked) GROUP BY 1"
+                    "SELECT p.reason, count(*) FROM (SELECT unnest(problems) AS p FROM problem_rows) GROUP BY 1"
                 ).fetchall()
             )
             rejects_path = staged / files.REJECTS_FILE
             con.execute(
-                f"COPY (SELECT {ROW} AS row, p.col AS column, p.val AS value, p.reason AS reason FROM "
-                f"(SELECT {ROW}, unnest(_problems) AS p FROM checked) ORDER BY {ROW}) "
-                f"TO {semantic.sql_literal(str(rejects_path))} (HEADER, DELIMITER ',')"
+                "COPY (SELECT rid + 1 AS row, p.col AS column, p.val AS value, p.reason AS reason FROM "
+                "(SELECT rid, unnest(problems) AS p, generate_subscripts(problems, 1) AS i FROM problem_rows) "
+                f"ORDER BY rid, i) TO {semantic.sql_literal(str(rejects_path))} (HEADER, DELIMITER ',')"
             )
             refused = total == 0 or rejected / total > table.reject_threshold
             report("写入", 70, total)
@@ -343,10 +649,12 @@ def _load(
                     f"AS {semantic.quote_identifier(f.name)}"
                     for f in schema.fields
                 )
+                # A scan of ``rows`` follows the file: data.parquet keeps the rows' order without a sort.
                 con.execute(
-                    f"COPY (SELECT {typed} FROM checked WHERE len(_problems) = 0 ORDER BY {ROW}) TO "
+                    f"COPY (SELECT {typed} FROM rows WHERE NOT {BAD}) TO "
                     f"{semantic.sql_literal(str(staged / files.DATA_FILE))} (FORMAT parquet, COMPRESSION zstd)"
                 )
+            report("质量评估", 90, total)
             quality = measure(
                 con,
                 "checked",
@@ -357,10 +665,9 @@ def _load(
             )
         finally:
             con.close()
-        (staged / "work.duckdb").unlink(missing_ok=True)
-        (staged / "work.duckdb.wal").unlink(missing_ok=True)
-        if encoding == "gb18030":
-            (staged / "source-utf8.csv").unlink(missing_ok=True)
+        for scratch in ("source-utf8.csv", "source-xlsx.csv"):
+            (staged / scratch).unlink(missing_ok=True)
+        shutil.rmtree(staged / "spill", ignore_errors=True)
         target = files.version_dir(home, resource.id, number)
         files.publish(staged, target)
 
@@ -370,7 +677,7 @@ def _load(
         state="refused" if refused else "published",
         source_name=source_name,
         source_format=source_format,
-        source_encoding=encoding,
+        source_encoding=src.encoding,
         source_bytes=source_bytes,
         rows_loaded=0 if refused else total - rejected,
         rows_rejected=rejected,
