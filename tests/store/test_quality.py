@@ -322,3 +322,24 @@ def test_the_report_reads_in_chinese_with_field_titles(session, people, tmp_path
     assert "身份证号码与出生日期（身份证号—出生日期）30 组中 1 组不一致" in words["consistency"]["text"]
     assert words["uniqueness"]["text"] == "30 行中 0 行主键（身份证号）重复"
     assert "更新频率每月" in words["timeliness"]["text"]
+
+
+def test_an_empty_load_has_no_score_at_all():
+    schema = table_schema.parse_schema({"fields": [{"name": "name"}]})
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE checked (_row BIGINT, name VARCHAR, _problems STRUCT(col VARCHAR, val VARCHAR, reason VARCHAR)[])"
+    )
+    report = quality.measure(con, "checked", schema, quality.LoadFacts(0, 0, {}), update_frequency="daily")
+    assert report["score"] is None
+    assert all(d["score"] is None for d in report["dimensions"].values())
+
+
+def test_amounts_written_in_a_text_column_are_checked_as_numbers(session, as_actor, tmp_path):
+    dept = as_actor("department")
+    entry = make_entry(session, dept)
+    schema = {"fields": [{"name": "fee", "type": "string", "semanticType": "amount"}]}
+    rid = service.create_table(session, dept, entry.code, TableCreate(name="费用", schema=schema)).resource_id
+    result = load(session, dept, rid, tmp_path, ["12.50", "-3", '"￥1,000"'], header="fee")
+    fields = {f["field"]: f for f in dims(result)["accuracy"]["evidence"]["fields"]}
+    assert fields["fee"]["checked"] == 3 and fields["fee"]["checks"] == {"negative": 1}

@@ -266,8 +266,10 @@ def _accuracy_checks(schema: table_schema.TableSchema, ref: datetime) -> list[_F
         elif f.semantic_type == "resident_id":
             item.present = _valid(f.name)
             item.checks["age_range"] = f"substr({_q(f.name)}, 7, 8) < {_lit(oldest_birth.strftime('%Y%m%d'))}"
-        elif f.semantic_type == "amount" and not _hint(_SIGNED, f):
-            item.checks["negative"] = f"{t} < 0"
+        elif f.semantic_type == "amount" and not _hint(_SIGNED, f):  # a text column holding amounts
+            amount = f"TRY_CAST({_q(f.name)} AS DECIMAL(18,2))"
+            item.present = f"{amount} IS NOT NULL"
+            item.checks["negative"] = f"{amount} < 0"
         if item.checks:
             out.append(item)
     return out
@@ -556,11 +558,13 @@ def refresh(
             update_frequency_label=term.label if term else None,
             period_days=period,
         )
-        if period is None:
+        evidence.pop("unscored", None)
+        if not out.get("rows"):
+            evidence["unscored"] = "没有数据行，无法评价时效性"
+        elif period is None:
             evidence["unscored"] = f"更新频率为{term.label if term else '未声明'}，无法评价时效性"
-        else:
-            evidence.pop("unscored", None)
-        t.update(score=None if period is None else timeliness_score(age, period), evidence=evidence)
+        scored = period is not None and "unscored" not in evidence
+        t.update(score=timeliness_score(age, period) if scored and period else None, evidence=evidence)
     out["score"] = overall(out["dimensions"])
     return out
 
