@@ -164,15 +164,16 @@ def test_who_may_upload(client, session, settings, as_actor, token_for):
     assert client.post("/api/v1/resources/no-such-resource/versions?filename=d.csv", content=b"x").status_code == 404
 
 
-def test_the_body_is_not_read_before_the_permission_check(app, session, settings, as_actor, token_for):
-    rid = make_table(session, as_actor("department"))
-    outsider = token_for(as_actor("department"))
-    asked: list[str] = []
+def call_asgi(app, path: str, query: bytes, token: str, messages: list[dict[str, Any]]) -> tuple[list, list]:
+    """Call the application directly, handing it the request body as the given ASGI messages;
+    returns (how many messages it asked for, what it sent)."""
+    asked: list[dict[str, Any]] = []
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
-        asked.append("body")
-        return {"type": "http.request", "body": b"uscc\n1\n", "more_body": False}
+        message = messages[len(asked)] if len(asked) < len(messages) else {"type": "http.disconnect"}
+        asked.append(message)
+        return message
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
@@ -183,18 +184,43 @@ def test_the_body_is_not_read_before_the_permission_check(app, session, settings
         "http_version": "1.1",
         "method": "POST",
         "scheme": "http",
-        "path": f"/api/v1/resources/{rid}/versions",
-        "raw_path": f"/api/v1/resources/{rid}/versions".encode(),
-        "query_string": b"filename=d.csv",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
         "root_path": "",
-        "headers": [(b"authorization", f"Bearer {outsider}".encode()), (b"content-length", b"7"), (b"host", b"t")],
+        "headers": [(b"authorization", f"Bearer {token}".encode()), (b"host", b"t")],
         "client": ("127.0.0.1", 1),
         "server": ("t", 80),
         "state": {},
     }
     asyncio.run(app(scope, receive, send))
+    return asked, sent
+
+
+def test_the_body_is_not_read_before_the_permission_check(app, session, as_actor, token_for):
+    rid = make_table(session, as_actor("department"))
+    body = [{"type": "http.request", "body": b"uscc\n1\n", "more_body": False}]
+    asked, sent = call_asgi(
+        app, f"/api/v1/resources/{rid}/versions", b"filename=d.csv", token_for(as_actor("department")), body
+    )
     assert sent[0]["status"] == 403
     assert asked == []
+
+
+def test_an_upload_cut_off_by_the_client_leaves_no_job_and_no_file(app, session, settings, dept_table):
+    dept, rid, headers = dept_table
+    before = uploads(settings)
+    first = {"type": "http.request", "body": csv_text(50).encode(), "more_body": True}
+    asked, sent = call_asgi(
+        app,
+        f"/api/v1/resources/{rid}/versions",
+        b"filename=d.csv",
+        headers["Authorization"].split()[1],
+        [first, {"type": "http.disconnect"}],
+    )
+    assert len(asked) >= 2 and sent[0]["status"] == 422
+    assert uploads(settings) == before
+    assert jobs.list_jobs(session, dept, rid) == []
 
 
 def test_jobs_are_hidden_from_those_who_may_not_see_them(client, session, settings, dept_table, as_actor, token_for):

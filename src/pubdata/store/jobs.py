@@ -645,11 +645,14 @@ class JobRunner:
         """Fail the jobs a dead process left running, then start looking for queued ones."""
         if self.workers <= 0:
             return
-        for job_id in fail_interrupted(
-            self.engine, self.home, stale_seconds=self.stale_seconds, message=INTERRUPTED_AT_START
-        ):
-            log.warning("job %s was interrupted by a restart", job_id)
-        sweep_uploads(self.engine, self.home, older_than=self.stale_seconds)
+        try:
+            for job_id in fail_interrupted(
+                self.engine, self.home, stale_seconds=self.stale_seconds, message=INTERRUPTED_AT_START
+            ):
+                log.warning("job %s was interrupted by a restart", job_id)
+            sweep_uploads(self.engine, self.home, older_than=self.stale_seconds)
+        except Exception:  # the server still starts; the periodic sweep tries again
+            log.exception("job runner could not recover interrupted jobs at start")
         self._poller = threading.Thread(target=self._loop, name="pubdata-job-runner", daemon=True)
         self._poller.start()
 

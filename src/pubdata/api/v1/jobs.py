@@ -21,6 +21,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from pubdata.api.deps import DB, ActorDep
 from pubdata.settings import Settings
@@ -289,6 +290,8 @@ async def receive_file(
         return received
     except jobs.UploadTooLarge:
         raise
+    except ClientDisconnect:
+        raise jobs.InvalidUpload("上传被中断：客户端在文件传完之前断开了连接", field="file") from None
     except Exception:
         await _drain(request, limit)
         raise
