@@ -36,6 +36,9 @@ class Permission(StrEnum):
     IDENTITY_TOKEN_MANAGE_ANY = "identity:token:manage_any"
     PLATFORM_STATS_READ = "platform:stats:read"
     STORE_ROWS_READ = "store:rows:read"  # rows of tables the actor may read (open data, or its own)
+    ACCESS_REQUEST_CREATE = "access:request:create"  # ask for conditionally open data
+    ACCESS_REQUEST_REVIEW = "access:request:review"  # the publishing department's review step
+    ACCESS_GRANT_ISSUE = "access:grant:issue"  # the operator's step, which issues the grant
     AUDIT_OWN_READ = "audit:own:read"  # audit records of one's own actions and of the uses of one's data
     AUDIT_TRAIL_READ = "audit:trail:read"  # the whole audit trail: search, export, verify
 
@@ -58,15 +61,23 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CATALOG_ENTRY_DELETE,
             Permission.CATALOG_ENTRY_CURATE,
             Permission.PLATFORM_STATS_READ,
+            Permission.ACCESS_GRANT_ISSUE,
         }
     ),
     Role.DEPARTMENT: frozenset(
-        _SIGNED_IN | {Permission.CATALOG_ENTRY_CREATE, Permission.CATALOG_ENTRY_UPDATE, Permission.CATALOG_ENTRY_DELETE}
+        _SIGNED_IN
+        | {
+            Permission.CATALOG_ENTRY_CREATE,
+            Permission.CATALOG_ENTRY_UPDATE,
+            Permission.CATALOG_ENTRY_DELETE,
+            Permission.ACCESS_REQUEST_CREATE,  # departments share with each other too
+            Permission.ACCESS_REQUEST_REVIEW,
+        }
     ),
-    Role.ENTERPRISE: frozenset(_SIGNED_IN),
-    Role.BANK: frozenset(_SIGNED_IN),
-    Role.DATA_MERCHANT: frozenset(_SIGNED_IN),
-    Role.APPRAISER: frozenset(_SIGNED_IN),
+    Role.ENTERPRISE: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
+    Role.BANK: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
+    Role.DATA_MERCHANT: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
+    Role.APPRAISER: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
     Role.REGULATOR: frozenset(_SIGNED_IN | {Permission.PLATFORM_STATS_READ, Permission.AUDIT_TRAIL_READ}),
 }
 
@@ -83,6 +94,9 @@ SCOPES: dict[str, frozenset[Permission]] = {
         }
     ),
     "tokens": frozenset({Permission.IDENTITY_TOKEN_CREATE}),
+    "access": frozenset(
+        {Permission.ACCESS_REQUEST_CREATE, Permission.ACCESS_REQUEST_REVIEW, Permission.ACCESS_GRANT_ISSUE}
+    ),
     "admin": frozenset(Permission),
 }
 

@@ -22,7 +22,7 @@ from pubdata.catalog import service as catalog
 from pubdata.errors import Invalid
 from pubdata.store import engine
 from pubdata.store.models import StoreTable
-from pubdata.store.query import csv_bytes, json_value
+from pubdata.store.query import count_rows, csv_bytes, json_value
 from pubdata.store.read import ROW_NUMBER, ReadPlan, may_read_rows, open_label, plan_read, record_read
 from pubdata.store.semantic import quote_identifier
 
@@ -56,7 +56,7 @@ def download(
     if fmt not in FORMATS:
         raise Invalid(f"不支持的下载格式：{fmt}（可用：csv、parquet、jsonl）", field="format")
     plan = plan_read(session, actor, resource_id, version, home=home)
-    record_read(session, actor, plan, f"download.{fmt}", rows=plan.rows)
+    record_read(session, actor, plan, f"download.{fmt}", rows=count_rows(plan))
     return Download(plan, fmt, _stream(plan, fmt))
 
 

@@ -301,7 +301,7 @@ def _after(keys: list[tuple[str, str, bool]], values: list[Any], i: int = 0) -> 
 
 def _digest(plan: ReadPlan, query: RowQuery, *, with_sort: bool = True) -> str:
     """A key of the query's rows (resource, version, filters, q) and, for cursors, their order."""
-    shape = [plan.resource_id, plan.version, [(f.field, f.op, f.value) for f in query.filters], query.q]
+    shape = [plan.resource_id, plan.version, plan.scope, [(f.field, f.op, f.value) for f in query.filters], query.q]
     if with_sort:
         shape.append(query.sort)
     return hashlib.sha256(json.dumps(shape, default=str, ensure_ascii=False).encode()).hexdigest()[:16]
@@ -419,13 +419,22 @@ def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
     )
 
 
+def count_rows(plan: ReadPlan) -> int:
+    """The rows the plan exposes (the version's count, or the contract's filtered count)."""
+    cur = engine.cursor()
+    try:
+        return _total(cur, plan, _Sql(), _digest(plan, RowQuery(), with_sort=False))
+    finally:
+        cur.close()
+
+
 def _out(col: str) -> str:
     """A column as the caller sees it: ``_id`` is the 1-based row number."""
     return f"{ROW_NUMBER} + 1" if col == ROW_NUMBER else col
 
 
 def _total(cur: Any, plan: ReadPlan, where: _Sql, digest: str) -> int:
-    if not where.where:
+    if not where.where and plan.row_filter_sql is None:
         return plan.rows
     key = digest
     cached = totals.get(key)

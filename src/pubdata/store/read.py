@@ -16,18 +16,26 @@ prunes row groups and stops early on that column, not on an expression over it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import hmac
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pubdata.access import masks
+from pubdata.access import service as access
+from pubdata.access.row_filter import compile_filter
+from pubdata.access.schemas import TableField
 from pubdata.audit import service as audit
 from pubdata.authz import Actor, Permission, require
 from pubdata.catalog import service as catalog
 from pubdata.catalog import vocab
 from pubdata.catalog.models import CatalogEntry
-from pubdata.errors import Forbidden, NotFound
+from pubdata.errors import Forbidden, NotFound, RateLimited
+from pubdata.settings import get_settings
 from pubdata.store import files, table_schema
 from pubdata.store.errors import TableNotFound, VersionNotFound
 from pubdata.store.models import StoreTable, StoreVersion
@@ -47,7 +55,8 @@ class NoData(NotFound):
 
 @dataclass(frozen=True)
 class ReadPlan:
-    """What one caller may read of one version of one table."""
+    """What one caller may read of one version of one table: which columns (each possibly masked),
+    which rows (a contract's row filter), under which grant."""
 
     resource_id: str
     resource_name: str
@@ -57,21 +66,39 @@ class ReadPlan:
     rows: int
     path: Path
     schema: table_schema.TableSchema
-    fields: tuple[table_schema.SchemaField, ...]  # the columns the caller sees, in schema order
+    fields: tuple[table_schema.SchemaField, ...]  # the columns the caller sees (types as seen, once masked)
     publisher_org_id: int
     governed: bool  # not unconditionally open: every read is audited
+    grant_id: int | None = None
+    masks: dict[str, str] = field(default_factory=dict)  # column → mask rule
+    row_filter_sql: str | None = None  # over the raw columns, inside the relation
+    salt: str = ""  # of the hash mask, per grant
 
     @property
     def field_names(self) -> list[str]:
         return [f.name for f in self.fields]
 
     @property
+    def scope(self) -> str:
+        """What distinguishes this caller's view of the version (for caches keyed by query)."""
+        return f"grant:{self.grant_id}" if self.grant_id is not None else "full"
+
+    @property
     def relation(self) -> str:
-        """A DuckDB subquery of the readable rows: ``_rn`` and the visible columns."""
-        cols = ", ".join(quote_identifier(f.name) for f in self.fields)
+        """A DuckDB subquery of the readable rows: ``_rn`` and the visible columns, masked, filtered
+        by the contract. Everything a caller does happens outside it, on what it exposes."""
+        cols = []
+        for f in self.fields:
+            raw = self.schema.field(f.name)
+            column = quote_identifier(f.name)
+            masked = masks.mask_sql(
+                column, self.masks.get(f.name), salt=self.salt, duckdb_type=table_schema.duckdb_type(raw)
+            )
+            cols.append(column if masked == column else f"{masked} AS {column}")
+        where = f" WHERE {self.row_filter_sql}" if self.row_filter_sql else ""
         return (
-            f"(SELECT file_row_number AS {ROW_NUMBER}, {cols} "
-            f"FROM read_parquet({sql_literal(str(self.path))}, file_row_number = true))"
+            f"(SELECT file_row_number AS {ROW_NUMBER}, {', '.join(cols)} "
+            f"FROM read_parquet({sql_literal(str(self.path))}, file_row_number = true){where})"
         )
 
     def field(self, name: str) -> table_schema.SchemaField:
@@ -82,7 +109,7 @@ class ReadPlan:
 
 
 def may_read_rows(actor: Actor, entry: CatalogEntry) -> bool:
-    """Whether the actor may read the rows of the entry's tables."""
+    """Whether the actor may read the entry's tables without a grant (open data, or its own)."""
     if not actor.can(Permission.STORE_ROWS_READ):
         return False
     if entry.open_type == "unconditional":
@@ -90,26 +117,61 @@ def may_read_rows(actor: Actor, entry: CatalogEntry) -> bool:
     return entry.organisation_id == actor.organisation_id or actor.can(Permission.CATALOG_ENTRY_CURATE)
 
 
+def table_fields(schema: table_schema.TableSchema) -> list[TableField]:
+    """The table's columns as the access domain checks requests against them."""
+    return [TableField(f.name, f.type, f.personal_kind, f.title) for f in schema.fields]
+
+
+def _refuse(
+    session: Session, actor: Actor, entry: CatalogEntry, resource_id: str, version: int | None, why: str
+) -> None:
+    audit.refuse(
+        session,
+        actor,
+        audit.Event(
+            "rows.read", reason=why, entry_code=entry.code, resource_id=resource_id, version=version,
+            publisher_org_id=entry.organisation_id,
+        ),
+    )  # fmt: skip
+
+
+_GRANT_STATUS = {"revoked": "授权已被撤销", "expired": "授权已过期", "pending": "授权尚未生效"}
+
+
+def _grant_for(session: Session, actor: Actor, entry: CatalogEntry, resource_id: str, version: int | None) -> Any:
+    """The consumer's active grant, charged one call; refusals are explained and audited."""
+    label = open_label(entry.open_type)
+    grant = access.active_grant(session, actor, resource_id) if entry.open_type == "conditional" else None
+    if grant is None:
+        latest = access.latest_grant(session, actor, resource_id) if entry.open_type == "conditional" else None
+        if latest is not None:
+            status = access.grant_status(latest)
+            why = {"revoked": "授权已被撤销", "expired": "授权已过期", "pending": "授权尚未生效"}.get(
+                status, "授权无效"
+            )
+            message = f"无权读取该数据：{entry.title}（{why}）"
+        elif entry.open_type == "conditional":
+            message = f"无权读取该数据：{entry.title}（{label}，需申请并获批后使用）"
+        else:
+            message = f"无权读取该数据：{entry.title}（{label}）"
+        _refuse(session, actor, entry, resource_id, version, message)
+        raise RowsForbidden(message)
+    try:
+        access.charge_call(session, grant)
+    except RateLimited as exc:
+        _refuse(session, actor, entry, resource_id, version, exc.message)
+        raise
+    return grant
+
+
 def plan_read(session: Session, actor: Actor, resource_id: str, version: int | None = None, *, home: Path) -> ReadPlan:
-    """The plan for reading a table's current version (or the published ``version`` asked for)."""
+    """The plan for reading a table's current version (or the published ``version`` asked for): the
+    whole table for open data and for its publisher; the contract's columns, masks and rows for a
+    consumer with an active grant (charged one call); refused (and audited) for anyone else."""
     require(actor, Permission.STORE_ROWS_READ)
     resource = catalog.get_resource(session, actor, resource_id)
     entry = resource.entry
-    if not may_read_rows(actor, entry):
-        message = f"无权读取该数据：{entry.title}（{open_label(entry.open_type)}）"
-        audit.refuse(
-            session,
-            actor,
-            audit.Event(
-                "rows.read",
-                reason=message,
-                entry_code=entry.code,
-                resource_id=resource.id,
-                version=version,
-                publisher_org_id=entry.organisation_id,
-            ),
-        )
-        raise RowsForbidden(message)
+    grant = None if may_read_rows(actor, entry) else _grant_for(session, actor, entry, resource.id, version)
     table = session.get(StoreTable, resource.id)
     if table is None:
         raise TableNotFound(f"资源尚未建立数据表：{resource_id}")
@@ -122,7 +184,7 @@ def plan_read(session: Session, actor: Actor, resource_id: str, version: int | N
     if row is None or row.state != "published":
         raise VersionNotFound(f"版本不存在或未发布：{number}")
     schema = table_schema.parse_schema(table.table_schema)
-    return ReadPlan(
+    plan = ReadPlan(
         resource_id=resource.id,
         resource_name=resource.name,
         entry_code=entry.code,
@@ -134,6 +196,32 @@ def plan_read(session: Session, actor: Actor, resource_id: str, version: int | N
         fields=tuple(schema.fields),
         publisher_org_id=entry.organisation_id,
         governed=entry.open_type != "unconditional",
+    )
+    return plan if grant is None else _under_grant(plan, grant)
+
+
+def _under_grant(plan: ReadPlan, grant: Any) -> ReadPlan:
+    """The plan narrowed to a grant: its fields (schema order, still in the table), masked."""
+    allowed = set(grant.fields)
+    visible = []
+    for f in plan.schema.fields:
+        if f.name in allowed:
+            rule = grant.masks.get(f.name)
+            shown = masks.output_type(rule, f.type)
+            visible.append(
+                f if not rule else f.model_copy(update={"type": shown, "semantic_type": None, "constraints": None})
+            )
+    names = plan.schema.field_names
+    salt = hmac.new(
+        get_settings().resolved_secret_key().encode(), f"grant:{grant.id}".encode(), hashlib.sha256
+    ).hexdigest()
+    return replace(
+        plan,
+        fields=tuple(visible),
+        grant_id=grant.id,
+        masks={k: v for k, v in grant.masks.items() if k in allowed},
+        row_filter_sql=compile_filter(grant.row_filter, names) if grant.row_filter else None,
+        salt=salt,
     )
 
 
@@ -154,8 +242,11 @@ def record_read(
             rows=rows,
             query_digest=audit.digest_of(query_text) if query_text else None,
             publisher_org_id=plan.publisher_org_id,
+            grant_id=plan.grant_id,
         ),
     )
+    if plan.grant_id is not None:
+        access.charge_rows(session, plan.grant_id, rows)
 
 
 def readable_tables(session: Session, actor: Actor, entry_key: str) -> list[tuple[str, str, int | None]]:

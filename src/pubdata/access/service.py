@@ -1,0 +1,516 @@
+"""Access requests and grants.
+
+A consumer organisation requests a 有条件开放 table for a purpose (``submit_request``); the
+publishing department then the operator review it (``review_request``): each approves — possibly
+narrowing fields, period, masks, rows — or rejects with a reason. The operator's approval creates the
+grant (the contract) the store's read path enforces through ``active_grant`` and ``charge``. Every
+transition is an ``AccessDecision`` and an audit record. 不予开放 data can never be requested.
+
+The access domain sits below the store: callers pass the table's columns (``TableField``) so that
+requested fields, masks and row filters are checked against the real table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from pubdata.access import masks as mask_rules
+from pubdata.access.models import AccessDecision, AccessGrant, AccessRequest, AccessUsage
+from pubdata.access.row_filter import compile_filter
+from pubdata.access.schemas import Decision, DecisionRead, GrantRead, RequestCreate, RequestRead, TableField
+from pubdata.audit import service as audit
+from pubdata.authz import Actor, Permission, require
+from pubdata.catalog import service as catalog
+from pubdata.db import utcnow
+from pubdata.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+MAX_PERIOD_DAYS = 3 * 366
+DEFAULT_DAILY_CALLS = 10_000
+DEFAULT_RATE_PER_MINUTE = 120
+OPEN_STATES = ("requested", "department_approved")
+
+
+class RequestNotFound(NotFound):
+    code = "access.request_not_found"
+
+
+class GrantNotFound(NotFound):
+    code = "access.grant_not_found"
+
+
+class InvalidRequest(Invalid):
+    code = "access.invalid_request"
+
+
+class WrongState(Conflict):
+    code = "access.wrong_state"
+
+
+class QuotaExceeded(RateLimited):
+    code = "access.quota_exceeded"
+
+
+def beijing_today() -> date:
+    return datetime.now(BEIJING).date()
+
+
+def _fields_by_name(fields: Sequence[TableField]) -> dict[str, TableField]:
+    return {f.name: f for f in fields}
+
+
+def _check_fields(names: list[str], table: dict[str, TableField], key: str = "fields") -> list[str]:
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise InvalidRequest(f"数据表中没有这些字段：{'、'.join(unknown)}（可用：{'、'.join(table)}）", field=key)
+    if len(set(names)) != len(names):
+        raise InvalidRequest("字段有重复", field=key)
+    return list(names)
+
+
+def _default_masks(names: list[str], table: dict[str, TableField]) -> dict[str, str]:
+    out = {}
+    for n in names:
+        kind = table[n].personal_kind
+        if kind:
+            rule = mask_rules.DEFAULT_BY_PERSONAL_KIND.get(kind, "all")
+            if rule == "year" and table[n].type not in ("date", "datetime"):
+                rule = "all"
+            out[n] = rule
+    return out
+
+
+def _event(action: str, request: AccessRequest, entry_code: str, **extra: Any) -> audit.Event:
+    return audit.Event(
+        action,
+        entry_code=entry_code,
+        resource_id=request.resource_id,
+        publisher_org_id=request.publisher_org_id,
+        details={"request_id": request.id, **extra},
+    )
+
+
+def _decide(
+    session: Session,
+    actor: Actor,
+    request: AccessRequest,
+    *,
+    step: str,
+    action: str,
+    to_state: str,
+    reason: str = "",
+    changes: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AccessDecision(
+            request_id=request.id,
+            step=step,
+            action=action,
+            from_state=request.state,
+            to_state=to_state,
+            actor_user_id=actor.user_id,
+            actor_org_id=actor.organisation_id,
+            reason=reason,
+            changes=changes,
+        )
+    )
+    request.state = to_state
+    request.updated_at = utcnow()
+
+
+# --- requesting ---------------------------------------------------------------------------------------
+
+
+def submit_request(
+    session: Session, actor: Actor, resource_id: str, data: RequestCreate, table_fields: Sequence[TableField]
+) -> AccessRequest:
+    """A consumer organisation asks for fields of a 有条件开放 table, for a purpose and a period."""
+    require(actor, Permission.ACCESS_REQUEST_CREATE)
+    resource = catalog.get_resource(session, actor, resource_id)
+    entry = resource.entry
+    if actor.organisation_id is None:
+        raise Forbidden("申请数据需以机构身份提出：当前账号不属于任何机构")
+    if entry.open_type == "unconditional":
+        raise InvalidRequest("该数据为无条件开放，无需申请，可直接使用", field="resource_id")
+    if entry.open_type == "closed":
+        raise InvalidRequest("该数据为不予开放数据，不能申请使用", field="resource_id")
+    if entry.organisation_id == actor.organisation_id:
+        raise InvalidRequest("这是本机构发布的数据，无需申请", field="resource_id")
+    table = _fields_by_name(table_fields)
+    fields = _check_fields(data.fields, table)
+    today = beijing_today()
+    if data.period_start < today:
+        raise InvalidRequest(f"使用期限的开始日期已过：{data.period_start}（今天是 {today}）", field="period_start")
+    if data.period_end < data.period_start:
+        raise InvalidRequest("使用期限的结束日期早于开始日期", field="period_end")
+    if (data.period_end - data.period_start).days > MAX_PERIOD_DAYS:
+        raise InvalidRequest("使用期限最长三年", field="period_end")
+    request = AccessRequest(
+        entry_id=entry.id,
+        resource_id=resource.id,
+        publisher_org_id=entry.organisation_id,
+        consumer_org_id=actor.organisation_id,
+        requested_by=actor.user_id,
+        scenario=data.scenario.strip(),
+        purpose=data.purpose.strip(),
+        fields=fields,
+        masks=_default_masks(fields, table),
+        period_start=data.period_start,
+        period_end=data.period_end,
+        expected_rows=data.expected_rows,
+        state="requested",
+    )
+    session.add(request)
+    session.flush()
+    session.add(
+        AccessDecision(
+            request_id=request.id, step="consumer", action="submit", from_state="", to_state="requested",
+            actor_user_id=actor.user_id, actor_org_id=actor.organisation_id, reason=request.purpose,
+        )
+    )  # fmt: skip
+    audit.record(session, actor, _event("access.request", request, entry.code, fields=fields))
+    session.flush()
+    return request
+
+
+def _narrow(request: AccessRequest, decision: Decision, table: dict[str, TableField], actor: Actor) -> dict[str, Any]:
+    """Apply a reviewer's narrowing to the request; the changes made (old → new)."""
+    changes: dict[str, Any] = {}
+    if decision.fields is not None:
+        fields = _check_fields(decision.fields, table)
+        wider = [f for f in fields if f not in request.fields]
+        if wider:
+            raise InvalidRequest(f"审核只能收窄字段，不能增加：{'、'.join(wider)}", field="fields")
+        if not fields:
+            raise InvalidRequest("至少保留一个字段；不同意请驳回", field="fields")
+        if fields != request.fields:
+            changes["fields"] = [request.fields, fields]
+            request.fields = fields
+            request.masks = {k: v for k, v in request.masks.items() if k in fields}
+    if decision.masks:
+        new = dict(request.masks)
+        for name, rule in decision.masks.items():
+            if name not in request.fields:
+                raise InvalidRequest(f"遮盖规则的字段不在申请范围内：{name}", field=f"masks.{name}")
+            mask_rules.check_rule(name, rule, table[name].type)
+            if mask_rules.strictness(rule) < mask_rules.strictness(request.masks.get(name)):
+                raise InvalidRequest(
+                    f"字段 {name} 的遮盖规则只能更严格：{request.masks.get(name)} → {rule}", field=f"masks.{name}"
+                )
+            new[name] = rule
+        if new != request.masks:
+            changes["masks"] = [request.masks, new]
+            request.masks = new
+    if decision.row_filter and decision.row_filter.strip():
+        compile_filter(decision.row_filter, list(table))
+        combined = decision.row_filter.strip()
+        if request.row_filter:
+            combined = f"({request.row_filter}) AND ({combined})"
+        changes["row_filter"] = [request.row_filter, combined]
+        request.row_filter = combined
+    if decision.period_end is not None and decision.period_end != request.period_end:
+        if decision.period_end > request.period_end:
+            raise InvalidRequest("审核只能缩短使用期限，不能延长", field="period_end")
+        if decision.period_end < request.period_start:
+            raise InvalidRequest("结束日期早于开始日期", field="period_end")
+        changes["period_end"] = [request.period_end.isoformat(), decision.period_end.isoformat()]
+        request.period_end = decision.period_end
+    return changes
+
+
+def review_request(
+    session: Session, actor: Actor, request_id: int, decision: Decision, table_fields: Sequence[TableField]
+) -> AccessRequest:
+    """The next review step: the publishing department for a new request, then the operator."""
+    request = visible_request(session, actor, request_id)
+    entry = catalog.get_entry(session, actor, request.entry_id)
+    if request.state == "requested":
+        require(actor, Permission.ACCESS_REQUEST_REVIEW)
+        if actor.organisation_id != request.publisher_org_id:
+            raise Forbidden("只有发布该数据的部门可以进行部门审核")
+        step, approved_state = "department", "department_approved"
+    elif request.state == "department_approved":
+        require(actor, Permission.ACCESS_GRANT_ISSUE)
+        step, approved_state = "operator", "granted"
+    else:
+        raise WrongState(f"申请当前状态为 {request.state}，不能审核", code="access.wrong_state")
+    if decision.action == "reject":
+        if not decision.reason.strip():
+            raise InvalidRequest("驳回需说明理由", field="reason")
+        _decide(session, actor, request, step=step, action="reject", to_state="rejected", reason=decision.reason)
+        audit.record(session, actor, _event("access.reject", request, entry.code, step=step, reason=decision.reason))
+        session.flush()
+        return request
+    if step == "department" and any(
+        v is not None for v in (decision.daily_call_quota, decision.daily_row_quota, decision.rate_per_minute)
+    ):
+        raise InvalidRequest("调用配额和频率由运营方设定", field="daily_call_quota")
+    table = _fields_by_name(table_fields)
+    changes = _narrow(request, decision, table, actor)
+    action = "narrow" if changes else "approve"
+    _decide(session, actor, request, step=step, action=action, to_state=approved_state, reason=decision.reason,
+            changes=changes or None)  # fmt: skip
+    if step == "operator":
+        session.add(
+            AccessGrant(
+                request_id=request.id,
+                entry_id=request.entry_id,
+                resource_id=request.resource_id,
+                publisher_org_id=request.publisher_org_id,
+                consumer_org_id=request.consumer_org_id,
+                fields=list(request.fields),
+                masks=dict(request.masks),
+                row_filter=request.row_filter,
+                purpose=request.purpose,
+                valid_from=request.period_start,
+                valid_to=request.period_end,
+                daily_call_quota=decision.daily_call_quota or DEFAULT_DAILY_CALLS,
+                daily_row_quota=decision.daily_row_quota,
+                rate_per_minute=decision.rate_per_minute or DEFAULT_RATE_PER_MINUTE,
+            )
+        )
+    audit.record(session, actor, _event(f"access.{action}", request, entry.code, step=step, changes=changes or None))
+    session.flush()
+    return request
+
+
+def withdraw_request(session: Session, actor: Actor, request_id: int, reason: str = "") -> AccessRequest:
+    """The consumer takes back a request still under review."""
+    request = visible_request(session, actor, request_id)
+    if actor.organisation_id != request.consumer_org_id:
+        raise Forbidden("只有提出申请的机构可以撤回申请")
+    if request.state not in OPEN_STATES:
+        raise WrongState(f"申请当前状态为 {request.state}，不能撤回")
+    entry = catalog.get_entry(session, actor, request.entry_id)
+    _decide(session, actor, request, step="consumer", action="withdraw", to_state="withdrawn", reason=reason)
+    audit.record(session, actor, _event("access.withdraw", request, entry.code))
+    session.flush()
+    return request
+
+
+def revoke_grant(session: Session, actor: Actor, grant_id: int, reason: str) -> AccessGrant:
+    """End a grant now (the publishing department or the operator); reads stop at once."""
+    grant = session.get(AccessGrant, grant_id)
+    if grant is None or not _may_see_grant(actor, grant):
+        raise GrantNotFound(f"授权不存在：{grant_id}")
+    if not (
+        actor.can(Permission.ACCESS_GRANT_ISSUE)
+        or (actor.can(Permission.ACCESS_REQUEST_REVIEW) and actor.organisation_id == grant.publisher_org_id)
+    ):
+        raise Forbidden("只有发布数据的部门或运营方可以撤销授权")
+    if grant.state == "revoked":
+        raise WrongState("授权已被撤销")
+    request = session.get(AccessRequest, grant.request_id)
+    assert request is not None
+    grant.state = "revoked"
+    grant.revoked_at = utcnow()
+    grant.revoked_by = actor.user_id
+    grant.revoke_reason = reason
+    step = "operator" if actor.can(Permission.ACCESS_GRANT_ISSUE) else "department"
+    session.add(
+        AccessDecision(
+            request_id=request.id, step=step, action="revoke", from_state="granted", to_state="revoked",
+            actor_user_id=actor.user_id, actor_org_id=actor.organisation_id, reason=reason,
+        )
+    )  # fmt: skip
+    entry = catalog.get_entry(session, actor, grant.entry_id)
+    event = _event("access.revoke", request, entry.code, reason=reason)
+    event.grant_id = grant.id
+    audit.record(session, actor, event)
+    session.flush()
+    return grant
+
+
+# --- reading ------------------------------------------------------------------------------------------
+
+
+def _may_see_request(actor: Actor, request: AccessRequest | AccessGrant) -> bool:
+    if actor.can(Permission.ACCESS_GRANT_ISSUE) or actor.can(Permission.AUDIT_TRAIL_READ):
+        return True
+    return actor.organisation_id is not None and actor.organisation_id in (
+        request.consumer_org_id,
+        request.publisher_org_id,
+    )
+
+
+_may_see_grant = _may_see_request
+
+
+def visible_request(session: Session, actor: Actor, request_id: int) -> AccessRequest:
+    request = session.get(AccessRequest, request_id)
+    if request is None or not _may_see_request(actor, request):
+        raise RequestNotFound(f"申请不存在：{request_id}")
+    return request
+
+
+def get_request(session: Session, actor: Actor, request_id: int) -> RequestRead:
+    request = visible_request(session, actor, request_id)
+    return _request_read(session, request)
+
+
+def _request_read(session: Session, request: AccessRequest) -> RequestRead:
+    out = RequestRead.model_validate(request)
+    decisions = session.scalars(
+        select(AccessDecision).where(AccessDecision.request_id == request.id).order_by(AccessDecision.id)
+    )
+    out.decisions = [DecisionRead.model_validate(d) for d in decisions]
+    grant = session.scalar(select(AccessGrant).where(AccessGrant.request_id == request.id))
+    out.grant = grant_read(session, grant) if grant else None
+    return out
+
+
+def list_requests(session: Session, actor: Actor, box: str) -> list[RequestRead]:
+    """``mine``: my organisation's requests; ``review``: what waits for my review (the department's
+    queue, or the operator's); ``publisher``: every request for my organisation's data."""
+    if actor.organisation_id is None and not actor.can(Permission.ACCESS_GRANT_ISSUE):
+        return []
+    stmt = select(AccessRequest)
+    if box == "mine":
+        stmt = stmt.where(AccessRequest.consumer_org_id == actor.organisation_id)
+    elif box == "publisher":
+        stmt = stmt.where(AccessRequest.publisher_org_id == actor.organisation_id)
+    elif box == "review":
+        if actor.can(Permission.ACCESS_GRANT_ISSUE):
+            stmt = stmt.where(AccessRequest.state == "department_approved")
+        elif actor.can(Permission.ACCESS_REQUEST_REVIEW):
+            stmt = stmt.where(
+                AccessRequest.state == "requested", AccessRequest.publisher_org_id == actor.organisation_id
+            )
+        else:
+            return []
+    else:
+        raise Invalid(f"未知的列表：{box}（mine、review、publisher）", field="box")
+    return [_request_read(session, r) for r in session.scalars(stmt.order_by(AccessRequest.id.desc()).limit(500))]
+
+
+def grant_status(grant: AccessGrant, today: date | None = None) -> str:
+    today = today or beijing_today()
+    if grant.state == "revoked":
+        return "revoked"
+    if today < grant.valid_from:
+        return "pending"
+    if today > grant.valid_to:
+        return "expired"
+    return "active"
+
+
+def grant_read(session: Session, grant: AccessGrant) -> GrantRead:
+    out = GrantRead.model_validate(grant)
+    out.status = grant_status(grant)
+    usage = session.get(AccessUsage, (grant.id, _day_window()))
+    out.calls_today, out.rows_today = (usage.calls, usage.rows) if usage else (0, 0)
+    return out
+
+
+def list_grants(session: Session, actor: Actor, *, resource_id: str | None = None) -> list[GrantRead]:
+    """Grants the actor's organisation holds or issued (its data); all of them for the operator."""
+    stmt = select(AccessGrant)
+    if not (actor.can(Permission.ACCESS_GRANT_ISSUE) or actor.can(Permission.AUDIT_TRAIL_READ)):
+        if actor.organisation_id is None:
+            return []
+        org = actor.organisation_id
+        stmt = stmt.where(or_(AccessGrant.consumer_org_id == org, AccessGrant.publisher_org_id == org))
+    if resource_id:
+        stmt = stmt.where(AccessGrant.resource_id == resource_id)
+    return [grant_read(session, g) for g in session.scalars(stmt.order_by(AccessGrant.id.desc()).limit(500))]
+
+
+def active_grant(session: Session, actor: Actor, resource_id: str) -> AccessGrant | None:
+    """The grant under which the actor's organisation may read the table today, if any."""
+    if actor.organisation_id is None:
+        return None
+    today = beijing_today()
+    return session.scalar(
+        select(AccessGrant)
+        .where(
+            AccessGrant.resource_id == resource_id,
+            AccessGrant.consumer_org_id == actor.organisation_id,
+            AccessGrant.state == "active",
+            AccessGrant.valid_from <= today,
+            AccessGrant.valid_to >= today,
+        )
+        .order_by(AccessGrant.id.desc())
+        .limit(1)
+    )
+
+
+def latest_grant(session: Session, actor: Actor, resource_id: str) -> AccessGrant | None:
+    """The organisation's newest grant for the table in any state (to explain a refusal)."""
+    if actor.organisation_id is None:
+        return None
+    return session.scalar(
+        select(AccessGrant)
+        .where(AccessGrant.resource_id == resource_id, AccessGrant.consumer_org_id == actor.organisation_id)
+        .order_by(AccessGrant.id.desc())
+        .limit(1)
+    )
+
+
+# --- quotas -------------------------------------------------------------------------------------------
+
+
+def _day_window(now: datetime | None = None) -> str:
+    return "d:" + (now or datetime.now(BEIJING)).astimezone(BEIJING).strftime("%Y-%m-%d")
+
+
+def _minute_window(now: datetime) -> str:
+    return "m:" + now.astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M")
+
+
+def _bump(session: Session, grant_id: int, window: str, calls: int, rows: int) -> AccessUsage:
+    values = {"calls": AccessUsage.calls + calls, "rows": AccessUsage.rows + rows}
+    where = (AccessUsage.grant_id == grant_id, AccessUsage.window == window)
+    if session.execute(update(AccessUsage).where(*where).values(**values)).rowcount == 0:  # type: ignore[attr-defined]
+        try:
+            with session.begin_nested():
+                session.add(AccessUsage(grant_id=grant_id, window=window, calls=calls, rows=rows))
+        except IntegrityError:  # another process opened the window first
+            session.execute(update(AccessUsage).where(*where).values(**values))
+    usage = session.get(AccessUsage, (grant_id, window), populate_existing=True)
+    assert usage is not None
+    return usage
+
+
+def charge_call(session: Session, grant: AccessGrant) -> None:
+    """Count one call against the grant's rate and daily quotas; refuse (429) past either."""
+    now = datetime.now(UTC)
+    minute = _bump(session, grant.id, _minute_window(now), 1, 0)
+    day = _bump(session, grant.id, _day_window(now), 1, 0)
+    if grant.rate_per_minute is not None and minute.calls > grant.rate_per_minute:
+        wait = 60 - now.astimezone(BEIJING).second
+        raise RateLimited(f"调用过于频繁：每分钟最多 {grant.rate_per_minute} 次", retry_after=wait)
+    midnight = (now.astimezone(BEIJING) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    until_midnight = int((midnight - now.astimezone(BEIJING)).total_seconds()) + 1
+    if grant.daily_call_quota is not None and day.calls > grant.daily_call_quota:
+        raise QuotaExceeded(f"今日调用次数已达上限 {grant.daily_call_quota} 次", retry_after=until_midnight)
+    if grant.daily_row_quota is not None and day.rows >= grant.daily_row_quota:
+        raise QuotaExceeded(f"今日数据行数已达上限 {grant.daily_row_quota} 行", retry_after=until_midnight)
+
+
+def charge_rows(session: Session, grant_id: int, rows: int) -> None:
+    """Count the rows a read returned against the grant's day."""
+    if rows:
+        _bump(session, grant_id, _day_window(), 0, rows)
+
+
+def usage_today(session: Session, grant_id: int) -> tuple[int, int]:
+    usage = session.get(AccessUsage, (grant_id, _day_window()))
+    return (usage.calls, usage.rows) if usage else (0, 0)
+
+
+def pending_count(session: Session, actor: Actor) -> int:
+    """How many requests wait for the actor's review."""
+    if actor.can(Permission.ACCESS_GRANT_ISSUE):
+        where = AccessRequest.state == "department_approved"
+    elif actor.can(Permission.ACCESS_REQUEST_REVIEW) and actor.organisation_id is not None:
+        where = (AccessRequest.state == "requested") & (AccessRequest.publisher_org_id == actor.organisation_id)
+    else:
+        return 0
+    return session.scalar(select(func.count()).select_from(AccessRequest).where(where)) or 0
