@@ -144,7 +144,14 @@ _NOT_SPACE_OR_WIDE = rf"[^{_SPACE_CLASS}\x{{FF10}}-\x{{FF19}}\x{{FF21}}-\x{{FF3A
 _HAN_OR_DIGIT_RE = r"[\p{Han}0-9]"
 _ADDRESS_FAST_RE = rf"{_NOT_SPACE_OR_WIDE}+( {_NOT_SPACE_OR_WIDE}+)*"
 _EMAIL_FAST_RE = rf"{_EMAIL_LOCAL}@([a-z0-9]([a-z0-9-]{{0,61}}[a-z0-9])?\.)+[a-z]{{2,63}}"
-_DAY_MONTH = r"(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])"
+
+
+# A real month and day of any year (29 February, which needs the year, is left to the full check).
+def _month_day(sep: str) -> str:
+    return rf"((0[1-9]|1[0-2]){sep}(0[1-9]|1\d|2[0-8])|(0[13-9]|1[0-2]){sep}(29|30)|(0[13578]|1[02]){sep}31)"
+
+
+_MONTH_DAY = _month_day("-")
 _FAST_PATTERNS = {
     "mobile": r"1[3-9]\d{9}",
     "phone": _PHONE_RE,
@@ -152,8 +159,8 @@ _FAST_PATTERNS = {
     "division_code": rf"{_PROVINCE_RE}(\d{{4}}|\d{{7}}|\d{{10}})",
     "person_name": r"\p{Han}{2,20}",
     "number": r"-?\d{1,15}(\.\d{1,15})?",
-    "date": rf"[1-9]\d{{3}}-{_DAY_MONTH}",
-    "datetime": rf"[1-9]\d{{3}}-{_DAY_MONTH} ([01]\d|2[0-3]):[0-5]\d:[0-5]\d",
+    "date": rf"[1-9]\d{{3}}-{_MONTH_DAY}",
+    "datetime": rf"[1-9]\d{{3}}-{_MONTH_DAY} ([01]\d|2[0-3]):[0-5]\d:[0-5]\d",
     "year": r"\d{4}",
 }
 _TRUE_WORDS = ("true", "t", "yes", "y", "1", "是")
@@ -334,7 +341,7 @@ def fast_path(kind: str, text_sql: str, *, functions: bool = False, today: date 
         return FastPath(f"CASE WHEN {_full_match(v, _USCC_SHAPE)} THEN {check} ELSE false END", v)
     if kind == "resident_id":
         year = (today or date.today()).year - 1  # strictly before this year whatever DuckDB's time zone
-        shape = rf"{_PROVINCE_RE}\d{{4}}{_years_re(1900, year)}(0[1-9]|1[0-2])(0[1-9]|1\d|2[0-8])\d{{3}}[\dX]"
+        shape = rf"{_PROVINCE_RE}\d{{4}}{_years_re(1900, year)}{_month_day('')}\d{{3}}[\dX]"
         check = (
             f"{RESIDENT_ID_CHECK_FUNCTION}({v})" if functions else f"{resident_id_check_sql(v)} = substr({v}, 18, 1)"
         )
@@ -365,15 +372,17 @@ def fast_path(kind: str, text_sql: str, *, functions: bool = False, today: date 
 
 USCC_CHECK_FUNCTION = "pubdata_uscc_check_ok"
 RESIDENT_ID_CHECK_FUNCTION = "pubdata_resident_id_check_ok"
-_USCC_INDEX = np.zeros(256, dtype=np.float32)
-_USCC_INDEX[np.frombuffer(USCC_ALPHABET.encode(), dtype=np.uint8)] = np.arange(31, dtype=np.float32)
-_USCC_ALPHABET_BYTES = np.frombuffer(USCC_ALPHABET.encode(), dtype=np.uint8)
-_RESIDENT_ID_CHECK_BYTES = np.frombuffer(RESIDENT_ID_CHECK.encode(), dtype=np.uint8)
-_DIGIT_VALUE = np.zeros(256, dtype=np.float32)
-_DIGIT_VALUE[48:58] = np.arange(10, dtype=np.float32)
 # Weighted sums stay below 2^24 (17 × 30 × 30), exact in float32, whose matrix product is fastest.
 _USCC_WEIGHT_VECTOR = np.array(USCC_WEIGHTS, dtype=np.float32)
 _RESIDENT_ID_WEIGHT_VECTOR = np.array(RESIDENT_ID_WEIGHTS, dtype=np.float32)
+_ZERO_OFFSET = 48 * sum(RESIDENT_ID_WEIGHTS)
+_USCC_INDEX = np.zeros(256, dtype=np.float32)
+_USCC_INDEX[np.frombuffer(USCC_ALPHABET.encode(), dtype=np.uint8)] = np.arange(
+    31, dtype=np.float32
+)  # Σ (byte − 48)·w = Σ byte·w − 48·Σ w
+# alphabet[(31 − Σ mod 31) mod 31] is _USCC_CHECKS[Σ mod 31].
+_USCC_CHECKS = np.frombuffer(USCC_ALPHABET.encode(), dtype=np.uint8)[(31 - np.arange(31)) % 31]
+_RESIDENT_ID_CHECKS = np.frombuffer(RESIDENT_ID_CHECK.encode(), dtype=np.uint8)
 
 
 def _codes_of_18_bytes(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -393,25 +402,26 @@ def _codes_of_18_bytes(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return np.take(data, picks, mode="clip"), sized
 
 
-def _checked_codes(values: Any, index: np.ndarray, weights: np.ndarray, modulus: int, checks: np.ndarray) -> pa.Array:
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    codes, sized = _codes_of_18_bytes(values)
-    total = (index[codes[:, :17]] @ weights).astype(np.int64) % modulus
-    ok = sized & (codes[:, 17] == checks[total])
-    return pa.array(ok, mask=values.is_null().to_numpy(zero_copy_only=False))
-
-
-# alphabet[(31 − Σ mod 31) mod 31] is checks[Σ mod 31] with checks[r] = alphabet[(31 − r) mod 31].
-_USCC_CHECKS = _USCC_ALPHABET_BYTES[(31 - np.arange(31)) % 31]
+def _answer(values: pa.Array, ok: np.ndarray) -> pa.Array:
+    mask = values.is_null().to_numpy(zero_copy_only=False) if values.null_count else None
+    return pa.array(ok, mask=mask)
 
 
 def _uscc_check_ok(values: Any) -> pa.Array:
-    return _checked_codes(values, _USCC_INDEX, _USCC_WEIGHT_VECTOR, 31, _USCC_CHECKS)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    codes, sized = _codes_of_18_bytes(values)
+    index = np.take(_USCC_INDEX, np.ascontiguousarray(codes[:, :17]))  # each character's index in the alphabet
+    total = (index @ _USCC_WEIGHT_VECTOR).astype(np.int64) % 31
+    return _answer(values, sized & (codes[:, 17] == _USCC_CHECKS[total]))
 
 
 def _resident_id_check_ok(values: Any) -> pa.Array:
-    return _checked_codes(values, _DIGIT_VALUE, _RESIDENT_ID_WEIGHT_VECTOR, 11, _RESIDENT_ID_CHECK_BYTES)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    codes, sized = _codes_of_18_bytes(values)
+    total = ((codes[:, :17].astype(np.float32) @ _RESIDENT_ID_WEIGHT_VECTOR).astype(np.int64) - _ZERO_OFFSET) % 11
+    return _answer(values, sized & (codes[:, 17] == _RESIDENT_ID_CHECKS[total]))
 
 
 def register_functions(con: Any) -> None:
