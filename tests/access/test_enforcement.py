@@ -152,3 +152,12 @@ def test_rate_limit_and_row_quota(client, session, as_actor, settings, tmp_path,
     assert over.status_code == 429 and over.json()["error"]["code"] == "access.quota_exceeded"
     (mine,) = access.list_grants(session, data_merchant)
     assert mine.calls_today == 2 and mine.rows_today == 40  # the refused call is not charged
+
+
+def test_portal_preview_shows_the_grant_view(client, setup):
+    people, _, _, headers = setup
+    html = client.get(f"/dataset/{people.entry_name}/resource/{people.resource_id}", headers=headers).text
+    assert "共 10 行" in html and "138****0001" in html and resident_id(1) not in html
+    assert "download.csv" in html
+    anonymous = client.get(f"/dataset/{people.entry_name}/resource/{people.resource_id}").text
+    assert 'id="rows-forbidden"' in anonymous and "138****" not in anonymous

@@ -23,7 +23,7 @@ from pubdata.errors import Invalid
 from pubdata.store import engine
 from pubdata.store.models import StoreTable
 from pubdata.store.query import count_rows, csv_bytes, json_value
-from pubdata.store.read import ROW_NUMBER, ReadPlan, may_read_rows, open_label, plan_read, record_read
+from pubdata.store.read import ROW_NUMBER, ReadPlan, has_row_access, open_label, plan_read, record_read
 from pubdata.store.semantic import quote_identifier
 
 BATCH_ROWS = 65_536
@@ -127,7 +127,7 @@ def datapackage(session: Session, actor: Actor, entry_key: str, *, base_url: str
     """A Frictionless Data Package for an entry: its metadata and, per table, the Table Schema and the
     download paths of the current version (rows the actor may not read are listed without paths)."""
     entry = catalog.get_entry(session, actor, entry_key)
-    readable = may_read_rows(actor, entry)
+    readable = {r.id: has_row_access(session, actor, entry, r.id) for r in entry.resources}
     licence = entry.licence
     package: dict[str, Any] = {
         "profile": "tabular-data-package",
@@ -154,7 +154,7 @@ def datapackage(session: Session, actor: Actor, entry_key: str, *, base_url: str
             "x-resourceId": resource.id,
             "x-version": table.current_version,
         }
-        if readable and table.current_version is not None:
+        if readable[resource.id] and table.current_version is not None:
             base = f"{base_url}/api/v1/resources/{resource.id}/download"
             item.update(path=f"{base}.csv", format="csv", mediatype="text/csv", encoding="utf-8-sig")
             item["x-alternatives"] = {"parquet": f"{base}.parquet", "jsonl": f"{base}.jsonl"}

@@ -117,6 +117,14 @@ def may_read_rows(actor: Actor, entry: CatalogEntry) -> bool:
     return entry.organisation_id == actor.organisation_id or actor.can(Permission.CATALOG_ENTRY_CURATE)
 
 
+def has_row_access(session: Session, actor: Actor, entry: CatalogEntry, resource_id: str) -> bool:
+    """Whether a read would be allowed now (without charging or auditing anything): for pages that
+    decide whether to show a preview and download links."""
+    if may_read_rows(actor, entry):
+        return True
+    return entry.open_type == "conditional" and access.active_grant(session, actor, resource_id) is not None
+
+
 def table_fields(schema: table_schema.TableSchema) -> list[TableField]:
     """The table's columns as the access domain checks requests against them."""
     return [TableField(f.name, f.type, f.personal_kind, f.title) for f in schema.fields]

@@ -16,7 +16,7 @@ from pubdata.errors import Forbidden, Invalid, NotFound
 from pubdata.store import query, table_schema
 from pubdata.store import service as store
 from pubdata.store.query import Filter, RowQuery
-from pubdata.store.read import may_read_rows
+from pubdata.store.read import has_row_access
 from pubdata.web.catalog_pages import is_htmx_partial
 from pubdata.web.deps import ViewerDep
 from pubdata.web.templating import render
@@ -47,7 +47,8 @@ def resource_page(
         "v": params.get("v", "").strip(),
         "sort": params.get("sort", ""),
     }
-    preview: dict[str, Any] = {"readable": may_read_rows(viewer.actor, entry), "error": None, "page": None}
+    readable = has_row_access(session, viewer.actor, entry, resource_id)
+    preview: dict[str, Any] = {"readable": readable, "error": None, "page": None}
     if preview["readable"] and table.current_version is not None:
         filters = [Filter(form["f"], form["op"], form["v"])] if form["f"] and form["v"] else []
         spec = RowQuery(
