@@ -338,11 +338,15 @@ def measure(
     for f in schema.fields:
         aggregates[f"filled:{f.name}"] = f"count({_q(f.name)})"
     duplicates = ", ".join(_lit(r) for r in DUPLICATE_REASONS)
+    # Every problem rejects its row: without rejected rows there is no problem to look for.
+    clean = facts.rejected == 0
     aggregates["invalid"] = (
-        f"coalesce(sum(len(list_distinct([p.col FOR p IN _problems IF p.reason NOT IN ({duplicates})]))), 0)"
+        "0"
+        if clean
+        else f"coalesce(sum(len(list_distinct([p.col FOR p IN _problems IF p.reason NOT IN ({duplicates})]))), 0)"
     )
     aggregates["duplicate_rows"] = (
-        f"count(*) FILTER (WHERE list_has_any([p.reason FOR p IN _problems], [{duplicates}]))"
+        "0" if clean else f"count(*) FILTER (WHERE list_has_any([p.reason FOR p IN _problems], [{duplicates}]))"
     )
     for i, rule in enumerate(rules):
         applies, ok = _rule_sql(rule, schema, ref)
@@ -365,7 +369,7 @@ def measure(
         aggregates[f"newest:{f.name}"] = f"max({t}) FILTER (WHERE {t} <= {limit})"
 
     keys = list(aggregates)
-    row = con.execute(_shared_sql(schema, list(aggregates.values()), relation)).fetchone()
+    row = con.execute(_shared_sql(schema, list(aggregates.values()), relation, clean=clean)).fetchone()
     assert row is not None
     got = dict(zip(keys, row, strict=True))
 
@@ -388,17 +392,22 @@ def measure(
     return refresh(report, update_frequency, loaded) or report
 
 
-def _shared_sql(schema: table_schema.TableSchema, aggregates: list[str], relation: str) -> str:
+def _shared_sql(schema: table_schema.TableSchema, aggregates: list[str], relation: str, *, clean: bool) -> str:
     """The aggregates over ``relation``, with each typed value and each validity flag they use computed
-    once per row in a subquery (DuckDB does not share them across the aggregates' FILTER clauses)."""
-    shared: list[tuple[str, str]] = []
+    once per row in a subquery (DuckDB does not share them across the aggregates' FILTER clauses).
+    ``clean``: no row has a problem, so a value is valid when it is present."""
+    shared: list[tuple[str, str, str]] = []  # (expression as written, alias, what the alias computes)
     for f in schema.fields:
-        shared += [(_typed(f), f'"#t{len(shared)}"'), (_valid(f.name), f'"#v{len(shared) + 1}"')]
+        present = f"{_q(f.name)} IS NOT NULL"
+        shared += [
+            (_typed(f), f'"#t{len(shared)}"', _typed(f)),
+            (_valid(f.name), f'"#v{len(shared) + 1}"', present if clean else _valid(f.name)),
+        ]
     text = ", ".join(aggregates)
-    used = [(expr, alias) for expr, alias in shared if expr in text]
-    for expr, alias in used:
+    used = [item for item in shared if item[0] in text]
+    for expr, alias, _ in used:
         text = text.replace(expr, alias)
-    inner = ", ".join(["*", *(f"{expr} AS {alias}" for expr, alias in used)])
+    inner = ", ".join(["*", *(f"{computed} AS {alias}" for _, alias, computed in used)])
     return f"SELECT {text} FROM (SELECT {inner} FROM {relation})"
 
 
