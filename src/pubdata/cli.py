@@ -18,10 +18,12 @@ user_app = typer.Typer(help="Users", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens", no_args_is_help=True)
 org_app = typer.Typer(help="Organisations", no_args_is_help=True)
 resource_app = typer.Typer(help="Resources (tables) of catalogue entries", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit trail", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(org_app, name="org")
 app.add_typer(resource_app, name="resource")
+app.add_typer(audit_app, name="audit")
 
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="Data directory (PUBDATA_HOME)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
@@ -88,13 +90,27 @@ def demo(
     home: HomeOpt = None,
     port: Annotated[int | None, typer.Option(help="Port to serve on")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed builds the same city")] = 20230306,
+    records: Annotated[
+        int,
+        typer.Option(
+            "--records",
+            min=0,
+            max=120_000_000,
+            help="Synthetic records to generate across all 5,099 entries (0: catalogue only)",
+        ),
+    ] = 1_000_000,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after building")] = True,
 ) -> None:
-    """Build the synthetic Qingdao demo city (reusing what is there) and serve it."""
+    """Build the synthetic Qingdao demo city (reusing what is there), fill its entries with
+    records, and serve it."""
     _use_home(home)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from pubdata.db import migrate as run
     from pubdata.db import session_scope
     from pubdata.demo import city
+    from pubdata.demo import records as demo_records
+    from pubdata.settings import get_settings
 
     run()
     with session_scope() as session:
@@ -102,6 +118,36 @@ def demo(
     typer.echo(
         f"示范城市就绪：{summary['organisations']} 个机构，{summary['users']} 个用户，{summary['entries']} 条数据目录"
     )
+    if records:
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[entries]}"),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, transient=False) as bar:
+            task = bar.add_task(f"生成数据记录（约 {records:,} 条）", total=None, entries="")
+
+            def report(p: demo_records.FillProgress) -> None:
+                bar.update(
+                    task,
+                    completed=p.rows_done,
+                    total=p.rows_total or None,
+                    entries=f"目录 {p.entries_done}/{p.entries_total} {p.current} {p.stage}",
+                )
+
+            filled = demo_records.fill(
+                session_scope,
+                home=get_settings().resolved_home,
+                seed=seed,
+                records=records,
+                progress=report,
+            )
+        typer.echo(
+            f"数据记录就绪：{filled['entries']} 条目录，新载入 {filled['loaded']} 个、复用 {filled['skipped']} 个，"
+            f"入库 {filled['rows_loaded']:,} 行，拒绝 {filled['rows_rejected']:,} 行（{filled['seconds']} 秒）"
+        )
     typer.echo("演示账号（密码见 docs/demo.md）：" + "、".join(summary["demo_users"]))
     if serve_after:
         serve(home=None, host=None, port=port)
@@ -305,7 +351,14 @@ def ingest(
     run()
     try:
         with session_scope() as session:
-            job = jobs.start_foreground_ingest(session, SYSTEM, resource, file, worker=jobs.worker_name())
+            job = jobs.start_foreground_ingest(
+                session,
+                SYSTEM,
+                resource,
+                file,
+                worker=jobs.worker_name(),
+                stale_seconds=get_settings().job_stale_seconds,
+            )
     except PubdataError as exc:
         _fail(exc, as_json)
 
@@ -361,3 +414,48 @@ def main() -> None:  # pragma: no cover
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+@audit_app.command("verify")
+def audit_verify(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Walk the hash chain; exit 4 and say where when a record was changed, inserted or deleted."""
+    _use_home(home)
+    from pubdata.audit import service
+    from pubdata.db import session_scope
+
+    with session_scope() as session:
+        result = service.verify(session, SYSTEM)
+    _emit(result.as_json(), as_json, result.message)
+    if not result.ok:
+        raise typer.Exit(code=4)
+
+
+@audit_app.command("anchor")
+def audit_anchor(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Write an anchor of the chain now and print it (keep a copy outside the platform)."""
+    _use_home(home)
+    from pubdata.audit import service
+    from pubdata.db import session_scope
+
+    with session_scope() as session:
+        made = service.anchor(session, SYSTEM)
+        data = {"length": made.length, "head_hash": made.head_hash, "at": made.at} if made else None
+    _emit(data, as_json, f"锚点：第 {data['length']} 条，{data['head_hash']}" if data else "审计链为空，未写锚点")
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Annotated[Path, typer.Argument(help="File to write (.csv or .jsonl)")],
+    home: HomeOpt = None,
+) -> None:
+    """Export the whole trail, oldest first, with each record's hashes (for the regulator)."""
+    _use_home(home)
+    from pubdata.audit import service
+    from pubdata.db import session_scope
+
+    with (
+        session_scope() as session,
+        open(output, "w", encoding="utf-8-sig" if output.suffix == ".csv" else "utf-8") as fh,
+    ):
+        count = service.export(session, SYSTEM, fh, "csv" if output.suffix == ".csv" else "jsonl")
+    typer.echo(f"已导出 {count} 条审计记录到 {output}")

@@ -25,7 +25,7 @@ from typing import Any
 from pubdata.catalog.schemas import EntryCreate, FieldIn
 from pubdata.demo import record_sql as q
 from pubdata.demo.catalogue import ANCHOR_CODES
-from pubdata.demo.record_fields import Ctx, Dataset, dirty_column, schema_of, value_sql
+from pubdata.demo.record_fields import HOSPITALS, Ctx, Dataset, dirty_column, schema_of, value_sql
 from pubdata.demo.record_sql import Gen, lit
 
 START, END = date(2018, 1, 1), date(2022, 12, 20)
@@ -99,7 +99,14 @@ def _grade(seed: int) -> str:
 def registry(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     status = {"enum": ["存续", "在业", "吊销", "注销", "迁出"]}
     return _dataset(
-        entry, s, seed, s.enterprises, {}, enterprise="r", primary_key=["uscc"], constraints={"status": {"constraints": status}}
+        entry,
+        s,
+        seed,
+        s.enterprises,
+        {},
+        enterprise="r",
+        primary_key=["uscc"],
+        constraints={"status": {"constraints": status}},
     )
 
 
@@ -177,7 +184,9 @@ def social_insurance(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     )
 
 
-def _utility(entry: EntryCreate, s: Sizes, seed: int, fraction: float, column: str, top: float, price: float) -> Dataset:
+def _utility(
+    entry: EntryCreate, s: Sizes, seed: int, fraction: float, column: str, top: float, price: float
+) -> Dataset:
     rows, kw = _monthly(entry, s, fraction)
     g = Gen(seed, entry.code)
     volume = f"round(exp(ln(5) + {g.unit('base', row='_ei')} * ln({top / 5})) * (0.85 + 0.3 * {g.unit('m')}), 1)"
@@ -223,13 +232,16 @@ def patents(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
         seed,
         s.share(0.016),
         {
-            "patent_no": f"('ZL' || CAST({number} AS VARCHAR) || '.' || CASE WHEN {check} = 10 THEN 'X' ELSE CAST({check} AS VARCHAR) END)",
+            "patent_no": q.cat("'ZL'", q.text(number), "'.'", q.when(f"{check} = 10", "'X'", q.text(check))),
             "patent_type": "['发明', '实用新型', '外观设计'][_pt]",
             "apply_date": f"strftime({apply}, '%Y-%m-%d')",
             "grant_date": f"strftime({grant}, '%Y-%m-%d')",
         },
         enterprise=f"{g.h('ent')} % {s.enterprises}",
-        helpers=[("_ay", f"year({apply})"), ("_pt", q.Gen(seed, entry.code).pick("pt", ("1", "2", "2", "3")) + "::INTEGER")],
+        helpers=[
+            ("_ay", f"year({apply})"),
+            ("_pt", q.Gen(seed, entry.code).pick("pt", ("1", "2", "2", "3")) + "::INTEGER"),
+        ],
         primary_key=["patent_no"],
     )
 
@@ -250,7 +262,9 @@ def penalties(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
         seed,
         s.share(0.0008),
         {
-            "decision_no": f"('青' || {q.district_of('_d')} || '市监罚〔' || CAST(year({day}) AS VARCHAR) || '〕' || CAST(r + 1 AS VARCHAR) || '号')",
+            "decision_no": q.cat(
+                "'青'", q.district_of("_d"), "'市监罚〔'", q.text(f"year({day})"), "'〕'", q.text("r + 1"), "'号'"
+            ),
             "decision_date": f"strftime({day}, '%Y-%m-%d')",
             "issuing_authority": f"('青岛市' || {q.district_of('_d')} || '市场监督管理局')",
         },
@@ -289,7 +303,7 @@ def abnormal_operations(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
         {
             "listed_date": f"strftime({listed}, '%Y-%m-%d')",
             "removed_date": f"CASE WHEN {gone} THEN strftime({removed}, '%Y-%m-%d') END",
-            "removed_reason": f"CASE WHEN {gone} THEN {g.pick('why', ('补报年度报告', '申请移出并经核实', '依法办理住所变更登记'))} END",
+            "removed_reason": q.when(gone, g.pick("why", ("补报年度报告", "申请移出并经核实", "依法办理住所变更登记"))),
         },
         offset=301,
         primary_key=["uscc", "listed_date"],
@@ -407,8 +421,8 @@ def cbec_key_platforms(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
             "honour_level": f"CASE WHEN r = 0 THEN '省级' ELSE {g.pick('level', ('省级', '省级', '市级'))} END",
             "recognised_year": f"CASE WHEN r = 0 THEN '2022' ELSE CAST({g.integer('year', 2020, 2022)} AS VARCHAR) END",
             # a park's figures are the trade of the legal entities registered in it
-            "import_amount": f"CASE WHEN {park} THEN {g.log_amount('pimp', 5000, 200000)} ELSE {g.log_amount('imp', 100, 20000)} END",
-            "export_amount": f"CASE WHEN {park} THEN {g.log_amount('pexp', 10000, 500000)} ELSE {g.log_amount('exp', 500, 60000)} END",
+            "import_amount": q.when(park, g.log_amount("pimp", 5000, 200000), g.log_amount("imp", 100, 20000)),
+            "export_amount": q.when(park, g.log_amount("pexp", 10000, 500000), g.log_amount("exp", 500, 60000)),
         },
         primary_key=["uscc", "category_name"],
     )
@@ -438,8 +452,6 @@ def _institution_uscc(g: Gen, prefix: str) -> str:
 
 
 def _hospital_name(g: Gen) -> str:
-    from pubdata.demo.record_fields import HOSPITALS
-
     synthetic = (
         f"({q.district_of('_d')} || {g.pick('hn', ('中心', '东部', '西部', '北部', '南部', '新城', '滨海'))} || "
         f"{g.pick('ht', ('社区卫生服务中心', '卫生院', '门诊部', '诊所', '医院', '中医医院'))})"
@@ -474,18 +486,18 @@ def outpatient_visits(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
 
 def insurance_designated(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     g = Gen(seed, entry.code)
-    pharmacy = f"({g.pick('ph', ('百洲', '医保城', '漱玉平民', '国风', '春天'))} || '大药房' || {q.district_of('_d')} || CAST(r AS VARCHAR) || '号店')"
-    from pubdata.demo.record_fields import HOSPITALS
-
+    brand = g.pick("ph", ("百洲", "医保城", "漱玉平民", "国风", "春天"))
+    pharmacy = q.cat(brand, "'大药房'", q.district_of("_d"), q.text("r"), "'号店'")
+    hospital = f"r < {len(HOSPITALS)}"
     return _dataset(
         entry,
         s,
         seed,
         50 + s.records // 40_000,
         {
-            "hospital_name": f"CASE WHEN r < {len(HOSPITALS)} THEN {q.str_list(HOSPITALS)}[r + 1] ELSE {pharmacy} END",
-            "uscc": f"CASE WHEN r < {len(HOSPITALS)} THEN {_institution_uscc(g, '12')} ELSE {_institution_uscc(g, '91')} END",
-            "hospital_level": f"CASE WHEN r < {len(HOSPITALS)} THEN {g.pick('lv', ('三级甲等', '三级乙等', '二级甲等'))} ELSE '未定级' END",
+            "hospital_name": q.when(hospital, f"{q.str_list(HOSPITALS)}[r + 1]", pharmacy),
+            "uscc": q.when(hospital, _institution_uscc(g, "12"), _institution_uscc(g, "91")),
+            "hospital_level": q.when(hospital, g.pick("lv", ("三级甲等", "三级乙等", "二级甲等")), "'未定级'"),
             "insurance_type": "'职工医保、居民医保'",
         },
     )
@@ -504,7 +516,9 @@ def insurance_settlements(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
             "total_cost": "CAST(_cost AS VARCHAR)",
             "fund_paid": "CAST(_fund AS VARCHAR)",
             "self_paid": "CAST(_cost - _fund AS VARCHAR)",
-            "insurance_type": Gen(seed, "persons", row="_pi").pick("ins", ("职工医保", "职工医保", "居民医保"), row="_pi"),
+            "insurance_type": Gen(seed, "persons", row="_pi").pick(
+                "ins", ("职工医保", "职工医保", "居民医保"), row="_pi"
+            ),
         },
         person=_patients(s, g),
         helpers=[("_cost", cost), ("_fund", fund.replace("_cost", cost))],
@@ -515,7 +529,8 @@ def schools(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     g = Gen(seed, entry.code)
     kind = g.pick("kind", ("小学", "小学", "小学", "初级中学", "高级中学", "九年一贯制学校"))
     nature = g.pick("nature", ("公办", "公办", "公办", "公办", "民办"))
-    name = f"('青岛市' || {q.district_of('_d')} || {g.pick('nm', ('实验', '育才', '新华', '海滨', '金湾', '振华', '明德', '启智'))} || CAST(r + 1 AS VARCHAR) || {kind})"
+    word = g.pick("nm", ("实验", "育才", "新华", "海滨", "金湾", "振华", "明德", "启智"))
+    name = q.cat("'青岛市'", q.district_of("_d"), word, q.text("r + 1"), kind)
     return _dataset(
         entry,
         s,
@@ -525,7 +540,7 @@ def schools(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
             "school_name": name,
             "school_type": kind,
             "school_nature": nature,
-            "uscc": f"CASE WHEN {nature} = '公办' THEN {_institution_uscc(g, '12')} ELSE {_institution_uscc(g, '52')} END",
+            "uscc": q.when(f"{nature} = '公办'", _institution_uscc(g, "12"), _institution_uscc(g, "52")),
         },
         primary_key=["uscc"],
     )
@@ -542,7 +557,7 @@ def bus_routes(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
         {
             "route_no": f"CAST({route} + 1 AS VARCHAR) || '路'",
             "route_name": f"CAST({route} + 1 AS VARCHAR) || '路（' || {q.district_of('_d')} || '）'",
-            "stop_name": f"({q.str_list([r for roads in q.ROADS for r in roads])}[1 + CAST({g.h('stop')} % 40 AS BIGINT)] || '站')",
+            "stop_name": q.cat(g.pick("stop", [r for roads in q.ROADS for r in roads]), "'站'"),
             "longitude": g.number("lon", 119.95, 120.65, 6),
             "latitude": g.number("lat", 35.85, 36.45, 6),
             "open_hours": g.pick("hours", ("06:00-21:00", "05:30-22:30", "06:30-20:00"), row=route),
@@ -559,8 +574,8 @@ def fishing_vessels(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
         seed,
         50 + s.records // 30_000,
         {
-            "vessel_no": f"('3702' || lpad(CAST(r + 1 AS VARCHAR), 8, '0'))",
-            "ship_name": f"('鲁青渔' || lpad(CAST(r + 1 AS VARCHAR), 5, '0'))",
+            "vessel_no": "('3702' || lpad(CAST(r + 1 AS VARCHAR), 8, '0'))",
+            "ship_name": "('鲁青渔' || lpad(CAST(r + 1 AS VARCHAR), 5, '0'))",
             "valid_to": f"strftime({g.date('valid', '2023-01-01', 1800)}, '%Y-%m-%d')",
         },
         enterprise=f"{g.h('ent')} % {s.enterprises}",
@@ -568,13 +583,27 @@ def fishing_vessels(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     )
 
 
-SCENIC = (("崂山风景区", "5A", 3), ("栈桥", "4A", 0), ("八大关景区", "4A", 0), ("小青岛公园", "4A", 0), ("青岛啤酒博物馆", "4A", 1), ("金沙滩景区", "4A", 2), ("琅琊台风景区", "4A", 2), ("大珠山风景区", "4A", 2), ("青岛海昌极地海洋公园", "4A", 3), ("鳌山湾景区", "3A", 6))  # fmt: skip
+# Real A-level scenic spots: name, level, district index.
+SCENIC = (
+    ("崂山风景区", "5A", 3),
+    ("栈桥", "4A", 0),
+    ("八大关景区", "4A", 0),
+    ("小青岛公园", "4A", 0),
+    ("青岛啤酒博物馆", "4A", 1),
+    ("金沙滩景区", "4A", 2),
+    ("琅琊台风景区", "4A", 2),
+    ("大珠山风景区", "4A", 2),
+    ("青岛海昌极地海洋公园", "4A", 3),
+    ("鳌山湾景区", "3A", 6),
+)
 
 
 def scenic_spots(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     g = Gen(seed, entry.code)
     n = len(SCENIC)
-    name = f"({q.district_of('_d')} || {g.pick('nm', ('生态', '田园', '海韵', '山水', '民俗', '湿地'))} || CAST(r AS VARCHAR) || {g.pick('kind', ('公园', '景区', '度假区'))})"
+    word = g.pick("nm", ("生态", "田园", "海韵", "山水", "民俗", "湿地"))
+    name = q.cat(q.district_of("_d"), word, q.text("r"), g.pick("kind", ("公园", "景区", "度假区")))
+    real = f"r < {n}"
     return _dataset(
         entry,
         s,
@@ -582,9 +611,11 @@ def scenic_spots(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
         20 + s.records // 1_000_000,
         {
             "scenic_name": f"CASE WHEN r < {n} THEN {q.str_list([x[0] for x in SCENIC])}[r + 1] ELSE {name} END",
-            "scenic_level": f"CASE WHEN r < {n} THEN {q.str_list([x[1] for x in SCENIC])}[r + 1] ELSE {g.pick('lv', ('4A', '3A', '3A', '2A'))} END",
+            "scenic_level": q.when(
+                real, f"{q.str_list([x[1] for x in SCENIC])}[r + 1]", g.pick("lv", ("4A", "3A", "2A"))
+            ),
         },
-        district=f"CASE WHEN r < {n} THEN [{', '.join(str(x[2]) for x in SCENIC)}][r + 1] ELSE {g.district_index('d')} END",
+        district=q.when(real, f"[{', '.join(str(x[2]) for x in SCENIC)}][r + 1]", g.district_index("d")),
         primary_key=["scenic_name"],
     )
 

@@ -144,66 +144,118 @@ def _diagnosis(c: Ctx, part: int) -> str:
     return c.g.pick("diag", [d[part] for d in DIAGNOSES])
 
 
-def _enterprise(col: str) -> Callable[[Ctx], str]:
-    return lambda _c: col
+def _sql(expr: str) -> Callable[[Ctx], str]:
+    """A fixed SQL expression (over the helper columns)."""
+    return lambda _c: expr
 
+
+def _join(*parts: str | Callable[[Ctx], str]) -> Callable[[Ctx], str]:
+    """Text concatenated from literal words (str) and values (callables)."""
+    return lambda c: "(" + " || ".join(lit(p) if isinstance(p, str) else p(c) for p in parts) + ")"
+
+
+def _digits(key: str, n: int) -> Callable[[Ctx], str]:
+    return lambda c: c.g.digits(key, n)
+
+
+def _datetime(key: str) -> Callable[[Ctx], str]:
+    return lambda c: (
+        f"strftime({c.g.date(key, c.start.isoformat(), c.days)} + INTERVAL ({c.g.integer(key + 's', 0, 86399)}) "
+        "SECOND, '%Y-%m-%d %H:%M:%S')"
+    )
+
+
+def _year(key: str) -> Callable[[Ctx], str]:
+    return lambda c: c.year(key)
+
+
+_DISTRICT = _sql(q.district_of("_d"))
+_SERIAL = _sql("CAST(r + 1 AS VARCHAR)")
 
 # Column name → SQL of its value. Columns not listed get a value by their type (``_by_type``).
 VALUES: dict[str, Callable[[Ctx], str]] = {
     # enterprises (from the enterprise key table)
-    "uscc": _enterprise("e_uscc"),
-    "ent_name": _enterprise("e_name"),
-    "org_name": lambda c: (
-        f"('青岛市' || {c.g.pick('org', ('软件行业', '跨境电商', '海洋经济', '物流', '餐饮', '律师', '志愿服务', '慈善', '养老服务', '科技创新'))}"
-        f" || {c.g.pick('org2', ('协会', '商会', '促进会', '联合会', '服务中心', '基金会'))})"
+    "uscc": _sql("e_uscc"),
+    "ent_name": _sql("e_name"),
+    "org_name": _join(
+        "青岛市",
+        _pick("软件行业", "跨境电商", "海洋经济", "物流", "餐饮", "律师", "志愿服务", "慈善", "养老服务", "科技创新"),
+        _pick("协会", "商会", "促进会", "联合会", "服务中心", "基金会"),
     ),
-    "ent_type": _enterprise("e_type"),
-    "industry_code": _enterprise("e_industry_code"),
-    "industry_name": _enterprise("e_industry_name"),
-    "reg_capital": _enterprise("CAST(e_capital AS VARCHAR)"),
-    "found_date": _enterprise("strftime(e_found, '%Y-%m-%d')"),
-    "status": _enterprise("e_status"),
-    "ent_address": _enterprise("e_address"),
-    "legal_rep": _enterprise("e_legal_rep"),
-    "business_scope": _enterprise("e_industry_name || '；技术服务；货物进出口'"),
-    "reg_authority": _enterprise("'青岛市' || e_district || '市场监督管理局'"),
-    "district": lambda _c: q.district_of("_d"),
-    "division_code": lambda _c: q.division_of("_d"),
-    "street": lambda c: f"({q.district_of('_d')} || {c.g.pick('street', ('中心', '东部', '西部', '北部', '南部'))} || '街道')",
+    "ent_type": _sql("e_type"),
+    "industry_code": _sql("e_industry_code"),
+    "industry_name": _sql("e_industry_name"),
+    "reg_capital": _sql("CAST(e_capital AS VARCHAR)"),
+    "found_date": _sql("strftime(e_found, '%Y-%m-%d')"),
+    "status": _sql("e_status"),
+    "ent_address": _sql("e_address"),
+    "legal_rep": _sql("e_legal_rep"),
+    "business_scope": _sql("e_industry_name || '；技术服务；货物进出口'"),
+    "reg_authority": _sql("'青岛市' || e_district || '市场监督管理局'"),
+    "district": _DISTRICT,
+    "division_code": _sql(q.division_of("_d")),
+    "street": _join(_DISTRICT, _pick("中心", "东部", "西部", "北部", "南部"), "街道"),
     "contact_person": _named("contact"),
-    "contact_phone": lambda c: f"CASE WHEN {c.g.chance('landline', 400)} THEN {c.g.landline('tel')} ELSE {c.g.mobile('mob')} END",
+    "contact_phone": lambda c: (
+        f"CASE WHEN {c.g.chance('landline', 400)} THEN {c.g.landline('tel')} ELSE {c.g.mobile('mob')} END"
+    ),
     # natural persons (drawn from the person index)
     "person_name": _person_name,
     "patient_name": _person_name,
     "elderly_name": _person_name,
     "student_name": _person_name,
-    "id_number": lambda _c: "_pid",
-    "patient_id": lambda _c: "_pid",
-    "legal_rep_id": lambda _c: "_pid",
-    "gender": lambda _c: "CASE WHEN _pseq % 2 = 1 THEN '男' ELSE '女' END",
-    "birth_date": lambda _c: "strftime(_pbirth, '%Y-%m-%d')",
+    "id_number": _sql("_pid"),
+    "patient_id": _sql("_pid"),
+    "legal_rep_id": _sql("_pid"),
+    "gender": _sql("CASE WHEN _pseq % 2 = 1 THEN '男' ELSE '女' END"),
+    "birth_date": _sql("strftime(_pbirth, '%Y-%m-%d')"),
     "mobile": lambda c: c.p.mobile("mobile", row="_pi"),
-    "home_address": lambda c: f"({q.address(c.p, 'home', '_pd', row='_pi')} || {c.p.integer('room', 101, 2806, row='_pi')} || '室')",
+    "home_address": lambda c: (
+        f"({q.address(c.p, 'home', '_pd', row='_pi')} || {c.p.integer('room', 101, 2806, row='_pi')} || '室')"
+    ),
     "bank_account": lambda c: f"('6217' || {c.p.digits('card', 15, row='_pi')})",
     "doctor_name": _named("doctor"),
     "driver_name": _named("driver"),
     "owner_name": _named("owner"),
     "inventor": _named("inventor"),
     # licences, acts, courts
-    "licence_no": lambda c: f"('鲁' || {c.g.pick('lic', ('食', '药', '卫', '建', '环', '交'))} || {c.g.digits('lic', 10)})",
-    "licence_name": _pick("食品经营许可", "药品经营许可", "医疗机构执业许可", "建筑工程施工许可", "排污许可", "道路运输经营许可"),
+    "licence_no": _join("鲁", _pick("食", "药", "卫", "建", "环", "交"), _digits("lic", 10)),
+    "licence_name": _pick(
+        "食品经营许可", "药品经营许可", "医疗机构执业许可", "建筑工程施工许可", "排污许可", "道路运输经营许可"
+    ),
     "licence_scope": _pick("预包装食品销售", "热食类食品制售", "中西药品零售", "普通货物运输", "房屋建筑工程施工"),
-    "issuing_authority": lambda _c: f"('青岛市' || {q.district_of('_d')} || '行政审批服务局')",
-    "decision_no": lambda c: f"('青' || {q.district_of('_d')} || '市监罚〔' || {c.year('dy')} || '〕' || CAST({c.g.integer('dn', 1, 9999)} AS VARCHAR) || '号')",
-    "violation": _pick("未按规定公示年度报告", "销售不合格产品", "虚假宣传", "无证经营", "未落实食品安全管理制度", "价格违法"),
-    "legal_basis": _pick("《中华人民共和国食品安全法》第一百二十二条", "《中华人民共和国反不正当竞争法》第二十条", "《中华人民共和国产品质量法》第四十九条", "《企业信息公示暂行条例》第十八条"),
+    "issuing_authority": _join("青岛市", _DISTRICT, "行政审批服务局"),
+    "decision_no": _join("青", _DISTRICT, "市监罚〔", _year("dy"), "〕", _count(1, 9999), "号"),
+    "violation": _pick(
+        "未按规定公示年度报告", "销售不合格产品", "虚假宣传", "无证经营", "未落实食品安全管理制度", "价格违法"
+    ),
+    "legal_basis": _pick(
+        "《中华人民共和国食品安全法》第一百二十二条",
+        "《中华人民共和国反不正当竞争法》第二十条",
+        "《中华人民共和国产品质量法》第四十九条",
+        "《企业信息公示暂行条例》第十八条",
+    ),
     "penalty": _pick("警告", "罚款", "没收违法所得并处罚款", "警告并处罚款"),
     "fine_amount": _amount(0.1, 50),
-    "case_no": lambda c: f"('（' || {c.year('cy')} || '）鲁02执' || CAST({c.g.integer('cn', 1, 9999)} AS VARCHAR) || '号')",
-    "court": _pick("青岛市中级人民法院", "青岛市市南区人民法院", "青岛市市北区人民法院", "青岛市黄岛区人民法院", "青岛市崂山区人民法院", "青岛市城阳区人民法院", "即墨区人民法院", "胶州市人民法院"),
+    "case_no": _join("（", _year("cy"), "）鲁02执", _count(1, 9999), "号"),
+    "court": _pick(
+        "青岛市中级人民法院",
+        "青岛市市南区人民法院",
+        "青岛市市北区人民法院",
+        "青岛市黄岛区人民法院",
+        "青岛市崂山区人民法院",
+        "青岛市城阳区人民法院",
+        "青岛市即墨区人民法院",
+        "胶州市人民法院",
+    ),
     "obligation": _pick("支付货款及利息", "偿还借款本金及利息", "支付工程款", "支付劳动报酬", "赔偿经济损失"),
     "performance": _pick("全部未履行", "全部未履行", "部分履行"),
-    "listed_reason": _pick("未按规定报送年度报告", "通过登记的住所或者经营场所无法联系", "公示企业信息隐瞒真实情况、弄虚作假", "未在责令期限内公示有关企业信息"),
+    "listed_reason": _pick(
+        "未按规定报送年度报告",
+        "通过登记的住所或者经营场所无法联系",
+        "公示企业信息隐瞒真实情况、弄虚作假",
+        "未在责令期限内公示有关企业信息",
+    ),
     "removed_reason": _pick("补报年度报告", "申请移出并经核实", "依法办理住所变更登记"),
     # credit and tax
     "credit_grade": lambda c: c.g.pick("grade", q.weighted(("A", "B", "M", "C", "D"), (18, 45, 25, 8, 4))),
@@ -213,7 +265,7 @@ VALUES: dict[str, Callable[[Ctx], str]] = {
     "taxpayer_type": _pick("一般纳税人", "小规模纳税人", "小规模纳税人"),
     "honour": _pick("专精特新中小企业", "高新技术企业", "瞪羚企业", "科技型中小企业", "制造业单项冠军"),
     "honour_level": _pick("市级", "市级", "省级", "国家级"),
-    "cert_no": lambda c: f"('GR' || {c.year('cert')} || '3702' || {c.g.digits('cert', 4)})",
+    "cert_no": _join("GR", _year("cert"), "3702", _digits("cert", 4)),
     # periods and statistics
     "period": lambda c: f"strftime({c.g.date('period', c.start.isoformat(), c.days)}, '%Y-%m')",
     "stat_month": lambda c: f"strftime({c.g.date('month', c.start.isoformat(), c.days)}, '%Y-%m')",
@@ -221,7 +273,9 @@ VALUES: dict[str, Callable[[Ctx], str]] = {
     "count": _count(1, 5000),
     "yoy": _num(-30, 60),
     "unit": _pick("万元", "人", "件", "吨", "人次", "户"),
-    "indicator": _pick("地区生产总值", "规模以上工业增加值", "社会消费品零售总额", "固定资产投资", "进出口总额", "常住人口"),
+    "indicator": _pick(
+        "地区生产总值", "规模以上工业增加值", "社会消费品零售总额", "固定资产投资", "进出口总额", "常住人口"
+    ),
     "value": _num(0, 100000),
     # social security
     "insured_total": _count(1, 3000),
@@ -233,42 +287,63 @@ VALUES: dict[str, Callable[[Ctx], str]] = {
     # medical
     "hospital_name": lambda c: c.g.pick("hospital", HOSPITALS),
     "hospital_level": _pick("三级甲等", "三级乙等", "二级甲等", "二级乙等", "一级", "未定级"),
-    "departments": _pick("内科；外科；妇产科；儿科", "内科；中医科", "全科医疗科；预防保健科", "口腔科", "眼科；耳鼻咽喉科"),
+    "departments": _pick(
+        "内科；外科；妇产科；儿科", "内科；中医科", "全科医疗科；预防保健科", "口腔科", "眼科；耳鼻咽喉科"
+    ),
     "beds": _count(0, 3000),
     "diagnosis": lambda c: _diagnosis(c, 1),
     "diagnosis_code": lambda c: _diagnosis(c, 0),
-    "drug_name": _pick("阿莫西林胶囊", "二甲双胍片", "硝苯地平缓释片", "布洛芬缓释胶囊", "奥美拉唑肠溶胶囊", "阿托伐他汀钙片"),
-    "drug_code": lambda c: f"('XA' || {c.g.digits('drug', 12)})",
+    "drug_name": _pick(
+        "阿莫西林胶囊", "二甲双胍片", "硝苯地平缓释片", "布洛芬缓释胶囊", "奥美拉唑肠溶胶囊", "阿托伐他汀钙片"
+    ),
+    "drug_code": _join("XA", _digits("drug", 12)),
     "total_cost": _amount(20, 30000),
     "insurance_type": _pick("职工医保", "职工医保", "居民医保"),
-    "practice_cert": lambda c: f"('1103702' || {c.g.digits('cert', 8)})",
+    "practice_cert": _join("1103702", _digits("cert", 8)),
     "vaccine": _pick("乙肝疫苗", "麻腮风疫苗", "流感疫苗", "百白破疫苗", "脊灰疫苗", "HPV疫苗"),
     "care_level": _pick("轻度失能", "中度失能", "重度失能"),
     # education
-    "school_name": lambda c: f"({q.district_of('_d')} || {c.g.pick('school', ('实验', '第一', '第二', '育才', '新华', '海滨', '金湾', '振华'))} || {c.g.pick('stype', ('小学', '中学', '初级中学', '高级中学'))})",
+    "school_name": _join(
+        _DISTRICT,
+        _pick("实验", "第一", "第二", "育才", "新华", "海滨", "金湾", "振华"),
+        _pick("小学", "中学", "初级中学", "高级中学"),
+    ),
     "school_type": _pick("小学", "初级中学", "高级中学", "九年一贯制学校", "完全中学"),
     "school_nature": _pick("公办", "公办", "公办", "民办"),
     "students": _count(80, 4000),
     "teachers": _count(10, 300),
     "enrol_plan": _count(20, 800),
     # transport
-    "route_no": lambda c: f"CAST({c.g.integer('route', 1, 999)} AS VARCHAR) || '路'",
-    "route_name": lambda c: f"CAST({c.g.integer('route', 1, 999)} AS VARCHAR) || '路（' || {q.district_of('_d')} || '）'",
-    "stop_name": lambda c: f"({c.g.pick('stop', q.ROADS[0] + q.ROADS[2] + q.ROADS[3])} || {c.g.pick('stop2', ('站', '东站', '西站', '北站', '南站', '路口站'))})",
+    "route_no": _join(_count(1, 999), "路"),
+    "route_name": _join(_count(1, 999), "路（", _DISTRICT, "）"),
+    "stop_name": _join(_pick(*q.ROADS[0], *q.ROADS[2], *q.ROADS[3]), _pick("站", "东站", "西站", "北站", "路口站")),
     "longitude": _num(119.5, 121.0, 6),
     "latitude": _num(35.6, 37.1, 6),
-    "plate_no": lambda c: f"('鲁' || {c.g.pick('plate', ('B', 'U'))} || {c.g.digits('plate', 5)})",
+    "plate_no": _join("鲁", _pick("B", "U"), _digits("plate", 5)),
     "vehicle_type": _pick("小型普通客车", "大型普通客车", "重型半挂牵引车", "轻型厢式货车", "纯电动公交车"),
     "throughput": _num(1, 5000),
     "teu": _num(0.1, 200),
-    "ship_name": lambda c: f"('鲁青渔' || {c.g.digits('ship', 5)})",
+    "ship_name": _join("鲁青渔", _digits("ship", 5)),
     "flow_count": _count(100, 500000),
     # culture and tourism
-    "scenic_name": _pick("崂山风景区", "栈桥", "八大关景区", "小青岛公园", "青岛啤酒博物馆", "金沙滩景区", "琅琊台风景区", "大珠山风景区", "藏马山旅游度假区", "青岛海昌极地海洋公园"),
+    "scenic_name": _pick(
+        "崂山风景区",
+        "栈桥",
+        "八大关景区",
+        "小青岛公园",
+        "青岛啤酒博物馆",
+        "金沙滩景区",
+        "琅琊台风景区",
+        "大珠山风景区",
+        "藏马山旅游度假区",
+        "青岛海昌极地海洋公园",
+    ),
     "scenic_level": _pick("5A", "4A", "4A", "3A", "3A", "2A"),
     "visitors": _count(100, 800000),
     "revenue": _amount(1, 80000),
-    "venue_name": _pick("青岛市图书馆", "青岛市博物馆", "青岛市美术馆", "青岛大剧院", "青岛市文化馆", "青岛市群众艺术馆"),
+    "venue_name": _pick(
+        "青岛市图书馆", "青岛市博物馆", "青岛市美术馆", "青岛大剧院", "青岛市文化馆", "青岛市群众艺术馆"
+    ),
     "open_hours": _pick("08:30-17:00", "09:00-17:30", "08:00-18:00", "全天开放"),
     "event_name": _pick("青岛国际啤酒节", "青岛国际帆船周", "海洋节", "市民文化节", "非遗展演"),
     "address": lambda c: q.address(c.g, "addr", "_d"),
@@ -276,35 +351,48 @@ VALUES: dict[str, Callable[[Ctx], str]] = {
     "export_amount": _amount(10, 50000),
     "import_amount": _amount(5, 20000),
     "trade_mode": _pick("9610", "9710", "9810", "1210"),
-    "site_url": lambda c: f"('https://www.' || lower({c.g.pick('site', ('ocean', 'qdshop', 'seabuy', 'haina', 'bluewave'))}) || {c.g.digits('site', 4)} || '.com')",
-    "overseas_warehouse": lambda c: f"({c.g.pick('wh', ('洛杉矶', '汉堡', '东京', '首尔', '迪拜', '圣保罗', '莫斯科', '悉尼'))} || '海外仓')",
+    "site_url": _join(
+        "https://www.", _pick("ocean", "qdshop", "seabuy", "haina", "bluewave"), _digits("site", 4), ".com"
+    ),
+    "overseas_warehouse": _join(_pick("洛杉矶", "汉堡", "东京", "首尔", "迪拜", "圣保罗", "莫斯科", "悉尼"), "海外仓"),
     "warehouse_country": _pick("美国", "德国", "日本", "韩国", "阿联酋", "巴西", "俄罗斯", "澳大利亚"),
     "warehouse_area": _num(500, 50000, 1),
     "served_enterprises": _count(5, 800),
     "declarations": _count(1, 200000),
-    "hs_code": lambda c: c.g.digits("hs", 10),
+    "hs_code": _digits("hs", 10),
     "destination": _pick("美国", "日本", "韩国", "德国", "英国", "俄罗斯", "越南", "马来西亚", "澳大利亚", "巴西"),
     "retail_sales": _amount(10, 100000),
     # science
-    "patent_no": lambda c: f"('ZL' || {c.year('py')} || {c.g.pick('ptype', ('1', '2', '3'))} || {c.g.digits('pn', 7)} || '.' || CAST({c.g.integer('pc', 0, 9)} AS VARCHAR))",
-    "patent_name": lambda c: f"({c.g.pick('pn1', ('一种', '一种新型', '基于深度学习的', '一种智能'))} || {c.g.pick('pn2', ('海洋生物提取装置', '冷链温控系统', '轮胎硫化模具', '数据脱敏方法', '船舶防污涂层', '家电控制电路'))})",
+    "patent_no": _join("ZL", _year("py"), _pick("1", "2", "3"), _digits("pn", 7), ".", _count(0, 9)),
+    "patent_name": _join(
+        _pick("一种", "一种新型", "基于深度学习的", "一种智能"),
+        _pick("海洋生物提取装置", "冷链温控系统", "轮胎硫化模具", "数据脱敏方法", "船舶防污涂层", "家电控制电路"),
+    ),
     "patent_type": _pick("发明", "实用新型", "实用新型", "外观设计"),
     "legal_status": _pick("有效", "有效", "有效", "失效", "审中"),
-    "project_name": lambda c: f"({c.g.pick('proj', ('海洋装备', '工业互联网', '生物医药', '新能源', '数字经济', '智慧港口'))} || {c.g.pick('proj2', ('关键技术研发', '示范应用', '产业化', '平台建设'))} || '项目')",
+    "project_name": _join(
+        _pick("海洋装备", "工业互联网", "生物医药", "新能源", "数字经济", "智慧港口"),
+        _pick("关键技术研发", "示范应用", "产业化", "平台建设"),
+        "项目",
+    ),
     "funding": _amount(5, 2000),
-    "platform_name": lambda c: f"('青岛市' || {c.g.pick('plat', ('海洋生物', '智能制造', '工业互联网', '新材料', '数据要素'))} || {c.g.pick('plat2', ('工程技术研究中心', '重点实验室', '公共服务平台'))})",
+    "platform_name": _join(
+        "青岛市",
+        _pick("海洋生物", "智能制造", "工业互联网", "新材料", "数据要素"),
+        _pick("工程技术研究中心", "重点实验室", "公共服务平台"),
+    ),
     "contract_amount": _amount(1, 10000),
     # housing, land, environment, energy
-    "project_code": lambda c: f"('2022-370200-' || {c.g.digits('pc1', 2)} || '-01-' || {c.g.digits('pc2', 6)})",
+    "project_code": _join("2022-370200-", _digits("pc1", 2), "-01-", _digits("pc2", 6)),
     "land_area": _num(200, 200000, 1),
     "building_area": _num(100, 500000, 1),
-    "parcel_no": lambda c: f"({q.division_of('_d')} || {c.g.digits('parcel', 6)} || 'GB' || {c.g.digits('parcel2', 5)})",
-    "property_cert": lambda c: f"('鲁（' || {c.year('pcy')} || '）青岛市不动产权第' || {c.g.digits('pcn', 7)} || '号')",
-    "monitor_site": _pick("市南区东部", "李沧区环保局", "崂山区环保局", "黄岛区环保局", "城阳区子站", "仰口", "西海岸新区"),
+    "parcel_no": _join(_sql(q.division_of("_d")), _digits("parcel", 6), "GB", _digits("parcel2", 5)),
+    "property_cert": _join("鲁（", _year("pcy"), "）青岛市不动产权第", _digits("pcn", 7), "号"),
+    "monitor_site": _pick("市南区东部", "李沧区", "崂山区", "黄岛区", "城阳区", "仰口", "西海岸新区"),
     "pollutant": _pick("PM2.5", "PM10", "SO2", "NO2", "O3", "CO"),
     "concentration": _num(1, 150),
     "aqi": _count(15, 220),
-    "account_no": lambda c: c.g.digits("acct", 10),
+    "account_no": _digits("acct", 10),
     "water_volume": _num(1, 20000),
     "power_kwh": _num(10, 2000000),
     "gas_volume": _num(1, 50000),
@@ -313,35 +401,37 @@ VALUES: dict[str, Callable[[Ctx], str]] = {
     "crop": _pick("小麦", "玉米", "花生", "大姜", "马铃薯", "蓝莓", "葡萄", "茶叶"),
     "planting_area": _num(1, 5000, 1),
     "output": _num(1, 20000),
-    "vessel_no": lambda c: f"('3702' || {c.g.digits('vessel', 8)})",
+    "vessel_no": _join("3702", _digits("vessel", 8)),
     "vessel_power": _num(8, 900, 1),
     "sea_area": _num(0.5, 2000),
-    "ranch_name": lambda c: f"({c.g.pick('ranch', ('崂山湾', '灵山湾', '鳌山湾', '胶州湾', '琅琊台', '斋堂岛'))} || '海洋牧场')",
+    "ranch_name": _join(_pick("崂山湾", "灵山湾", "鳌山湾", "胶州湾", "琅琊台", "斋堂岛"), "海洋牧场"),
     "species": _pick("海参", "鲍鱼", "扇贝", "牡蛎", "许氏平鲉", "大泷六线鱼", "海带", "对虾"),
     "catch_ton": _num(0.1, 500),
     "sea_temp": _num(2, 28, 1),
     "wave_height": _num(0.1, 5, 1),
     # safety, livelihood, organisations, geography
     "hazard_type": _pick("消防安全", "危险化学品", "特种设备", "建筑施工", "燃气安全", "交通安全"),
-    "shelter_name": lambda c: f"({q.district_of('_d')} || {c.g.pick('shelter', ('中心广场', '体育中心', '公园', '学校操场'))} || '应急避难场所')",
+    "shelter_name": _join(_DISTRICT, _pick("中心广场", "体育中心", "公园", "学校操场"), "应急避难场所"),
     "capacity": _count(500, 50000),
     "subsidy_amount": _amount(50, 50000),
-    "community": lambda c: f"({c.g.pick('comm', ('海岸', '金门路', '浮山所', '湛山', '八大峡', '洛阳路', '辛家庄', '书院'))} || '社区')",
+    "community": _join(_pick("海岸", "金门路", "浮山所", "湛山", "八大峡", "洛阳路", "辛家庄", "书院"), "社区"),
     "service_item": _pick("企业设立登记", "食品经营许可", "社保参保登记", "不动产登记", "公积金提取", "居住证办理"),
     "handle_dept": _pick("市行政审批服务局", "市人力资源和社会保障局", "市自然资源和规划局", "市住房公积金管理中心"),
     "time_limit": _count(1, 20),
     "social_org_type": _pick("社会团体", "民办非企业单位", "基金会"),
-    "place_name": lambda c: c.g.pick("place", q.ROADS[1] + q.ROADS[4] + q.ROADS[5]),
+    "place_name": _pick(*q.ROADS[1], *q.ROADS[4], *q.ROADS[5]),
     "place_type": _pick("道路", "街巷", "小区", "自然村", "桥梁"),
     "map_scale": _pick("1:500", "1:2000", "1:10000", "1:50000"),
-    "bid_project": lambda c: f"({q.district_of('_d')} || {c.g.pick('bid', ('道路改造工程', '学校建设项目', '信息化平台采购', '绿化养护服务'))})",
+    "bid_project": _join(_DISTRICT, _pick("道路改造工程", "学校建设项目", "信息化平台采购", "绿化养护服务")),
     "bid_amount": _amount(5, 50000),
-    "winner": _enterprise("e_name"),
+    "winner": _sql("e_name"),
     # bookkeeping
     "record_id": lambda c: f"({lit(c.g.salt.split(':', 1)[1][:24])} || '-' || lpad(CAST(r + 1 AS VARCHAR), 9, '0'))",
     "data_source": _pick("政务数据共享交换平台", "部门业务系统", "一网通办平台", "市级数据资源池"),
-    "update_time": lambda c: f"strftime({c.g.date('upd', c.start.isoformat(), c.days)} + INTERVAL ({c.g.integer('sec', 0, 86399)}) SECOND, '%Y-%m-%d %H:%M:%S')",
-    "remark": lambda c: f"CASE WHEN {c.g.chance('remark', 900)} THEN NULL ELSE {c.g.pick('rm', ('已核实', '待复核', '数据已更正'))} END",
+    "update_time": _datetime("upd"),
+    "remark": lambda c: (
+        f"CASE WHEN {c.g.chance('remark', 900)} THEN NULL ELSE {c.g.pick('rm', ('已核实', '待复核', '数据已更正'))} END"
+    ),
     "category_name": _pick("一类", "二类", "三类"),
     "is_valid": lambda c: f"CASE WHEN {c.g.chance('valid', 950)} THEN 'true' ELSE 'false' END",
 }
@@ -357,7 +447,7 @@ def _by_type(name: str, ftype: str, c: Ctx) -> str:
     if ftype == "date":
         return c.day(name)
     if ftype == "datetime":
-        return f"strftime({c.g.date(name, c.start.isoformat(), c.days)} + INTERVAL ({c.g.integer(name + 's', 0, 86399)}) SECOND, '%Y-%m-%d %H:%M:%S')"
+        return _datetime(name)(c)
     if ftype == "year":
         return c.year(name)
     return f"({lit(name)} || '-' || {c.g.digits(name, 6)})"
@@ -427,7 +517,7 @@ class Dataset:
         if self.enterprise:
             inner = f"SELECT g.*, e.* FROM ({inner}) g JOIN read_parquet({lit(enterprises_file)}) e ON e.e_idx = g._ei"
         district = self.district or ("e_dindex" if self.enterprise else g.district_index("district"))
-        demo = "_ei < {n}".format(n=DEMO_ENTERPRISES) if self.enterprise else "false"
+        demo = f"_ei < {DEMO_ENTERPRISES}" if self.enterprise else "false"
         inner = (
             f"SELECT *, {district} AS _d, "
             f"({g.chance('dirty', DIRTY_PER_MILLE)} AND NOT {demo}) AS _dirty FROM ({inner})"
@@ -445,7 +535,9 @@ class Dataset:
         return f"SELECT {', '.join(outputs)} FROM ({inner}){where}"
 
 
-def schema_of(fields: list[Any], *, primary_key: list[str] | None = None, extra: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+def schema_of(
+    fields: list[Any], *, primary_key: list[str] | None = None, extra: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """A Table Schema for catalogue fields (objects with name, label, type, description,
     personal_kind): semantic types from ``SEMANTIC``, personal kinds as declared; ``extra`` adds
     properties (constraints) per field."""

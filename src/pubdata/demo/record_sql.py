@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TypeVar
 
 from pubdata.catalog import vocab
 from pubdata.standards import USCC_ALPHABET
 
+T = TypeVar("T")
 DISTRICTS: tuple[str, ...] = tuple(d.label for d in vocab.DISTRICTS)
 DIVISIONS: tuple[str, ...] = tuple(d.code for d in vocab.DISTRICTS)
 # Where people and places are, roughly by population (市南 … 莱西), same order as DISTRICTS.
@@ -25,10 +27,7 @@ ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 RID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 RID_CHECK = "10X98765432"
 
-SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡姜孙崔薛毕隋曲"
-    "栾逄宫臧"
-)
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡姜孙崔薛毕隋曲栾逄宫臧"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鹏辉波宁欣怡浩然子涵梓轩雨桐一诺建国海燕春梅志强晓东"
 ROADS: tuple[tuple[str, ...], ...] = (
     ("香港中路", "山东路", "南京路", "东海西路"),  # 市南区
@@ -53,11 +52,24 @@ def lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def cat(*parts: str) -> str:
+    """SQL text concatenation of SQL expressions."""
+    return "(" + " || ".join(parts) + ")"
+
+
+def when(condition: str, then: str, otherwise: str = "NULL") -> str:
+    return f"CASE WHEN {condition} THEN {then} ELSE {otherwise} END"
+
+
+def text(expr: str) -> str:
+    return f"CAST({expr} AS VARCHAR)"
+
+
 def str_list(values: Sequence[str]) -> str:
     return "[" + ", ".join(lit(v) for v in values) + "]"
 
 
-def weighted(values: Sequence[str], weights: Sequence[int]) -> list[str]:
+def weighted(values: Sequence[T], weights: Sequence[int]) -> list[T]:
     """Values repeated by their (small integer) weights, for ``pick``."""
     return [v for v, w in zip(values, weights, strict=True) for _ in range(w)]
 
@@ -126,7 +138,8 @@ class Gen:
 
     def district_index(self, key: str, row: str | None = None) -> str:
         """0-based index into DISTRICTS, weighted by population."""
-        return f"{_int_list(weighted(range(10), DISTRICT_WEIGHTS))}[1 + CAST({self.h(key, row)} % {sum(DISTRICT_WEIGHTS)} AS BIGINT)]"
+        table = _int_list(weighted(list(range(10)), DISTRICT_WEIGHTS))
+        return f"{table}[1 + CAST({self.h(key, row)} % {sum(DISTRICT_WEIGHTS)} AS BIGINT)]"
 
 
 def _int_list(values: Sequence[int] | Sequence[str] | range) -> str:
@@ -144,7 +157,9 @@ def division_of(index: str) -> str:
 def address(g: Gen, key: str, district_index: str, row: str | None = None) -> str:
     roads = "[" + ", ".join(str_list(r) for r in ROADS) + "]"
     road = f"{roads}[{district_index} + 1][{g.integer(key + ':road', 1, 4, row)}]"
-    return f"({district_of(district_index)} || {road} || CAST({g.integer(key + ':no', 1, 399, row)} AS VARCHAR) || '号')"
+    return (
+        f"({district_of(district_index)} || {road} || CAST({g.integer(key + ':no', 1, 399, row)} AS VARCHAR) || '号')"
+    )
 
 
 # --- identifiers with check characters ----------------------------------------------------------

@@ -134,7 +134,8 @@ def plan(items: list[EntryCreate], s: Sizes, seed: int) -> list[Dataset]:
     out = [BY_CODE[e.code](e, s, seed) for e in items if e.code in BY_CODE]
     others = [e for e in items if e.code not in BY_CODE]
     weights = [
-        FREQUENCY_WEIGHT.get(e.update_frequency or "", 1.0) * (0.4 + 1.2 * _unit_hash(f"{seed}:{e.code}")) for e in others
+        FREQUENCY_WEIGHT.get(e.update_frequency or "", 1.0) * (0.4 + 1.2 * _unit_hash(f"{seed}:{e.code}"))
+        for e in others
     ]
     budget = s.records * GENERIC_SHARE
     total = sum(weights) or 1.0
@@ -156,7 +157,12 @@ def source_tag(ds: Dataset, s: Sizes, seed: int) -> str:
 # --- the enterprise key table ----------------------------------------------------------------------
 
 _INDUSTRY = re.compile(r"所属行业：(.+?)（([A-Z]\d{4})）")
-COMPANY_TYPES = ("有限责任公司（自然人投资或控股）", "有限责任公司（自然人独资）", "股份有限公司（非上市）", "有限责任公司（法人独资）")
+COMPANY_TYPES = (
+    "有限责任公司（自然人投资或控股）",
+    "有限责任公司（自然人独资）",
+    "股份有限公司（非上市）",
+    "有限责任公司（法人独资）",
+)
 SYLLABLES = "达兴盛源泰利安丰通华宇恒信德美嘉汇鑫瑞康"
 
 
@@ -206,7 +212,8 @@ def enterprise_table(path: Path, s: Sizes, seed: int) -> None:
         f"FROM (SELECT range AS e_idx, {g.district_index('district', row='range')} AS e_dindex "
         f"FROM range({len(demo)}, {s.enterprises}))"
     )
-    status = f"CASE WHEN e_idx < {len(demo)} THEN '存续' ELSE {g.pick('status', q.weighted(('存续', '在业', '吊销', '注销', '迁出'), (84, 6, 3, 5, 2)))} END"
+    statuses = q.weighted(("存续", "在业", "吊销", "注销", "迁出"), (84, 6, 3, 5, 2))
+    status = q.when(f"e_idx < {len(demo)}", "'存续'", g.pick("status", statuses))
     sql = (
         f"SELECT e_idx, e_uscc, e_name, {q.district_of('e_dindex')} AS e_district, e_dindex, "
         f"{q.division_of('e_dindex')} AS e_division, e_type, e_industry_code, e_industry_name, "
@@ -251,6 +258,20 @@ def _table_of(session: Session, actor: Actor, code: str) -> tuple[str | None, st
     return None, None
 
 
+def _load(
+    session: Session, actor: Actor, ds: Dataset, tag: str, sql: str, home: Path, stage: ingest.Progress
+) -> ingest.LoadResult | None:
+    """Load one dataset as the next version of the entry's table (made on first use); None when
+    its current version already has this tag."""
+    resource_id, current = _table_of(session, actor, ds.code)
+    if current == tag:
+        return None
+    if resource_id is None:
+        data = TableCreate(name=TABLE_NAME, description="示范城市合成数据", schema=ds.schema)
+        resource_id = store.create_table(session, actor, ds.code, data).resource_id
+    return ingest.load_relation(session, actor, resource_id, sql, home=home, source_name=tag, progress=stage)
+
+
 def fill(
     open_session: OpenSession,
     *,
@@ -262,7 +283,8 @@ def fill(
 ) -> dict[str, Any]:
     """Give every demo entry (or those whose codes are in ``only``) a table and a published
     version of about ``records`` synthetic rows in all. The city itself must exist
-    (``city.build``). Returns counts: entries loaded and skipped, rows loaded and rejected."""
+    (``city.build``). Returns counts: entries loaded, skipped (already current) and refused, rows
+    loaded and rejected."""
     started = time.perf_counter()
     s = sizes(records)
     items, _times = entries.compose(seed)
@@ -277,46 +299,28 @@ def fill(
         enterprise_table(ent_path, s, seed)
     persons = Gen(seed, "persons", row="_pi")
     rows_total = sum(ds.rows for ds in datasets)
-    done = rows_done = loaded = skipped = rows_loaded = rows_rejected = 0
-    for ds in datasets:
+    rows_done = 0
+    counts = {"loaded": 0, "skipped": 0, "refused": 0, "rows_loaded": 0, "rows_rejected": 0}
+    for done, ds in enumerate(datasets):
         tag = source_tag(ds, s, seed)
+
+        def stage(name: str, _pct: int, _rows: int | None, done: int = done, base: int = rows_done) -> None:
+            report(FillProgress(done, len(datasets), base, rows_total, datasets[done].code, name))
+
         with open_session() as session:
-            resource_id, current = _table_of(session, actor, ds.code)
-            if current == tag:
-                skipped += 1
-            else:
-                if resource_id is None:
-                    table = store.create_table(
-                        session, actor, ds.code, TableCreate(name=TABLE_NAME, description="示范城市合成数据", schema=ds.schema)
-                    )
-                    resource_id = table.resource_id
-                base = rows_done
-
-                def stage(name: str, _pct: int, _rows: int | None, code: str = ds.code, base: int = base) -> None:
-                    report(FillProgress(done, len(datasets), base, rows_total, code, name))
-
-                result = ingest.load_relation(
-                    session,
-                    actor,
-                    resource_id,
-                    ds.sql(seed, str(ent_path), persons),
-                    home=home,
-                    source_name=tag,
-                    progress=stage,
-                )
-                loaded += 1
-                rows_loaded += result.rows_loaded
-                rows_rejected += result.rows_rejected
-        done += 1
+            result = _load(session, actor, ds, tag, ds.sql(seed, str(ent_path), persons), home, stage)
+        if result is None:
+            counts["skipped"] += 1
+        else:
+            counts["loaded" if result.state == "published" else "refused"] += 1
+            counts["rows_loaded"] += result.rows_loaded
+            counts["rows_rejected"] += result.rows_rejected
         rows_done += ds.rows
-        report(FillProgress(done, len(datasets), rows_done, rows_total, ds.code, "完成"))
+        report(FillProgress(done + 1, len(datasets), rows_done, rows_total, ds.code, "完成"))
     return {
         "records": records,
         "enterprises": s.enterprises,
         "entries": len(datasets),
-        "loaded": loaded,
-        "skipped": skipped,
-        "rows_loaded": rows_loaded,
-        "rows_rejected": rows_rejected,
+        **counts,
         "seconds": round(time.perf_counter() - started, 2),
     }
