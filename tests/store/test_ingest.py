@@ -180,3 +180,114 @@ def test_versions_are_listed_and_the_publisher_can_roll_back(session, table, tmp
     with pytest.raises(NotEntryOwner):
         service.roll_back(session, as_actor("department"), rid, 2)
     assert service.get_table(session, dept, rid).current_version == 1
+
+
+# --- bad input: a clear error naming the problem, no version, nothing left on disk -----------------
+
+
+def assert_nothing_stored(session, tmp_path, rid):
+    assert session.query(StoreVersion).filter_by(resource_id=rid).count() == 0
+    folder = files.resource_dir(tmp_path / "home", rid)
+    assert not folder.exists() or not any(folder.iterdir())
+
+
+def refused_with(session, dept, rid, tmp_path, content: bytes, name="in.csv") -> str:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ingest.InvalidSource) as exc:
+        ingest.ingest(session, dept, rid, path, home=tmp_path / "home")
+    assert_nothing_stored(session, tmp_path, rid)
+    return exc.value.message
+
+
+def test_ragged_rows_name_the_line_and_the_column_counts(session, table, tmp_path):
+    dept, rid = table
+    short = rows(3, [f"{CODES[10]},only-two"]).encode()
+    assert "第 5 行的列数与表头不一致：应为 5 列，实为 2 列" in refused_with(session, dept, rid, tmp_path, short)
+    long = rows(2, [f"{CODES[10]},a,1,2020-01-01,存续,extra"]).encode()
+    assert "第 4 行的列数与表头不一致：应为 5 列，实为 6 列" in refused_with(session, dept, rid, tmp_path, long)
+
+
+def test_an_unterminated_quote_names_its_line(session, table, tmp_path):
+    dept, rid = table
+    content = rows(2, [f'{CODES[10]},"未闭合,1,2020-01-01,存续']).encode()
+    assert "第 4 行有未闭合的引号" in refused_with(session, dept, rid, tmp_path, content)
+
+
+def test_a_line_over_10_mb_is_refused_naming_the_limit(session, table, tmp_path):
+    dept, rid = table
+    huge = rows(2, [f"{CODES[10]},{'长' * (4 * 1024 * 1024)},1,2020-01-01,存续"]).encode()
+    message = refused_with(session, dept, rid, tmp_path, huge)
+    assert "第 4 行超过单行大小上限 10 MB" in message
+
+
+def test_an_empty_file_and_a_header_without_rows_are_refused(session, table, tmp_path):
+    dept, rid = table
+    assert "文件为空" in refused_with(session, dept, rid, tmp_path, b"")
+    assert "没有数据行" in refused_with(session, dept, rid, tmp_path, (HEADER + "\n").encode())
+
+
+def test_a_file_whose_content_is_not_its_format_is_refused(session, table, tmp_path):
+    dept, rid = table
+    message = refused_with(session, dept, rid, tmp_path, rows(3).encode(), name="in.parquet")
+    assert "按 Parquet 载入，但内容是文本文件" in message
+    zipped = b"PK\x03\x04" + b"\x00" * 100
+    assert "按 CSV 载入，但内容是ZIP 压缩包" in refused_with(session, dept, rid, tmp_path, zipped)
+    old_excel = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100
+    assert "旧版 .xls" in refused_with(session, dept, rid, tmp_path, old_excel, name="in.xlsx")
+    assert "二进制文件" in refused_with(session, dept, rid, tmp_path, b"uscc\x00\x01\x02", name="in.jsonl")
+
+
+def test_wrong_encoding_stores_nothing(session, table, tmp_path):
+    dept, rid = table
+    content = HEADER.encode() + b"\n\x81\x30\xff\xff,x,1,2020-01-01,\xe4\n"
+    assert "既不是 UTF-8 也不是 GBK/GB18030" in refused_with(session, dept, rid, tmp_path, content)
+
+
+def test_a_repeated_or_blank_header_name_is_refused(session, table, tmp_path):
+    dept, rid = table
+    repeated = ("uscc,name,capital,founded,status,name\n" + rows(2).split("\n", 1)[1]).encode()
+    assert "表头字段重复：name" in refused_with(session, dept, rid, tmp_path, repeated)
+
+
+# --- the rejects file and the order of the published rows ------------------------------------------
+
+UNIQUE_SCHEMA = {
+    "fields": [
+        {"name": "id", "type": "integer"},
+        {"name": "phone", "type": "string", "semanticType": "mobile", "constraints": {"unique": True}},
+        {"name": "founded", "type": "date"},
+    ],
+    "primaryKey": "id",
+}
+
+
+def test_rejects_list_every_problem_in_row_order_and_valid_rows_keep_file_order(session, as_actor, tmp_path):
+    dept = as_actor("department")
+    entry = make_entry(session, dept)
+    rid = service.create_table(session, dept, entry.code, TableCreate(name="号码", schema=UNIQUE_SCHEMA)).resource_id
+    lines = ["id,phone,founded"]
+    lines += [f"{n},1380013{n:04d},2021-02-03" for n in range(9, 0, -1)]  # ids descending: file order ≠ key order
+    lines += [
+        "3,139 0000 0001,2021-1-5",  # row 10: duplicate id 3 (the number is fine, written with spaces)
+        "10,138 0013 0005,2021-02-30",  # row 11: phone 13800130005 repeats row 5's; no such date
+        "11,12345,2021-02-03",  # row 12: not a mobile number
+    ]
+    lines += [f"{n},1370000{n:04d},2021年3月{(n - 12) % 28 + 1}日" for n in range(12, 80)]
+    path = tmp_path / "phones.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = ingest.ingest(session, dept, rid, path, home=tmp_path / "home")
+    assert (result.state, result.rows_loaded, result.rows_rejected) == ("published", 77, 3)
+    with open(result.rejects_file, encoding="utf-8") as fh:
+        assert fh.read().splitlines() == [
+            "row,column,value,reason",
+            "10,id,3,主键重复",
+            "11,founded,2021-02-30,日期无效",
+            "11,phone,138 0013 0005,值重复",
+            "12,phone,12345,手机号码应为11位",
+        ]
+    published = files.version_dir(tmp_path / "home", rid, 1) / files.DATA_FILE
+    got = duckdb.sql(f"SELECT id, phone, founded FROM read_parquet('{published}')").fetchall()
+    assert [r[0] for r in got] == [*range(9, 0, -1), *range(12, 80)]
+    assert got[0][1] == "13800130009" and got[-1][2].isoformat() == "2021-03-12"
+    assert result.problems == {"主键重复": 1, "日期无效": 1, "值重复": 1, "手机号码应为11位": 1}

@@ -53,6 +53,8 @@ FORMATS = {
 MAX_LINE_BYTES = 10 * 1024 * 1024  # one CSV line (record) at most
 MEMORY_LIMIT = "2GB"  # DuckDB's share; beyond it the checked rows spill to the staging directory
 THREADS = 2
+# zstd level 1: a quarter less CPU than the default level 3 for a file about a tenth larger.
+PARQUET_OPTIONS = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
 _CHUNK = 1 << 20
 _SNIFF = 64 * 1024
 _PROBLEM_TYPE = "STRUCT(col VARCHAR, val VARCHAR, reason VARCHAR)[]"
@@ -652,7 +654,7 @@ def _load(
                 # A scan of ``rows`` follows the file: data.parquet keeps the rows' order without a sort.
                 con.execute(
                     f"COPY (SELECT {typed} FROM rows WHERE NOT {BAD}) TO "
-                    f"{semantic.sql_literal(str(staged / files.DATA_FILE))} (FORMAT parquet, COMPRESSION zstd)"
+                    f"{semantic.sql_literal(str(staged / files.DATA_FILE))} {PARQUET_OPTIONS}"
                 )
             report("质量评估", 90, total)
             quality = measure(

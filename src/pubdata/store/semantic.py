@@ -375,11 +375,9 @@ RESIDENT_ID_CHECK_FUNCTION = "pubdata_resident_id_check_ok"
 # Weighted sums stay below 2^24 (17 × 30 × 30), exact in float32, whose matrix product is fastest.
 _USCC_WEIGHT_VECTOR = np.array(USCC_WEIGHTS, dtype=np.float32)
 _RESIDENT_ID_WEIGHT_VECTOR = np.array(RESIDENT_ID_WEIGHTS, dtype=np.float32)
-_ZERO_OFFSET = 48 * sum(RESIDENT_ID_WEIGHTS)
+_ZERO_OFFSET = 48 * sum(RESIDENT_ID_WEIGHTS)  # Σ (byte − 48)·w = Σ byte·w − 48·Σ w
 _USCC_INDEX = np.zeros(256, dtype=np.float32)
-_USCC_INDEX[np.frombuffer(USCC_ALPHABET.encode(), dtype=np.uint8)] = np.arange(
-    31, dtype=np.float32
-)  # Σ (byte − 48)·w = Σ byte·w − 48·Σ w
+_USCC_INDEX[np.frombuffer(USCC_ALPHABET.encode(), dtype=np.uint8)] = np.arange(31, dtype=np.float32)
 # alphabet[(31 − Σ mod 31) mod 31] is _USCC_CHECKS[Σ mod 31].
 _USCC_CHECKS = np.frombuffer(USCC_ALPHABET.encode(), dtype=np.uint8)[(31 - np.arange(31)) % 31]
 _RESIDENT_ID_CHECKS = np.frombuffer(RESIDENT_ID_CHECK.encode(), dtype=np.uint8)
