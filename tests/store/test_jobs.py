@@ -265,7 +265,8 @@ def _file(home: Path, text: str) -> Path:
 def test_several_runners_claim_each_job_exactly_once(committed):
     engine, actor, rid, home = committed
     with session_scope(engine) as s:
-        ids = {queue_file(s, actor, rid, home, csv_text(2)) for _ in range(12)}
+        tables = [rid, *(make_table(s, actor) for _ in range(11))]
+        ids = {queue_file(s, actor, table, home, csv_text(2)) for table in tables}
     claims: list[list[str]] = []
     barrier = threading.Barrier(4)
 
@@ -287,6 +288,39 @@ def test_several_runners_claim_each_job_exactly_once(committed):
         assert {j.state for j in s.scalars(select(StoreJob))} == {"running"}
 
 
+def test_one_load_of_a_resource_runs_at_a_time(committed):
+    engine, actor, rid, home = committed
+    with session_scope(engine) as s:
+        other_rid = make_table(s, actor)
+        first, second = (queue_file(s, actor, rid, home, csv_text(2)) for _ in range(2))
+        third = queue_file(s, actor, other_rid, home, csv_text(2))
+    assert jobs.claim_jobs(engine, "w1", 3) == [first, third]  # the second waits for the first
+    assert jobs.claim_jobs(engine, "w2", 3) == []
+    assert jobs.run_job(engine, first, home=home).state == "succeeded"
+    assert jobs.claim_jobs(engine, "w2", 3) == [second]
+    with session_scope(engine) as s:  # the command line is refused while a load of the resource runs
+        with pytest.raises(jobs.JobConflict) as exc:
+            jobs.start_foreground_ingest(s, SYSTEM, rid, _file(home, csv_text(1)), worker="cli")
+        assert second in exc.value.message
+    done = jobs.run_job(engine, second, home=home)
+    assert done.result is not None and done.result["version"] == 2
+
+
+def test_a_foreground_load_fails_a_running_job_whose_process_is_gone(committed):
+    engine, _, rid, home = committed
+    host = jobs.worker_name().split(":")[0]
+    with session_scope(engine) as s:
+        dead = jobs.start_foreground_ingest(s, SYSTEM, rid, _file(home, csv_text(1)), worker=f"{host}:{_dead_pid()}:x")
+    with session_scope(engine) as s:
+        fresh = jobs.start_foreground_ingest(s, SYSTEM, rid, _file(home, csv_text(3)), worker=jobs.worker_name())
+    with session_scope(engine) as s:
+        gone = s.get(StoreJob, dead.id)
+        assert gone is not None and gone.state == "failed"
+        assert gone.error is not None and gone.error["code"] == "store.job_interrupted"
+    done = jobs.run_job(engine, fresh.id, home=home)
+    assert done.result is not None and (done.result["version"], done.result["rows_loaded"]) == (1, 3)
+
+
 def test_on_start_jobs_left_running_by_a_dead_process_fail_and_queued_ones_run(committed):
     engine, actor, rid, home = committed
     dead_pid = _dead_pid()
@@ -294,7 +328,7 @@ def test_on_start_jobs_left_running_by_a_dead_process_fail_and_queued_ones_run(c
     with session_scope(engine) as s:
         crashed = queue_file(s, actor, rid, home, csv_text(2))
         silent = queue_file(s, actor, rid, home, csv_text(2))
-        alive = queue_file(s, actor, rid, home, csv_text(2))
+        alive = queue_file(s, actor, make_table(s, actor), home, csv_text(2))  # another table
         waiting = queue_file(s, actor, rid, home, csv_text(4))
         now = utcnow()
         for job_id, worker, beat in (

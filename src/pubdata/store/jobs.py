@@ -36,17 +36,17 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, event, exists, select, update
+from sqlalchemy.orm import Session, aliased
 
 from pubdata.authz import SYSTEM, Actor
 from pubdata.catalog import service as catalog
 from pubdata.db import new_session, session_scope, utcnow
-from pubdata.errors import Forbidden, Invalid, NotFound, PubdataError, Unauthenticated
+from pubdata.errors import Conflict, Forbidden, Invalid, NotFound, PubdataError, Unauthenticated
 from pubdata.identity import service as identity
 from pubdata.settings import Settings
 from pubdata.store import ingest as loader
@@ -66,6 +66,10 @@ ProgressCallback = Callable[[str, int, "int | None"], None]
 
 class JobNotFound(NotFound):
     code = "store.job_not_found"
+
+
+class JobConflict(Conflict):
+    code = "store.job_running"
 
 
 class InvalidUpload(Invalid):
@@ -191,15 +195,30 @@ def queue_ingest(
 
 
 def start_foreground_ingest(
-    session: Session, actor: Actor, resource_id: str, path: Path, *, worker: str, via: str = "cli"
+    session: Session,
+    actor: Actor,
+    resource_id: str,
+    path: Path,
+    *,
+    worker: str,
+    via: str = "cli",
+    stale_seconds: float = 120.0,
 ) -> JobRead:
     """A job its caller runs itself (the command line): created ``running`` under ``worker``, so no
-    runner claims it; the caller commits, then calls ``run_job``."""
+    runner claims it; the caller commits, then calls ``run_job``. One load of a resource runs at a
+    time: ``JobConflict`` while another is running (a running job whose process is gone is failed)."""
     _loadable_table(session, actor, resource_id)
     source_suffix(path.name)
     if not path.is_file():
         raise InvalidUpload(f"文件不存在：{path}", field="file")
     now = utcnow()
+    for other in session.scalars(
+        select(StoreJob).where(StoreJob.resource_id == resource_id, StoreJob.state == RUNNING)
+    ):
+        if not _is_gone(other.worker, other.heartbeat_at, stale_seconds):
+            raise JobConflict(f"该资源已有导入任务正在运行（任务 {other.id}），请等它结束后再导入")
+        other.state, other.stage, other.finished_at = FAILED, "失败", now
+        other.error = {"code": "store.job_interrupted", "message": INTERRUPTED_STALE, "details": None}
     job = StoreJob(
         id=str(uuid.uuid4()),
         kind="ingest",
@@ -500,32 +519,43 @@ def run_job_inline(session: Session, job_id: str, *, home: Path) -> JobRead:
 def claim_jobs(engine: Engine, worker: str, limit: int) -> list[str]:
     """Claim up to ``limit`` queued jobs, oldest first, for ``worker``. Each claim is one
     ``UPDATE … WHERE state = 'queued'`` in its own transaction: if several processes race for a
-    job, exactly one update matches. Reads first, so an idle queue costs no write."""
+    job, exactly one update matches. A job waits while another load of its resource is running.
+    Reads first, so an idle queue costs no write."""
     if limit <= 0:
         return []
+    running = aliased(StoreJob)
     with session_scope(engine) as s:
-        candidates = list(
-            s.scalars(
-                select(StoreJob.id)
-                .where(StoreJob.state == QUEUED)
-                .order_by(StoreJob.created_at, StoreJob.id)
-                .limit(limit * 4)
+        candidates = s.execute(
+            select(StoreJob.id, StoreJob.resource_id)
+            .where(
+                StoreJob.state == QUEUED,
+                StoreJob.resource_id.not_in(select(running.resource_id).where(running.state == RUNNING)),
             )
-        )
+            .order_by(StoreJob.created_at, StoreJob.id)
+            .limit(limit * 4)
+        ).all()
     claimed: list[str] = []
-    for job_id in candidates:
+    resources: set[str] = set()
+    for job_id, resource_id in candidates:
         if len(claimed) >= limit:
             break
+        if resource_id in resources:
+            continue  # one load of a resource at a time: its versions are numbered in order
         now = utcnow()
         with session_scope(engine) as s:
             done = s.execute(
                 update(StoreJob)
-                .where(StoreJob.id == job_id, StoreJob.state == QUEUED)
+                .where(
+                    StoreJob.id == job_id,
+                    StoreJob.state == QUEUED,
+                    ~exists().where(running.resource_id == resource_id, running.state == RUNNING),
+                )
                 .values(state=RUNNING, stage="开始", worker=worker, started_at=now, heartbeat_at=now)
                 .execution_options(synchronize_session=False)
             )
             if done.rowcount:  # type: ignore[attr-defined]
                 claimed.append(job_id)
+                resources.add(resource_id)
     return claimed
 
 
@@ -549,6 +579,14 @@ def _process_is_gone(worker: str | None) -> bool:
     return False
 
 
+def _is_gone(worker: str | None, heartbeat_at: datetime | None, stale_seconds: float) -> bool:
+    """Whether a running job's process is gone: no heartbeat for ``stale_seconds``, or a process on
+    this machine that no longer exists."""
+    if heartbeat_at is None or utcnow() - heartbeat_at > timedelta(seconds=stale_seconds):
+        return True
+    return _process_is_gone(worker)
+
+
 def fail_interrupted(engine: Engine, home: Path, *, stale_seconds: float, message: str) -> list[str]:
     """Fail the running jobs whose process is gone: a process on this machine that no longer
     exists, or a heartbeat older than ``stale_seconds``. Returns their ids. Nothing they loaded was
@@ -558,11 +596,7 @@ def fail_interrupted(engine: Engine, home: Path, *, stale_seconds: float, messag
         running = s.execute(
             select(StoreJob.id, StoreJob.worker, StoreJob.heartbeat_at).where(StoreJob.state == RUNNING)
         ).all()
-    gone = [
-        (job_id, worker)
-        for job_id, worker, beat in running
-        if beat is None or now - beat > timedelta(seconds=stale_seconds) or _process_is_gone(worker)
-    ]
+    gone = [(job_id, worker) for job_id, worker, beat in running if _is_gone(worker, beat, stale_seconds)]
     failed: list[str] = []
     for job_id, worker in gone:
         with session_scope(engine) as s:
