@@ -3,9 +3,11 @@ phones, amounts, dates) loaded by raw DuckDB (``read_csv`` into a table) and by 
 pipeline (encoding check, header check, normalisation, every semantic and constraint check,
 primary-key duplicates, rejects file, typed Parquet, quality report) in the same run.
 
-    python benchmarks/ingest.py --rows 1000000
+    python benchmarks/ingest.py --rows 2000000 [--repeat 3]
 
-``ratio`` = pubdata rows/s ÷ raw DuckDB rows/s (higher is better; target ≥ 0.5).
+``ratio`` = pubdata rows/s ÷ raw DuckDB rows/s (higher is better; target ≥ 0.5), wall-clock, best of
+``--repeat`` alternating runs. ``cpu_ratio`` compares the CPU seconds the two spent (all threads): the
+steadier figure on a shared machine. ``peak_rss_mb`` is sampled during pubdata's load only.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -61,22 +63,60 @@ def generate(path: Path, rows: int) -> None:
     )
 
 
+class PeakRss:
+    """Samples this process's resident set size while a block runs (the load alone, not the
+    generation or the baseline that ran before it)."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    self.peak = max(self.peak, int(line.split()[1]) * 1024)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self._sample()
+
+    def __enter__(self) -> PeakRss:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+
+def raw_load(csv: Path, work: Path) -> tuple[float, float, int]:
+    """(wall s, CPU s, rows) of raw DuckDB: read_csv into a table of a database file."""
+    db = work / "raw.duckdb"
+    db.unlink(missing_ok=True)
+    t0, c0 = time.perf_counter(), time.process_time()
+    con = duckdb.connect(str(db))
+    con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{csv}', header = true)")
+    rows = con.execute("SELECT count(*) FROM t").fetchone()[0]  # type: ignore[index]
+    con.close()
+    return time.perf_counter() - t0, time.process_time() - c0, rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the generated CSV")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="load the file this many times each way, alternating; best of each"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="pubdata-ingest-"))
     os.environ["PUBDATA_HOME"] = str(work / "home")
     csv = work / "registry.csv"
     generate(csv, args.rows)
-
-    t0 = time.perf_counter()
-    con = duckdb.connect(str(work / "raw.duckdb"))
-    con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{csv}', header = true)")
-    raw_rows = con.execute("SELECT count(*) FROM t").fetchone()[0]  # type: ignore[index]
-    con.close()
-    raw_s = time.perf_counter() - t0
 
     from pubdata.authz import SYSTEM
     from pubdata.catalog import service as catalog
@@ -104,11 +144,36 @@ def main() -> None:
             ),
         )
         rid = service.create_table(s, SYSTEM, "BENCH-1", TableCreate(name="登记", schema=SCHEMA)).resource_id
-    t0 = time.perf_counter()
-    with session_scope() as s:
-        result = ingest.ingest(s, SYSTEM, rid, csv, home=work / "home")
-    ours_s = time.perf_counter() - t0
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    raw_best = (float("inf"), 0.0)
+    ours_best = (float("inf"), 0.0)
+    stages: dict[str, float] = {}
+    peak = 0
+    raw_rows = 0
+    for _ in range(args.repeat):
+        raw_s, raw_cpu, raw_rows = raw_load(csv, work)
+        raw_best = min(raw_best, (raw_s, raw_cpu))
+        marks: list[tuple[str, float]] = []
+        with PeakRss() as rss, session_scope() as s:
+            t0, c0 = time.perf_counter(), time.process_time()
+            result = ingest.ingest(
+                s,
+                SYSTEM,
+                rid,
+                csv,
+                home=work / "home",
+                progress=lambda st, _p, _r, marks=marks: marks.append((st, time.perf_counter())),
+            )
+            ours = (time.perf_counter() - t0, time.process_time() - c0)
+        assert result.rows_loaded == args.rows, result
+        peak = max(peak, rss.peak)
+        if ours < ours_best:
+            ours_best = ours
+            stages = {}
+            for (stage, start), (_next, end) in zip(marks, marks[1:], strict=False):
+                stages[stage] = stages.get(stage, 0.0) + end - start
+    raw_s, raw_cpu = raw_best
+    ours_s, ours_cpu = ours_best
 
     out = {
         "benchmark": "ingest",
@@ -116,14 +181,18 @@ def main() -> None:
         "pubdata_rows_per_s": round(args.rows / ours_s),
         "baseline_rows_per_s": round(raw_rows / raw_s),
         "ratio": round((args.rows / ours_s) / (raw_rows / raw_s), 3),
+        "pubdata_cpu_s": round(ours_cpu, 2),
+        "baseline_cpu_s": round(raw_cpu, 2),
+        "cpu_ratio": round(raw_cpu / ours_cpu, 3),
         "rows_loaded": result.rows_loaded,
         "rows_rejected": result.rows_rejected,
-        "peak_rss_mb": round(peak_mb),
+        "peak_rss_mb": round(peak / 2**20),
     }
     print(
-        f"raw DuckDB read_csv: {raw_s:.2f} s   pubdata ingest (all checks): {ours_s:.2f} s   "
-        f"peak RSS {out['peak_rss_mb']} MB"
+        f"raw DuckDB read_csv: {raw_s:.2f} s ({raw_cpu:.2f} s CPU)   pubdata ingest (all checks): {ours_s:.2f} s "
+        f"({ours_cpu:.2f} s CPU)   peak RSS during the load {out['peak_rss_mb']} MB"
     )
+    print("pubdata stages: " + ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in stages.items()))
     print(json.dumps(out))
 
 
