@@ -30,7 +30,7 @@ from pubdata.catalog import service as catalog_service
 from pubdata.db import get_engine, session_scope
 from pubdata.errors import PubdataError
 from pubdata.settings import Settings, get_settings
-from pubdata.store.jobs import JobRunner
+from pubdata.store.job_runner import JobRunner
 from pubdata.web import routes as web
 
 STATIC = Path(__file__).parent / "web" / "static"

@@ -346,7 +346,7 @@ def ingest(
     from pubdata.db import get_engine, session_scope
     from pubdata.db import migrate as run
     from pubdata.settings import get_settings
-    from pubdata.store import jobs
+    from pubdata.store import job_runner, jobs
 
     run()
     try:
@@ -389,9 +389,9 @@ def ingest(
 
     if bar is not None:
         with bar:
-            done = jobs.run_job(get_engine(), job.id, home=get_settings().resolved_home, on_progress=progress)
+            done = job_runner.run_job(get_engine(), job.id, home=get_settings().resolved_home, on_progress=progress)
     else:
-        done = jobs.run_job(get_engine(), job.id, home=get_settings().resolved_home, on_progress=progress)
+        done = job_runner.run_job(get_engine(), job.id, home=get_settings().resolved_home, on_progress=progress)
     out = done.result
     if done.state != "succeeded" or out is None:
         error = done.error or {"code": "store.job_failed", "message": "导入失败", "details": None}

@@ -15,7 +15,7 @@ import pytest
 
 from pubdata.authz import SYSTEM
 from pubdata.identity import service as identity
-from pubdata.store import jobs
+from pubdata.store import job_runner, jobs
 from tests import builders
 from tests.store.test_jobs import csv_text, make_table
 
@@ -53,7 +53,7 @@ def test_raw_body_upload_queues_a_job_that_publishes_the_version(client, session
     assert stored.read_bytes() == body  # exactly the bytes sent
     assert len(uploads(settings)) == len(before) + 1
 
-    jobs.run_job_inline(session, job["id"], home=settings.resolved_home)
+    job_runner.run_job_inline(session, job["id"], home=settings.resolved_home)
 
     r = client.get(r.headers["location"], headers=headers)
     assert r.status_code == 200
@@ -79,7 +79,7 @@ def test_multipart_upload_takes_the_file_field_and_its_name(client, session, set
     assert r.status_code == 202, r.text
     job = r.json()
     assert job["source_name"] == "市场主体.csv"
-    done = jobs.run_job_inline(session, job["id"], home=settings.resolved_home)
+    done = job_runner.run_job_inline(session, job["id"], home=settings.resolved_home)
     assert done.result is not None and done.result["rows_loaded"] == 7
 
 

@@ -22,7 +22,7 @@ from pubdata.db import session_scope, utcnow
 from pubdata.errors import Forbidden, Unauthenticated
 from pubdata.identity import service as identity
 from pubdata.standards import uscc_with_check
-from pubdata.store import jobs, service
+from pubdata.store import job_runner, jobs, service
 from pubdata.store.models import StoreJob, StoreVersion
 from pubdata.store.schemas import TableCreate
 from tests import builders
@@ -89,7 +89,7 @@ def test_a_queued_upload_runs_as_the_uploader_and_publishes_a_version(session, d
     assert queued.bytes_received == len(csv_text(30).encode())
     assert jobs.upload_dir(home, job_id).is_dir()
 
-    done = jobs.run_job_inline(session, job_id, home=home)
+    done = job_runner.run_job_inline(session, job_id, home=home)
 
     assert (done.state, done.percent, done.stage, done.error) == ("succeeded", 100, "完成", None)
     assert done.result is not None
@@ -104,7 +104,7 @@ def test_a_queued_upload_runs_as_the_uploader_and_publishes_a_version(session, d
 def test_a_file_the_loader_refuses_fails_the_job_with_its_message_and_publishes_nothing(session, dept_table, home):
     dept, rid = dept_table
     job_id = queue_file(session, dept, rid, home, "uscc,name\n1,2\n")
-    done = jobs.run_job_inline(session, job_id, home=home)
+    done = job_runner.run_job_inline(session, job_id, home=home)
     assert done.state == "failed" and done.result is None
     assert done.error is not None and done.error["code"] == "store.invalid_source"
     assert "缺少字段 capital" in done.error["message"]
@@ -115,7 +115,7 @@ def test_a_file_the_loader_refuses_fails_the_job_with_its_message_and_publishes_
 
 def test_a_refused_version_is_a_finished_job_whose_result_says_refused(session, dept_table, home):
     dept, rid = dept_table
-    done = jobs.run_job_inline(session, queue_file(session, dept, rid, home, csv_text(10, bad=5)), home=home)
+    done = job_runner.run_job_inline(session, queue_file(session, dept, rid, home, csv_text(10, bad=5)), home=home)
     assert done.state == "succeeded"
     assert done.result is not None and done.result["state"] == "refused"
     assert (done.result["rows_loaded"], done.result["rows_rejected"]) == (0, 5)
@@ -128,7 +128,7 @@ def test_a_job_runs_with_the_uploaders_current_rights(session, dept_table, home)
     user = identity.get_user(session, dept.username)
     user.is_active = False
     session.flush()
-    done = jobs.run_job_inline(session, job_id, home=home)
+    done = job_runner.run_job_inline(session, job_id, home=home)
     assert done.state == "failed" and done.error is not None
     assert done.error["code"] == "store.job_creator_inactive"
 
@@ -216,7 +216,7 @@ def test_the_runner_runs_queued_jobs_in_the_background(committed):
     with session_scope(engine) as s:
         first = queue_file(s, actor, rid, home, csv_text(20))
         second = queue_file(s, actor, rid, home, "uscc\n1\n")
-    runner = jobs.JobRunner(engine, home, workers=1, poll_seconds=0.05)
+    runner = job_runner.JobRunner(engine, home, workers=1, poll_seconds=0.05)
     runner.start()
     try:
         ok, bad = wait_for(engine, first), wait_for(engine, second)
@@ -249,7 +249,7 @@ def test_progress_is_visible_to_others_while_the_job_runs(committed):
                     return
             time.sleep(0.05)
 
-    done = jobs.run_job(engine, job.id, home=home, on_progress=look_while_running)
+    done = job_runner.run_job(engine, job.id, home=home, on_progress=look_while_running)
     assert done.state == "succeeded" and done.created_via == "cli" and done.created_by is None
     assert seen and seen[0][1] >= 40 and seen[0][2] == 50
     assert seen[0][0] in ("校验", "写入")
@@ -296,13 +296,13 @@ def test_one_load_of_a_resource_runs_at_a_time(committed):
         third = queue_file(s, actor, other_rid, home, csv_text(2))
     assert jobs.claim_jobs(engine, "w1", 3) == [first, third]  # the second waits for the first
     assert jobs.claim_jobs(engine, "w2", 3) == []
-    assert jobs.run_job(engine, first, home=home).state == "succeeded"
+    assert job_runner.run_job(engine, first, home=home).state == "succeeded"
     assert jobs.claim_jobs(engine, "w2", 3) == [second]
     with session_scope(engine) as s:  # the command line is refused while a load of the resource runs
         with pytest.raises(jobs.JobConflict) as exc:
             jobs.start_foreground_ingest(s, SYSTEM, rid, _file(home, csv_text(1)), worker="cli")
         assert second in exc.value.message
-    done = jobs.run_job(engine, second, home=home)
+    done = job_runner.run_job(engine, second, home=home)
     assert done.result is not None and done.result["version"] == 2
 
 
@@ -317,7 +317,7 @@ def test_a_foreground_load_fails_a_running_job_whose_process_is_gone(committed):
         gone = s.get(StoreJob, dead.id)
         assert gone is not None and gone.state == "failed"
         assert gone.error is not None and gone.error["code"] == "store.job_interrupted"
-    done = jobs.run_job(engine, fresh.id, home=home)
+    done = job_runner.run_job(engine, fresh.id, home=home)
     assert done.result is not None and (done.result["version"], done.result["rows_loaded"]) == (1, 3)
 
 
@@ -339,7 +339,7 @@ def test_on_start_jobs_left_running_by_a_dead_process_fail_and_queued_ones_run(c
             job = s.get(StoreJob, job_id)
             assert job is not None
             job.state, job.worker, job.heartbeat_at, job.started_at = "running", worker, beat, beat
-    runner = jobs.JobRunner(engine, home, workers=1, poll_seconds=0.05, stale_seconds=120)
+    runner = job_runner.JobRunner(engine, home, workers=1, poll_seconds=0.05, stale_seconds=120)
     runner.start()
     try:
         picked = wait_for(engine, waiting)
@@ -366,7 +366,7 @@ def test_a_job_declared_interrupted_meanwhile_does_not_publish(committed):
         if stage == "写入":  # another runner decides this job's process is gone
             jobs.fail_interrupted(engine, home, stale_seconds=-1, message=jobs.INTERRUPTED_STALE)
 
-    done = jobs.run_job(engine, job.id, home=home, on_progress=taken_away)
+    done = job_runner.run_job(engine, job.id, home=home, on_progress=taken_away)
     assert done.state == "failed" and done.error is not None and done.error["message"] == jobs.INTERRUPTED_STALE
     with session_scope(engine) as s:
         assert service.get_table(s, actor, rid).current_version is None

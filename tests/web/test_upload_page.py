@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from pubdata.catalog import service as catalog
-from pubdata.store import jobs
+from pubdata.store import job_runner, jobs
 from pubdata.store.models import StoreJob
 from tests.store.test_jobs import csv_text, make_table
 from tests.web.helpers import hidden_field, login
@@ -76,7 +76,7 @@ def test_the_owner_uploads_a_file_and_follows_the_job_to_its_result(client, sess
     assert 'hx-trigger="every 1s"' in partial.text and "<html" not in partial.text
     assert partial.headers["vary"] == "HX-Request"
 
-    jobs.run_job_inline(session, job.id, home=settings.resolved_home)
+    job_runner.run_job_inline(session, job.id, home=settings.resolved_home)
 
     done = client.get(r.headers["location"], headers={"HX-Request": "true"})
     assert "hx-trigger" not in done.text  # finished: polling stops
@@ -98,7 +98,7 @@ def test_a_failed_job_shows_its_reason(client, session, settings, owner_table):
         follow_redirects=False,
     )
     (job,) = jobs_of(session, rid)
-    jobs.run_job_inline(session, job.id, home=settings.resolved_home)
+    job_runner.run_job_inline(session, job.id, home=settings.resolved_home)
     page = client.get(r.headers["location"])
     assert "导入失败" in page.text and "缺少字段" in page.text
 
