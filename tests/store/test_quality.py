@@ -1,7 +1,9 @@
 """The quality report of a load: six dimensions with their evidence, consistency rules (declared or
 inferred), accuracy proxies, timeliness against the update frequency, unscoreable dimensions."""
 
+import math
 from datetime import UTC, date, datetime, timedelta
+from statistics import NormalDist
 
 import duckdb
 import pytest
@@ -343,3 +345,33 @@ def test_amounts_written_in_a_text_column_are_checked_as_numbers(session, as_act
     result = load(session, dept, rid, tmp_path, ["12.50", "-3", '"￥1,000"'], header="fee")
     fields = {f["field"]: f for f in dims(result)["accuracy"]["evidence"]["fields"]}
     assert fields["fee"]["checked"] == 3 and fields["fee"]["checks"] == {"negative": 1}
+
+
+def _numbers(session, as_actor, tmp_path, name, values):
+    dept = as_actor("department")
+    entry = make_entry(session, dept)
+    schema = {"fields": [{"name": name, "type": "integer"}]}
+    rid = service.create_table(session, dept, entry.code, TableCreate(name="表", schema=schema)).resource_id
+    return dims(load(session, dept, rid, tmp_path, [str(v) for v in values], header=name))["accuracy"]
+
+
+def test_right_skewed_counts_are_measured_on_a_log_scale(session, as_actor, tmp_path):
+    # employees per firm are log-normal: most firms are small, a few large, none of them an error
+    # (raw-scale fences would flag about 5% of these firms)
+    staff = [round(math.exp(2 + 1.2 * NormalDist().inv_cdf((i + 0.5) / 200))) for i in range(200)]
+    acc = _numbers(session, as_actor, tmp_path, "employees", staff)
+    assert acc["evidence"]["outlier_fields"] == {"employees": "log"}
+    assert acc["evidence"]["outliers"] == 0
+
+
+def test_symmetric_values_are_measured_on_the_raw_scale(session, as_actor, tmp_path):
+    beds = [100 + (i % 21) for i in range(60)] + [9000]
+    acc = _numbers(session, as_actor, tmp_path, "beds", beds)
+    assert acc["evidence"]["outlier_fields"] == {"beds": "raw"}
+    assert acc["evidence"]["outliers"] == 1
+
+
+def test_too_few_values_are_not_measured_for_outliers(session, as_actor, tmp_path):
+    acc = _numbers(session, as_actor, tmp_path, "beds", [100, 101, 102, 9000])
+    assert acc["evidence"]["outlier_fields"] == {}
+    assert acc["score"] is None and acc["evidence"]["unscored"] == "没有可做合理性检查的字段"

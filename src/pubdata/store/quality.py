@@ -59,6 +59,7 @@ PERIOD_DAYS: dict[str, float] = {
 STALE_PERIODS = 3  # after the first period, the score reaches 0 this many periods later
 OUTLIER_K = 3.0
 OUTLIER_MIN_VALUES = 30
+SKEWED = 0.2  # Kelly (decile) skewness above which a non-negative field is measured on a log scale
 MAX_AGE = 120
 EARLIEST = date(1900, 1, 1)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -275,17 +276,52 @@ def _accuracy_checks(schema: table_schema.TableSchema, ref: datetime) -> list[_F
     return out
 
 
-def _outlier_fields(schema: table_schema.TableSchema) -> list[tuple[table_schema.SchemaField, str]]:
-    """Numeric fields measured for outliers, with the expression measured (ln for amounts)."""
+def _outlier_fields(schema: table_schema.TableSchema) -> list[table_schema.SchemaField]:
+    """Numeric fields measured for outliers: not keys, unique fields, codes or ids."""
     keys = set(schema.primary_key_fields)
-    out = []
-    for f in schema.fields:
-        if f.type not in ("integer", "number") or f.name in keys or f.constraints.unique:
+    return [
+        f
+        for f in schema.fields
+        if f.type in ("integer", "number")
+        and f.name not in keys
+        and not f.constraints.unique
+        and f.semantic_type != "division_code"
+        and not _hint(_CODE_LIKE, f)
+    ]
+
+
+def _fences(
+    con: duckdb.DuckDBPyConnection, relation: str, fields: list[table_schema.SchemaField]
+) -> dict[str, tuple[str, str, float, float]]:
+    """Per field: (scale, expression measured, lower fence, upper fence). Money amounts, and
+    non-negative fields whose deciles are right-skewed (Kelly skewness (P90 + P10 − 2·P50) / (P90 − P10)
+    > SKEWED), are measured as
+    ln(1 + x): sizes, counts and prices are log-normal-like, and raw-scale fences would call their
+    large values outliers. Fields with fewer than OUTLIER_MIN_VALUES values or IQR 0 are left out."""
+    exprs = []
+    for f in fields:
+        raw = f"CAST({_typed(f)} AS DOUBLE)"
+        exprs.append((raw, f"CASE WHEN {raw} >= 0 THEN ln(1 + {raw}) END"))
+    parts = ", ".join(
+        f"approx_quantile({raw}, [0.1, 0.25, 0.5, 0.75, 0.9]), min({raw}), count({raw}), "
+        f"approx_quantile({log}, [0.25, 0.75])"
+        for raw, log in exprs
+    )
+    row = con.execute(f"SELECT {parts} FROM {relation}").fetchone()
+    assert row is not None
+    out: dict[str, tuple[str, str, float, float]] = {}
+    for i, f in enumerate(fields):
+        quartiles, low, n, log_quartiles = row[4 * i : 4 * i + 4]
+        if n < OUTLIER_MIN_VALUES or not quartiles or quartiles[0] is None:
             continue
-        if f.semantic_type == "division_code" or _hint(_CODE_LIKE, f):
-            continue
-        t = f"CAST({_typed(f)} AS DOUBLE)"
-        out.append((f, f"CASE WHEN {t} > 0 THEN ln({t}) END" if f.semantic_type == "amount" else t))
+        p10, q1, median, q3, p90 = (float(v) for v in quartiles)
+        skewed = p90 > p10 and (p90 + p10 - 2 * median) / (p90 - p10) > SKEWED
+        if (f.semantic_type == "amount" or (low >= 0 and skewed)) and log_quartiles and log_quartiles[0] is not None:
+            scale, x, (q1, q3) = "log", exprs[i][1], (float(v) for v in log_quartiles)
+        else:
+            scale, x = "raw", exprs[i][0]
+        if q3 > q1:
+            out[f.name] = (scale, x, q1 - OUTLIER_K * (q3 - q1), q3 + OUTLIER_K * (q3 - q1))
     return out
 
 
@@ -309,25 +345,16 @@ def measure(
     rules = consistency_rules(schema)
     accuracy = _accuracy_checks(schema, ref)
 
-    fences: dict[str, tuple[float, float]] = {}
+    fences: dict[str, tuple[str, str, float, float]] = {}
     outliers = _outlier_fields(schema)
     if outliers and total >= OUTLIER_MIN_VALUES:
-        parts = ", ".join(f"approx_quantile({x}, [0.25, 0.75]), count({x})" for _, x in outliers)
-        row = con.execute(f"SELECT {parts} FROM {relation}").fetchone()
-        assert row is not None
-        for i, (f, x) in enumerate(outliers):
-            quartiles, n = row[2 * i], row[2 * i + 1]
-            if n < OUTLIER_MIN_VALUES or not quartiles or quartiles[0] is None:
-                continue
-            q1, q3 = float(quartiles[0]), float(quartiles[1])
-            if q3 > q1:
-                fences[f.name] = (q1 - OUTLIER_K * (q3 - q1), q3 + OUTLIER_K * (q3 - q1))
-                checks = next((c for c in accuracy if c.name == f.name), None)
-                if checks is None:
-                    checks = _FieldChecks(f.name, f"{_typed(f)} IS NOT NULL")
-                    accuracy.append(checks)
-                lo, hi = fences[f.name]
-                checks.checks["outlier"] = f"({x} < {lo!r} OR {x} > {hi!r})"
+        fences = _fences(con, relation, outliers)
+        for name, (_scale, x, lo, hi) in fences.items():
+            checks = next((c for c in accuracy if c.name == name), None)
+            if checks is None:
+                checks = _FieldChecks(name, f"{_typed(schema.field(name))} IS NOT NULL")
+                accuracy.append(checks)
+            checks.checks["outlier"] = f"({x} < {lo!r} OR {x} > {hi!r})"
 
     temporal = [
         f
@@ -451,7 +478,7 @@ def _accuracy(accuracy: list[_FieldChecks], got: dict[str, Any], fences: dict[st
         "implausible": implausible,
         "fields": per_field,
         "outlier_rule": f"Tukey k={OUTLIER_K:g}（四分位距），至少 {OUTLIER_MIN_VALUES} 个值",
-        "outlier_fields": sorted(fences),
+        "outlier_fields": {name: fence[0] for name, fence in sorted(fences.items())},
     }
     if not checked:
         evidence["unscored"] = "没有可做合理性检查的值" if accuracy else "没有可做合理性检查的字段"
