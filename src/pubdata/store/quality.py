@@ -15,8 +15,8 @@ counted as 100):
 * validity (规范性) — cells passing their type, semantic type (data standard) and constraints;
 * accuracy (准确性, proxies) — values that are not implausible (future dates, dates before 1900,
   negative amounts and counts, ages outside 0–120, ID holders over 120) and not numeric outliers by
-  Tukey's far-out fences (k = 3 × IQR; on the logarithm for money amounts, whose distributions are
-  log-normal);
+  Tukey's far-out fences (k = 3 × IQR; on ln(1 + x) for money amounts and right-skewed
+  non-negative fields, whose distributions are log-normal-like);
 * consistency (一致性) — value pairs that agree across fields, by the schema's declared
   ``consistency`` rules or, when it declares none, rules inferred from semantic types and names;
 * uniqueness (唯一性) — rows without primary-key / unique-field duplicates (whole-row duplicates when
