@@ -19,6 +19,7 @@ from pubdata import __version__
 from pubdata.api import errors as api_errors
 from pubdata.api.ckan import routes as ckan
 from pubdata.api.dcat import router as dcat_router
+from pubdata.api.oauth import router as oauth_router
 from pubdata.api.v1 import access as v1_access
 from pubdata.api.v1 import audit as v1_audit
 from pubdata.api.v1 import catalog as v1_catalog
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(v1_rows.router, prefix="/api/v1")
     app.include_router(v1_audit.router, prefix="/api/v1")
     app.include_router(v1_access.router, prefix="/api/v1")
+    app.include_router(oauth_router)
     app.include_router(ckan.router)
     app.include_router(dcat_router)
     app.include_router(web.router)

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from pubdata.audit import service as audit
 from pubdata.audit.models import AuditHead, AuditRecord
 from pubdata.authz import ANONYMOUS, SYSTEM
+from pubdata.db import write_durable
 from pubdata.errors import Forbidden
 from pubdata.store.query import RowQuery, read_rows
 from tests.store.rows_fixture import load_table
@@ -76,6 +77,7 @@ def test_governed_reads_are_recorded_and_open_reads_are_not(session, as_actor, s
     opened = load_table(session, owner, settings.home, tmp_path)
     read_rows(session, owner, closed.resource_id, RowQuery(limit=7), home=settings.home)
     read_rows(session, ANONYMOUS, opened.resource_id, RowQuery(limit=7), home=settings.home)
+    assert write_durable(session)  # reads are chained as the request's transaction ends
     records = list(session.scalars(select(AuditRecord)))
     assert [(r.action, r.result, r.resource_id, r.rows, r.entry_code) for r in records] == [
         ("rows.read", "allowed", closed.resource_id, 7, closed.entry_code)
@@ -105,9 +107,7 @@ def test_who_sees_which_records(session, as_actor, settings, tmp_path):
     bank = as_actor("bank")
     with pytest.raises(Forbidden):
         read_rows(session, bank, closed.resource_id, RowQuery(limit=1), home=settings.home)
-    from pubdata.db import write_durable
-
-    write_durable(session)  # the refusal, as the request boundary would
+    write_durable(session)  # the read and the refusal, as the request boundary would
     everything = audit.search(session, as_actor("regulator"), audit.AuditQuery())[0]
     assert everything == 2
     assert audit.search(session, owner, audit.AuditQuery())[0] == 2  # every use of its data

@@ -28,7 +28,7 @@ from pubdata.access.schemas import Decision, DecisionRead, GrantRead, RequestCre
 from pubdata.audit import service as audit
 from pubdata.authz import Actor, Permission, require
 from pubdata.catalog import service as catalog
-from pubdata.db import utcnow
+from pubdata.db import keep_whatever_happens, utcnow
 from pubdata.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -404,8 +404,7 @@ def grant_status(grant: AccessGrant, today: date | None = None) -> str:
 def grant_read(session: Session, grant: AccessGrant) -> GrantRead:
     out = GrantRead.model_validate(grant)
     out.status = grant_status(grant)
-    usage = session.get(AccessUsage, (grant.id, _day_window()))
-    out.calls_today, out.rows_today = (usage.calls, usage.rows) if usage else (0, 0)
+    out.calls_today, out.rows_today = _counts(session, grant.id, _day_window())
     return out
 
 
@@ -464,7 +463,7 @@ def _minute_window(now: datetime) -> str:
     return "m:" + now.astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M")
 
 
-def _bump(session: Session, grant_id: int, window: str, calls: int, rows: int) -> AccessUsage:
+def _bump(session: Session, grant_id: int, window: str, calls: int, rows: int) -> None:
     values = {"calls": AccessUsage.calls + calls, "rows": AccessUsage.rows + rows}
     where = (AccessUsage.grant_id == grant_id, AccessUsage.window == window)
     if session.execute(update(AccessUsage).where(*where).values(**values)).rowcount == 0:  # type: ignore[attr-defined]
@@ -473,36 +472,52 @@ def _bump(session: Session, grant_id: int, window: str, calls: int, rows: int) -
                 session.add(AccessUsage(grant_id=grant_id, window=window, calls=calls, rows=rows))
         except IntegrityError:  # another process opened the window first
             session.execute(update(AccessUsage).where(*where).values(**values))
-    usage = session.get(AccessUsage, (grant_id, window), populate_existing=True)
-    assert usage is not None
-    return usage
+
+
+def _counts(session: Session, grant_id: int, window: str) -> tuple[int, int]:
+    row = session.execute(
+        select(AccessUsage.calls, AccessUsage.rows).where(
+            AccessUsage.grant_id == grant_id, AccessUsage.window == window
+        )
+    ).first()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def _charge_later(session: Session, grant_id: int, window: str, calls: int, rows: int) -> None:
+    """Add to the counters just before the request's transaction ends (committed even if it fails),
+    so the counter rows are locked for a moment, not for the whole read."""
+    keep_whatever_happens(session, lambda s: _bump(s, grant_id, window, calls, rows))
 
 
 def charge_call(session: Session, grant: AccessGrant) -> None:
-    """Count one call against the grant's rate and daily quotas; refuse (429) past either."""
+    """Check one more call against the grant's rate and daily quotas (429 past either) and count it.
+    Concurrent calls may overshoot a limit by the calls in flight; they are all counted."""
     now = datetime.now(UTC)
-    minute = _bump(session, grant.id, _minute_window(now), 1, 0)
-    day = _bump(session, grant.id, _day_window(now), 1, 0)
-    if grant.rate_per_minute is not None and minute.calls > grant.rate_per_minute:
+    minute, day = _minute_window(now), _day_window(now)
+    minute_calls, _ = _counts(session, grant.id, minute)
+    day_calls, day_rows = _counts(session, grant.id, day)
+    if grant.rate_per_minute is not None and minute_calls + 1 > grant.rate_per_minute:
         wait = 60 - now.astimezone(BEIJING).second
         raise RateLimited(f"调用过于频繁：每分钟最多 {grant.rate_per_minute} 次", retry_after=wait)
     midnight = (now.astimezone(BEIJING) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     until_midnight = int((midnight - now.astimezone(BEIJING)).total_seconds()) + 1
-    if grant.daily_call_quota is not None and day.calls > grant.daily_call_quota:
+    if grant.daily_call_quota is not None and day_calls + 1 > grant.daily_call_quota:
         raise QuotaExceeded(f"今日调用次数已达上限 {grant.daily_call_quota} 次", retry_after=until_midnight)
-    if grant.daily_row_quota is not None and day.rows >= grant.daily_row_quota:
+    if grant.daily_row_quota is not None and day_rows >= grant.daily_row_quota:
         raise QuotaExceeded(f"今日数据行数已达上限 {grant.daily_row_quota} 行", retry_after=until_midnight)
+    _charge_later(session, grant.id, minute, 1, 0)
+    _charge_later(session, grant.id, day, 1, 0)
 
 
 def charge_rows(session: Session, grant_id: int, rows: int) -> None:
     """Count the rows a read returned against the grant's day."""
     if rows:
-        _bump(session, grant_id, _day_window(), 0, rows)
+        _charge_later(session, grant_id, _day_window(), 0, rows)
 
 
 def usage_today(session: Session, grant_id: int) -> tuple[int, int]:
-    usage = session.get(AccessUsage, (grant_id, _day_window()))
-    return (usage.calls, usage.rows) if usage else (0, 0)
+    """(calls, rows) charged to the grant today."""
+    return _counts(session, grant_id, _day_window())
 
 
 def pending_count(session: Session, actor: Actor) -> int:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from pubdata.authz import ANONYMOUS, Actor
 from pubdata.db import new_session, write_durable
+from pubdata.identity import machines
 from pubdata.identity import service as identity
 
 SESSION_COOKIE = "pubdata_session"
@@ -45,7 +46,9 @@ def token_from_request(request: Request) -> str | None:
 def resolve_actor(request: Request, session: Session) -> Actor:
     token = token_from_request(request)
     if token:
-        return identity.actor_from_token(session, token)  # an invalid token is an error, never anonymous
+        actor = identity.actor_from_token(session, token)  # an invalid token is an error, never anonymous
+        machines.charge_token(session, actor, request.app.state.settings.token_rate_per_minute)
+        return actor
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         login = identity.find_login_session(session, cookie)

@@ -58,7 +58,7 @@ def is_api_path(request: Request) -> bool:
     """Machine-facing paths (native API, DCAT exports) get JSON errors; the rest are portal pages."""
     path = request.url.path
     return (
-        path.startswith("/api/")
+        path.startswith(("/api/", "/oauth/"))
         or path.startswith("/catalog.")
         or (path.startswith("/dataset/") and path.endswith(_RDF_SUFFIXES))
     )

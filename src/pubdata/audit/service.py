@@ -115,6 +115,12 @@ def record(session: Session, actor: Actor, event: Event) -> AuditRecord:
     return rec
 
 
+def record_later(session: Session, actor: Actor, event: Event) -> None:
+    """Append ``event`` just before the caller's transaction ends (committed even if it fails): the
+    chain's head is then locked for a moment, not for the whole request. For reads."""
+    keep_whatever_happens(session, lambda s: record(s, actor, event))
+
+
 def refuse(session: Session, actor: Actor, event: Event) -> None:
     """Record a refusal so that it is kept although the refused request's transaction rolls back."""
     event.result = REFUSED

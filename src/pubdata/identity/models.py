@@ -59,8 +59,41 @@ class ApiToken(Base):
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+    rate_per_minute: Mapped[int | None]  # None: the platform default (PUBDATA_TOKEN_RATE_PER_MINUTE)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("identity_oauth_client.id", ondelete="CASCADE"))
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class OAuthClient(Base):
+    """A consumer system's OAuth2 client (client credentials grant). It acts as the user who
+    registered it, within its scopes; only the SHA-256 of its secret is kept."""
+
+    __tablename__ = "identity_oauth_client"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(48), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id"), index=True)
+    scopes: Mapped[str] = mapped_column(String(200))
+    rate_per_minute: Mapped[int | None]
+    token_minutes: Mapped[int] = mapped_column(default=60)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class TokenUsage(Base):
+    """Calls made with a token per minute: the per-token rate limit, shared by every server process
+    and kept across restarts. Old windows are pruned as new ones open."""
+
+    __tablename__ = "identity_token_usage"
+
+    token_id: Mapped[int] = mapped_column(ForeignKey("identity_api_token.id", ondelete="CASCADE"), primary_key=True)
+    window: Mapped[str] = mapped_column(String(20), primary_key=True)  # "m:2026-11-25T10:31" (UTC)
+    calls: Mapped[int] = mapped_column(default=0)
 
 
 class LoginSession(Base):

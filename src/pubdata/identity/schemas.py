@@ -93,3 +93,26 @@ class TokenRead(BaseModel):
 
 class TokenCreated(TokenRead):
     token: str = Field(description="The secret. Shown once; only its hash is stored.")
+
+
+class ClientCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[str] = Field(default_factory=lambda: ["read"])
+    rate_per_minute: int | None = Field(default=None, ge=1, le=100_000)
+    token_minutes: int = Field(default=60, ge=5, le=1440, description="Lifetime of the access tokens it gets")
+
+
+class ClientRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    client_id: str
+    name: str
+    scopes: str
+    rate_per_minute: int | None
+    token_minutes: int
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ClientCreated(ClientRead):
+    client_secret: str = Field(description="The secret. Shown once; only its hash is stored.")

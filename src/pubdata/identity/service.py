@@ -14,7 +14,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from pubdata.authz import SCOPES, Actor, Permission, Role, require
+from pubdata.audit import service as audit
+from pubdata.authz import ANONYMOUS, SCOPES, Actor, Permission, Role, require
 from pubdata.db import utcnow
 from pubdata.errors import Forbidden
 from pubdata.identity import repository as repo
@@ -47,7 +48,7 @@ KIND_ROLES: dict[OrganisationKind, set[Role]] = {
 }
 
 
-def _digest(secret: str) -> str:
+def digest_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -178,6 +179,16 @@ def authenticate(session: Session, username: str, password: str) -> User:
 # --- API tokens ------------------------------------------------------------------------------
 
 
+def check_scopes(scopes: list[str]) -> str:
+    """The scopes as stored (sorted, space-separated), if each is known."""
+    if not scopes:
+        raise InvalidIdentityInput("至少需要一个权限范围", field="scopes")
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown:
+        raise InvalidIdentityInput(f"未知权限范围：{unknown[0]}（可用：{', '.join(sorted(SCOPES))}）", field="scopes")
+    return " ".join(sorted(set(scopes)))
+
+
 def create_token(
     session: Session, actor: Actor, *, name: str, scopes: list[str], days: int, username: str | None = None
 ) -> tuple[ApiToken, str]:
@@ -194,11 +205,7 @@ def create_token(
         if own is None:
             raise UserNotFound("用户不存在")
         user = own
-    if not scopes:
-        raise InvalidIdentityInput("至少需要一个权限范围", field="scopes")
-    unknown = [s for s in scopes if s not in SCOPES]
-    if unknown:
-        raise InvalidIdentityInput(f"未知权限范围：{unknown[0]}（可用：{', '.join(sorted(SCOPES))}）", field="scopes")
+    scope_text = check_scopes(scopes)
     if not 1 <= days <= 3650:
         raise InvalidIdentityInput("有效期应为 1 至 3650 天", field="days")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -206,8 +213,8 @@ def create_token(
         user_id=user.id,
         name=name,
         prefix=secret[:10],
-        token_hash=_digest(secret),
-        scopes=" ".join(sorted(set(scopes))),
+        token_hash=digest_secret(secret),
+        scopes=scope_text,
         expires_at=utcnow() + timedelta(days=days),
     )
     session.add(token)
@@ -232,18 +239,27 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     return token
 
 
+def _refuse_token(session: Session, actor: Actor, reason: str) -> None:
+    audit.refuse(session, actor, audit.Event("auth.token", reason=reason))
+
+
 def actor_from_token(session: Session, secret: str) -> Actor:
     """Resolve an API token to its actor, refusing unknown, revoked, expired or disabled ones."""
-    token = repo.token_by_hash(session, _digest(secret.strip()))
+    token = repo.token_by_hash(session, digest_secret(secret.strip()))
     if token is None:
+        _refuse_token(session, ANONYMOUS, "API 令牌无效（未知的令牌）")
         raise InvalidToken("API 令牌无效")
     now = utcnow()
+    problem = None
     if token.revoked_at is not None:
-        raise InvalidToken("API 令牌已被吊销", code="identity.token_revoked")
-    if token.expires_at <= now:
-        raise InvalidToken("API 令牌已过期", code="identity.token_expired")
-    if not token.user.is_active:
-        raise InvalidToken("令牌所属用户已停用")
+        problem = ("API 令牌已被吊销", "identity.token_revoked")
+    elif token.expires_at <= now:
+        problem = ("API 令牌已过期", "identity.token_expired")
+    elif not token.user.is_active:
+        problem = ("令牌所属用户已停用", "identity.invalid_token")
+    if problem is not None:
+        _refuse_token(session, actor_for(token.user, via="token", token_id=token.id), problem[0])
+        raise InvalidToken(problem[0], code=problem[1])
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = now
     return actor_for(token.user, via="token", scopes=frozenset(token.scopes.split()), token_id=token.id)
@@ -255,7 +271,7 @@ def actor_from_token(session: Session, secret: str) -> Actor:
 def start_login_session(session: Session, user: User, hours: int) -> tuple[LoginSession, str]:
     secret = secrets.token_urlsafe(32)
     login = LoginSession(
-        session_hash=_digest(secret),
+        session_hash=digest_secret(secret),
         user_id=user.id,
         csrf_token=secrets.token_urlsafe(24),
         expires_at=utcnow() + timedelta(hours=hours),
@@ -266,14 +282,14 @@ def start_login_session(session: Session, user: User, hours: int) -> tuple[Login
 
 
 def find_login_session(session: Session, secret: str) -> LoginSession | None:
-    login = repo.login_session_by_hash(session, _digest(secret))
+    login = repo.login_session_by_hash(session, digest_secret(secret))
     if login is None or login.expires_at <= utcnow() or not login.user.is_active:
         return None
     return login
 
 
 def end_login_session(session: Session, secret: str) -> None:
-    login = repo.login_session_by_hash(session, _digest(secret))
+    login = repo.login_session_by_hash(session, digest_secret(secret))
     if login is not None:
         session.delete(login)
         session.flush()

@@ -239,7 +239,7 @@ def record_read(
     """Audit a read that returned ``rows`` rows of governed data (open data is not audited)."""
     if not plan.governed:
         return
-    audit.record(
+    audit.record_later(
         session,
         actor,
         audit.Event(

@@ -1,4 +1,4 @@
-"""Native REST API for organisations, the caller, and API tokens."""
+"""Native REST API for organisations, the caller, API tokens and OAuth2 clients."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ from fastapi import APIRouter, Query
 
 from pubdata.api.deps import DB, ActorDep
 from pubdata.errors import Unauthenticated
-from pubdata.identity import service
+from pubdata.identity import machines, service
 from pubdata.identity.errors import UserNotFound
 from pubdata.identity.models import User
 from pubdata.identity.schemas import (
+    ClientCreate,
+    ClientCreated,
+    ClientRead,
     OrganisationKind,
     OrganisationRead,
     TokenCreate,
@@ -58,3 +61,31 @@ def create_token(body: TokenCreate, session: DB, actor: ActorDep) -> TokenCreate
 @router.delete("/tokens/{token_id}", response_model=TokenRead, summary="Revoke an API token")
 def revoke_token(token_id: int, session: DB, actor: ActorDep) -> TokenRead:
     return TokenRead.model_validate(service.revoke_token(session, actor, token_id))
+
+
+@router.get("/oauth-clients", response_model=list[ClientRead], summary="The caller's OAuth2 clients")
+def list_clients(session: DB, actor: ActorDep) -> list[ClientRead]:
+    return [ClientRead.model_validate(c) for c in machines.list_clients(session, actor)]
+
+
+@router.post(
+    "/oauth-clients",
+    response_model=ClientCreated,
+    status_code=201,
+    summary="Register an OAuth2 client (client credentials grant; the secret is shown once)",
+)
+def create_client(body: ClientCreate, session: DB, actor: ActorDep) -> ClientCreated:
+    client, secret = machines.create_client(
+        session,
+        actor,
+        name=body.name,
+        scopes=body.scopes,
+        rate_per_minute=body.rate_per_minute,
+        token_minutes=body.token_minutes,
+    )
+    return ClientCreated(**ClientRead.model_validate(client).model_dump(), client_secret=secret)
+
+
+@router.delete("/oauth-clients/{client_id}", response_model=ClientRead, summary="Revoke a client and its tokens")
+def revoke_client(client_id: str, session: DB, actor: ActorDep) -> ClientRead:
+    return ClientRead.model_validate(machines.revoke_client(session, actor, client_id))

@@ -1,0 +1,157 @@
+"""Machine access: OAuth2 client credentials for consumer systems, and per-token rate limits.
+
+A client is registered by a user (or, for another user, an administrator) with scopes that narrow
+what that user may do; its secret is shown once. ``issue_client_token`` answers the client
+credentials grant with a short-lived API token tied to the client. ``charge_token`` counts each call
+against the token's rate (per-minute windows stored in the database: shared by every process, kept
+across restarts) and refuses past it with ``RateLimited`` (429, ``Retry-After``)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from pubdata.authz import Actor, Permission, require
+from pubdata.db import keep_whatever_happens, utcnow
+from pubdata.errors import RateLimited, Unauthenticated
+from pubdata.identity import repository as repo
+from pubdata.identity.errors import InvalidIdentityInput, TokenNotFound, UserNotFound
+from pubdata.identity.models import ApiToken, OAuthClient, TokenUsage, User
+from pubdata.identity.service import TOKEN_PREFIX, check_scopes, digest_secret
+
+CLIENT_PREFIX = "pdc_"
+MAX_TOKEN_MINUTES = 24 * 60
+
+
+class InvalidClient(Unauthenticated):
+    code = "identity.invalid_client"
+
+
+def create_client(
+    session: Session,
+    actor: Actor,
+    *,
+    name: str,
+    scopes: list[str],
+    rate_per_minute: int | None = None,
+    token_minutes: int = 60,
+    username: str | None = None,
+) -> tuple[OAuthClient, str]:
+    """Register an OAuth2 client acting as the actor (or, for administrators, ``username``).
+    Returns the client and its secret, which cannot be shown again."""
+    require(actor, Permission.IDENTITY_TOKEN_CREATE)
+    if username and username != actor.username:
+        require(actor, Permission.IDENTITY_TOKEN_MANAGE_ANY)
+        user = repo.user_by_username(session, username)
+    else:
+        user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        raise UserNotFound(f"用户不存在：{username or actor.username}")
+    if not name.strip():
+        raise InvalidIdentityInput("客户端名称不能为空", field="name")
+    if rate_per_minute is not None and not 1 <= rate_per_minute <= 100_000:
+        raise InvalidIdentityInput("每分钟调用上限应为 1 至 100000", field="rate_per_minute")
+    if not 5 <= token_minutes <= MAX_TOKEN_MINUTES:
+        raise InvalidIdentityInput("访问令牌有效期应为 5 至 1440 分钟", field="token_minutes")
+    secret = secrets.token_urlsafe(32)
+    client = OAuthClient(
+        client_id=CLIENT_PREFIX + secrets.token_hex(12),
+        secret_hash=digest_secret(secret),
+        name=name.strip(),
+        user_id=user.id,
+        scopes=check_scopes(scopes),
+        rate_per_minute=rate_per_minute,
+        token_minutes=token_minutes,
+    )
+    session.add(client)
+    session.flush()
+    return client, secret
+
+
+def list_clients(session: Session, actor: Actor) -> list[OAuthClient]:
+    require(actor, Permission.IDENTITY_TOKEN_CREATE)
+    return list(
+        session.scalars(select(OAuthClient).where(OAuthClient.user_id == actor.user_id).order_by(OAuthClient.id))
+    )
+
+
+def revoke_client(session: Session, actor: Actor, client_id: str) -> OAuthClient:
+    """Revoke a client and every access token it was issued."""
+    require(actor, Permission.IDENTITY_TOKEN_CREATE)
+    client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    if client is None or (client.user_id != actor.user_id and not actor.can(Permission.IDENTITY_TOKEN_MANAGE_ANY)):
+        raise TokenNotFound(f"客户端不存在：{client_id}")
+    now = utcnow()
+    client.revoked_at = client.revoked_at or now
+    session.execute(
+        update(ApiToken).where(ApiToken.client_id == client.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    session.flush()
+    return client
+
+
+def issue_client_token(
+    session: Session, client_id: str, client_secret: str, scope: str | None = None
+) -> tuple[ApiToken, str, OAuthClient]:
+    """The client credentials grant: a short-lived access token for a valid client, with the
+    requested scopes (a subset of the client's) or all of them."""
+    client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    if client is None or not hmac.compare_digest(client.secret_hash, digest_secret(client_secret)):
+        raise InvalidClient("客户端 ID 或密钥错误")
+    if client.revoked_at is not None:
+        raise InvalidClient("客户端已被吊销", code="identity.client_revoked")
+    if not client.user.is_active:
+        raise InvalidClient("客户端所属用户已停用")
+    allowed = client.scopes.split()
+    wanted = scope.split() if scope else allowed
+    extra = [s for s in wanted if s not in allowed]
+    if extra:
+        raise InvalidIdentityInput(
+            f"客户端无此权限范围：{'、'.join(extra)}", field="scope", code="identity.invalid_scope"
+        )
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=client.user_id,
+        name=f"oauth:{client.client_id}",
+        prefix=secret[:10],
+        token_hash=digest_secret(secret),
+        scopes=" ".join(sorted(set(wanted))),
+        expires_at=utcnow() + timedelta(minutes=client.token_minutes),
+        rate_per_minute=client.rate_per_minute,
+        client_id=client.id,
+    )
+    session.add(token)
+    session.flush()
+    return token, secret, client
+
+
+def charge_token(session: Session, actor: Actor, default_rate: int) -> None:
+    """Check one more call against the actor's token's per-minute rate (``RateLimited`` past it) and
+    count it just before the request's transaction ends (also when the request fails)."""
+    if actor.token_id is None:
+        return
+    token = session.get(ApiToken, actor.token_id)
+    rate = (token.rate_per_minute if token else None) or default_rate
+    now = datetime.now(UTC)
+    window = "m:" + now.strftime("%Y-%m-%dT%H:%M")
+    where = (TokenUsage.token_id == actor.token_id, TokenUsage.window == window)
+    calls = session.scalar(select(TokenUsage.calls).where(*where)) or 0
+    if calls + 1 > rate:
+        raise RateLimited(f"令牌调用过于频繁：每分钟最多 {rate} 次", retry_after=60 - now.second)
+    token_id = actor.token_id
+
+    def count(s: Session) -> None:
+        if s.execute(update(TokenUsage).where(*where).values(calls=TokenUsage.calls + 1)).rowcount == 0:  # type: ignore[attr-defined]
+            try:
+                with s.begin_nested():
+                    s.add(TokenUsage(token_id=token_id, window=window, calls=1))
+                    s.execute(delete(TokenUsage).where(TokenUsage.token_id == token_id, TokenUsage.window < window))
+            except IntegrityError:
+                s.execute(update(TokenUsage).where(*where).values(calls=TokenUsage.calls + 1))
+
+    keep_whatever_happens(session, count)
