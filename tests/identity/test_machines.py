@@ -105,3 +105,35 @@ def test_expired_and_unknown_tokens_are_refused_clearly_and_audited(client, sess
     assert r.status_code == 401 and r.json()["error"]["code"] == "identity.invalid_token"
     reasons = [r.reason for r in session.scalars(select(AuditRecord).where(AuditRecord.action == "auth.token"))]
     assert reasons == ["API 令牌已过期", "API 令牌无效（未知的令牌）"]
+
+
+def test_cli_registers_and_revokes_a_client(tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from pubdata.cli import app as cli
+    from pubdata.db import get_engine
+    from pubdata.settings import get_settings
+    from tests.conftest import database_url
+
+    monkeypatch.setenv("PUBDATA_HOME", str(tmp_path))
+    monkeypatch.setenv("PUBDATA_DATABASE_URL", database_url(tmp_path, name="clientcli"))
+    runner = CliRunner()
+    try:
+        assert runner.invoke(cli, ["org", "create", "qd-bank", "青岛某银行", "--kind", "bank"]).exit_code == 0
+        assert (
+            runner.invoke(cli, ["user", "create", "teller", "--org", "qd-bank", "--password", "s3cret-pass"]).exit_code
+            == 0
+        )
+        r = runner.invoke(cli, ["client", "create", "teller", "--name", "信贷系统", "--rate", "30", "--json"])
+        assert r.exit_code == 0, r.output
+        made = json.loads(r.output)
+        assert made["client_id"].startswith("pdc_") and made["client_secret"]
+        r = runner.invoke(cli, ["client", "revoke", made["client_id"], "--json"])
+        assert r.exit_code == 0 and json.loads(r.output)["revoked"] is True
+        assert runner.invoke(cli, ["client", "revoke", "pdc_nope"]).exit_code == 2
+    finally:
+        get_engine().dispose()
+        get_settings.cache_clear()
+        get_engine.cache_clear()
