@@ -26,7 +26,9 @@ from pubdata.demo import record_sql as q
 from pubdata.demo.record_sql import Gen, lit
 
 DEMO_ENTERPRISES = 300  # enterprises 0..299 are the demo city's organisations: never spoiled
-DIRTY_PER_MILLE = 5  # ~0.5% of rows get one bad value, so reports and rejects have something to show
+# One row in every DIRTY_EVERY gets one bad value (0.5%), so quality reports and rejects have
+# something to show; evenly spread (not drawn), so a small table never gets enough to be refused.
+DIRTY_EVERY = 200
 
 # Semantic types of the field library's columns (the store checks values against them).
 SEMANTIC: dict[str, str] = {
@@ -520,7 +522,7 @@ class Dataset:
         demo = f"_ei < {DEMO_ENTERPRISES}" if self.enterprise else "false"
         inner = (
             f"SELECT *, {district} AS _d, "
-            f"({g.chance('dirty', DIRTY_PER_MILLE)} AND NOT {demo}) AS _dirty FROM ({inner})"
+            f"((r * 7919 + {int(g.salt_number)}) % {DIRTY_EVERY} = 0 AND NOT {demo}) AS _dirty FROM ({inner})"
         )
         outputs = []
         fields = {f["name"]: f for f in self.schema["fields"]}

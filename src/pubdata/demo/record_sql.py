@@ -10,6 +10,7 @@ numbers (GB 11643-1999, ISO 7064 MOD 11-2, real birth dates, Qingdao division co
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Sequence
 from typing import TypeVar
 
@@ -90,6 +91,11 @@ class Gen:
     def __init__(self, seed: int, dataset: str, row: str = "r") -> None:
         self.salt = f"{seed}:{dataset}"
         self.row = row
+
+    @property
+    def salt_number(self) -> int:
+        """A number from the salt (for offsets that must differ between datasets)."""
+        return zlib.crc32(self.salt.encode())
 
     def h(self, key: str, row: str | None = None) -> str:
         return f"hash({row or self.row}, {lit(self.salt + ':' + key)})"

@@ -259,17 +259,20 @@ def _table_of(session: Session, actor: Actor, code: str) -> tuple[str | None, st
 
 
 def _load(
-    session: Session, actor: Actor, ds: Dataset, tag: str, sql: str, home: Path, stage: ingest.Progress
+    open_session: OpenSession, actor: Actor, ds: Dataset, tag: str, sql: str, home: Path, stage: ingest.Progress
 ) -> ingest.LoadResult | None:
-    """Load one dataset as the next version of the entry's table (made on first use); None when
-    its current version already has this tag."""
-    resource_id, current = _table_of(session, actor, ds.code)
-    if current == tag:
-        return None
-    if resource_id is None:
-        data = TableCreate(name=TABLE_NAME, description="示范城市合成数据", schema=ds.schema)
-        resource_id = store.create_table(session, actor, ds.code, data).resource_id
-    return ingest.load_relation(session, actor, resource_id, sql, home=home, source_name=tag, progress=stage)
+    """Load one dataset as the next version of the entry's table; None when its current version
+    already has this tag. The table is created (and committed) first, so the metadata database is
+    written only briefly at the end of a long load (a server using it meanwhile is not held up)."""
+    with open_session() as session:
+        resource_id, current = _table_of(session, actor, ds.code)
+        if current == tag:
+            return None
+        if resource_id is None:
+            data = TableCreate(name=TABLE_NAME, description="示范城市合成数据", schema=ds.schema)
+            resource_id = store.create_table(session, actor, ds.code, data).resource_id
+    with open_session() as session:
+        return ingest.load_relation(session, actor, resource_id, sql, home=home, source_name=tag, progress=stage)
 
 
 def fill(
@@ -307,8 +310,7 @@ def fill(
         def stage(name: str, _pct: int, _rows: int | None, done: int = done, base: int = rows_done) -> None:
             report(FillProgress(done, len(datasets), base, rows_total, datasets[done].code, name))
 
-        with open_session() as session:
-            result = _load(session, actor, ds, tag, ds.sql(seed, str(ent_path), persons), home, stage)
+        result = _load(open_session, actor, ds, tag, ds.sql(seed, str(ent_path), persons), home, stage)
         if result is None:
             counts["skipped"] += 1
         else:
