@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -56,6 +57,7 @@ THREADS = 2
 # zstd level 1: a quarter less CPU than the default level 3 for a file about a tenth larger.
 PARQUET_OPTIONS = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
 _CHUNK = 1 << 20
+_CHECK_BATCH = 1 << 20  # codes per NumPy batch when verifying check characters
 _SNIFF = 64 * 1024
 _PROBLEM_TYPE = "STRUCT(col VARCHAR, val VARCHAR, reason VARCHAR)[]"
 Progress = Callable[[str, int, "int | None"], None]  # (stage, percent, rows read so far or None)
@@ -371,7 +373,7 @@ def _rows_sql(schema: table_schema.TableSchema, relation: str) -> str:
     fields = schema.fields
     texts = [_text(i) for i in range(len(fields))]
     names = [q(f.name) for f in fields]
-    fast = {i: semantic.fast_path(_kind(f), texts[i], functions=True) for i, f in enumerate(fields)}
+    fast = {i: semantic.fast_path(_kind(f), texts[i], defer_check_character=True) for i, f in enumerate(fields)}
     shortcuts = {i: spec for i, spec in fast.items() if spec is not None}
     flags = [_fast(i) for i in shortcuts]
     text_layer = [f"CAST({q(f.name)} AS VARCHAR) AS {texts[i]}" for i, f in enumerate(fields)]
@@ -448,12 +450,37 @@ def _duplicates(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema
     return True
 
 
+def _check_characters(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema) -> None:
+    """Verify the check characters the main pass left to NumPy (``semantic.fast_path`` with
+    ``defer_check_character``): over every valid row's code, a million at a time, and flag the rows
+    whose check character is wrong bad (an in-place update). Values that took the full check are
+    valid codes, so checking them again changes nothing."""
+    q = semantic.quote_identifier
+    wrong: list[Any] = []
+    for f in schema.fields:
+        kind = _kind(f)
+        if kind not in ("uscc", "resident_id"):
+            continue
+        batches = con.execute(
+            f"SELECT rowid, {q(f.name)} FROM rows WHERE NOT {BAD} AND {q(f.name)} IS NOT NULL"
+        ).to_arrow_reader(_CHECK_BATCH)
+        for batch in batches:
+            ok = semantic.check_characters_ok(kind, batch.column(1))
+            if not ok.all():
+                wrong.append(batch.column(0).filter(pa.array(~ok)))
+    if wrong:
+        con.register("wrong_check_character", pa.table({"rid": pa.concat_arrays(wrong)}))
+        con.execute(f"UPDATE rows SET {BAD} = true WHERE rowid IN (SELECT rid FROM wrong_check_character)")
+        con.unregister("wrong_check_character")
+
+
 def _check(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema, relation: str) -> None:
     """Build ``rows`` (normalised values, in file order), ``problem_rows(rid, problems)`` for every
     rejected row, and the ``checked`` view that ``quality.measure`` reads: ``_row``, the normalised
     value of each field, ``_bad`` and the ``_problems`` list (empty for valid rows)."""
     q = semantic.quote_identifier
     con.execute(f"CREATE TABLE rows AS {_rows_sql(schema, relation)}")
+    _check_characters(con, schema)
     con.execute(f"CREATE TABLE problem_rows AS {_problems_sql(schema, 'rows')}")
     if _duplicates(con, schema):
         con.execute(
@@ -588,7 +615,6 @@ def _connect(staged: Path) -> duckdb.DuckDBPyConnection:
             "autoload_known_extensions": False,
         },
     )
-    semantic.register_functions(con)
     return con
 
 

@@ -68,7 +68,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -315,36 +314,43 @@ def _datetime_parsed(v: str) -> str:
 
 @dataclass(frozen=True)
 class FastPath:
-    """The shortcut for values already written in their canonical, valid form (see :func:`fast_path`)."""
+    """The shortcut for values already written in their canonical, valid form (see :func:`fast_path`).
+
+    ``check_character`` is set (to the kind) when ``condition`` leaves the code's check character
+    unverified: the caller then verifies it with :func:`check_characters_ok` over the values."""
 
     condition: str
     canonical: str
+    check_character: str | None = None
 
 
-def fast_path(kind: str, text_sql: str, *, functions: bool = False, today: date | None = None) -> FastPath | None:
+def fast_path(
+    kind: str, text_sql: str, *, defer_check_character: bool = False, today: date | None = None
+) -> FastPath | None:
     """The shortcut for ``kind``, or None when it has none.
 
     ``text_sql`` must be a VARCHAR expression (the value as written). Wherever ``condition`` is true,
     ``normalise_sql(kind, text_sql)`` equals ``canonical`` and ``problem_sql`` is NULL, so a query can
-    test one anchored regular expression per value (plus the check character of codes) and run the
-    full normalisation and checks only for the rest. Where it is false or NULL nothing is implied.
+    test one anchored regular expression per value and run the full normalisation and checks only
+    for the rest. Where it is false or NULL nothing is implied.
 
-    ``functions`` says the connection has :func:`register_functions`' check-character functions,
-    about three times faster than the SQL arithmetic of :func:`uscc_check_sql`. ``today`` bounds the
-    birth years accepted without the full date check (default: now); the full check still applies to
-    every other year.
+    With ``defer_check_character`` the condition of codes (``uscc``, ``resident_id``) is their shape
+    alone (every rule but the check character); the only problem such a value can still have is a
+    wrong check character, which :func:`check_characters_ok` finds over a whole column with NumPy
+    several times faster than the SQL arithmetic. ``today`` bounds the birth years accepted without
+    the full date check (default: now); the full check still applies to every other year.
     """
     _require_kind(kind)
     v = text_sql
-    if kind == "uscc":
-        check = f"{USCC_CHECK_FUNCTION}({v})" if functions else f"{uscc_check_sql(v)} = substr({v}, 18, 1)"
-        return FastPath(f"CASE WHEN {_full_match(v, _USCC_SHAPE)} THEN {check} ELSE false END", v)
-    if kind == "resident_id":
-        year = (today or date.today()).year - 1  # strictly before this year whatever DuckDB's time zone
-        shape = rf"{_PROVINCE_RE}\d{{4}}{_years_re(1900, year)}{_month_day('')}\d{{3}}[\dX]"
-        check = (
-            f"{RESIDENT_ID_CHECK_FUNCTION}({v})" if functions else f"{resident_id_check_sql(v)} = substr({v}, 18, 1)"
-        )
+    if kind in ("uscc", "resident_id"):
+        if kind == "uscc":
+            shape, check = _USCC_SHAPE, f"{uscc_check_sql(v)} = substr({v}, 18, 1)"
+        else:
+            year = (today or date.today()).year - 1  # strictly before this year whatever DuckDB's time zone
+            shape = rf"{_PROVINCE_RE}\d{{4}}{_years_re(1900, year)}{_month_day('')}\d{{3}}[\dX]"
+            check = f"{resident_id_check_sql(v)} = substr({v}, 18, 1)"
+        if defer_check_character:
+            return FastPath(_full_match(v, shape), v, kind)
         return FastPath(f"CASE WHEN {_full_match(v, shape)} THEN {check} ELSE false END", v)
     if kind == "string":
         return FastPath(f"NOT {_matches(v, _EDGE_SPACE_RE)} AND {v} <> ''", v)
@@ -365,13 +371,10 @@ def fast_path(kind: str, text_sql: str, *, functions: bool = False, today: date 
     return None if pattern is None else FastPath(_full_match(v, pattern), v)
 
 
-# --- check characters as vectorised functions ------------------------------------------------------
-# DuckDB evaluates the SQL check sums below as ~85 vector operations per code (a substr and a strpos
-# per character); NumPy over the Arrow buffers of a whole vector does the same in a few array
-# operations. Registered per connection; each call sees one vector (2,048 values), never one value.
+# --- check characters over whole columns ------------------------------------------------------------
+# DuckDB evaluates the SQL check sums as ~85 vector operations per code (a substr and a strpos per
+# character); NumPy over the Arrow buffers of a large batch does the same in a few array operations.
 
-USCC_CHECK_FUNCTION = "pubdata_uscc_check_ok"
-RESIDENT_ID_CHECK_FUNCTION = "pubdata_resident_id_check_ok"
 # Weighted sums stay below 2^24 (17 × 30 × 30), exact in float32, whose matrix product is fastest.
 _USCC_WEIGHT_VECTOR = np.array(USCC_WEIGHTS, dtype=np.float32)
 _RESIDENT_ID_WEIGHT_VECTOR = np.array(RESIDENT_ID_WEIGHTS, dtype=np.float32)
@@ -400,38 +403,26 @@ def _codes_of_18_bytes(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return np.take(data, picks, mode="clip"), sized
 
 
-def _answer(values: pa.Array, ok: np.ndarray) -> pa.Array:
-    mask = values.is_null().to_numpy(zero_copy_only=False) if values.null_count else None
-    return pa.array(ok, mask=mask)
-
-
-def _uscc_check_ok(values: Any) -> pa.Array:
+def check_characters_ok(kind: str, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """For each value of an Arrow string array: does its 18th character equal the check character of
+    its first 17 (GB 32100-2015 for ``uscc``, GB 11643-1999 for ``resident_id``)? False for values
+    that are not 18 bytes; meaningful for values of the code's shape (see :func:`fast_path`). Missing
+    values count as correct (there is nothing to check)."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     codes, sized = _codes_of_18_bytes(values)
-    index = np.take(_USCC_INDEX, np.ascontiguousarray(codes[:, :17]))  # each character's index in the alphabet
-    total = (index @ _USCC_WEIGHT_VECTOR).astype(np.int64) % 31
-    return _answer(values, sized & (codes[:, 17] == _USCC_CHECKS[total]))
-
-
-def _resident_id_check_ok(values: Any) -> pa.Array:
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    codes, sized = _codes_of_18_bytes(values)
-    total = ((codes[:, :17].astype(np.float32) @ _RESIDENT_ID_WEIGHT_VECTOR).astype(np.int64) - _ZERO_OFFSET) % 11
-    return _answer(values, sized & (codes[:, 17] == _RESIDENT_ID_CHECKS[total]))
-
-
-def register_functions(con: Any) -> None:
-    """Register the check-character functions :func:`fast_path` uses with ``functions=True``:
-    ``pubdata_uscc_check_ok(v)`` and ``pubdata_resident_id_check_ok(v)``, true when the 18th character
-    is the check character of the first 17. Only meaningful for values of the right shape (the
-    shortcut's regular expression is tested first); anything else is false. Idempotent."""
-    varchar, boolean = duckdb.sqltype("VARCHAR"), duckdb.sqltype("BOOLEAN")
-    for name, fn in ((USCC_CHECK_FUNCTION, _uscc_check_ok), (RESIDENT_ID_CHECK_FUNCTION, _resident_id_check_ok)):
-        found = con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [name]).fetchone()
-        if not found or not found[0]:
-            con.create_function(name, fn, [varchar], boolean, type="arrow", side_effects=False)
+    if kind == "uscc":
+        index = np.take(_USCC_INDEX, np.ascontiguousarray(codes[:, :17]))  # each character's index in the alphabet
+        ok = codes[:, 17] == _USCC_CHECKS[(index @ _USCC_WEIGHT_VECTOR).astype(np.int64) % 31]
+    elif kind == "resident_id":
+        total = (codes[:, :17].astype(np.float32) @ _RESIDENT_ID_WEIGHT_VECTOR).astype(np.int64) - _ZERO_OFFSET
+        ok = codes[:, 17] == _RESIDENT_ID_CHECKS[total % 11]
+    else:
+        raise ValueError(f"{kind!r} has no check character")
+    ok &= sized
+    if values.null_count:
+        ok |= values.is_null().to_numpy(zero_copy_only=False)
+    return ok
 
 
 def _full_match(value: str, pattern: str) -> str:
