@@ -375,16 +375,23 @@ def measure(
     aggregates["duplicate_rows"] = (
         "0" if clean else f"count(*) FILTER (WHERE list_has_any([p.reason FOR p IN _problems], [{duplicates}]))"
     )
+    flags: dict[str, str] = {}  # condition → alias: each evaluated once per row, then counted
+
+    def count_if(condition: str) -> str:
+        alias = flags.setdefault(condition, f'"#f{len(flags)}"')
+        return f"count_if({alias})"
+
     for i, rule in enumerate(rules):
         applies, ok = _rule_sql(rule, schema, ref)
-        aggregates[f"rule:{i}"] = f"count(*) FILTER (WHERE {applies})"
-        aggregates[f"rule_bad:{i}"] = f"count(*) FILTER (WHERE {applies} AND NOT coalesce({ok}, false))"
+        aggregates[f"rule:{i}"] = count_if(f"coalesce({applies}, false)")
+        aggregates[f"rule_bad:{i}"] = count_if(f"coalesce({applies} AND NOT coalesce({ok}, false), false)")
     for item in accuracy:
-        aggregates[f"acc:{item.name}"] = f"count(*) FILTER (WHERE {item.present})"
-        any_check = " OR ".join(f"coalesce({c}, false)" for c in item.checks.values())
-        aggregates[f"acc_bad:{item.name}"] = f"count(*) FILTER (WHERE {item.present} AND ({any_check}))"
-        for kind, cond in item.checks.items():
-            aggregates[f"acc_{kind}:{item.name}"] = f"count(*) FILTER (WHERE {item.present} AND {cond})"
+        aggregates[f"acc:{item.name}"] = count_if(f"coalesce({item.present}, false)")
+        per_kind = {kind: count_if(f"coalesce({item.present} AND {cond}, false)") for kind, cond in item.checks.items()}
+        suspect = " OR ".join(flags[f"coalesce({item.present} AND {cond}, false)"] for cond in item.checks.values())
+        aggregates[f"acc_bad:{item.name}"] = f"count_if({suspect})"
+        for kind, counted in per_kind.items():
+            aggregates[f"acc_{kind}:{item.name}"] = counted
     for f in temporal:
         t = _typed(f)
         if f.type == "date":
@@ -396,7 +403,7 @@ def measure(
         aggregates[f"newest:{f.name}"] = f"max({t}) FILTER (WHERE {t} <= {limit})"
 
     keys = list(aggregates)
-    row = con.execute(_shared_sql(schema, list(aggregates.values()), relation, clean=clean)).fetchone()
+    row = con.execute(_shared_sql(schema, list(aggregates.values()), flags, relation, clean=clean)).fetchone()
     assert row is not None
     got = dict(zip(keys, row, strict=True))
 
@@ -419,9 +426,12 @@ def measure(
     return refresh(report, update_frequency, loaded) or report
 
 
-def _shared_sql(schema: table_schema.TableSchema, aggregates: list[str], relation: str, *, clean: bool) -> str:
-    """The aggregates over ``relation``, with each typed value and each validity flag they use computed
-    once per row in a subquery (DuckDB does not share them across the aggregates' FILTER clauses).
+def _shared_sql(
+    schema: table_schema.TableSchema, aggregates: list[str], flags: dict[str, str], relation: str, *, clean: bool
+) -> str:
+    """The aggregates over ``relation`` in three levels, so that each row-level expression is computed
+    once (DuckDB does not share them across aggregates): each typed value and validity flag used, then
+    each condition in ``flags`` (condition → alias) over them, then the aggregates.
     ``clean``: no row has a problem, so a value is valid when it is present."""
     shared: list[tuple[str, str, str]] = []  # (expression as written, alias, what the alias computes)
     for f in schema.fields:
@@ -430,12 +440,13 @@ def _shared_sql(schema: table_schema.TableSchema, aggregates: list[str], relatio
             (_typed(f), f'"#t{len(shared)}"', _typed(f)),
             (_valid(f.name), f'"#v{len(shared) + 1}"', present if clean else _valid(f.name)),
         ]
-    text = ", ".join(aggregates)
-    used = [item for item in shared if item[0] in text]
+    conditions = [f"{condition} AS {alias}" for condition, alias in flags.items()]
+    text, middle = ", ".join(aggregates), ", ".join(["*", *conditions])
+    used = [item for item in shared if item[0] in text or item[0] in middle]
     for expr, alias, _ in used:
-        text = text.replace(expr, alias)
+        text, middle = text.replace(expr, alias), middle.replace(expr, alias)
     inner = ", ".join(["*", *(f"{computed} AS {alias}" for _, alias, computed in used)])
-    return f"SELECT {text} FROM (SELECT {inner} FROM {relation})"
+    return f"SELECT {text} FROM (SELECT {middle} FROM (SELECT {inner} FROM {relation}))"
 
 
 def _completeness(schema: table_schema.TableSchema, got: dict[str, Any], total: int) -> dict[str, Any]:
