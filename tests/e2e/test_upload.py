@@ -61,7 +61,7 @@ def test_upload_a_csv_and_see_it_finish(
     assert "已发布" in page.locator("#job-result").inner_text()
     rejects = page.locator("#rejects-link").get_attribute("href")
     assert rejects == f"/api/v1/resources/{department_table['rid']}/versions/1/rejects.csv"
-    assert page.request.get(rejects).text().lstrip("\ufeff").startswith("row,column,value,reason\n20001,uscc,")
+    assert page.request.get(rejects).text().lstrip("\ufeff").startswith("row,column,value,reason\n5001,uscc,")
     page.screenshot(path=f"{SCREENSHOTS}/pubdata-upload-done.png", full_page=True)
 
     page.click("#back-to-entry")
