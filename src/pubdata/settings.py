@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     port: int = 8000
     session_hours: int = Field(default=12, description="Lifetime of a portal login session")
     token_days: int = Field(default=90, description="Default lifetime of an API token")
+    sandbox_min_group_size: int = Field(default=10, ge=2, description="Smallest group the sandbox releases")
     token_rate_per_minute: int = Field(default=600, description="Calls per minute a token may make unless set")
     search_max_rows: int = Field(default=1000, description="Largest page a search may ask for")
     search_warmup: bool = Field(default=True, description="Load the search index when the server starts")

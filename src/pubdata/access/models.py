@@ -35,6 +35,7 @@ class AccessRequest(Base):
     period_start: Mapped[date]
     period_end: Mapped[date]
     expected_rows: Mapped[int] = mapped_column(BigInteger, default=0)  # per month, as the consumer expects
+    mode: Mapped[str] = mapped_column(String(16), default="rows")  # rows | sandbox (aggregates only)
     state: Mapped[str] = mapped_column(String(24), default="requested", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -80,6 +81,9 @@ class AccessGrant(Base):
     daily_call_quota: Mapped[int | None]
     daily_row_quota: Mapped[int | None] = mapped_column(BigInteger)
     rate_per_minute: Mapped[int | None]
+    mode: Mapped[str] = mapped_column(String(16), default="rows")  # rows | sandbox (aggregates only)
+    privacy_budget: Mapped[float | None]  # total epsilon for differentially private sandbox queries
+    privacy_spent: Mapped[float] = mapped_column(default=0.0)
     state: Mapped[str] = mapped_column(String(16), default="active", index=True)  # active | revoked
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]

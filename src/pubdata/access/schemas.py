@@ -26,6 +26,9 @@ class RequestCreate(BaseModel):
     period_start: date
     period_end: date
     expected_rows: int = Field(default=0, ge=0, le=10**12, description="预计每月使用的行数")
+    mode: Literal["rows", "sandbox"] = Field(
+        default="rows", description="rows：按合同读取明细（遮盖、过滤后）；sandbox：只做聚合统计（可用不可见）"
+    )
 
 
 class Decision(BaseModel):
@@ -40,6 +43,8 @@ class Decision(BaseModel):
     masks: dict[str, str] | None = None
     row_filter: str | None = Field(default=None, max_length=2000)
     period_end: date | None = None
+    mode: Literal["rows", "sandbox"] | None = None  # rows → sandbox narrows; never the other way
+    privacy_budget: float | None = Field(default=None, gt=0, le=100, description="差分隐私总预算 ε（运营方设定）")
     daily_call_quota: int | None = Field(default=None, ge=1)
     daily_row_quota: int | None = Field(default=None, ge=1)
     rate_per_minute: int | None = Field(default=None, ge=1)
@@ -78,6 +83,9 @@ class GrantRead(BaseModel):
     daily_call_quota: int | None
     daily_row_quota: int | None
     rate_per_minute: int | None
+    mode: str
+    privacy_budget: float | None
+    privacy_spent: float
     state: str
     status: str = ""  # active | pending | expired | revoked (today, in Beijing)
     revoked_at: datetime | None
@@ -103,6 +111,7 @@ class RequestRead(BaseModel):
     period_start: date
     period_end: date
     expected_rows: int
+    mode: str
     state: str
     created_at: datetime
     updated_at: datetime

@@ -35,6 +35,7 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 MAX_PERIOD_DAYS = 3 * 366
 DEFAULT_DAILY_CALLS = 10_000
 DEFAULT_RATE_PER_MINUTE = 120
+DEFAULT_PRIVACY_BUDGET = 5.0  # total epsilon of a grant's differentially private sandbox queries
 OPEN_STATES = ("requested", "department_approved")
 
 
@@ -52,6 +53,10 @@ class InvalidRequest(Invalid):
 
 class WrongState(Conflict):
     code = "access.wrong_state"
+
+
+class PrivacyBudgetExceeded(Invalid):
+    code = "access.privacy_budget_exceeded"
 
 
 class QuotaExceeded(RateLimited):
@@ -145,6 +150,12 @@ def submit_request(
         raise InvalidRequest("这是本机构发布的数据，无需申请", field="resource_id")
     table = _fields_by_name(table_fields)
     fields = _check_fields(data.fields, table)
+    health = [f.name for f in table_fields if f.personal_kind == "health"]
+    if health and data.mode != "sandbox":
+        raise InvalidRequest(
+            f"含个人健康信息（{'、'.join(health)}）的数据只能以隐私计算沙箱方式使用（mode=sandbox，只得到聚合结果）",
+            field="mode",
+        )
     today = beijing_today()
     if data.period_start < today:
         raise InvalidRequest(f"使用期限的开始日期已过：{data.period_start}（今天是 {today}）", field="period_start")
@@ -165,6 +176,7 @@ def submit_request(
         period_start=data.period_start,
         period_end=data.period_end,
         expected_rows=data.expected_rows,
+        mode=data.mode,
         state="requested",
     )
     session.add(request)
@@ -215,6 +227,11 @@ def _narrow(request: AccessRequest, decision: Decision, table: dict[str, TableFi
             combined = f"({request.row_filter}) AND ({combined})"
         changes["row_filter"] = [request.row_filter, combined]
         request.row_filter = combined
+    if decision.mode is not None and decision.mode != request.mode:
+        if decision.mode == "rows":
+            raise InvalidRequest("审核只能收窄：不能把沙箱（聚合）申请改为明细读取", field="mode")
+        changes["mode"] = [request.mode, decision.mode]
+        request.mode = decision.mode
     if decision.period_end is not None and decision.period_end != request.period_end:
         if decision.period_end > request.period_end:
             raise InvalidRequest("审核只能缩短使用期限，不能延长", field="period_end")
@@ -248,10 +265,11 @@ def review_request(
         audit.record(session, actor, _event("access.reject", request, entry.code, step=step, reason=decision.reason))
         session.flush()
         return request
-    if step == "department" and any(
-        v is not None for v in (decision.daily_call_quota, decision.daily_row_quota, decision.rate_per_minute)
-    ):
+    operator_terms = (decision.daily_call_quota, decision.daily_row_quota, decision.rate_per_minute)
+    if step == "department" and any(v is not None for v in operator_terms):
         raise InvalidRequest("调用配额和频率由运营方设定", field="daily_call_quota")
+    if step == "department" and decision.privacy_budget is not None:
+        raise InvalidRequest("隐私预算由运营方设定", field="privacy_budget")
     table = _fields_by_name(table_fields)
     changes = _narrow(request, decision, table, actor)
     action = "narrow" if changes else "approve"
@@ -274,6 +292,8 @@ def review_request(
                 daily_call_quota=decision.daily_call_quota or DEFAULT_DAILY_CALLS,
                 daily_row_quota=decision.daily_row_quota,
                 rate_per_minute=decision.rate_per_minute or DEFAULT_RATE_PER_MINUTE,
+                mode=request.mode,
+                privacy_budget=decision.privacy_budget or DEFAULT_PRIVACY_BUDGET,
             )
         )
     audit.record(session, actor, _event(f"access.{action}", request, entry.code, step=step, changes=changes or None))
@@ -513,6 +533,29 @@ def charge_rows(session: Session, grant_id: int, rows: int) -> None:
     """Count the rows a read returned against the grant's day."""
     if rows:
         _charge_later(session, grant_id, _day_window(), 0, rows)
+
+
+def spend_privacy(session: Session, grant_id: int, epsilon: float) -> float:
+    """Charge ``epsilon`` to the grant's privacy budget, atomically; the budget left. Refused (and
+    nothing charged) when the budget would be exceeded."""
+    stmt = (
+        update(AccessGrant)
+        .where(
+            AccessGrant.id == grant_id,
+            AccessGrant.privacy_budget.is_not(None),
+            AccessGrant.privacy_spent + epsilon <= AccessGrant.privacy_budget + 1e-9,
+        )
+        .values(privacy_spent=AccessGrant.privacy_spent + epsilon)
+    )
+    if session.execute(stmt).rowcount == 0:  # type: ignore[attr-defined]
+        grant = session.get(AccessGrant, grant_id)
+        left = (grant.privacy_budget or 0) - grant.privacy_spent if grant else 0
+        raise PrivacyBudgetExceeded(
+            f"隐私预算不足：本次需要 ε={epsilon:g}，剩余 ε={max(left, 0):g}", field="dp.epsilon"
+        )
+    grant = session.get(AccessGrant, grant_id, populate_existing=True)
+    assert grant is not None and grant.privacy_budget is not None
+    return grant.privacy_budget - grant.privacy_spent
 
 
 def usage_today(session: Session, grant_id: int) -> tuple[int, int]:

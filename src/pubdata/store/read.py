@@ -146,7 +146,9 @@ def _refuse(
 _GRANT_STATUS = {"revoked": "授权已被撤销", "expired": "授权已过期", "pending": "授权尚未生效"}
 
 
-def _grant_for(session: Session, actor: Actor, entry: CatalogEntry, resource_id: str, version: int | None) -> Any:
+def _grant_for(
+    session: Session, actor: Actor, entry: CatalogEntry, resource_id: str, version: int | None, purpose: str
+) -> Any:
     """The consumer's active grant, charged one call; refusals are explained and audited."""
     label = open_label(entry.open_type)
     grant = access.active_grant(session, actor, resource_id) if entry.open_type == "conditional" else None
@@ -164,6 +166,10 @@ def _grant_for(session: Session, actor: Actor, entry: CatalogEntry, resource_id:
             message = f"无权读取该数据：{entry.title}（{label}）"
         _refuse(session, actor, entry, resource_id, version, message)
         raise RowsForbidden(message)
+    if grant.mode == "sandbox" and purpose != "aggregate":
+        message = f"该授权只允许在隐私计算沙箱中做聚合统计，不能读取明细：{entry.title}"
+        _refuse(session, actor, entry, resource_id, version, message)
+        raise RowsForbidden(message)
     try:
         access.charge_call(session, grant)
     except RateLimited as exc:
@@ -172,14 +178,24 @@ def _grant_for(session: Session, actor: Actor, entry: CatalogEntry, resource_id:
     return grant
 
 
-def plan_read(session: Session, actor: Actor, resource_id: str, version: int | None = None, *, home: Path) -> ReadPlan:
+def plan_read(
+    session: Session,
+    actor: Actor,
+    resource_id: str,
+    version: int | None = None,
+    *,
+    home: Path,
+    purpose: str = "rows",
+) -> ReadPlan:
     """The plan for reading a table's current version (or the published ``version`` asked for): the
     whole table for open data and for its publisher; the contract's columns, masks and rows for a
-    consumer with an active grant (charged one call); refused (and audited) for anyone else."""
+    consumer with an active grant (charged one call); refused (and audited) for anyone else.
+    ``purpose="aggregate"`` is the sandbox's: it also accepts sandbox-only grants, whose columns are
+    then unmasked inside the plan because only aggregates leave the sandbox."""
     require(actor, Permission.STORE_ROWS_READ)
     resource = catalog.get_resource(session, actor, resource_id)
     entry = resource.entry
-    grant = None if may_read_rows(actor, entry) else _grant_for(session, actor, entry, resource.id, version)
+    grant = None if may_read_rows(actor, entry) else _grant_for(session, actor, entry, resource.id, version, purpose)
     table = session.get(StoreTable, resource.id)
     if table is None:
         raise TableNotFound(f"资源尚未建立数据表：{resource_id}")
@@ -205,16 +221,22 @@ def plan_read(session: Session, actor: Actor, resource_id: str, version: int | N
         publisher_org_id=entry.organisation_id,
         governed=entry.open_type != "unconditional",
     )
-    return plan if grant is None else _under_grant(plan, grant)
+    return (
+        plan
+        if grant is None
+        else _under_grant(plan, grant, unmasked=purpose == "aggregate" and grant.mode == "sandbox")
+    )
 
 
-def _under_grant(plan: ReadPlan, grant: Any) -> ReadPlan:
-    """The plan narrowed to a grant: its fields (schema order, still in the table), masked."""
+def _under_grant(plan: ReadPlan, grant: Any, *, unmasked: bool = False) -> ReadPlan:
+    """The plan narrowed to a grant: its fields (schema order, still in the table), masked unless
+    only aggregates will leave (a sandbox grant in the sandbox)."""
     allowed = set(grant.fields)
+    rules = {} if unmasked else {k: v for k, v in grant.masks.items() if k in allowed}
     visible = []
     for f in plan.schema.fields:
         if f.name in allowed:
-            rule = grant.masks.get(f.name)
+            rule = rules.get(f.name)
             shown = masks.output_type(rule, f.type)
             visible.append(
                 f if not rule else f.model_copy(update={"type": shown, "semantic_type": None, "constraints": None})
@@ -227,7 +249,7 @@ def _under_grant(plan: ReadPlan, grant: Any) -> ReadPlan:
         plan,
         fields=tuple(visible),
         grant_id=grant.id,
-        masks={k: v for k, v in grant.masks.items() if k in allowed},
+        masks=rules,
         row_filter_sql=compile_filter(grant.row_filter, names) if grant.row_filter else None,
         salt=salt,
     )

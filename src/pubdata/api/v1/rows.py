@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from pubdata.api.deps import DB, ActorDep, Home
 from pubdata.errors import Invalid
-from pubdata.store import export, query, sql
+from pubdata.store import export, query, sandbox, sql
 from pubdata.store.query import RowPage, RowQuery
 
 router = APIRouter(tags=["rows"])
@@ -131,3 +131,16 @@ def sql_post(
     session: DB, actor: ActorDep, home: Home, sql_text: Annotated[str, Body(alias="sql", embed=True)]
 ) -> dict[str, Any]:
     return sql_response(sql.run_sql(session, actor, sql_text, home=home))
+
+
+@router.post(
+    "/resources/{resource_id}/sandbox",
+    summary="Privacy sandbox: aggregates only (small groups suppressed; optional differential privacy)",
+    description="Body: `{measures: [{fn: count|sum|avg|stddev|quantile, field, q, bounds}], group_by: [≤2 fields], "
+    "filters: {field: value or [values]}, dp: {epsilon}}`. `dry_run=true` checks the query and returns the ε it "
+    "would spend, without running it.",
+)
+def sandbox_query(
+    resource_id: str, body: sandbox.SandboxQuery, session: DB, actor: ActorDep, home: Home, dry_run: bool = False
+) -> dict[str, Any]:
+    return sandbox.run(session, actor, resource_id, body, home=home, dry_run=dry_run).as_json()
