@@ -225,10 +225,10 @@ def run_job(
                 log.warning("job %s was no longer running when it finished; its load was discarded", job_id)
         except BaseException as exc:
             session.rollback()
-            if not isinstance(exc, PubdataError):
-                log.exception("job %s failed", job_id)
             if not isinstance(exc, Exception):
-                interrupted = exc
+                interrupted = exc  # Ctrl-C of the command line: recorded, then passed on
+            elif not isinstance(exc, PubdataError):
+                log.exception("job %s failed", job_id)
             with session_scope(engine) as s:
                 _finish(s, job_id, error=_error_of(exc))
     finally:
