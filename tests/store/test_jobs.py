@@ -490,3 +490,28 @@ def test_cli_ingest_draws_a_progress_bar_on_a_terminal(cli_table, tmp_path, monk
     assert r.exit_code == 0, r.output
     assert "━" in r.stderr and "100%" in r.stderr and "完成" in r.stderr and "已读 30 行" in r.stderr
     assert "[100%]" not in r.stderr  # the bar, not the plain lines
+
+
+@pytest.mark.parametrize(
+    ("raised", "code"), [(KeyboardInterrupt, "store.job_interrupted"), (RuntimeError, "store.job_crashed")]
+)
+def test_a_load_that_is_interrupted_or_crashes_fails_its_job_and_publishes_nothing(committed, raised, code):
+    engine, actor, rid, home = committed
+    with session_scope(engine) as s:
+        started = jobs.start_foreground_ingest(s, SYSTEM, rid, _file(home, csv_text(5)), worker=jobs.worker_name())
+
+    def stop(stage: str, _percent: int, _rows: int | None) -> None:
+        if stage == "写入":
+            raise raised("boom")
+
+    if raised is KeyboardInterrupt:
+        with pytest.raises(KeyboardInterrupt):  # Ctrl-C reaches the command line after it is recorded
+            job_runner.run_job(engine, started.id, home=home, on_progress=stop)
+        with session_scope(engine) as s:
+            done = jobs.job_read(s.get(StoreJob, started.id))  # type: ignore[arg-type]
+    else:
+        done = job_runner.run_job(engine, started.id, home=home, on_progress=stop)
+    assert done.state == "failed" and done.error is not None and done.error["code"] == code
+    assert "未发布任何数据" in done.error["message"]
+    with session_scope(engine) as s:
+        assert service.get_table(s, actor, rid).current_version is None
