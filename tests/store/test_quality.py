@@ -240,6 +240,7 @@ def test_rules_are_inferred_from_names_and_titles():
                 {"name": "t1", "type": "datetime", "title": "开始时间"},
                 {"name": "t2", "type": "datetime", "title": "结束时间"},
                 {"name": "t3", "type": "date", "title": "结束日期"},  # no start of the same type
+                {"name": "district_code", "title": "区县代码"},  # a code, not a district name
             ]
         }
     )
@@ -375,3 +376,12 @@ def test_too_few_values_are_not_measured_for_outliers(session, as_actor, tmp_pat
     acc = _numbers(session, as_actor, tmp_path, "beds", [100, 101, 102, 9000])
     assert acc["evidence"]["outlier_fields"] == {}
     assert acc["score"] is None and acc["evidence"]["unscored"] == "没有可做合理性检查的字段"
+
+
+def test_forward_looking_dates_are_not_future_dates_but_other_words_with_end_are():
+    loaded = datetime(2025, 6, 30, tzinfo=UTC)
+    fields = [{"name": n, "type": "date"} for n in ("end_date", "licence_expiry", "attendance_date", "enddate")]
+    schema = table_schema.parse_schema({"fields": fields})
+    checks = {c.name: set(c.checks) for c in quality._accuracy_checks(schema, loaded.replace(tzinfo=None))}
+    assert "future" not in checks["end_date"] and "future" not in checks["licence_expiry"]
+    assert "future" not in checks["enddate"] and "future" in checks["attendance_date"]

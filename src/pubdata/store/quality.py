@@ -71,7 +71,8 @@ CHECK_LABELS = {
 
 # Field-name hints (English/pinyin names, Chinese titles).
 _FORWARD = (
-    r"end|expir|valid_?to|until|due|deadline|plan|schedul|forecast|next|截止|到期|有效期|计划|预计|预期|终止|结束|届满"
+    r"(^|_)end(_|$|date|time)|expir|valid_?to|until|(^|_)due(_|$|date)|deadline|plan|schedul|forecast|"
+    r"(^|_)next(_|$)|截止|到期|有效期|计划|预计|预期|终止|结束|届满"
 )
 _SIGNED = r"balance|profit|(^|_)net($|_)|change|diff|delta|growth|variance|余额|利润|差额|增减|变动|净|盈亏|损益|增长"
 _AGE = r"(^|_)age($|_)|^nl$|年龄"
@@ -142,7 +143,7 @@ def consistency_rules(schema: table_schema.TableSchema) -> list[Rule]:
     codes = [f for f in fields if f.semantic_type == "division_code"]
     if codes:
         for f in fields:
-            if f.type == "string" and f.semantic_type is None and _hint(_DISTRICT, f):
+            if f.type == "string" and f.semantic_type is None and _hint(_DISTRICT, f) and not _hint(_CODE_LIKE, f):
                 rules.append(Rule("division_name", (codes[0].name, f.name), False))
     comparable = [f for f in fields if f.type in ("date", "datetime", "year")]
     for a in comparable:
