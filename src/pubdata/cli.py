@@ -403,7 +403,7 @@ def resource_create(
 @app.command()
 def ingest(
     resource: Annotated[str, typer.Argument(help="The resource (table) id")],
-    file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK), JSON Lines or Parquet")],
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK), JSON Lines, Parquet or XLSX")],
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
