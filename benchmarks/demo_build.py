@@ -100,6 +100,7 @@ def main() -> None:
         )
         ours_s, ours_cpu = time.perf_counter() - t0, time.process_time() - c0
     produced = summary["rows_loaded"] + summary["rows_rejected"]
+    assert summary["refused"] == 0 and summary["loaded"] + summary["skipped"] == summary["entries"], summary
 
     # baseline: the same SQL per entry, raw DuckDB to Parquet, no checks
     s = records.sizes(args.records)
@@ -143,6 +144,7 @@ def main() -> None:
         "baseline_cpu_s": round(raw_cpu, 1),
         "catalogue_s": round(catalogue_s, 1),
         "rows_rejected": summary["rows_rejected"],
+        "entries_loaded": summary["loaded"],
         "per_entry_ms": None if per_entry is None else round(per_entry * 1000, 1),
         "large_entries_rows_per_s": round(big_rows / big_s) if big_s else None,
         "projected_full_s": projected,

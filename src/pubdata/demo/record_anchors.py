@@ -66,7 +66,6 @@ Columns = dict[str, str]
 
 def _dataset(
     entry: EntryCreate,
-    sizes: Sizes,
     seed: int,
     rows: int,
     columns: Columns,
@@ -100,7 +99,6 @@ def registry(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     status = {"enum": ["存续", "在业", "吊销", "注销", "迁出"]}
     return _dataset(
         entry,
-        s,
         seed,
         s.enterprises,
         {},
@@ -115,7 +113,6 @@ def tax_credit(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     g = Gen(seed, entry.code)
     return _dataset(
         entry,
-        s,
         seed,
         rows,
         {
@@ -140,7 +137,6 @@ def tax_a_list(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     covered = min(s.share(0.017, 5 * q_min(s)), 5 * s.enterprises) // 5
     return _dataset(
         entry,
-        s,
         seed,
         covered,
         {"eval_year": "'2022'", "credit_grade": "'A'"},
@@ -168,7 +164,6 @@ def social_insurance(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     total = f"CAST(greatest(1, round({base} * (0.92 + 0.16 * {g.unit('m')}))) AS BIGINT)"
     return _dataset(
         entry,
-        s,
         seed,
         rows,
         {
@@ -194,7 +189,6 @@ def _utility(
     paid = f"CAST({_month('_m')} + to_months(1) AS DATE) + CAST({g.integer('pd', 5, 24)} AS INTEGER)"
     return _dataset(
         entry,
-        s,
         seed,
         rows,
         {
@@ -228,7 +222,6 @@ def patents(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     grant = f"least(DATE '2022-12-20', {apply} + CAST({g.integer('grant', 150, 900)} AS INTEGER))"
     return _dataset(
         entry,
-        s,
         seed,
         s.share(0.016),
         {
@@ -250,7 +243,7 @@ def _listed(entry: EntryCreate, s: Sizes, seed: int, rows: int, columns: Columns
     """A list of distinct enterprises (each at most once): r → (r · step + offset) mod E."""
     step = stride(s.enterprises, rows)
     rows = min(rows, s.enterprises)
-    return _dataset(entry, s, seed, rows, columns, enterprise=f"(r * {step} + {offset}) % {s.enterprises}", **kw)
+    return _dataset(entry, seed, rows, columns, enterprise=f"(r * {step} + {offset}) % {s.enterprises}", **kw)
 
 
 def penalties(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
@@ -258,7 +251,6 @@ def penalties(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     day = g.date("day", "2018-01-01", 1815)
     return _dataset(
         entry,
-        s,
         seed,
         s.share(0.0008),
         {
@@ -278,7 +270,6 @@ def dishonest_debtors(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     day = g.date("day", "2018-01-01", 1815)
     return _dataset(
         entry,
-        s,
         seed,
         s.share(0.0002),
         {
@@ -359,7 +350,6 @@ def cbec_trade(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     export = f"CASE WHEN _ei = 0 THEN 2600 + 900 * (_y - 2020) ELSE round({base} * {growth}, 2) END"
     return _dataset(
         entry,
-        s,
         seed,
         3 * _cbec_enterprises(s),
         {
@@ -386,7 +376,7 @@ def _cbec_list(entry: EntryCreate, s: Sizes, seed: int, rows: int, offset: int, 
     k = _cbec_enterprises(s)
     rows = min(rows, k)
     step = stride(k, rows)
-    return _dataset(entry, s, seed, rows, columns, enterprise=f"(r * {step} + {offset}) % {k}", **kw)
+    return _dataset(entry, seed, rows, columns, enterprise=f"(r * {step} + {offset}) % {k}", **kw)
 
 
 def cbec_overseas_warehouses(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
@@ -463,7 +453,6 @@ def medical_institutions(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     g = Gen(seed, entry.code)
     return _dataset(
         entry,
-        s,
         seed,
         50 + s.records // 20_000,
         {
@@ -481,7 +470,7 @@ def _patients(s: Sizes, g: Gen) -> str:
 
 def outpatient_visits(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     g = Gen(seed, entry.code)
-    return _dataset(entry, s, seed, s.share(0.2), {}, person=_patients(s, g))
+    return _dataset(entry, seed, s.share(0.2), {}, person=_patients(s, g))
 
 
 def insurance_designated(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
@@ -491,7 +480,6 @@ def insurance_designated(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     hospital = f"r < {len(HOSPITALS)}"
     return _dataset(
         entry,
-        s,
         seed,
         50 + s.records // 40_000,
         {
@@ -509,7 +497,6 @@ def insurance_settlements(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     fund = f"CAST(round(_cost * (0.5 + 0.4 * {g.unit('ratio')}), 2) AS DECIMAL(18,2))"
     return _dataset(
         entry,
-        s,
         seed,
         s.share(0.15),
         {
@@ -533,7 +520,6 @@ def schools(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     name = q.cat("'青岛市'", q.district_of("_d"), word, q.text("r + 1"), kind)
     return _dataset(
         entry,
-        s,
         seed,
         50 + s.records // 100_000,
         {
@@ -551,7 +537,6 @@ def bus_routes(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     route = "(r // 20)"
     return _dataset(
         entry,
-        s,
         seed,
         100 + s.records // 20_000,
         {
@@ -570,7 +555,6 @@ def fishing_vessels(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     g = Gen(seed, entry.code)
     return _dataset(
         entry,
-        s,
         seed,
         50 + s.records // 30_000,
         {
@@ -606,7 +590,6 @@ def scenic_spots(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     real = f"r < {n}"
     return _dataset(
         entry,
-        s,
         seed,
         20 + s.records // 1_000_000,
         {
