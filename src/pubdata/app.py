@@ -27,6 +27,7 @@ from pubdata.api.v1 import identity as v1_identity
 from pubdata.api.v1 import jobs as v1_jobs
 from pubdata.api.v1 import rows as v1_rows
 from pubdata.api.v1 import store as v1_store
+from pubdata.api.v1 import zones as v1_zones
 from pubdata.catalog import service as catalog_service
 from pubdata.db import get_engine, session_scope
 from pubdata.errors import PubdataError
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(v1_rows.router, prefix="/api/v1")
     app.include_router(v1_audit.router, prefix="/api/v1")
     app.include_router(v1_access.router, prefix="/api/v1")
+    app.include_router(v1_zones.router, prefix="/api/v1")
     app.include_router(oauth_router)
     app.include_router(ckan.router)
     app.include_router(dcat_router)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pubdata.db import Base, utcnow
@@ -101,3 +101,41 @@ class AccessUsage(Base):
     window: Mapped[str] = mapped_column(String(20), primary_key=True)  # "d:2026-11-25" or "m:2026-11-25T10:31"
     calls: Mapped[int] = mapped_column(BigInteger, default=0)
     rows: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Zone(Base):
+    """A space with its own members, catalogue and rules (金融专区, 医疗专区)."""
+
+    __tablename__ = "access_zone"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    member_kinds: Mapped[str] = mapped_column(String(200))  # organisation kinds that may apply, comma-separated
+    sandbox_only_personal: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ZoneMember(Base):
+    __tablename__ = "access_zone_member"
+    __table_args__ = (UniqueConstraint("zone_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("access_zone.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("identity_organisation.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="applied")  # applied | admitted | rejected
+    qualifications: Mapped[str] = mapped_column(Text)  # licences, filings, security certifications
+    applied_by: Mapped[int | None] = mapped_column(ForeignKey("identity_user.id"))
+    applied_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("identity_user.id"))
+    reviewed_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class ZoneEntry(Base):
+    __tablename__ = "access_zone_entry"
+
+    zone_id: Mapped[int] = mapped_column(ForeignKey("access_zone.id", ondelete="CASCADE"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("catalog_entry.id", ondelete="CASCADE"), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pubdata.access import masks as mask_rules
+from pubdata.access import zones
 from pubdata.access.models import AccessDecision, AccessGrant, AccessRequest, AccessUsage
 from pubdata.access.row_filter import compile_filter
 from pubdata.access.schemas import Decision, DecisionRead, GrantRead, RequestCreate, RequestRead, TableField
@@ -156,6 +157,7 @@ def submit_request(
             f"含个人健康信息（{'、'.join(health)}）的数据只能以隐私计算沙箱方式使用（mode=sandbox，只得到聚合结果）",
             field="mode",
         )
+    zones.check_request(session, actor, entry.id, data.mode, any(f.personal_kind for f in table_fields))
     today = beijing_today()
     if data.period_start < today:
         raise InvalidRequest(f"使用期限的开始日期已过：{data.period_start}（今天是 {today}）", field="period_start")
