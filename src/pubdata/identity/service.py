@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pubdata.audit import service as audit
@@ -94,6 +95,14 @@ def organisation_names(session: Session, actor: Actor, codes: list[str]) -> dict
     """Code → name of the given organisations."""
     require(actor, Permission.IDENTITY_ORG_READ)
     return repo.names_by_code(session, codes)
+
+
+def organisation_names_by_id(session: Session, actor: Actor, ids: list[int]) -> dict[int, str]:
+    """Id → name of the given organisations."""
+    require(actor, Permission.IDENTITY_ORG_READ)
+    if not ids:
+        return {}
+    return dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))).all())
 
 
 def organisation_kind_counts(session: Session, actor: Actor) -> dict[str, int]:
