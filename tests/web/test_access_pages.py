@@ -445,3 +445,33 @@ def test_navigation_links_and_review_badge(client, as_actor, people):
     assert 'hx-get="/access/review-count"' not in html  # nothing to review
     sign_in(client, people.owner)
     assert 'hx-get="/access/review-count"' in client.get("/").text
+
+
+def test_sandbox_mode_requested_narrowed_to_and_budgeted(client, session, as_actor, people):
+    bank, operator = as_actor("bank"), as_actor("operator")
+    sign_in(client, bank)
+    form = client.get(form_url(people)).text
+    assert re.search(r'<input type="radio" name="mode" value="rows" checked>', form)  # no health data: rows first
+    r = client.post(form_url(people), data=request_form(client, people, mode="sandbox"), follow_redirects=False)
+    assert r.status_code == 303
+    assert access.get_request(session, bank, int(r.headers["location"].rsplit("/", 1)[1])).mode == "sandbox"
+    r = client.post(form_url(people), data=request_form(client, people, mode="everything"))
+    assert r.status_code == 422 and "使用方式" in r.text
+
+    # a rows request narrowed to the sandbox by the department; the operator sets the privacy budget
+    request_id = ask(session, bank, people, ["district", "amount"])
+    sign_in(client, people.owner)
+    r = post_decision(client, request_id, action="approve", fields=["district", "amount"], mode="sandbox")
+    assert r.status_code == 303
+    history = region(client.get(f"/access/requests/{request_id}").text, "decisions")
+    assert "使用方式" in history and "隐私计算沙箱（仅聚合结果）" in history.split("change-new")[1]
+    sign_in(client, operator)
+    r = post_decision(client, request_id, action="approve", fields=["district", "amount"], privacy_budget="2.5")
+    assert r.status_code == 303
+    g = access.get_request(session, operator, request_id).grant
+    assert (g.mode, g.privacy_budget) == ("sandbox", 2.5)
+    sign_in(client, bank)
+    card = region(client.get("/access/grants").text, f"grant-{g.id}")
+    assert "隐私计算沙箱" in card and re.search(
+        r'id="budget-\d+".*?已用 <span class="usage-spent">0.00</span> / 2.50', card, re.S
+    )

@@ -62,7 +62,14 @@ ACTION_LABELS = {
     "withdraw": "撤回",
     "revoke": "撤销授权",
 }
-CHANGE_LABELS = {"fields": "字段", "masks": "遮盖规则", "row_filter": "行过滤条件", "period_end": "结束日期"}
+CHANGE_LABELS = {
+    "fields": "字段",
+    "masks": "遮盖规则",
+    "row_filter": "行过滤条件",
+    "period_end": "结束日期",
+    "mode": "使用方式",
+}
+MODE_LABELS = {"rows": "明细数据（遮盖、过滤后）", "sandbox": "隐私计算沙箱（仅聚合结果）"}
 AUDIT_ACTIONS = {
     "rows.read": "读取数据行",
     "sql.read": "SQL 查询",
@@ -93,6 +100,8 @@ REQUEST_FIELD_LABELS = {
     "daily_row_quota": "每日数据行数上限",
     "rate_per_minute": "每分钟调用次数上限",
     "resource_id": "数据资源",
+    "mode": "使用方式",
+    "privacy_budget": "隐私预算 ε",
 }
 
 
@@ -220,6 +229,16 @@ def _optional_int(value: str | None, field: str) -> int | None:
         raise Invalid(f"{REQUEST_FIELD_LABELS[field]}应为整数：{text}", field=field) from None
 
 
+def _optional_float(value: str | None, field: str) -> float | None:
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise Invalid(f"{REQUEST_FIELD_LABELS[field]}应为数字：{text}", field=field) from None
+
+
 def _optional_date(value: str | None, field: str) -> date | None:
     text = (value or "").strip()
     if not text:
@@ -270,7 +289,9 @@ def _request_form(
         f["default_mask"] = _default_mask(f)
         f["default_mask_label"] = mask_label(f["default_mask"]) if f["default_mask"] else ""
     today = access.beijing_today()
-    form = {
+    health = [f["title"] or f["name"] for f in fields if f.get("personal_kind") == "health"]
+    form: dict[str, Any] = {
+        "mode": "sandbox" if health else "rows",
         "scenario": "",
         "purpose": "",
         "fields": [],
@@ -289,6 +310,8 @@ def _request_form(
         "entry": entry,
         "resource": resource,
         "fields": fields,
+        "health_fields": health,
+        "modes": MODE_LABELS,
         "form": form,
         "error": error,
         "today": today.isoformat(),
@@ -321,6 +344,7 @@ def request_submit(
     period_start: FormStr = "",
     period_end: FormStr = "",
     expected_rows: FormStr = "",
+    mode: FormStr = "rows",
 ) -> Response:
     if not viewer.signed_in:
         return _login_redirect(request)
@@ -333,9 +357,11 @@ def request_submit(
         "period_start": period_start,
         "period_end": period_end,
         "expected_rows": expected_rows,
+        "mode": mode,
     }
     try:
         data = RequestCreate(
+            mode=mode,  # type: ignore[arg-type]  # pydantic checks the literal
             scenario=scenario.strip(),
             purpose=purpose.strip(),
             fields=fields,
@@ -348,7 +374,7 @@ def request_submit(
         return _request_form(request, session, viewer, entry, resource, values=values, error=error, status_code=422)
     try:
         created = _attempt(session, lambda: contracts.request_access(session, viewer.actor, rid, data))
-    except (Invalid, Conflict) as exc:
+    except (Invalid, Conflict, Forbidden) as exc:  # e.g. a zone's rule: shown on the form
         error = _form_error(exc)
         return _request_form(
             request, session, viewer, entry, resource, values=values, error=error, status_code=exc.status
@@ -385,6 +411,7 @@ def _request_rows(session: Session, viewer: Viewer, names: _Names, requests: lis
                 "scenario": r.scenario,
                 "state": r.state,
                 "state_label": STATE_LABELS.get(r.state, r.state),
+                "sandbox": r.mode == "sandbox",
                 "grant_status": r.grant.status if r.grant else None,
                 "created_at": r.created_at,
                 "updated_at": r.updated_at,
@@ -468,6 +495,8 @@ def _change_lines(changes: dict[str, Any] | None, titles: dict[str, str]) -> lis
             old, new = field_list(old or []), field_list(new or [])
         elif key == "masks":
             old, new = mask_map(old or {}), mask_map(new or {})
+        elif key == "mode":
+            old, new = MODE_LABELS.get(old, old), MODE_LABELS.get(new, new)
         lines.append({"name": CHANGE_LABELS.get(key, key), "old": str(old or "（无）"), "new": str(new or "（无）")})
     return lines
 
@@ -541,6 +570,8 @@ def _request_page(
         "daily_call_quota": str(access.DEFAULT_DAILY_CALLS),
         "daily_row_quota": "",
         "rate_per_minute": str(access.DEFAULT_RATE_PER_MINUTE),
+        "privacy_budget": str(access.DEFAULT_PRIVACY_BUDGET),
+        "mode": req.mode,
         "reject_reason": "",
         "withdraw_reason": "",
     }
@@ -557,6 +588,7 @@ def _request_page(
         "publisher": names.org(req.publisher_org_id),
         "requested_by": names.user(req.requested_by),
         "state_label": STATE_LABELS.get(req.state, req.state),
+        "mode_label": MODE_LABELS.get(req.mode, req.mode),
         "grant": req.grant,
         "grant_status_label": GRANT_STATUS_LABELS.get(req.grant.status, req.grant.status) if req.grant else "",
         "turn": turn,
@@ -595,6 +627,8 @@ def _decision(action: str, values: dict[str, Any], current: RequestRead) -> Deci
         masks=rules or None,
         row_filter=values["row_filter"].strip() or None,
         period_end=_optional_date(values["period_end"], "period_end"),
+        mode="sandbox" if values["mode"] == "sandbox" and current.mode != "sandbox" else None,
+        privacy_budget=_optional_float(values["privacy_budget"], "privacy_budget"),
         daily_call_quota=_optional_int(values["daily_call_quota"], "daily_call_quota"),
         daily_row_quota=_optional_int(values["daily_row_quota"], "daily_row_quota"),
         rate_per_minute=_optional_int(values["rate_per_minute"], "rate_per_minute"),
@@ -615,13 +649,10 @@ async def request_decide(request: Request, request_id: int, session: DB, viewer:
             k: str(posted.get(k) or "")
             for k in (
                 "row_filter", "period_end", "reason", "daily_call_quota", "daily_row_quota", "rate_per_minute",
-                "reject_reason",
+                "privacy_budget", "mode", "reject_reason",
             )
         },
     }  # fmt: skip
-    if action == "approve" and not any(k in posted for k in ("daily_call_quota", "rate_per_minute")):
-        # the department's form has no quota inputs: leave the operator's defaults to the operator
-        values.update(daily_call_quota="", rate_per_minute="")
     return await _decide_in_thread(request, session, viewer, request_id, action, values)
 
 
@@ -630,6 +661,8 @@ async def _decide_in_thread(
 ) -> Response:
     def run() -> Response:
         current = access.get_request(session, viewer.actor, request_id)
+        if current.state == "requested":  # the department's form has no operator terms: leave them be
+            values.update(daily_call_quota="", daily_row_quota="", rate_per_minute="", privacy_budget="")
         try:
             decision = _decision(action, values, current)
             _attempt(session, lambda: contracts.review_access(session, viewer.actor, request_id, decision))
@@ -699,6 +732,8 @@ def _grant_rows(session: Session, viewer: Viewer, names: _Names, grants: list[Gr
                     for n in g.fields
                 ],
                 "status_label": GRANT_STATUS_LABELS.get(g.status, g.status),
+                "mode_label": MODE_LABELS.get(g.mode, g.mode),
+                "budget_percent": _percent(round(g.privacy_spent * 1000), round((g.privacy_budget or 0) * 1000)),
                 "calls_percent": _percent(g.calls_today, g.daily_call_quota),
                 "rows_percent": _percent(g.rows_today, g.daily_row_quota),
                 "may_revoke": bool(viewer.csrf_token)
