@@ -291,3 +291,12 @@ def test_rejects_list_every_problem_in_row_order_and_valid_rows_keep_file_order(
     assert [r[0] for r in got] == [*range(9, 0, -1), *range(12, 80)]
     assert got[0][1] == "13800130009" and got[-1][2].isoformat() == "2021-03-12"
     assert result.problems == {"主键重复": 1, "日期无效": 1, "值重复": 1, "手机号码应为11位": 1}
+
+
+def test_a_line_that_is_not_json_is_named(session, table, tmp_path):
+    dept, rid = table
+    good = json.dumps(dict(uscc=CODES[0], name="企业", capital="1", founded="2021-01-02", status="存续"))
+    content = f'{good}\n{{"uscc": , "name": "x"}}\n{good}\n'.encode()
+    assert "第 2 行不是有效的 JSON" in refused_with(session, dept, rid, tmp_path, content, name="in.jsonl")
+    first = f'{{"uscc": ,}}\n{good}\n'.encode()
+    assert "第 1 行不是有效的 JSON" in refused_with(session, dept, rid, tmp_path, first, name="in.jsonl")

@@ -232,12 +232,18 @@ def _format_of(path: Path, declared: str | None) -> str:
 
 
 _LINE = re.compile(r"CSV Error on Line: (\d+)")
+_JSON_LINE = re.compile(r"Malformed JSON in file .*? in line (\d+)")
 _COLUMNS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 
 
 def _read_error(exc: duckdb.Error) -> InvalidSource:
     """A reader's error as a message naming the line and the problem."""
     text = str(exc)
+    json_line = _JSON_LINE.search(text)
+    if json_line:
+        # DuckDB 1.5 counts JSON lines from 2 (one past the line it could not parse)
+        number = max(int(json_line.group(1)) - 1, 1)
+        return InvalidSource(f"第 {number} 行不是有效的 JSON（JSON Lines 每行一个对象）", field="file")
     line = _LINE.search(text)
     where = f"第 {line.group(1)} 行" if line else "文件中"
     if "Maximum line size" in text:
@@ -530,6 +536,8 @@ def _header(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]:
         return source.columns
     try:
         return [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source.relation}").fetchall()]
+    except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+        raise _read_error(exc) from None
     except duckdb.Error as exc:
         raise InvalidSource(f"无法读取文件：{str(exc).splitlines()[0]}", field="file") from None
 
