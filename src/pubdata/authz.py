@@ -36,6 +36,7 @@ class Permission(StrEnum):
     IDENTITY_TOKEN_MANAGE_ANY = "identity:token:manage_any"
     PLATFORM_STATS_READ = "platform:stats:read"
     STORE_ROWS_READ = "store:rows:read"  # rows of tables the actor may read (open data, or its own)
+    STORE_ROWS_READ_ANY = "store:rows:read_any"  # every table's rows, without a grant (the operator)
     ACCESS_REQUEST_CREATE = "access:request:create"  # ask for conditionally open data
     ACCESS_REQUEST_REVIEW = "access:request:review"  # the publishing department's review step
     ACCESS_GRANT_ISSUE = "access:grant:issue"  # the operator's step, which issues the grant
@@ -62,6 +63,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CATALOG_ENTRY_CURATE,
             Permission.PLATFORM_STATS_READ,
             Permission.ACCESS_GRANT_ISSUE,
+            Permission.STORE_ROWS_READ_ANY,
         }
     ),
     Role.DEPARTMENT: frozenset(
@@ -84,7 +86,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 # API token scopes: a token may only narrow what its user can do.
 SCOPES: dict[str, frozenset[Permission]] = {
     # reading: open data, one's own data, the audit records the role may see
-    "read": frozenset(_PUBLIC | {Permission.AUDIT_OWN_READ, Permission.AUDIT_TRAIL_READ}),
+    "read": frozenset(
+        _PUBLIC | {Permission.AUDIT_OWN_READ, Permission.AUDIT_TRAIL_READ, Permission.STORE_ROWS_READ_ANY}
+    ),
     "catalog:write": frozenset(
         {
             Permission.CATALOG_ENTRY_CREATE,

@@ -114,7 +114,7 @@ def may_read_rows(actor: Actor, entry: CatalogEntry) -> bool:
         return False
     if entry.open_type == "unconditional":
         return True
-    return entry.organisation_id == actor.organisation_id or actor.can(Permission.CATALOG_ENTRY_CURATE)
+    return entry.organisation_id == actor.organisation_id or actor.can(Permission.STORE_ROWS_READ_ANY)
 
 
 def has_row_access(session: Session, actor: Actor, entry: CatalogEntry, resource_id: str) -> bool:
