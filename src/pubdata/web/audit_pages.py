@@ -1,0 +1,126 @@
+"""The audit trail viewer: the records ``audit.search`` lets the viewer see (the regulator all, a
+publishing department every use of its data, anyone else its organisation's actions), filtered and
+paged; for the regulator the chain's verification and the export links."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from pubdata.api.deps import DB
+from pubdata.audit import service as audit
+from pubdata.authz import Permission
+from pubdata.errors import Invalid
+from pubdata.web.access_forms import NO_STORE, Names, form_error, login_redirect, optional_date
+from pubdata.web.deps import ViewerDep
+from pubdata.web.templating import SHANGHAI, render
+
+router = APIRouter(include_in_schema=False)
+
+AUDIT_ACTIONS = {
+    "rows.read": "读取数据行",
+    "sql.read": "SQL 查询",
+    "download.csv": "下载 CSV",
+    "download.parquet": "下载 Parquet",
+    "download.jsonl": "下载 JSON Lines",
+    "access.request": "提交申请",
+    "access.approve": "审核同意",
+    "access.narrow": "审核同意（收窄）",
+    "access.reject": "审核驳回",
+    "access.withdraw": "撤回申请",
+    "access.revoke": "撤销授权",
+    "sandbox.query": "沙箱聚合查询",
+    "zone.apply": "申请加入专区",
+    "zone.admit": "专区准入",
+    "zone.reject": "专区驳回",
+    "zone.add_entry": "专区目录加入数据",
+    "auth.token": "令牌校验",
+    "auth.client": "客户端认证",
+}
+RESULT_LABELS = {audit.ALLOWED: "允许", audit.REFUSED: "拒绝"}
+AUDIT_PAGE_SIZE = 50
+AUDIT_MAX_PAGE = 1000
+
+
+def _audit_query(params: dict[str, str]) -> tuple[audit.AuditQuery, int]:
+    """The search from the page's query string; ``Invalid`` naming a bad parameter."""
+    result = params.get("result") or None
+    if result is not None and result not in RESULT_LABELS:
+        raise Invalid(f"结果“{result}”无效（可选：允许、拒绝）", field="result")
+    since = optional_date(params.get("since"), "since") if params.get("since") else None
+    until = optional_date(params.get("until"), "until") if params.get("until") else None
+    if since and until and until < since:
+        raise Invalid("结束日期早于开始日期", field="until")
+    page_text = params.get("page") or "1"
+    if not page_text.isdigit() or not 1 <= int(page_text) <= AUDIT_MAX_PAGE:
+        raise Invalid(f"页码应为 1 到 {AUDIT_MAX_PAGE} 之间的整数：{page_text}", field="page")
+    page = int(page_text)
+    q = audit.AuditQuery(
+        action=params.get("action") or None,
+        result=result,
+        entry_code=params.get("entry") or None,
+        # dates are Beijing days: from the start of ``since`` to the end of ``until``
+        since=datetime.combine(since, time(), SHANGHAI) if since else None,
+        until=datetime.combine(until + timedelta(days=1), time(), SHANGHAI) if until else None,
+        limit=AUDIT_PAGE_SIZE,
+        offset=(page - 1) * AUDIT_PAGE_SIZE,
+    )
+    return q, page
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, session: DB, viewer: ViewerDep) -> Response:
+    if not viewer.signed_in:
+        return login_redirect(request)
+    params = {k: request.query_params.get(k, "").strip() for k in ("action", "result", "entry", "since", "until")}
+    params["page"] = request.query_params.get("page", "1").strip()
+    regulator = viewer.actor.can(Permission.AUDIT_TRAIL_READ)
+    context: dict[str, Any] = {
+        "nav": "audit",
+        "form": params,
+        "actions": AUDIT_ACTIONS,
+        "results": RESULT_LABELS,
+        "regulator": regulator,
+        "publisher": viewer.actor.can(Permission.ACCESS_REQUEST_REVIEW),
+        "error": None,
+        "records": [],
+        "total": 0,
+        "page": 1,
+        "pages": 0,
+        "verification": None,
+    }
+    status = 200
+    try:
+        q, page = _audit_query(params)
+    except Invalid as exc:
+        context["error"] = form_error(exc)
+        status = 400
+    else:
+        total, records = audit.search(session, viewer.actor, q)
+        names = Names(session, viewer)
+        kept = {k: v for k, v in params.items() if v and k != "page"}
+        context.update(
+            total=total,
+            page=page,
+            pages=(total + AUDIT_PAGE_SIZE - 1) // AUDIT_PAGE_SIZE,
+            records=[
+                {
+                    "r": r,
+                    "action_label": AUDIT_ACTIONS.get(r.action, r.action),
+                    "result_label": RESULT_LABELS.get(r.result, r.result),
+                    "org": names.org(r.actor_org_id) if r.actor_org_id else "",
+                }
+                for r in records
+            ],
+            prev_url="/audit?" + urlencode({**kept, "page": page - 1}) if page > 1 else None,
+            next_url="/audit?" + urlencode({**kept, "page": page + 1})
+            if page * AUDIT_PAGE_SIZE < total and page < AUDIT_MAX_PAGE
+            else None,
+        )
+    if regulator and request.query_params.get("verify"):
+        context["verification"] = audit.verify(session, viewer.actor)
+    return render(request, "audit/audit.html", context, status_code=status, headers=NO_STORE)
