@@ -158,3 +158,18 @@ def test_request_lists_by_box(session, as_actor, people):
     assert len(access.list_requests(session, people.owner, "publisher")) == 1
     assert access.list_requests(session, as_actor("operator"), "review") == []  # nothing past the department yet
     assert access.list_requests(session, as_actor("enterprise"), "mine") == []
+
+
+def test_refused_requests_and_reviews_are_audited(session, as_actor, people):
+    from pubdata.db import write_durable
+
+    bank = as_actor("bank")
+    with pytest.raises(Invalid):
+        contracts.request_access(session, bank, people.resource_id, request_data(fields=["salary"]))
+    request_id = ask(session, bank, people, ["district"])
+    with pytest.raises(Invalid):
+        contracts.review_access(session, people.owner, request_id, Decision(action="approve", row_filter="x ="))
+    write_durable(session)  # as the request boundary does after the rollback
+    refused = session.scalars(select(AuditRecord).where(AuditRecord.result == "refused").order_by(AuditRecord.seq))
+    got = [(r.action, r.details["code"]) for r in refused]
+    assert got == [("access.request", "access.invalid_request"), ("access.review", "access.invalid_row_filter")]

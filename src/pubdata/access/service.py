@@ -12,7 +12,8 @@ requested fields, masks and row filters are checked against the real table.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -134,6 +135,29 @@ def _decide(
 # --- requesting ---------------------------------------------------------------------------------------
 
 
+def _refusals_audited(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Record a refused governance action (bad input, no right, wrong state) in the audit trail —
+    kept although the request that carried it rolls back — then let the error through."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def run(session: Session, actor: Actor, target: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(session, actor, target, *args, **kwargs)
+            except (Invalid, Forbidden, Conflict) as exc:
+                key = "resource_id" if isinstance(target, str) else "target"
+                event = audit.Event(action, reason=exc.message, details={key: target, "code": exc.code})
+                if isinstance(target, str):
+                    event.resource_id = target
+                audit.refuse(session, actor, event)
+                raise
+
+        return run
+
+    return wrap
+
+
+@_refusals_audited("access.request")
 def submit_request(
     session: Session, actor: Actor, resource_id: str, data: RequestCreate, table_fields: Sequence[TableField]
 ) -> AccessRequest:
@@ -244,6 +268,7 @@ def _narrow(request: AccessRequest, decision: Decision, table: dict[str, TableFi
     return changes
 
 
+@_refusals_audited("access.review")
 def review_request(
     session: Session, actor: Actor, request_id: int, decision: Decision, table_fields: Sequence[TableField]
 ) -> AccessRequest:
@@ -303,6 +328,7 @@ def review_request(
     return request
 
 
+@_refusals_audited("access.withdraw")
 def withdraw_request(session: Session, actor: Actor, request_id: int, reason: str = "") -> AccessRequest:
     """The consumer takes back a request still under review."""
     request = visible_request(session, actor, request_id)
@@ -317,6 +343,7 @@ def withdraw_request(session: Session, actor: Actor, request_id: int, reason: st
     return request
 
 
+@_refusals_audited("access.revoke")
 def revoke_grant(session: Session, actor: Actor, grant_id: int, reason: str) -> AccessGrant:
     """End a grant now (the publishing department or the operator); reads stop at once."""
     grant = session.get(AccessGrant, grant_id)
