@@ -14,6 +14,7 @@ from sqlalchemy import select
 from pubdata.access import service as access
 from pubdata.access.models import AccessGrant, AccessRequest
 from pubdata.access.schemas import Decision
+from pubdata.audit import service as audit
 from pubdata.audit.models import AuditRecord
 from pubdata.store import contracts
 from tests.access.people import ask, grant, load_people
@@ -475,3 +476,18 @@ def test_sandbox_mode_requested_narrowed_to_and_budgeted(client, session, as_act
     assert "隐私计算沙箱" in card and re.search(
         r'id="budget-\d+".*?已用 <span class="usage-spent">0.00</span> / 2.50', card, re.S
     )
+
+
+def test_the_audit_viewer_pages_fifty_at_a_time(client, session, as_actor):
+    regulator = as_actor("regulator")
+    for i in range(55):
+        audit.record(session, regulator, audit.Event("rows.read", entry_code=f"P-{i:03d}", rows=i))
+    sign_in(client, regulator)
+    first = client.get("/audit", params={"action": "rows.read"}).text
+    assert "共 55 条记录，第 1 / 2 页" in first and first.count('<tr class="audit-') == 50
+    assert ">P-054</a>" in first and ">P-004</a>" not in first  # newest first
+    next_url = re.search(r'id="audit-next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    assert "action=rows.read" in next_url and "page=2" in next_url
+    second = client.get(next_url).text
+    assert second.count('<tr class="audit-') == 5 and ">P-000</a>" in second
+    assert 'id="audit-next"' not in second and 'id="audit-prev"' in second
