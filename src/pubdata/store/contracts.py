@@ -14,7 +14,8 @@ from pubdata.store import table_schema
 from pubdata.store.read import table_fields
 
 
-def _fields(session: Session, resource_id: str) -> list[TableField]:
+def table_columns(session: Session, resource_id: str) -> list[TableField]:
+    """The table's columns, as requests are checked against them."""
     # the table's columns are public metadata (like its schema page); read them as the system
     table = store.get_table(session, SYSTEM, resource_id)
     return table_fields(table_schema.parse_schema(table.table_schema))
@@ -23,12 +24,12 @@ def _fields(session: Session, resource_id: str) -> list[TableField]:
 def request_access(session: Session, actor: Actor, resource_id: str, data: RequestCreate) -> RequestRead:
     """Ask for a conditionally open table (its fields checked against the table)."""
     store.get_table(session, actor, resource_id)  # not found for what the actor may not see
-    request = access.submit_request(session, actor, resource_id, data, _fields(session, resource_id))
+    request = access.submit_request(session, actor, resource_id, data, table_columns(session, resource_id))
     return access.get_request(session, actor, request.id)
 
 
 def review_access(session: Session, actor: Actor, request_id: int, decision: Decision) -> RequestRead:
     """The department's or the operator's decision on a request."""
     request: AccessRequest = access.visible_request(session, actor, request_id)
-    access.review_request(session, actor, request_id, decision, _fields(session, request.resource_id))
+    access.review_request(session, actor, request_id, decision, table_columns(session, request.resource_id))
     return access.get_request(session, actor, request_id)

@@ -1,0 +1,140 @@
+"""The demo city's governance state, so every role sees something on its pages: the finance and
+medical zones with their catalogues and members, access requests at each step of the review
+(granted, waiting for the operator, waiting for a department, a sandbox grant on medical data), and
+the audit records all of that leaves. Runs after the records are loaded; idempotent.
+
+Reviews are taken by the publishing departments as organisations (their demo staff are not all
+accounts), through the same services the portal calls."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pubdata.access import service as access
+from pubdata.access import zones
+from pubdata.access.models import AccessRequest, ZoneMember
+from pubdata.access.schemas import Decision, RequestCreate
+from pubdata.authz import SYSTEM, Actor, Role
+from pubdata.catalog import service as catalog
+from pubdata.demo.catalogue import ANCHOR_CODES
+from pubdata.identity import service as identity
+from pubdata.store import contracts
+
+FINANCE = ("tax_credit", "social_insurance", "water", "electricity", "enterprise_registry", "penalties",
+           "dishonest_debtors", "abnormal_operations")  # fmt: skip
+MEDICAL = ("medical_institutions", "outpatient_visits", "insurance_designated", "insurance_settlements")
+SCENARIOS = {
+    "rows": ("普惠金融授信", "用于小微企业信用贷款的贷前审查与贷后监测"),
+    "sandbox": ("医保控费研究", "按区、按病种统计门诊费用，评估医保支付政策"),
+}
+QUALIFICATIONS = {
+    "bank": "金融许可证 B0171H237020001；信息系统安全等级保护三级备案",
+    "merchant": "数据商登记证书（青岛）；ISO/IEC 27001 信息安全管理体系认证",
+    "appraiser": "资产评估资格证书；数据资产评估业务备案",
+}
+
+
+def _user_actor(session: Session, username: str) -> Actor:
+    return identity.actor_for(identity.get_user(session, username), via="cli")
+
+
+def _department(session: Session, code: str) -> Actor:
+    org = identity.get_organisation(session, SYSTEM, code)
+    return Actor(
+        username=f"{code}-reviewer",
+        organisation_id=org.id,
+        organisation_kind=org.kind,
+        roles=frozenset({Role.DEPARTMENT}),
+        via="cli",
+    )
+
+
+def _resource(session: Session, anchor: str) -> tuple[Any, str] | None:
+    entry = catalog.get_entry(session, SYSTEM, ANCHOR_CODES[anchor])
+    for resource in entry.resources:
+        return entry, resource.id
+    return None
+
+
+def _request(session: Session, consumer: Actor, anchor: str, mode: str = "rows") -> tuple[Any, int] | None:
+    """A request by ``consumer`` for all non-identifier fields of the anchor's table (reused if any)."""
+    found = _resource(session, anchor)
+    if found is None:
+        return None
+    entry, rid = found
+    existing = session.scalar(
+        select(AccessRequest).where(
+            AccessRequest.resource_id == rid, AccessRequest.consumer_org_id == consumer.organisation_id
+        )
+    )
+    if existing is not None:
+        return entry, existing.id
+    fields = [f.name for f in contracts.table_columns(session, rid)][:8]
+    today = access.beijing_today()
+    data = RequestCreate(
+        scenario="普惠金融授信" if mode == "rows" else "医保控费研究",
+        purpose="用于小微企业信用贷款的贷前审查与贷后监测"
+        if mode == "rows"
+        else "按区、按病种统计门诊费用，评估医保支付政策",
+        fields=fields,
+        period_start=today,
+        period_end=today + timedelta(days=365),
+        expected_rows=100_000,
+        mode=mode,
+    )
+    return entry, contracts.request_access(session, consumer, rid, data).id
+
+
+def apply(session: Session) -> dict[str, int]:
+    """Zones, memberships, requests and grants of the demo city; counts of what exists."""
+    zones.ensure_default_zones(session)
+    operator = _user_actor(session, "operator")
+    for code, anchors in (("finance", FINANCE), ("medical", MEDICAL)):
+        for anchor in anchors:
+            zones.add_entry(session, operator, code, ANCHOR_CODES[anchor])
+    for username, zone, admit in (
+        ("bank", "finance", True),
+        ("merchant", "medical", True),
+        ("merchant", "finance", True),
+        ("appraiser", "finance", False),  # left waiting in the operator's queue
+    ):
+        actor = _user_actor(session, username)
+        state = zones.membership_state(session, zones.get_zone(session, zone).id, actor.organisation_id)
+        if state is None:
+            member = zones.apply(session, actor, zone, QUALIFICATIONS[username])
+            if admit:
+                zones.review_member(session, operator, zone, member.id, admit=True)
+    bank = _user_actor(session, "bank")
+    merchant = _user_actor(session, "merchant")
+    # granted: the bank reads tax credit grades (masked where personal), quota set by the operator
+    _advance(session, bank, "tax_credit", operator, to="granted")
+    # waiting for the operator: social insurance, approved by the human resources bureau
+    _advance(session, bank, "social_insurance", operator, to="department_approved")
+    # waiting for the water department
+    _advance(session, bank, "water", operator, to="requested")
+    # the data merchant: medical visits only as aggregates in the sandbox
+    _advance(session, merchant, "outpatient_visits", operator, to="granted", mode="sandbox")
+    session.flush()
+    return {
+        "requests": len(session.scalars(select(AccessRequest.id)).all()),
+        "members": len(session.scalars(select(ZoneMember.id).where(ZoneMember.state == "admitted")).all()),
+    }
+
+
+def _advance(session: Session, consumer: Actor, anchor: str, operator: Actor, *, to: str, mode: str = "rows") -> None:
+    made = _request(session, consumer, anchor, mode)
+    if made is None:
+        return
+    entry, request_id = made
+    request = access.visible_request(session, SYSTEM, request_id)
+    department = _department(session, entry.organisation.code)
+    if to in ("department_approved", "granted") and request.state == "requested":
+        contracts.review_access(session, department, request_id, Decision(action="approve", reason="用途明确，同意"))
+    if to == "granted" and request.state == "department_approved":
+        terms = Decision(action="approve", reason="同意授权", daily_call_quota=5000, rate_per_minute=120,
+                         privacy_budget=5.0 if mode == "sandbox" else None)  # fmt: skip
+        contracts.review_access(session, operator, request_id, terms)
