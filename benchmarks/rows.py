@@ -271,8 +271,11 @@ def main() -> None:
             client.get(url, params={"district": "崂山区", "total": "true", "limit": "1"}).raise_for_status()
             total_cached_ms = (time.perf_counter() - t0) * 1000
             t0 = time.perf_counter()
-            client.get(url, params={"sort": "-capital", "limit": "100"}).raise_for_status()
+            sorted_page = client.get(url, params={"sort": "-capital", "limit": "100"})
             sort_ms = (time.perf_counter() - t0) * 1000
+            if sorted_page.status_code != 200:  # a full sort may exceed PUBDATA_QUERY_TIMEOUT_S
+                print(f"sort by capital: {sorted_page.json()['error']['message']}", file=sys.stderr)
+                sort_ms = float("nan")
     finally:
         server.terminate()
         server.wait(10)
@@ -324,7 +327,7 @@ def main() -> None:
         out["datasette_p99_ms"] = round(percentile(ds, 99), 2)
     out["total_first_ms"] = round(total_first_ms, 1)
     out["total_cached_ms"] = round(total_cached_ms, 1)
-    out["unindexed_sort_ms"] = round(sort_ms, 1)
+    out["unindexed_sort_ms"] = None if sort_ms != sort_ms else round(sort_ms, 1)
     out["ratio"] = round(out["baseline_p50_ms"] / out["pubdata_p50_ms"], 3)
     print(f"rows={args.rows:,} (district 崂山区: {total:,})")
     for label, ms in per_query.items():
