@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -114,9 +115,16 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="pubdata-ingest-"))
+    try:
+        run(args.rows, args.repeat, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(rows: int, repeat: int, work: Path) -> None:
     os.environ["PUBDATA_HOME"] = str(work / "home")
     csv = work / "registry.csv"
-    generate(csv, args.rows)
+    generate(csv, rows)
 
     from pubdata.authz import SYSTEM
     from pubdata.catalog import service as catalog
@@ -150,7 +158,7 @@ def main() -> None:
     stages: dict[str, float] = {}
     peak = 0
     raw_rows = 0
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         raw_s, raw_cpu, raw_rows = raw_load(csv, work)
         raw_best = min(raw_best, (raw_s, raw_cpu))
         marks: list[tuple[str, float]] = []
@@ -165,7 +173,7 @@ def main() -> None:
                 progress=lambda st, _p, _r, marks=marks: marks.append((st, time.perf_counter())),
             )
             ours = (time.perf_counter() - t0, time.process_time() - c0)
-        assert result.rows_loaded == args.rows, result
+        assert result.rows_loaded == rows, result
         peak = max(peak, rss.peak)
         if ours < ours_best:
             ours_best = ours
@@ -177,10 +185,10 @@ def main() -> None:
 
     out = {
         "benchmark": "ingest",
-        "rows": args.rows,
-        "pubdata_rows_per_s": round(args.rows / ours_s),
+        "rows": rows,
+        "pubdata_rows_per_s": round(rows / ours_s),
         "baseline_rows_per_s": round(raw_rows / raw_s),
-        "ratio": round((args.rows / ours_s) / (raw_rows / raw_s), 3),
+        "ratio": round((rows / ours_s) / (raw_rows / raw_s), 3),
         "pubdata_cpu_s": round(ours_cpu, 2),
         "baseline_cpu_s": round(raw_cpu, 2),
         "cpu_ratio": round(raw_cpu / ours_cpu, 3),
