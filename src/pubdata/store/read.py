@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pubdata.access import masks
+from pubdata.access import masks, usage
 from pubdata.access import service as access
 from pubdata.access.row_filter import compile_filter
 from pubdata.access.schemas import TableField
@@ -171,7 +171,7 @@ def _grant_for(
         _refuse(session, actor, entry, resource_id, version, message)
         raise RowsForbidden(message)
     try:
-        access.charge_call(session, grant)
+        usage.charge_call(session, grant)
     except RateLimited as exc:
         _refuse(session, actor, entry, resource_id, version, exc.message)
         raise
@@ -276,7 +276,7 @@ def record_read(
         ),
     )
     if plan.grant_id is not None:
-        access.charge_rows(session, plan.grant_id, rows)
+        usage.charge_rows(session, plan.grant_id, rows)
 
 
 def readable_tables(session: Session, actor: Actor, entry_key: str) -> list[tuple[str, str, int | None]]:

@@ -29,7 +29,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from pubdata.access import service as access
+from pubdata.access import usage
 from pubdata.authz import Actor
 from pubdata.errors import Invalid
 from pubdata.settings import get_settings
@@ -237,7 +237,7 @@ def run(
     notes = []
     if q.dp is not None:
         if plan.grant_id is not None:
-            budget_left = access.spend_privacy(session, plan.grant_id, cost)
+            budget_left = usage.spend_privacy(session, plan.grant_id, cost)
         per_measure = q.dp.epsilon / len(q.measures)
         for g in groups:
             true_n = g["__n"]
