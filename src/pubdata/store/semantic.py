@@ -584,12 +584,14 @@ def resident_id_check_sql(v: str) -> str:
     """SQL for the GB 11643-1999 (ISO 7064 MOD 11-2) check character of the first 17 digits of ``v``.
 
     The digits are taken arithmetically from the 17-digit number (about twice as fast as 17
-    substrings); the number is bound once through a one-element list because DuckDB does not share
-    common subexpressions inside CASE branches. ``v`` must start with 17 ASCII digits.
+    substrings). The number is written out once per digit rather than bound through a one-element
+    list: DuckDB evaluates list comprehensions over the whole vector even inside a CASE branch
+    taken by a few rows, which made this several times slower where it matters (the values the
+    shortcut did not clear). ``v`` must start with 17 ASCII digits.
     """
-    terms = " + ".join(f"((__n // {10 ** (16 - i)}) % 10) * {w}" for i, w in enumerate(RESIDENT_ID_WEIGHTS))
-    check = f"substr({_lit(RESIDENT_ID_CHECK)}, CAST(({terms}) % 11 AS INTEGER) + 1, 1)"
-    return f"[{check} FOR __n IN [CAST(left({v}, 17) AS BIGINT)]][1]"
+    n = f"CAST(left({v}, 17) AS BIGINT)"
+    terms = " + ".join(f"(({n} // {10 ** (16 - i)}) % 10) * {w}" for i, w in enumerate(RESIDENT_ID_WEIGHTS))
+    return f"substr({_lit(RESIDENT_ID_CHECK)}, CAST(({terms}) % 11 AS INTEGER) + 1, 1)"
 
 
 def _require_kind(kind: str) -> None:
