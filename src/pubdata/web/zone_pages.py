@@ -3,6 +3,7 @@ review of applications."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -57,23 +58,20 @@ def zone_page(request: Request, code: str, session: DB, viewer: ViewerDep) -> HT
     return render(request, "zones/zone.html", _zone_context(session, viewer, code))
 
 
-def _form_action(request: Request, viewer: Viewer) -> Response | None:
+async def _zone_form(
+    request: Request, code: str, session: DB, viewer: Viewer, act: Callable[[dict[str, str]], object]
+) -> Response:
+    """A signed-in form on a zone page: CSRF checked, ``act`` run with the fields, then back to the
+    zone page — or the page again with the error when the service refuses (the zone services
+    check everything before they write, so nothing is stored then)."""
     if not viewer.signed_in:
         return RedirectResponse("/user/login?next=" + quote(request.url.path), status_code=303)
-    return None
-
-
-@router.post("/zones/{code}/apply", response_class=HTMLResponse)
-async def zone_apply(request: Request, code: str, session: DB, viewer: ViewerDep) -> Response:
-    redirect = _form_action(request, viewer)
-    if redirect:
-        return redirect
     form = {k: str(v) for k, v in (await request.form()).items()}
     csrf.check_session_token(viewer.csrf_token, form.get("csrf_token"))
     try:
-        zones.apply(session, viewer.actor, code, form.get("qualifications", ""))
+        act(form)
     except PubdataError as exc:
-        if exc.status >= 500:
+        if exc.status >= 500 or exc.status == 403:
             raise
         context = _zone_context(session, viewer, code)
         context.update(error=exc.message, form=form)
@@ -81,21 +79,18 @@ async def zone_apply(request: Request, code: str, session: DB, viewer: ViewerDep
     return RedirectResponse(f"/zones/{code}", status_code=303)
 
 
+@router.post("/zones/{code}/apply", response_class=HTMLResponse)
+async def zone_apply(request: Request, code: str, session: DB, viewer: ViewerDep) -> Response:
+    def act(form: dict[str, str]) -> object:
+        return zones.apply(session, viewer.actor, code, form.get("qualifications", ""))
+
+    return await _zone_form(request, code, session, viewer, act)
+
+
 @router.post("/zones/{code}/members/{member_id}", response_class=HTMLResponse)
 async def zone_review(request: Request, code: str, member_id: int, session: DB, viewer: ViewerDep) -> Response:
-    redirect = _form_action(request, viewer)
-    if redirect:
-        return redirect
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    csrf.check_session_token(viewer.csrf_token, form.get("csrf_token"))
-    try:
-        zones.review_member(
-            session, viewer.actor, code, member_id, form.get("decision") == "admit", form.get("reason", "")
-        )
-    except PubdataError as exc:
-        if exc.status >= 500 or exc.status == 403:
-            raise
-        context = _zone_context(session, viewer, code)
-        context.update(error=exc.message)
-        return render(request, "zones/zone.html", context, status_code=exc.status)
-    return RedirectResponse(f"/zones/{code}", status_code=303)
+    def act(form: dict[str, str]) -> object:
+        admit = form.get("decision") == "admit"
+        return zones.review_member(session, viewer.actor, code, member_id, admit, form.get("reason", ""))
+
+    return await _zone_form(request, code, session, viewer, act)
