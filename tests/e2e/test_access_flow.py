@@ -92,6 +92,7 @@ def test_request_narrow_grant_and_see_masked_rows(as_user: Any, cast: dict[str, 
     dept.uncheck('#approve-form input[name="fields"][value="id_number"]')
     dept.fill("#dec-row-filter", "district = '崂山区'")
     dept.fill("#dec-reason", "仅开放崂山区试点数据")
+    dept.screenshot(path=f"{SCREENSHOTS}/pubdata-access-review.png", full_page=True)
     dept.click("#approve-button")
     dept.wait_for_selector("text=待运营方审核")
     history = dept.locator("#decisions").inner_text()
@@ -106,6 +107,10 @@ def test_request_narrow_grant_and_see_masked_rows(as_user: Any, cast: dict[str, 
     operator.click("#approve-button")
     operator.wait_for_selector("#grant-status")
     assert "已授权" in operator.locator("#request-title + .entry-badges").inner_text()
+    operator.goto("/audit")
+    trail = operator.locator("#audit-table").inner_text()
+    assert "审核同意" in trail and "提交申请" not in trail  # the operator's own actions, not the whole trail
+    operator.screenshot(path=f"{SCREENSHOTS}/pubdata-access-audit.png", full_page=True)
 
     # the bank now reads the preview: names and phones masked, one district, no ID numbers
     bank.goto(resource_path)
