@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -458,24 +459,26 @@ def _duplicates(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema
 
 def _check_characters(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema) -> None:
     """Verify the check characters the main pass left to NumPy (``semantic.fast_path`` with
-    ``defer_check_character``): over every valid row's code, a million at a time, and flag the rows
-    whose check character is wrong bad (an in-place update). Values that took the full check are
-    valid codes, so checking them again changes nothing."""
+    ``defer_check_character``), a million rows at a time, and flag the rows with a wrong one bad (an
+    in-place update). One scan of the code columns in row order: a value's position in the scan is
+    its ``rowid`` (the table was just created, nothing deleted). Values that took the full check,
+    valid or already flagged, come out the same, so checking every value again changes nothing."""
     q = semantic.quote_identifier
-    wrong: list[Any] = []
-    for f in schema.fields:
-        kind = _kind(f)
-        if kind not in ("uscc", "resident_id"):
-            continue
-        batches = con.execute(
-            f"SELECT rowid, {q(f.name)} FROM rows WHERE NOT {BAD} AND {q(f.name)} IS NOT NULL"
-        ).to_arrow_reader(_CHECK_BATCH)
-        for batch in batches:
-            ok = semantic.check_characters_ok(kind, batch.column(1))
-            if not ok.all():
-                wrong.append(batch.column(0).filter(pa.array(~ok)))
+    coded = [(f.name, _kind(f)) for f in schema.fields if _kind(f) in ("uscc", "resident_id")]
+    if not coded:
+        return
+    columns = ", ".join(q(name) for name, _ in coded)
+    wrong: list[np.ndarray] = []
+    start = 0
+    for batch in con.execute(f"SELECT {columns} FROM rows").to_arrow_reader(_CHECK_BATCH):
+        failed = np.zeros(batch.num_rows, dtype=bool)
+        for j, (_, kind) in enumerate(coded):
+            failed |= ~semantic.check_characters_ok(kind, batch.column(j))
+        if failed.any():
+            wrong.append(np.flatnonzero(failed) + start)
+        start += batch.num_rows
     if wrong:
-        con.register("wrong_check_character", pa.table({"rid": pa.concat_arrays(wrong)}))
+        con.register("wrong_check_character", pa.table({"rid": np.concatenate(wrong)}))
         con.execute(f"UPDATE rows SET {BAD} = true WHERE rowid IN (SELECT rid FROM wrong_check_character)")
         con.unregister("wrong_check_character")
 
