@@ -38,12 +38,12 @@ def as_user(browser: Any, live_server: Any, page_errors: list[str]) -> Iterator[
     """``as_user(username)``: a fresh browser context signed in as that user (through the form)."""
     contexts = []
 
-    def open_as(username: str) -> Any:
+    def open_as(username: str, width: int = 1280) -> Any:
         context = browser.new_context(
             base_url=live_server.url,
             locale="zh-CN",
             timezone_id="Asia/Shanghai",
-            viewport={"width": 1280, "height": 900},
+            viewport={"width": width, "height": 900},
         )
         context.set_default_timeout(15_000)
         contexts.append(context)
@@ -129,4 +129,14 @@ def test_request_narrow_grant_and_see_masked_rows(as_user: Any, cast: dict[str, 
     assert card.locator(".usage-used").all_inner_texts() == ["1", str(len(rows))]
     assert "/ 500" in card.locator("[id^=rows-]").inner_text()
     bank.screenshot(path=f"{SCREENSHOTS}/pubdata-access-grants.png", full_page=True)
+    assert page_errors == []
+
+    # on a phone the pages fit the screen: no sideways scrolling
+    phone = as_user("e2e-bank", width=390)
+    for path in ("/access/requests", request_path, "/access/grants", "/audit", resource_path + "/request"):
+        phone.goto(path)
+        overflow = phone.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, (path, overflow)
+    phone.goto(request_path)
+    phone.screenshot(path=f"{SCREENSHOTS}/pubdata-access-phone.png", full_page=True)
     assert page_errors == []
