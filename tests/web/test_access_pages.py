@@ -491,3 +491,25 @@ def test_the_audit_viewer_pages_fifty_at_a_time(client, session, as_actor):
     second = client.get(next_url).text
     assert second.count('<tr class="audit-') == 5 and ">P-000</a>" in second
     assert 'id="audit-next"' not in second and 'id="audit-prev"' in second
+
+
+def test_the_operator_revokes_any_grant_and_the_regulator_only_looks(client, session, as_actor, people):
+    bank, operator = as_actor("bank"), as_actor("operator")
+    grant_id = grant(session, bank, operator, people, ["district"])
+    sign_in(client, as_actor("regulator"))
+    issued = region(client.get("/access/grants").text, "issued")
+    assert "全部授权" in client.get("/access/grants").text and f'id="grant-{grant_id}"' in issued
+    assert "/revoke" not in issued
+    r = client.post(f"/access/grants/{grant_id}/revoke", data={"csrf_token": token_of(client), "reason": "监管要求"})
+    assert r.status_code == 403 and session.get(AccessGrant, grant_id).state == "active"
+
+    sign_in(client, operator)
+    assert f'action="/access/grants/{grant_id}/revoke"' in client.get("/access/grants").text
+    r = client.post(
+        f"/access/grants/{grant_id}/revoke",
+        data={"csrf_token": token_of(client), "reason": "合同到期前终止"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and session.get(AccessGrant, grant_id).state == "revoked"
+    history = region(client.get(f"/access/requests/{session.get(AccessGrant, grant_id).request_id}").text, "decisions")
+    assert "撤销授权" in history and "合同到期前终止" in history
