@@ -98,6 +98,7 @@ class Source:
     encoding: str | None
     columns: list[str] | None = None
     kind: str = "file"  # file | generated
+    fallback: Callable[[], Source] | None = None  # the source read again when it is not valid UTF-8
 
 
 # --- reading the source ------------------------------------------------------------------------
@@ -151,18 +152,9 @@ def _content_kind(head: bytes) -> str:
     return "text"
 
 
-def _utf8_or_transcode(path: Path, staged: Path) -> tuple[Path, str]:
-    """The file itself when it is valid UTF-8 (a BOM is fine); otherwise a UTF-8 copy decoded from
-    GB18030 (a superset of GBK and GB2312). Streams in 1 MB chunks: memory stays flat."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        return path, "utf-8"
-    except UnicodeDecodeError:
-        pass
+def _transcoded(path: Path, staged: Path) -> Path:
+    """A UTF-8 copy of ``path`` decoded as GB18030 (a superset of GBK and GB2312), streamed in 1 MB
+    chunks: memory stays flat. Raises ``InvalidSource`` when it is not GB18030 either."""
     target = staged / "source-utf8.csv"
     gb = codecs.getincrementaldecoder("gb18030")()
     offset = 0
@@ -176,11 +168,12 @@ def _utf8_or_transcode(path: Path, staged: Path) -> tuple[Path, str]:
         raise InvalidSource(
             f"文件编码无法识别：既不是 UTF-8 也不是 GBK/GB18030（第 {offset + exc.start} 字节附近）", field="file"
         ) from None
-    return target, "gb18030"
+    return target
 
 
 def _csv_header(path: Path) -> list[str]:
-    """The first record of a UTF-8 CSV file (BOM removed), read without loading the file."""
+    """The first record of a UTF-8 CSV file (BOM removed), read without loading the file. Raises
+    ``UnicodeDecodeError`` when it is not UTF-8."""
     csv.field_size_limit(MAX_LINE_BYTES)
     with open(path, encoding="utf-8-sig", newline="") as fh:
         try:
@@ -205,22 +198,30 @@ def csv_relation(path: Path, columns: list[str]) -> str:
 
 
 def _file_source(path: Path, fmt: str, staged: Path, report: Progress) -> Source:
-    if fmt in ("csv", "xlsx"):
-        if fmt == "xlsx":
-            utf8 = staged / "source-xlsx.csv"
-            try:
-                xlsx.to_csv(path, utf8, progress=lambda rows: report("读取", 10, rows))
-            except xlsx.WorkbookRejected as exc:
-                raise InvalidSource(exc.message, field="file") from None
-            encoding = None
-        else:
-            utf8, encoding = _utf8_or_transcode(path, staged)
-        columns = _csv_header(utf8)
-        _match_header(columns, None)  # duplicates and blanks; schema fields are matched by the load
-        return Source(csv_relation(utf8, columns), encoding, columns)
+    if fmt == "xlsx":
+        utf8 = staged / "source-xlsx.csv"
+        try:
+            xlsx.to_csv(path, utf8, progress=lambda rows: report("读取", 10, rows))
+        except xlsx.WorkbookRejected as exc:
+            raise InvalidSource(exc.message, field="file") from None
+        return _csv_source(utf8, None)
+    if fmt == "csv":
+        # Taken as UTF-8 (DuckDB validates every byte it reads); a file that turns out not to be is
+        # transcoded from GB18030 and read again (``Source.fallback``). Most files are UTF-8 and pay
+        # for no separate pass over their bytes.
+        try:
+            return _csv_source(path, "utf-8", fallback=lambda: _csv_source(_transcoded(path, staged), "gb18030"))
+        except UnicodeDecodeError:
+            return _csv_source(_transcoded(path, staged), "gb18030")
     if fmt == "jsonl":
         return Source(f"read_json({semantic.sql_literal(str(path))}, format = 'newline_delimited')", "utf-8")
     return Source(f"read_parquet({semantic.sql_literal(str(path))})", None)
+
+
+def _csv_source(path: Path, encoding: str | None, fallback: Callable[[], Source] | None = None) -> Source:
+    columns = _csv_header(path)
+    _match_header(columns, None)  # duplicates and blanks; schema fields are matched by the load
+    return Source(csv_relation(path, columns), encoding, columns, fallback=fallback)
 
 
 def _format_of(path: Path, declared: str | None) -> str:
@@ -614,7 +615,7 @@ def _connect(staged: Path) -> duckdb.DuckDBPyConnection:
     """The load's own DuckDB: in memory (writing the checked rows into a database file would cost
     as much as the whole raw load), spilling to the staging directory beyond ``MEMORY_LIMIT``."""
     spill = staged / "spill"
-    spill.mkdir()
+    spill.mkdir(exist_ok=True)
     con = duckdb.connect(
         ":memory:",
         config={
@@ -663,7 +664,16 @@ def _load(
             try:
                 _check(con, schema, src.relation)
             except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
-                raise _read_error(exc) from None
+                if src.fallback is None or "Invalid unicode" not in str(exc):
+                    raise _read_error(exc) from None
+                con.close()
+                src = src.fallback()
+                con = _connect(staged)
+                _match_header(_header(con, src), schema)
+                try:
+                    _check(con, schema, src.relation)
+                except (duckdb.InvalidInputException, duckdb.ConversionException) as again:
+                    raise _read_error(again) from None
             total = con.execute("SELECT count(*) FROM rows").fetchone()[0]  # type: ignore[index]
             if total == 0 and src.kind == "file":
                 raise InvalidSource("文件中没有数据行（只有表头）", field="file")
