@@ -475,7 +475,8 @@ def ingest(
         out,
         as_json,
         f"版本 {out['version']}（{'已发布' if out['state'] == 'published' else '已拒绝'}）："
-        f"载入 {out['rows_loaded']} 行，拒绝 {out['rows_rejected']} 行，质量得分 {out['quality']['score']}"
+        f"载入 {out['rows_loaded']} 行，拒绝 {out['rows_rejected']} 行，"
+        f"质量得分 {'无法评分' if out['quality']['score'] is None else out['quality']['score']}"
         + (f"\n拒绝明细：{out['rejects_file']}" if out["rejects_file"] else ""),
     )
     if out["state"] != "published":
