@@ -16,6 +16,7 @@ from pubdata.access.models import AccessGrant, AccessRequest
 from pubdata.access.schemas import Decision
 from pubdata.audit import service as audit
 from pubdata.audit.models import AuditRecord
+from pubdata.catalog import service as catalog
 from pubdata.store import contracts
 from tests.access.people import ask, grant, load_people
 from tests.store.rows_fixture import load_table
@@ -513,3 +514,14 @@ def test_the_operator_revokes_any_grant_and_the_regulator_only_looks(client, ses
     assert r.status_code == 303 and session.get(AccessGrant, grant_id).state == "revoked"
     history = region(client.get(f"/access/requests/{session.get(AccessGrant, grant_id).request_id}").text, "decisions")
     assert "撤销授权" in history and "合同到期前终止" in history
+
+
+def test_requests_and_grants_stay_listed_when_the_entry_is_withdrawn(client, session, as_actor, people):
+    bank = as_actor("bank")
+    grant_id = grant(session, bank, as_actor("operator"), people, ["district"])
+    request_id = session.get(AccessGrant, grant_id).request_id
+    catalog.delete_entry(session, people.owner, people.entry_code)
+    sign_in(client, bank)
+    for url in ("/access/requests", "/access/grants", f"/access/requests/{request_id}"):
+        r = client.get(url)
+        assert r.status_code == 200 and "数据目录已撤销" in r.text, url

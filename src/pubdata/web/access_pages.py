@@ -11,6 +11,7 @@ to the page that shows the result.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -26,7 +27,7 @@ from pubdata.api.deps import DB
 from pubdata.authz import Permission
 from pubdata.catalog import service as catalog
 from pubdata.catalog.errors import ResourceNotFound
-from pubdata.errors import Conflict, Forbidden, Invalid
+from pubdata.errors import Conflict, Forbidden, Invalid, NotFound
 from pubdata.identity import service as identity
 from pubdata.store import contracts
 from pubdata.web import audit_pages
@@ -211,9 +212,10 @@ def _request_rows(session: Session, viewer: Viewer, names: Names, requests: list
     out = []
     for r in requests:
         if r.entry_id not in entries:
-            entries[r.entry_id] = catalog.get_entry(session, viewer.actor, r.entry_id)
+            entries[r.entry_id] = _or_gone(GONE_ENTRY, catalog.get_entry, session, viewer.actor, r.entry_id)
         if r.resource_id not in resources:
-            resources[r.resource_id] = catalog.get_resource(session, viewer.actor, r.resource_id)
+            gone = {"id": r.resource_id, "name": ""}
+            resources[r.resource_id] = _or_gone(gone, catalog.get_resource, session, viewer.actor, r.resource_id)
         out.append(
             {
                 "id": r.id,
@@ -232,6 +234,17 @@ def _request_rows(session: Session, viewer: Viewer, names: Names, requests: list
             }
         )
     return out
+
+
+GONE_ENTRY: dict[str, Any] = {"title": "（数据目录已撤销）", "name": "", "code": "", "organisation_id": None}
+
+
+def _or_gone(placeholder: Any, find: Callable[..., Any], *args: Any) -> Any:
+    """What ``find(*args)`` returns, or a placeholder when it no longer exists (a withdrawn entry)."""
+    try:
+        return find(*args)
+    except NotFound:
+        return placeholder
 
 
 @router.get("/access/requests", response_class=HTMLResponse)
@@ -297,9 +310,11 @@ def _request_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     req = access.get_request(session, viewer.actor, request_id)
-    entry = catalog.get_entry(session, viewer.actor, req.entry_id)
-    resource = catalog.get_resource(session, viewer.actor, req.resource_id)
-    described = table_fields(session, viewer, req.resource_id)
+    entry = _or_gone(GONE_ENTRY, catalog.get_entry, session, viewer.actor, req.entry_id)
+    resource = _or_gone(
+        {"id": req.resource_id, "name": ""}, catalog.get_resource, session, viewer.actor, req.resource_id
+    )
+    described = _or_gone([], table_fields, session, viewer, req.resource_id)
     titles = {f["name"]: f["title"] or f["name"] for f in described}
     by_name = {f["name"]: f for f in described}
     names = Names(session, viewer)
@@ -487,16 +502,21 @@ def _grant_rows(session: Session, viewer: Viewer, names: Names, grants: list[Gra
     actor = viewer.actor
     for g in grants:
         if g.resource_id not in tables:
-            resource = catalog.get_resource(session, actor, g.resource_id)
-            described = table_fields(session, viewer, g.resource_id)
-            tables[g.resource_id] = (resource, {f["name"]: f["title"] or f["name"] for f in described})
+            found: Any
+            try:
+                found = catalog.get_resource(session, actor, g.resource_id)
+                described = table_fields(session, viewer, g.resource_id)
+            except NotFound:  # the entry was withdrawn since: the grant is still listed
+                found, described = {"id": g.resource_id, "name": "", "entry": GONE_ENTRY}, []
+            tables[g.resource_id] = (found, {f["name"]: f["title"] or f["name"] for f in described})
         resource, titles = tables[g.resource_id]
-        publisher_id = resource.entry.organisation_id
+        entry = resource["entry"] if isinstance(resource, dict) else resource.entry
+        publisher_id = entry["organisation_id"] if isinstance(entry, dict) else entry.organisation_id
         out.append(
             {
                 "grant": g,
                 "resource": resource,
-                "entry": resource.entry,
+                "entry": entry,
                 "consumer": names.org(g.consumer_org_id),
                 "publisher": names.org(publisher_id),
                 "fields": [
