@@ -132,6 +132,7 @@ def demo(
     from pubdata.db import migrate as run
     from pubdata.db import session_scope
     from pubdata.demo import city
+    from pubdata.demo import governance as demo_governance
     from pubdata.demo import records as demo_records
     from pubdata.demo.catalogue import ANCHOR_CODES
     from pubdata.settings import get_settings
@@ -173,6 +174,9 @@ def demo(
             f"数据记录就绪：{filled['entries']} 条目录，新载入 {filled['loaded']} 个、复用 {filled['skipped']} 个，"
             f"入库 {filled['rows_loaded']:,} 行，拒绝 {filled['rows_rejected']:,} 行（{filled['seconds']} 秒）"
         )
+        with session_scope() as session:
+            governed = demo_governance.apply(session)
+        typer.echo(f"授权运营示例就绪：{governed['requests']} 个数据申请，{governed['members']} 个专区成员")
         if first is not None:
             threading.Thread(
                 target=_fill_in_background, args=(home_dir, seed, records), name="demo-records", daemon=True

@@ -209,3 +209,31 @@ def test_plan_gives_anchors_most_rows_and_every_entry_some() -> None:
     total = sum(ds.rows for ds in plan)
     assert 0.6 < anchor_rows / total < 0.85
     assert 0.8 * s.records < total < 1.2 * s.records
+
+
+def test_governance_leaves_requests_at_each_step_and_grants_that_work(filled: Filled) -> None:
+    from pubdata.access import service as access
+    from pubdata.access.models import AccessRequest, ZoneMember
+    from pubdata.demo import governance
+    from pubdata.identity import service as identity
+    from pubdata.store.query import RowQuery, read_rows
+
+    with filled.sessions() as session:
+        first = governance.apply(session)
+    with filled.sessions() as session:
+        assert governance.apply(session) == first  # idempotent: nothing new on a rerun
+        states = {(r.consumer_org_id, r.resource_id): (r.state, r.mode) for r in session.query(AccessRequest).all()}
+        assert sorted(s for s, _m in states.values()) == ["department_approved", "granted", "granted", "requested"]
+        assert ("granted", "sandbox") in states.values()
+        members = {(m.zone_id, m.state) for m in session.query(ZoneMember).all()}
+        assert {state for _z, state in members} == {"admitted", "applied"}
+        bank = identity.actor_for(identity.get_user(session, "bank"), via="cli")
+        tax_rid, _ = _table(filled, ANCHORS["tax_credit"])
+        grant = access.active_grant(session, bank, tax_rid)
+        assert grant is not None and grant.daily_call_quota == 5000
+        page = read_rows(session, bank, tax_rid, RowQuery(limit=5), home=filled.home)
+        assert page.table.num_rows == 5
+        assert set(page.table.column_names) - {"_id"} <= set(grant.fields)
+        # the social-insurance request still waits for the operator: no rows yet
+        insurance_rid, _ = _table(filled, ANCHORS["social_insurance"])
+        assert access.active_grant(session, bank, insurance_rid) is None

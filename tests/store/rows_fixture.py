@@ -33,9 +33,8 @@ def csv_text(n: int = 40) -> str:
     lines = ["uscc,name,district,capital,staff,founded"]
     for i in range(n):
         staff = "" if i % 10 == 9 else str(i * 3)
-        lines.append(
-            f"{CODES[i]},青岛{'海洋' if i % 2 else '港湾'}科技有限公司{i},{DISTRICTS[i % 4]},{100 + i}.50,{staff},2020-01-{1 + i % 28:02d}"
-        )
+        name = f"青岛{'海洋' if i % 2 else '港湾'}科技有限公司{i}"
+        lines.append(f"{CODES[i]},{name},{DISTRICTS[i % 4]},{100 + i}.50,{staff},2020-01-{1 + i % 28:02d}")
     return "\n".join(lines) + "\n"
 
 

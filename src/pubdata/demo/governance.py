@@ -21,6 +21,7 @@ from pubdata.access.schemas import Decision, RequestCreate
 from pubdata.authz import SYSTEM, Actor, Role
 from pubdata.catalog import service as catalog
 from pubdata.demo.catalogue import ANCHOR_CODES
+from pubdata.demo.records import TABLE_NAME
 from pubdata.identity import service as identity
 from pubdata.store import contracts
 
@@ -56,12 +57,14 @@ def _department(session: Session, code: str) -> Actor:
 def _resource(session: Session, anchor: str) -> tuple[Any, str] | None:
     entry = catalog.get_entry(session, SYSTEM, ANCHOR_CODES[anchor])
     for resource in entry.resources:
-        return entry, resource.id
+        if resource.name == TABLE_NAME:
+            return entry, resource.id
     return None
 
 
 def _request(session: Session, consumer: Actor, anchor: str, mode: str = "rows") -> tuple[Any, int] | None:
-    """A request by ``consumer`` for all non-identifier fields of the anchor's table (reused if any)."""
+    """A request by ``consumer`` for the first eight fields of the anchor's records table (reused if
+    any); None when the entry has no records yet."""
     found = _resource(session, anchor)
     if found is None:
         return None

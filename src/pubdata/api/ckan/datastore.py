@@ -39,7 +39,7 @@ def _filters(p: Params) -> list[Filter]:
     if value is None:
         return []
     if not isinstance(value, dict):
-        raise invalid("filters", "应为 JSON 对象，例如 {\"district\": \"崂山区\"}")
+        raise invalid("filters", '应为 JSON 对象，例如 {"district": "崂山区"}')
     out = []
     for name, wanted in value.items():
         if isinstance(wanted, dict):
