@@ -39,6 +39,8 @@ def _connection(memory_limit: str, threads: int) -> duckdb.DuckDBPyConnection:
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
         "enable_external_access": True,  # read_parquet of the store's own files; user SQL is checked
+        # rows come back in file order without an ORDER BY: the rows API relies on it for _id paging
+        "preserve_insertion_order": True,
     }
     con = duckdb.connect(":memory:", config=config)
     con.execute("SET parquet_metadata_cache = true")  # a version's file never changes: keep its footer

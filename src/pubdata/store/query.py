@@ -287,6 +287,8 @@ def _after(keys: list[tuple[str, str, bool]], values: list[Any], i: int = 0) -> 
     name, col, descending = keys[i]
     value = values[i]
     last = i == len(keys) - 1
+    if col == ROW_NUMBER:  # never null: a plain range the Parquet scan can use to skip row groups
+        return f"{col} {'<' if descending else '>'} ?", [value]
     if value is None:
         if last:
             return "FALSE", []
@@ -389,10 +391,16 @@ def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
     hidden = [k for k in keys if k[0] not in names]  # sort keys the cursor needs but the caller didn't ask for
     projection = [f"{_out(col)} AS {quote_identifier(c.name)}" for col, c in selected]
     projection += [f"{_out(col)} AS {quote_identifier('__k' + str(i))}" for i, (_, col, _) in enumerate(hidden)]
-    order = ", ".join(f"{col} {'DESC' if desc else 'ASC'} NULLS LAST" for _, col, desc in keys)
+    # In _id order (the default) no ORDER BY: the scan returns rows in file order (the engine
+    # preserves insertion order) and stops after the page instead of sorting every match.
+    order = (
+        ""
+        if keys == [(ROW_ID, ROW_NUMBER, False)]
+        else " ORDER BY " + ", ".join(f"{col} {'DESC' if desc else 'ASC'} NULLS LAST" for _, col, desc in keys)
+    )
     sql = (
-        f"SELECT {', '.join(projection)} FROM {plan.relation} AS t{paged.clause} "
-        f"ORDER BY {order} LIMIT {int(query.limit)} OFFSET {int(query.offset)}"
+        f"SELECT {', '.join(projection)} FROM {plan.relation} AS t{paged.clause}{order} "
+        f"LIMIT {int(query.limit)} OFFSET {int(query.offset)}"
     )
     cur = engine.cursor()
     try:
