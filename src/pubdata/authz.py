@@ -42,6 +42,9 @@ class Permission(StrEnum):
     ACCESS_GRANT_ISSUE = "access:grant:issue"  # the operator's step, which issues the grant
     AUDIT_OWN_READ = "audit:own:read"  # audit records of one's own actions and of the uses of one's data
     AUDIT_TRAIL_READ = "audit:trail:read"  # the whole audit trail: search, export, verify
+    ENTERPRISE_FACTS_READ = "enterprise:facts:read"  # one's own organisation's enterprise facts (一企一档)
+    ENTERPRISE_FACTS_READ_ANY = "enterprise:facts:read_any"  # any enterprise's facts (oversight, services)
+    ENTERPRISE_FACTS_BUILD = "enterprise:facts:build"  # build a new version of the facts table
 
 
 _PUBLIC = {
@@ -50,7 +53,11 @@ _PUBLIC = {
     Permission.CATALOG_REVISION_READ,
     Permission.STORE_ROWS_READ,
 }
-_SIGNED_IN = _PUBLIC | {Permission.IDENTITY_TOKEN_CREATE, Permission.AUDIT_OWN_READ}
+_SIGNED_IN = _PUBLIC | {
+    Permission.IDENTITY_TOKEN_CREATE,
+    Permission.AUDIT_OWN_READ,
+    Permission.ENTERPRISE_FACTS_READ,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
@@ -64,6 +71,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PLATFORM_STATS_READ,
             Permission.ACCESS_GRANT_ISSUE,
             Permission.STORE_ROWS_READ_ANY,
+            Permission.ENTERPRISE_FACTS_READ_ANY,
+            Permission.ENTERPRISE_FACTS_BUILD,
         }
     ),
     Role.DEPARTMENT: frozenset(
@@ -74,20 +83,30 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CATALOG_ENTRY_DELETE,
             Permission.ACCESS_REQUEST_CREATE,  # departments share with each other too
             Permission.ACCESS_REQUEST_REVIEW,
+            Permission.ENTERPRISE_FACTS_READ_ANY,  # departments serve enterprises (policy review)
         }
     ),
     Role.ENTERPRISE: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
     Role.BANK: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
     Role.DATA_MERCHANT: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
     Role.APPRAISER: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
-    Role.REGULATOR: frozenset(_SIGNED_IN | {Permission.PLATFORM_STATS_READ, Permission.AUDIT_TRAIL_READ}),
+    Role.REGULATOR: frozenset(
+        _SIGNED_IN | {Permission.PLATFORM_STATS_READ, Permission.AUDIT_TRAIL_READ, Permission.ENTERPRISE_FACTS_READ_ANY}
+    ),
 }
 
 # API token scopes: a token may only narrow what its user can do.
 SCOPES: dict[str, frozenset[Permission]] = {
     # reading: open data, one's own data, the audit records the role may see
     "read": frozenset(
-        _PUBLIC | {Permission.AUDIT_OWN_READ, Permission.AUDIT_TRAIL_READ, Permission.STORE_ROWS_READ_ANY}
+        _PUBLIC
+        | {
+            Permission.AUDIT_OWN_READ,
+            Permission.AUDIT_TRAIL_READ,
+            Permission.STORE_ROWS_READ_ANY,
+            Permission.ENTERPRISE_FACTS_READ,
+            Permission.ENTERPRISE_FACTS_READ_ANY,
+        }
     ),
     "catalog:write": frozenset(
         {
