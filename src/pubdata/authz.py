@@ -45,6 +45,8 @@ class Permission(StrEnum):
     ENTERPRISE_FACTS_READ = "enterprise:facts:read"  # one's own organisation's enterprise facts (一企一档)
     ENTERPRISE_FACTS_READ_ANY = "enterprise:facts:read_any"  # any enterprise's facts (oversight, services)
     ENTERPRISE_FACTS_BUILD = "enterprise:facts:build"  # build a new version of the facts table
+    POLICY_PACK_READ = "policy:pack:read"  # policies, their text and the calculator (everyone)
+    POLICY_MATCH_RUN = "policy:match:run"  # match every active pack against every enterprise
 
 
 _PUBLIC = {
@@ -52,6 +54,7 @@ _PUBLIC = {
     Permission.IDENTITY_ORG_READ,
     Permission.CATALOG_REVISION_READ,
     Permission.STORE_ROWS_READ,
+    Permission.POLICY_PACK_READ,
 }
 _SIGNED_IN = _PUBLIC | {
     Permission.IDENTITY_TOKEN_CREATE,
@@ -73,6 +76,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.STORE_ROWS_READ_ANY,
             Permission.ENTERPRISE_FACTS_READ_ANY,
             Permission.ENTERPRISE_FACTS_BUILD,
+            Permission.POLICY_MATCH_RUN,
         }
     ),
     Role.DEPARTMENT: frozenset(
