@@ -1,0 +1,80 @@
+"""What the enterprise domain returns: the fact catalogue, facts versions, one enterprise's facts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from pubdata.enterprise.facts import FactDef
+
+
+class SourceRead(BaseModel):
+    key: str
+    entry_code: str
+    title: str
+    covers: str
+
+
+class FactDefRead(BaseModel):
+    name: str
+    title: str
+    meaning: str
+    type: str
+    unit: str
+    values: list[str] | None
+    missing: str  # the rule for an enterprise its source has no record of
+    source: SourceRead
+
+
+class FactsVersionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    number: int
+    year: int
+    enterprises: int
+    sources: dict[str, int | None]  # entry code → the version read (None: no published data)
+    built_via: str
+    seconds: float
+    built_at: datetime
+
+
+class FactsBuild(BaseModel):
+    """The outcome of ``build_facts``: the current version, and whether this call built it."""
+
+    version: FactsVersionRead
+    built: bool
+    stale_before: bool
+
+
+class FactValue(BaseModel):
+    name: str
+    title: str
+    value: str | int | bool | date | None
+    type: str
+    unit: str
+    meaning: str
+    missing: str
+    source: SourceRead
+
+
+class EnterpriseFacts(BaseModel):
+    uscc: str
+    name: str | None
+    version: FactsVersionRead
+    values: dict[str, Any]  # fact name → value (None: unknown)
+    facts: list[FactValue]
+
+
+def fact_def_read(f: FactDef, source: SourceRead) -> FactDefRead:
+    return FactDefRead(
+        name=f.name,
+        title=f.title,
+        meaning=f.meaning,
+        type=f.type,
+        unit=f.unit,
+        values=list(f.values) if f.values else None,
+        missing=f.missing,
+        source=source,
+    )

@@ -1,0 +1,375 @@
+"""Enterprise facts (一企一档): building the facts table from the store's records, knowing when it
+is stale, and reading one enterprise's facts.
+
+A build reads the current version of each source table (``facts.SOURCES``) through the store's
+read path (``store.read.plan_read``: the caller must be allowed to read whole tables, i.e. the
+operator or the system; each governed source read is audited), runs one DuckDB query over the
+plans' relations in a connection of its own (memory bounded by ``PUBDATA_DUCKDB_MEMORY_LIMIT``,
+spilling to the staging directory beyond it), writes ``facts.parquet`` into a staging directory,
+records the version row and only then renames the directory to ``v<number>``.
+
+Builds are idempotent: when the facts year and every source's version equal the current facts
+version's, nothing is built (unless forced). ``facts_stale`` answers the same question without
+building.
+
+Reading: an organisation's users see their own enterprise's facts (the organisation's credit
+code); the operator, departments and the regulator see any enterprise's; everyone else gets "not
+found". Every read is audited.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from pubdata.audit import service as audit
+from pubdata.authz import SYSTEM, Actor, Permission, require
+from pubdata.db import utcnow
+from pubdata.enterprise import build, files
+from pubdata.enterprise.errors import (
+    EnterpriseNotFound,
+    FactsBuildConflict,
+    FactsNotBuilt,
+    InvalidYear,
+    RegistryMissing,
+    SourceColumnsMissing,
+)
+from pubdata.enterprise.facts import FACTS, KEY, SOURCES
+from pubdata.enterprise.models import EnterpriseFactsVersion
+from pubdata.enterprise.schemas import (
+    EnterpriseFacts,
+    FactDefRead,
+    FactsBuild,
+    FactsVersionRead,
+    FactValue,
+    SourceRead,
+    fact_def_read,
+)
+from pubdata.errors import NotFound
+from pubdata.identity.models import Organisation
+from pubdata.settings import get_settings
+from pubdata.store import engine
+from pubdata.store import files as store_files
+from pubdata.store import read as store_read
+from pubdata.store import service as store
+from pubdata.store.semantic import sql_literal
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+FIRST_YEAR = 1990
+STAGING_MAX_AGE = timedelta(hours=6)  # a staging directory this old belongs to a build that died
+PARQUET_OPTIONS = "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 65536)"
+
+
+# --- the catalogue --------------------------------------------------------------------------------
+
+
+def _source_read(key: str) -> SourceRead:
+    s = SOURCES[key]
+    return SourceRead(key=s.key, entry_code=s.entry_code, title=s.title, covers=s.covers)
+
+
+def fact_catalogue() -> list[FactDefRead]:
+    """Every fact with its meaning, unit, type, source and missing-record rule (public)."""
+    return [fact_def_read(f, _source_read(f.source)) for f in FACTS.values()]
+
+
+# --- sources --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    resource_id: str
+    version: int
+
+
+def _resolve(session: Session, actor: Actor, key: str) -> _Resolved | None:
+    """The source's table: the entry's first table with a published version holding every column
+    the facts read. None when the entry or such a table does not exist; an error naming the columns
+    when the entry's tables have data but lack some."""
+    source = SOURCES[key]
+    try:
+        tables = store_read.readable_tables(session, actor, source.entry_code)
+    except NotFound:
+        return None
+    lacking: list[str] | None = None
+    for resource_id, _name, current in tables:
+        if current is None:
+            continue
+        schema = store.get_table(session, actor, resource_id).table_schema
+        names = {f["name"] for f in schema.get("fields", [])}
+        missing = [c for c in source.columns if c not in names]
+        if not missing:
+            return _Resolved(resource_id, current)
+        lacking = lacking or missing
+    if lacking is not None:
+        raise SourceColumnsMissing(
+            f"来源数据缺少企业档案需要的字段：{source.title}（{source.entry_code}）缺少 {'、'.join(lacking)}",
+            field=source.entry_code,
+        )
+    return None
+
+
+def _resolve_all(session: Session, actor: Actor) -> dict[str, _Resolved | None]:
+    return {key: _resolve(session, actor, key) for key in SOURCES}
+
+
+def _recorded(resolved: dict[str, _Resolved | None]) -> dict[str, int | None]:
+    return {SOURCES[key].entry_code: (r.version if r else None) for key, r in resolved.items()}
+
+
+# --- versions -------------------------------------------------------------------------------------
+
+
+def _current(session: Session) -> EnterpriseFactsVersion | None:
+    return session.scalar(select(EnterpriseFactsVersion).order_by(EnterpriseFactsVersion.number.desc()).limit(1))
+
+
+def current_version(session: Session) -> FactsVersionRead | None:
+    """The facts version readers see (the newest), or None before the first build."""
+    row = _current(session)
+    return FactsVersionRead.model_validate(row) if row else None
+
+
+def list_versions(session: Session, actor: Actor) -> list[FactsVersionRead]:
+    """Every facts version, newest first (those who may read any enterprise's facts)."""
+    require(actor, Permission.ENTERPRISE_FACTS_READ_ANY)
+    rows = session.scalars(select(EnterpriseFactsVersion).order_by(EnterpriseFactsVersion.number.desc()))
+    return [FactsVersionRead.model_validate(r) for r in rows]
+
+
+def facts_path(session: Session, *, home: Path) -> tuple[Path, int]:
+    """The current facts Parquet file and its version number, for bulk passes over every
+    enterprise (the policy engine's matching). The caller checks its own permissions: the file
+    holds every enterprise's facts. ``FactsNotBuilt`` before the first build."""
+    row = _current(session)
+    if row is None:
+        raise FactsNotBuilt("企业档案尚未生成：请先运行 pubdata facts build")
+    return files.facts_file(home, row.number), row.number
+
+
+def facts_stale(session: Session) -> bool:
+    """Whether a build would make a new version: no version yet, or some source table's current
+    version differs from the one the current facts were built from."""
+    row = _current(session)
+    if row is None:
+        return True
+    try:
+        recorded = _recorded(_resolve_all(session, SYSTEM))
+    except SourceColumnsMissing:
+        return True  # a build would say what is wrong
+    return recorded != dict(row.sources)
+
+
+# --- building -------------------------------------------------------------------------------------
+
+
+def _beijing_year() -> int:
+    return datetime.now(SHANGHAI).year
+
+
+def _connect(staged: Path) -> duckdb.DuckDBPyConnection:
+    """The build's own DuckDB (the one writer of facts files): in memory, bounded by the read
+    settings' memory limit, spilling into the staging directory."""
+    settings = get_settings()
+    spill = staged / "spill"
+    spill.mkdir(exist_ok=True)
+    return duckdb.connect(
+        ":memory:",
+        config={
+            "memory_limit": settings.duckdb_memory_limit,
+            "threads": settings.duckdb_threads,
+            "temp_directory": str(spill),
+            "preserve_insertion_order": False,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        },
+    )
+
+
+def _sources(plans: dict[str, store_read.ReadPlan]) -> dict[str, build.Source | None]:
+    out: dict[str, build.Source | None] = {key: None for key in SOURCES}
+    for key, plan in plans.items():
+        scale = {}
+        for f in plan.fields:
+            factor = build.yuan_factor(f.title, f.description)
+            if factor != 1 and f.type in ("number", "integer"):
+                scale[f.name] = factor
+        out[key] = build.Source(plan.relation, scale, unique_key=plan.schema.primary_key_fields == [KEY])
+    return out
+
+
+def _default_year(trade: build.Source | None) -> int:
+    """The latest full year of the cross-border e-commerce statistics; last year without them."""
+    this_year = _beijing_year()
+    if trade is None:
+        return this_year - 1
+    cur = engine.cursor()
+    try:
+        row = engine.run(cur, build.default_year_sql(trade, this_year)).fetchone()
+    finally:
+        cur.close()
+    return int(row[0]) if row and row[0] is not None else this_year - 1
+
+
+def _sweep_staging(home: Path) -> None:
+    root = files.facts_root(home)
+    if not root.is_dir():
+        return
+    cutoff = time.time() - STAGING_MAX_AGE.total_seconds()
+    for child in root.iterdir():
+        if child.name.startswith(".staging-") and child.stat().st_mtime < cutoff:
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def build_facts(
+    session: Session,
+    actor: Actor,
+    *,
+    home: Path,
+    year: int | None = None,
+    force: bool = False,
+    via: str = "cli",
+) -> FactsBuild:
+    """Build a new version of the facts table for ``year`` (default: the latest full year of the
+    cross-border e-commerce statistics) from the current version of every source table, unless the
+    current facts were built for that year from exactly those versions (``force`` builds anyway).
+    The operator's (or the system's) right to build; reads of governed sources are audited.
+    Raises ``RegistryMissing`` without registry data, ``SourceColumnsMissing`` when a source table
+    lacks a column, ``InvalidYear``, and ``FactsBuildConflict`` when another build took the number."""
+    require(actor, Permission.ENTERPRISE_FACTS_BUILD)
+    resolved = _resolve_all(session, actor)
+    registry = resolved["enterprise_registry"]
+    if registry is None:
+        source = SOURCES["enterprise_registry"]
+        raise RegistryMissing(f"生成企业档案需要{source.title}（{source.entry_code}）的已发布数据")
+    plans = {
+        key: store_read.plan_read(session, actor, r.resource_id, r.version, home=home)
+        for key, r in resolved.items()
+        if r is not None
+    }
+    sources = _sources(plans)
+    this_year = _beijing_year()
+    if year is None:
+        year = _default_year(sources["cbec_trade"])
+    elif not FIRST_YEAR <= year <= this_year:
+        raise InvalidYear(f"统计年度应在 {FIRST_YEAR} 至 {this_year} 年之间：{year}", field="year")
+    recorded = _recorded(resolved)
+    current = _current(session)
+    stale = current is None or current.year != year or dict(current.sources) != recorded
+    if current is not None and not stale and not force:
+        return FactsBuild(version=FactsVersionRead.model_validate(current), built=False, stale_before=False)
+
+    _sweep_staging(home)
+    sql = build.facts_sql(sources, year)
+    with files.staging(home) as staged:
+        started = time.perf_counter()
+        target = staged / files.FACTS_FILE
+        con = _connect(staged)
+        try:
+            con.execute(f"COPY ({sql}) TO {sql_literal(str(target))} {PARQUET_OPTIONS}")
+            row = con.execute(f"SELECT count(*) FROM read_parquet({sql_literal(str(target))})").fetchone()
+        finally:
+            con.close()
+        shutil.rmtree(staged / "spill", ignore_errors=True)
+        enterprises = int(row[0]) if row else 0
+        seconds = round(time.perf_counter() - started, 3)
+        number = (session.scalar(select(func.max(EnterpriseFactsVersion.number))) or 0) + 1
+        version = EnterpriseFactsVersion(
+            number=number,
+            year=year,
+            enterprises=enterprises,
+            sources=recorded,
+            built_by=actor.user_id,
+            built_via=via,
+            seconds=seconds,
+            built_at=utcnow(),
+        )
+        try:
+            with session.begin_nested():
+                session.add(version)
+                session.flush()
+        except IntegrityError:
+            raise FactsBuildConflict(f"另一个企业档案构建刚刚生成了第 {number} 版，请稍后重试") from None
+        store_files.publish(staged, files.version_dir(home, number))
+
+    for plan in plans.values():
+        store_read.record_read(session, actor, plan, "facts.source_read", rows=plan.rows)
+    audit.record_later(
+        session,
+        actor,
+        audit.Event("facts.build", version=number, rows=enterprises, details={"year": year, "sources": recorded}),
+    )
+    return FactsBuild(version=FactsVersionRead.model_validate(version), built=True, stale_before=stale)
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def own_uscc(session: Session, actor: Actor) -> str | None:
+    """The credit code of the actor's organisation (None without one)."""
+    if actor.organisation_id is None:
+        return None
+    org = session.get(Organisation, actor.organisation_id)
+    return org.uscc if org is not None else None
+
+
+def may_read(session: Session, actor: Actor, uscc: str) -> bool:
+    """Whether the actor may read this enterprise's facts: any enterprise's with the read-any
+    permission, otherwise only its own organisation's."""
+    if actor.can(Permission.ENTERPRISE_FACTS_READ_ANY):
+        return True
+    return actor.can(Permission.ENTERPRISE_FACTS_READ) and own_uscc(session, actor) == uscc
+
+
+def _row(path: Path, uscc: str) -> dict[str, Any] | None:
+    cur = engine.cursor()
+    try:
+        result = engine.run(cur, f"SELECT * FROM read_parquet({sql_literal(str(path))}) WHERE {KEY} = ?", [uscc])
+        names = [d[0] for d in result.description or []]
+        found = result.fetchone()
+    finally:
+        cur.close()
+    return dict(zip(names, found, strict=True)) if found is not None else None
+
+
+def get_facts(session: Session, actor: Actor, uscc: str, *, home: Path) -> EnterpriseFacts:
+    """One enterprise's facts in the current version, each with its title, unit and source. Its own
+    organisation's users, and those who may read any enterprise's facts; "not found" for everyone
+    else (and for a code the facts do not hold). The read is audited."""
+    code = uscc.strip().upper()
+    missing = EnterpriseNotFound(f"企业档案中没有该企业：{code}")
+    if not may_read(session, actor, code):
+        raise missing
+    current = _current(session)
+    if current is None:
+        raise FactsNotBuilt("企业档案尚未生成")
+    row = _row(files.facts_file(home, current.number), code)
+    if row is None:
+        raise missing
+    audit.record_later(
+        session, actor, audit.Event("facts.read", version=current.number, rows=1, details={"uscc": code})
+    )
+    facts = [
+        FactValue(
+            name=f.name, title=f.title, value=row.get(f.name), type=f.type, unit=f.unit, meaning=f.meaning,
+            missing=f.missing, source=_source_read(f.source),
+        )
+        for f in FACTS.values()
+    ]  # fmt: skip
+    return EnterpriseFacts(
+        uscc=code,
+        name=row.get("name"),
+        version=FactsVersionRead.model_validate(current),
+        values={f.name: row.get(f.name) for f in FACTS.values()},
+        facts=facts,
+    )
