@@ -21,12 +21,14 @@ org_app = typer.Typer(help="Organisations", no_args_is_help=True)
 resource_app = typer.Typer(help="Resources (tables) of catalogue entries", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail", no_args_is_help=True)
 client_app = typer.Typer(help="OAuth2 clients of consumer systems", no_args_is_help=True)
+facts_app = typer.Typer(help="Enterprise facts (一企一档): build, show, the fact catalogue", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(org_app, name="org")
 app.add_typer(resource_app, name="resource")
 app.add_typer(audit_app, name="audit")
 app.add_typer(client_app, name="client")
+app.add_typer(facts_app, name="facts")
 
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="Data directory (PUBDATA_HOME)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
@@ -538,3 +540,93 @@ def audit_export(
     ):
         count = service.export(session, SYSTEM, fh, "csv" if output.suffix == ".csv" else "jsonl")
     typer.echo(f"已导出 {count} 条审计记录到 {output}")
+
+
+def _facts_build_text(out: dict[str, Any]) -> str:
+    v = out["version"]
+    what = "已生成" if out["built"] else "数据源无变化，沿用"
+    return f"企业档案{what}第 {v['number']} 版：{v['year']} 年度，{v['enterprises']:,} 个企业（{v['seconds']} 秒）"
+
+
+@facts_app.command("build")
+def facts_build(
+    year: Annotated[
+        int | None, typer.Option("--year", help="Facts year (default: latest full year of trade data)")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Build even if no source changed")] = False,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the enterprise facts table from the current source tables (nothing new when no source
+    changed, unless --force)."""
+    _use_home(home)
+    from pubdata.db import migrate as run
+    from pubdata.db import session_scope
+    from pubdata.enterprise import service
+    from pubdata.settings import get_settings
+
+    run()
+    try:
+        with session_scope() as session:
+            result = service.build_facts(
+                session, SYSTEM, home=get_settings().resolved_home, year=year, force=force, via="cli"
+            )
+            out = result.model_dump(mode="json")
+    except PubdataError as exc:
+        _fail(exc, as_json)
+    _emit(out, as_json, _facts_build_text(out))
+
+
+def _fact_text(value: Any, unit: str) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, int):
+        return f"{value:,} {unit}".rstrip()
+    return str(value)
+
+
+@facts_app.command("show")
+def facts_show(
+    uscc: Annotated[str, typer.Argument(help="The enterprise's unified social credit code")],
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One enterprise's facts in the current version (exit 2 when not found)."""
+    _use_home(home)
+    from pubdata.db import migrate as run
+    from pubdata.db import session_scope
+    from pubdata.enterprise import service
+    from pubdata.settings import get_settings
+
+    run()
+    try:
+        with session_scope() as session:
+            out = service.get_facts(session, SYSTEM, uscc, home=get_settings().resolved_home).model_dump(mode="json")
+    except PubdataError as exc:
+        _fail(exc, as_json)
+    v = out["version"]
+    lines = [f"{out['name']}（{out['uscc']}）· 企业档案第 {v['number']} 版，{v['year']} 年度"]
+    lines += [f"  {f['title']}：{_fact_text(f['value'], f['unit'])}" for f in out["facts"]]
+    _emit(out, as_json, "\n".join(lines))
+
+
+@facts_app.command("catalogue")
+def facts_catalogue(as_json: JsonOpt = False) -> None:
+    """Every fact: name, title, type, unit, source entry, and the rule when the source has no record."""
+    from pubdata.enterprise import service
+
+    out = [f.model_dump(mode="json") for f in service.fact_catalogue()]
+    lines = [
+        f"{f['name']}  {f['title']}（{f['type']}{'，' + f['unit'] if f['unit'] else ''}）"
+        f"  来源 {f['source']['entry_code']} {f['source']['title']}\n    {f['meaning']}；{f['missing']}"
+        for f in out
+    ]
+    _emit(out, as_json, "\n".join(lines))
+
+
+# Sub-commands kept in their own modules (they import the helpers above).
+from pubdata.cli_policy import policy_app  # noqa: E402
+
+app.add_typer(policy_app, name="policy")

@@ -2,11 +2,11 @@
 
     has_independent_site and cbec_export_amount > 2000万
     registered_district in ['市南区', '崂山区'] and not is_dishonest_debtor
-    min(independent_site_investment * 50 / 100, 10万)
+    min(independent_site_investment * 50%, 10万)
 
 Parsed by a Lark grammar into a tree of the dataclasses below (never ``eval``), type-checked
 against the declared facts, then evaluated in Python (``rules.evaluate``) or compiled to SQL
-(``rules.sql``). Numbers may carry the Chinese units 万 (10^4) and 亿 (10^8) as policy texts write
+(``rules.sql``). Numbers may carry the Chinese units 万 (10^4) and 亿 (10^8), or %, as policy texts write
 them; numbers are exact (``Decimal``), never floats.
 """
 
@@ -51,7 +51,7 @@ list_: "[" [atom ("," atom)*] "]"
 COMPARE: ">=" | "<=" | "==" | "!=" | ">" | "<"
 ADD_OP: "+" | "-"
 MUL_OP: "*" | "/"
-NUMBER: /\d[\d_]*(\.\d+)?(万|亿)?/
+NUMBER: /\d[\d_]*(\.\d+)?(万|亿|%)?/
 STRING: /'[^'\n]*'/
 NAME: /(?!(and|or|not|in|true|false)\b)[A-Za-z_][A-Za-z0-9_]*/
 %ignore /[ \t\r\n]+/
@@ -154,10 +154,10 @@ class Call(Node):
 
 
 def number(text: str) -> Decimal:
-    """A number as written in a rule: ``2000万`` is 20,000,000; ``1_000`` is 1000."""
+    """A number as written in a rule: ``2000万`` is 20,000,000; ``50%`` is 0.5; ``1_000`` is 1000."""
     text = text.replace("_", "")
-    scale = {"万": 10_000, "亿": 100_000_000}.get(text[-1:], 1)
-    value = Decimal(text.rstrip("万亿")) * scale
+    scale = {"万": Decimal(10_000), "亿": Decimal(100_000_000), "%": Decimal("0.01")}.get(text[-1:], Decimal(1))
+    value = Decimal(text.rstrip("万亿%")) * scale
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
 
 

@@ -1,0 +1,142 @@
+"""``pubdata policy …``: check a policy pack, run its test cases on both back ends, evaluate facts.
+
+PACK is a shipped pack's id (``qingdao-cbec-2023``) or the path of a pack file being written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from pubdata.authz import SYSTEM
+from pubdata.cli import HomeOpt, JsonOpt, _emit, _fail, _use_home
+from pubdata.errors import Invalid, PubdataError
+
+policy_app = typer.Typer(help="Policy packs (政策通): check, test, evaluate, match", no_args_is_help=True)
+
+
+def _problems_text(exc: PubdataError) -> str:
+    if isinstance(exc.details, list) and all(isinstance(d, str) for d in exc.details):
+        return exc.message.split("：", 1)[0] + "：\n" + "\n".join(f"  - {d}" for d in exc.details)
+    return exc.message
+
+
+@policy_app.command("list")
+def policy_list(as_json: JsonOpt = False) -> None:
+    """The policy packs shipped with pubdata."""
+    from pubdata.policy import service
+
+    packs = service.list_packs(SYSTEM)
+    out = [
+        {"id": p.id, "version": p.spec.version, "title": p.spec.title, "clauses": [c.id for c in p.clauses]}
+        for p in packs
+    ]
+    _emit(out, as_json, "\n".join(f"{p['id']}  v{p['version']}  {p['title']}（{len(p['clauses'])} 个条款）" for p in out))
+
+
+@policy_app.command("check")
+def policy_check(pack: str, as_json: JsonOpt = False) -> None:
+    """Validate a pack: YAML shape, every expression's syntax and types, facts, tiers, caps, test
+    cases; exit 1 naming every problem."""
+    from pubdata.policy import service
+
+    try:
+        compiled, warnings = service.check_pack(pack)
+    except PubdataError as exc:
+        if not as_json:
+            typer.echo(f"错误 ({exc.code})：{_problems_text(exc)}", err=True)
+            raise typer.Exit(1) from None
+        _fail(exc, as_json)
+    out = {
+        "policy": compiled.id,
+        "version": compiled.spec.version,
+        "valid": True,
+        "clauses": len(compiled.clauses),
+        "tests": len(compiled.spec.tests),
+        "warnings": warnings,
+    }
+    text = f"政策包 {compiled.id} v{compiled.spec.version} 有效：{out['clauses']} 个条款，{out['tests']} 个测试用例"
+    _emit(out, as_json, text + "".join(f"\n  注意：{w}" for w in warnings))
+
+
+@policy_app.command("test")
+def policy_test(pack: str, as_json: JsonOpt = False) -> None:
+    """Run the pack's test cases on both back ends (Python and SQL); exit 1 if any fails."""
+    from pubdata.policy import service
+    from pubdata.policy.cases import run_cases
+
+    try:
+        compiled, _ = service.check_pack(pack)
+        results = run_cases(compiled)
+    except PubdataError as exc:
+        _fail(exc, as_json)
+    failed = [r for r in results if not r.passed]
+    out = {
+        "policy": compiled.id,
+        "passed": len(results) - len(failed),
+        "failed": len(failed),
+        "cases": [{"name": r.name, "passed": r.passed, "failures": r.failures} for r in results],
+    }
+    lines = [f"{'✓' if r.passed else '✗'} {r.name}" + "".join(f"\n    {f}" for f in r.failures) for r in results]
+    lines.append(f"{out['passed']} 个通过，{out['failed']} 个失败（Python 与 SQL 两种求值）")
+    _emit(out, as_json, "\n".join(lines))
+    if failed:
+        raise typer.Exit(1)
+
+
+def _render(result: dict[str, Any]) -> str:
+    lines = [f"《{result['title']}》"]
+    for c in result["clauses"]:
+        state = {True: "符合", False: "不符合", None: "无法判断"}[c["eligible"]]
+        lines.append(f"\n[{c['id']}] {c['title']}：{state}")
+        lines += [f"  {t}" for t in c["trace"][1:]]
+    lines.append(f"\n合计（已知金额）：{result['total']:,} 元")
+    return "\n".join(lines)
+
+
+@policy_app.command("evaluate")
+def policy_evaluate(
+    pack: str,
+    facts: Annotated[Path | None, typer.Option("--facts", help="A JSON file of facts: {name: value}")] = None,
+    enterprise: Annotated[
+        str | None, typer.Option("--enterprise", help="An enterprise's credit code: use its facts-table row")
+    ] = None,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Evaluate a pack for one enterprise, with the explanation of every clause."""
+    from pubdata.policy import service
+
+    try:
+        if (facts is None) == (enterprise is None):
+            raise Invalid("请给出 --facts FILE.json 或 --enterprise 统一社会信用代码（二选一）")
+        if facts is not None:
+            try:
+                data = json.loads(facts.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise Invalid(f"无法读取事实文件 {facts}：{exc}") from None
+            if isinstance(data, dict) and isinstance(data.get("facts"), dict):
+                data = data["facts"]
+            if not isinstance(data, dict):
+                raise Invalid("事实文件应为 JSON 对象：{事实名: 取值}")
+            if Path(pack).suffix:
+                compiled, _ = service.check_pack(pack)
+                from pubdata.policy.engine import check_facts, evaluate_pack
+
+                result = evaluate_pack(compiled, check_facts(compiled, data))
+            else:
+                result = service.evaluate_facts(SYSTEM, pack, data)
+        else:
+            _use_home(home)
+            from pubdata.db import session_scope
+            from pubdata.settings import get_settings
+
+            with session_scope() as session:
+                result = service.evaluate_enterprise(
+                    session, SYSTEM, pack, enterprise or "", home=get_settings().resolved_home
+                )
+    except PubdataError as exc:
+        _fail(exc, as_json)
+    _emit(result, as_json, _render(result))
