@@ -196,7 +196,7 @@ def evaluate_clause(pack: Pack, clause: Clause, facts: Mapping[str, Any]) -> Cla
         eligible=eligible,
         amount=amount,
         amount_kind=kind,
-        cap=_cap(clause.amount),
+        cap=clause_cap(clause.amount),
         trace=trace,
         missing=sorted(missing),
     )
@@ -207,7 +207,7 @@ def static_kind(amount: Amount) -> str:
     return "up_to" if amount.kind == "tiers" else amount.kind
 
 
-def _cap(amount: Amount) -> int | None:
+def clause_cap(amount: Amount) -> int | None:
     if amount.cap is not None:
         return amount.cap
     figures = [t.amount for t in amount.tiers if t.amount is not None]
