@@ -23,6 +23,7 @@ from pubdata.api.oauth import router as oauth_router
 from pubdata.api.v1 import access as v1_access
 from pubdata.api.v1 import audit as v1_audit
 from pubdata.api.v1 import catalog as v1_catalog
+from pubdata.api.v1 import enterprise as v1_enterprise
 from pubdata.api.v1 import identity as v1_identity
 from pubdata.api.v1 import jobs as v1_jobs
 from pubdata.api.v1 import policies as v1_policies
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(v1_access.router, prefix="/api/v1")
     app.include_router(v1_zones.router, prefix="/api/v1")
     app.include_router(v1_policies.router, prefix="/api/v1")
+    app.include_router(v1_enterprise.router, prefix="/api/v1")
     app.include_router(oauth_router)
     app.include_router(ckan.router)
     app.include_router(dcat_router)
