@@ -47,6 +47,9 @@ class Permission(StrEnum):
     ENTERPRISE_FACTS_BUILD = "enterprise:facts:build"  # build a new version of the facts table
     POLICY_PACK_READ = "policy:pack:read"  # policies, their text and the calculator (everyone)
     POLICY_MATCH_RUN = "policy:match:run"  # match every active pack against every enterprise
+    POLICY_MATCH_READ = "policy:match:read"  # which enterprises a pack matches, one by one (operator, departments)
+    POLICY_REACH_READ = "policy:reach:read"  # how many enterprises each clause reaches and would pay (aggregates)
+    POLICY_NOTICE_READ = "policy:notice:read"  # one's own organisation's proactive notices (主动推送)
 
 
 _PUBLIC = {
@@ -60,6 +63,7 @@ _SIGNED_IN = _PUBLIC | {
     Permission.IDENTITY_TOKEN_CREATE,
     Permission.AUDIT_OWN_READ,
     Permission.ENTERPRISE_FACTS_READ,
+    Permission.POLICY_NOTICE_READ,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -77,6 +81,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ENTERPRISE_FACTS_READ_ANY,
             Permission.ENTERPRISE_FACTS_BUILD,
             Permission.POLICY_MATCH_RUN,
+            Permission.POLICY_MATCH_READ,
+            Permission.POLICY_REACH_READ,
         }
     ),
     Role.DEPARTMENT: frozenset(
@@ -88,6 +94,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ACCESS_REQUEST_CREATE,  # departments share with each other too
             Permission.ACCESS_REQUEST_REVIEW,
             Permission.ENTERPRISE_FACTS_READ_ANY,  # departments serve enterprises (policy review)
+            Permission.POLICY_MATCH_READ,
+            Permission.POLICY_REACH_READ,
         }
     ),
     Role.ENTERPRISE: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
@@ -95,7 +103,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DATA_MERCHANT: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
     Role.APPRAISER: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
     Role.REGULATOR: frozenset(
-        _SIGNED_IN | {Permission.PLATFORM_STATS_READ, Permission.AUDIT_TRAIL_READ, Permission.ENTERPRISE_FACTS_READ_ANY}
+        _SIGNED_IN
+        | {
+            Permission.PLATFORM_STATS_READ,
+            Permission.AUDIT_TRAIL_READ,
+            Permission.ENTERPRISE_FACTS_READ_ANY,
+            Permission.POLICY_REACH_READ,
+        }
     ),
 }
 
@@ -110,6 +124,9 @@ SCOPES: dict[str, frozenset[Permission]] = {
             Permission.STORE_ROWS_READ_ANY,
             Permission.ENTERPRISE_FACTS_READ,
             Permission.ENTERPRISE_FACTS_READ_ANY,
+            Permission.POLICY_MATCH_READ,
+            Permission.POLICY_REACH_READ,
+            Permission.POLICY_NOTICE_READ,
         }
     ),
     "catalog:write": frozenset(
