@@ -33,7 +33,8 @@ def policy_list(as_json: JsonOpt = False) -> None:
         {"id": p.id, "version": p.spec.version, "title": p.spec.title, "clauses": [c.id for c in p.clauses]}
         for p in packs
     ]
-    _emit(out, as_json, "\n".join(f"{p['id']}  v{p['version']}  {p['title']}（{len(p['clauses'])} 个条款）" for p in out))
+    lines = [f"{p.id}  v{p.spec.version}  {p.spec.title}（{len(p.clauses)} 个条款）" for p in packs]
+    _emit(out, as_json, "\n".join(lines))
 
 
 @policy_app.command("check")

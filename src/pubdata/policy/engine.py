@@ -179,10 +179,8 @@ def evaluate_clause(pack: Pack, clause: Clause, facts: Mapping[str, Any]) -> Cla
         amount, kind, lines, more = _amount(clause.amount, facts, say)
         trace += lines
         missing |= more
-        if amount is None:
-            figure = "金额待定"
-        else:
-            figure = f"{'最高不超过 ' if kind == 'up_to' else '金额 '}{money(amount)}"
+        prefix = "最高不超过 " if kind == "up_to" else "金额 "
+        figure = "金额待定" if amount is None else prefix + money(amount)
         trace.append(f"结论：符合条件，{figure}")
     elif eligible is False:
         missing = set()

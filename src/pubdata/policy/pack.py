@@ -251,9 +251,13 @@ def _tiers(spec: TiersSpec, where: str, problems: list[str], amount: AmountSpec)
         kind = {"amount": "fixed", "up_to": "up_to", "assessed": "assessed"}[given[0]]
         figure = row.amount if row.amount is not None else row.up_to
         tier = Tier(_bound(row, True), _bound(row, False), figure, kind)
-        if tier.lower and tier.upper and (
-            tier.lower.value > tier.upper.value
-            or (tier.lower.value == tier.upper.value and not (tier.lower.inclusive and tier.upper.inclusive))
+        if (
+            tier.lower
+            and tier.upper
+            and (
+                tier.lower.value > tier.upper.value
+                or (tier.lower.value == tier.upper.value and not (tier.lower.inclusive and tier.upper.inclusive))
+            )
         ):
             problems.append(f"{at}：下限高于上限，这一档为空")
         if figure is not None and amount.cap is not None and figure > amount.cap:
@@ -273,7 +277,8 @@ def _tiers(spec: TiersSpec, where: str, problems: list[str], amount: AmountSpec)
             continue
         a, b = prev.upper, nxt.lower
         if b.value > a.value or (b.value == a.value and not a.inclusive and not b.inclusive):
-            problems.append(f"{where}.tiers：第 {i} 档与第 {i + 1} 档之间有缺口（{_yuan(a.value)} 至 {_yuan(b.value)}）")
+            gap = f"{_yuan(a.value)} 至 {_yuan(b.value)}"
+            problems.append(f"{where}.tiers：第 {i} 档与第 {i + 1} 档之间有缺口（{gap}）")
         elif b.value < a.value or (a.inclusive and b.inclusive):
             problems.append(f"{where}.tiers：第 {i} 档与第 {i + 1} 档重叠（{_yuan(b.value)} 至 {_yuan(a.value)}）")
     if tiers and tiers[-1].upper is not None:
@@ -331,8 +336,8 @@ def compile_pack(text: str, *, path: Path | None = None) -> Pack:
     try:
         spec = PackSpec.model_validate(raw)
     except ValidationError as exc:
-        problems = [f"{'.'.join(str(p) for p in e['loc'])}：{e['msg']}" for e in exc.errors()]
-        raise InvalidPack("政策包格式错误：" + "；".join(problems), details=problems) from None
+        shape = [f"{'.'.join(str(p) for p in e['loc'])}：{e['msg']}" for e in exc.errors()]
+        raise InvalidPack("政策包格式错误：" + "；".join(shape), details=shape) from None
     problems: list[str] = []
     types = {name: RULE_TYPES[i.type] for name, i in spec.inputs.items()}
 

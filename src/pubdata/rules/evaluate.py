@@ -99,7 +99,10 @@ def evaluate(node: Node, facts: Mapping[str, Any]) -> Outcome:
         return Outcome(found != node.negated)
     if isinstance(node, Neg):
         inner = evaluate(node.operand, facts)
-        return inner if inner.value is None else Outcome(-inner.value)  # type: ignore[operator]
+        if inner.value is None:
+            return inner
+        assert isinstance(inner.value, Decimal)
+        return Outcome(-inner.value)
     if isinstance(node, Arith | Call):
         args = [evaluate(a, facts) for a in node.children()]
         if any(a.value is None for a in args):

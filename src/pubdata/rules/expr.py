@@ -237,7 +237,8 @@ def parse(text: str) -> Node:
     except UnexpectedEOF:
         raise InvalidExpression(f"表达式不完整：{text}") from None
     except UnexpectedCharacters as exc:
-        raise InvalidExpression(f"无法识别的字符 “{text[exc.pos_in_stream]}”，位于第 {exc.column} 列：{text}") from None
+        char = text[exc.pos_in_stream] if exc.pos_in_stream is not None else "?"
+        raise InvalidExpression(f"无法识别的字符 “{char}”，位于第 {exc.column} 列：{text}") from None
     except UnexpectedToken as exc:
         if exc.token.type == "$END":
             raise InvalidExpression(f"表达式不完整：{text}") from None
