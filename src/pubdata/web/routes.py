@@ -9,7 +9,16 @@ from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pubdata.errors import PubdataError, RateLimited
-from pubdata.web import access_pages, account, catalog_pages, resource_pages, sandbox_pages, store_pages, zone_pages
+from pubdata.web import (
+    access_pages,
+    account,
+    catalog_pages,
+    policy_pages,
+    resource_pages,
+    sandbox_pages,
+    store_pages,
+    zone_pages,
+)
 from pubdata.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -17,6 +26,7 @@ router.include_router(catalog_pages.router)
 router.include_router(account.router)
 router.include_router(resource_pages.router)
 router.include_router(zone_pages.router)
+router.include_router(policy_pages.router)
 router.include_router(sandbox_pages.router)
 router.include_router(store_pages.router)
 router.include_router(access_pages.router)
