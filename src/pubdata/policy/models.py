@@ -91,12 +91,29 @@ class PolicyNotice(Base):
     application_id: Mapped[int | None] = mapped_column(ForeignKey("policy_application.id"))
 
 
+class PolicyReviewer(Base):
+    """Who reviews applications of a department duty in a district: "the commerce department of
+    the district where the enterprise is registered" is the row (commerce, 崂山区) → 崂山区商务局.
+    Managed by the operator; one organisation per duty and district."""
+
+    __tablename__ = "policy_reviewer"
+    __table_args__ = (UniqueConstraint("duty", "district"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    duty: Mapped[str] = mapped_column(String(32))  # a pack's reviewer.department, e.g. commerce
+    district: Mapped[str] = mapped_column(String(16))  # one of Qingdao's ten districts
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("identity_organisation.id"), index=True)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("identity_user.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class PolicyApplication(Base):
     """An enterprise's application for one clause in one year, reviewed by the commerce department
     of the district where it is registered.
 
-    States: submitted → approved → disbursed; submitted → rejected; submitted → returned (for more
-    material) → submitted again; submitted/returned → withdrawn (by the enterprise)."""
+    States (``policy.applications``): draft (materials being uploaded) → submitted → approved →
+    disbursed; submitted → rejected; submitted → returned (for more material) → submitted again;
+    draft/submitted/returned → withdrawn (by the enterprise)."""
 
     __tablename__ = "policy_application"
     __table_args__ = (UniqueConstraint("organisation_id", "pack_id", "clause_id", "year"),)
