@@ -50,6 +50,11 @@ class Permission(StrEnum):
     POLICY_MATCH_READ = "policy:match:read"  # which enterprises a pack matches, one by one (operator, departments)
     POLICY_REACH_READ = "policy:reach:read"  # how many enterprises each clause reaches and would pay (aggregates)
     POLICY_NOTICE_READ = "policy:notice:read"  # one's own organisation's proactive notices (主动推送)
+    POLICY_APPLICATION_SUBMIT = "policy:application:submit"  # apply for a clause for one's own enterprise
+    POLICY_APPLICATION_REVIEW = "policy:application:review"  # decide applications routed to one's organisation
+    POLICY_APPLICATION_READ_ANY = "policy:application:read_any"  # every application (oversight; no materials)
+    POLICY_DISBURSE = "policy:disbursement:create"  # record the payment of an application one's organisation approved
+    POLICY_REVIEWER_MANAGE = "policy:reviewer:manage"  # which organisation reviews a duty in a district
 
 
 _PUBLIC = {
@@ -83,6 +88,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.POLICY_MATCH_RUN,
             Permission.POLICY_MATCH_READ,
             Permission.POLICY_REACH_READ,
+            Permission.POLICY_APPLICATION_READ_ANY,
+            Permission.POLICY_REVIEWER_MANAGE,
         }
     ),
     Role.DEPARTMENT: frozenset(
@@ -96,9 +103,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ENTERPRISE_FACTS_READ_ANY,  # departments serve enterprises (policy review)
             Permission.POLICY_MATCH_READ,
             Permission.POLICY_REACH_READ,
+            Permission.POLICY_APPLICATION_REVIEW,  # only applications routed to its own organisation
+            Permission.POLICY_DISBURSE,  # only applications it approved
         }
     ),
-    Role.ENTERPRISE: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
+    Role.ENTERPRISE: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE, Permission.POLICY_APPLICATION_SUBMIT}),
     Role.BANK: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
     Role.DATA_MERCHANT: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
     Role.APPRAISER: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
@@ -109,6 +118,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.AUDIT_TRAIL_READ,
             Permission.ENTERPRISE_FACTS_READ_ANY,
             Permission.POLICY_REACH_READ,
+            Permission.POLICY_APPLICATION_READ_ANY,
         }
     ),
 }
@@ -127,6 +137,7 @@ SCOPES: dict[str, frozenset[Permission]] = {
             Permission.POLICY_MATCH_READ,
             Permission.POLICY_REACH_READ,
             Permission.POLICY_NOTICE_READ,
+            Permission.POLICY_APPLICATION_READ_ANY,
         }
     ),
     "catalog:write": frozenset(
@@ -140,6 +151,15 @@ SCOPES: dict[str, frozenset[Permission]] = {
     "tokens": frozenset({Permission.IDENTITY_TOKEN_CREATE}),
     "access": frozenset(
         {Permission.ACCESS_REQUEST_CREATE, Permission.ACCESS_REQUEST_REVIEW, Permission.ACCESS_GRANT_ISSUE}
+    ),
+    # 政策通 applications: apply, review, disburse, and the operator's reviewer routing
+    "policy": frozenset(
+        {
+            Permission.POLICY_APPLICATION_SUBMIT,
+            Permission.POLICY_APPLICATION_REVIEW,
+            Permission.POLICY_DISBURSE,
+            Permission.POLICY_REVIEWER_MANAGE,
+        }
     ),
     "admin": frozenset(Permission),
 }
