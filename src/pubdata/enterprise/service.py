@@ -147,10 +147,16 @@ def list_versions(session: Session, actor: Actor) -> list[FactsVersionRead]:
     return [FactsVersionRead.model_validate(r) for r in rows]
 
 
-def facts_path(session: Session, *, home: Path) -> tuple[Path, int]:
+def facts_path(session: Session, *, home: Path, number: int | None = None) -> tuple[Path, int]:
     """The current facts Parquet file and its version number, for bulk passes over every
-    enterprise (the policy engine's matching). The caller checks its own permissions: the file
-    holds every enterprise's facts. ``FactsNotBuilt`` before the first build."""
+    enterprise (the policy engine's matching); with ``number``, that version's file (versions are
+    immutable: a match run's results are read with the facts they came from). The caller checks
+    its own permissions: the file holds every enterprise's facts. ``FactsNotBuilt`` before the
+    first build (or for a version that was never built)."""
+    if number is not None:
+        if session.scalar(select(EnterpriseFactsVersion.id).where(EnterpriseFactsVersion.number == number)) is None:
+            raise FactsNotBuilt(f"企业档案没有第 {number} 版")
+        return files.facts_file(home, number), number
     row = _current(session)
     if row is None:
         raise FactsNotBuilt("企业档案尚未生成：请先运行 pubdata facts build")
