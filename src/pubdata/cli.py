@@ -110,6 +110,20 @@ def _fill_in_background(home: Path, seed: int, records: int) -> None:
     typer.echo(f"全部 {filled['entries']} 条目录的数据记录已就绪（新载入 {filled['loaded']} 个）")
 
 
+def _demo_facts(home: Path) -> None:
+    """The enterprise facts of the demo city's records (a new version only when a source changed)."""
+    from pubdata.db import session_scope
+    from pubdata.enterprise import service as enterprise
+
+    try:
+        with session_scope() as session:
+            facts = enterprise.build_facts(session, SYSTEM, home=home, via="demo").version
+    except PubdataError as exc:
+        typer.echo(f"企业档案未生成：{exc.message}", err=True)
+        return
+    typer.echo(f"企业档案就绪：第 {facts.number} 版，{facts.year} 年度，{facts.enterprises:,} 个企业")
+
+
 @app.command()
 def demo(
     home: HomeOpt = None,
@@ -179,6 +193,7 @@ def demo(
         with session_scope() as session:
             governed = demo_governance.apply(session)
         typer.echo(f"授权运营示例就绪：{governed['requests']} 个数据申请，{governed['members']} 个专区成员")
+        _demo_facts(home_dir)
         if first is not None:
             threading.Thread(
                 target=_fill_in_background, args=(home_dir, seed, records), name="demo-records", daemon=True
