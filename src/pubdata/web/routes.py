@@ -13,6 +13,7 @@ from pubdata.web import (
     access_pages,
     account,
     catalog_pages,
+    enterprise_pages,
     policy_pages,
     resource_pages,
     sandbox_pages,
@@ -27,6 +28,7 @@ router.include_router(account.router)
 router.include_router(resource_pages.router)
 router.include_router(zone_pages.router)
 router.include_router(policy_pages.router)
+router.include_router(enterprise_pages.router)
 router.include_router(sandbox_pages.router)
 router.include_router(store_pages.router)
 router.include_router(access_pages.router)
