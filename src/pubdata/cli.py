@@ -124,6 +124,25 @@ def _demo_facts(home: Path) -> None:
     typer.echo(f"企业档案就绪：第 {facts.number} 版，{facts.year} 年度，{facts.enterprises:,} 个企业")
 
 
+def _demo_match(home: Path) -> None:
+    """Match the packs in force against the demo facts, so demo enterprises have their notices
+    (nothing new when neither the packs nor the facts changed)."""
+    from pubdata.db import session_scope
+    from pubdata.policy import match
+
+    try:
+        with session_scope() as session:
+            runs = match.match_all(session, SYSTEM, home=home)
+    except PubdataError as exc:
+        typer.echo(f"政策匹配未运行：{exc.message}", err=True)
+        return
+    for run in runs:
+        typer.echo(
+            f"政策匹配就绪：{run.pack_id}，符合 {run.eligible:,} 项，新推送 {run.newly_eligible:,} 条"
+            + ("（沿用已有结果）" if run.reused else "")
+        )
+
+
 @app.command()
 def demo(
     home: HomeOpt = None,
@@ -194,6 +213,7 @@ def demo(
             governed = demo_governance.apply(session)
         typer.echo(f"授权运营示例就绪：{governed['requests']} 个数据申请，{governed['members']} 个专区成员")
         _demo_facts(home_dir)
+        _demo_match(home_dir)
         if first is not None:
             threading.Thread(
                 target=_fill_in_background, args=(home_dir, seed, records), name="demo-records", daemon=True

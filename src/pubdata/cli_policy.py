@@ -141,3 +141,48 @@ def policy_evaluate(
     except PubdataError as exc:
         _fail(exc, as_json)
     _emit(result, as_json, _render(result))
+
+
+def _match_text(run: dict[str, Any]) -> str:
+    what = "沿用已有结果" if run["reused"] else f"用时 {run['seconds']} 秒"
+    return (
+        f"{run['pack_id']} v{run['pack_version']}（第 {run['id']} 次匹配，企业档案第 {run['facts_version']} 版）："
+        f"{run['enterprises']:,} 个企业，符合 {run['eligible']:,} 项，待补充信息 {run['undecided']:,} 项，"
+        f"新推送 {run['newly_eligible']:,} 条，已知金额合计 {run['total_amount']:,} 元（{what}）"
+    )
+
+
+@policy_app.command("match")
+def policy_match(
+    pack: Annotated[str | None, typer.Argument(help="A shipped pack's id (default: every pack in force today)")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Match again even if neither the pack nor the facts changed")
+    ] = False,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Match packs against every enterprise of the facts table (one vectorised pass per pack), store
+    the results and send proactive notices to newly eligible enterprises."""
+    _use_home(home)
+    from pubdata.db import migrate as run_migrations
+    from pubdata.db import session_scope
+    from pubdata.policy import match
+    from pubdata.settings import get_settings
+
+    run_migrations()
+
+    def progress(message: str) -> None:
+        typer.echo(f"… {message}", err=True)
+
+    try:
+        with session_scope() as session:
+            home_dir = get_settings().resolved_home
+            if pack is None:
+                runs = match.match_all(session, SYSTEM, home=home_dir, force=force, progress=progress)
+            else:
+                runs = [match.match_pack(session, SYSTEM, pack, home=home_dir, force=force, progress=progress)]
+            out = [r.model_dump(mode="json") for r in runs]
+    except PubdataError as exc:
+        _fail(exc, as_json)
+    text = "\n".join(_match_text(r) for r in out) if out else "今天没有生效的政策"
+    _emit(out if pack is None else out[0], as_json, text)
