@@ -30,15 +30,20 @@ from pubdata.policy.applications import (
 from pubdata.policy.models import PolicyApplication, PolicyMaterial
 
 
-def begin_material(session: Session, actor: Actor, application_id: int, label: str | None = None) -> PolicyApplication:
-    """Check, before a byte of the file is read, that the actor may add a material (and, when
-    given, that the label is one the clause lists)."""
+def _may_add(session: Session, actor: Actor, application_id: int, label: str | None) -> PolicyApplication:
     app = own_application(session, actor, application_id)
     if app.state not in ENTERPRISE_EDITABLE:
         raise WrongState(f"申报当前状态为“{STATE_LABELS[app.state]}”，不能再上传材料")
     if label is not None:
         check_label(session, app, label)
     return app
+
+
+@refusals_audited("policy.material")
+def begin_material(session: Session, actor: Actor, application_id: int, label: str | None = None) -> PolicyApplication:
+    """Check, before a byte of the file is read, that the actor may add a material (and, when
+    given, that the label is one the clause lists); a refusal is audited."""
+    return _may_add(session, actor, application_id, label)
 
 
 def check_label(session: Session, app: PolicyApplication, label: str) -> str:
@@ -59,7 +64,7 @@ def add_material(
     clause's listed materials; several files per label are fine). The staged file is moved into
     place, or discarded when refused."""
     try:
-        app = begin_material(session, actor, application_id, label)
+        app = _may_add(session, actor, application_id, label)
         count = session.scalar(
             select(func.count()).select_from(PolicyMaterial).where(PolicyMaterial.application_id == app.id)
         )
