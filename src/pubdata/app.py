@@ -33,6 +33,7 @@ from pubdata.api.v1 import store as v1_store
 from pubdata.api.v1 import zones as v1_zones
 from pubdata.catalog import service as catalog_service
 from pubdata.db import get_engine, session_scope
+from pubdata.enterprise.tasks import FactsRefresher
 from pubdata.errors import PubdataError
 from pubdata.settings import Settings, get_settings
 from pubdata.store.job_runner import JobRunner
@@ -54,9 +55,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         runner = JobRunner.from_settings(app.state.engine, settings)
         app.state.job_runner = runner
         runner.start()
+        # the enterprise facts follow their source tables (a new version when one changed)
+        refresher = FactsRefresher(app.state.engine, settings.resolved_home, settings.facts_refresh_seconds)
+        refresher.start()
         try:
             yield
         finally:
+            refresher.stop()
             runner.stop()
 
     app = FastAPI(

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     job_stale_seconds: int = Field(
         default=120, ge=10, description="A running job whose process has not reported for this long is failed"
     )
+    facts_refresh_seconds: float = Field(
+        default=300, ge=0, description="How often a server rebuilds the enterprise facts if a source changed; 0: never"
+    )
     upload_max_bytes: int = Field(default=4 * 1024**3, gt=0, description="Largest file an upload may send, in bytes")
     policy_material_max_mb: int = Field(
         default=10, gt=0, le=1024, description="Largest application material (PDF, PNG, JPEG) in MB"
