@@ -28,6 +28,7 @@ from pubdata.api.v1 import identity as v1_identity
 from pubdata.api.v1 import jobs as v1_jobs
 from pubdata.api.v1 import policies as v1_policies
 from pubdata.api.v1 import policy_applications as v1_policy_applications
+from pubdata.api.v1 import policy_match as v1_policy_match
 from pubdata.api.v1 import rows as v1_rows
 from pubdata.api.v1 import store as v1_store
 from pubdata.api.v1 import zones as v1_zones
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(v1_zones.router, prefix="/api/v1")
     app.include_router(v1_policies.router, prefix="/api/v1")
     app.include_router(v1_policy_applications.router, prefix="/api/v1")
+    app.include_router(v1_policy_match.router, prefix="/api/v1")
     app.include_router(v1_enterprise.router, prefix="/api/v1")
     app.include_router(oauth_router)
     app.include_router(ckan.router)
