@@ -186,3 +186,9 @@ def policy_match(
         _fail(exc, as_json)
     text = "\n".join(_match_text(r) for r in out) if out else "今天没有生效的政策"
     _emit(out if pack is None else out[0], as_json, text)
+
+
+# Reviewer routing: its own module (it imports the helpers of pubdata.cli too).
+from pubdata.cli_policy_reviewers import reviewer_app  # noqa: E402
+
+policy_app.add_typer(reviewer_app, name="reviewer")

@@ -476,3 +476,37 @@ def test_every_step_is_audited_and_the_bureau_sees_its_applications(session: Ses
     _, other = audit.search(session, cast.shinan, audit.AuditQuery(action="policy.submit"))
     assert other == []
     assert audit.verify(session, SYSTEM).ok
+
+
+def test_cli_routes_a_district(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from pubdata.cli import app
+    from pubdata.db import get_engine
+    from pubdata.settings import get_settings
+    from tests.conftest import database_url
+
+    monkeypatch.setenv("PUBDATA_HOME", str(tmp_path))
+    monkeypatch.setenv("PUBDATA_DATABASE_URL", database_url(tmp_path, name="cli_reviewers"))
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    runner = CliRunner()
+    try:
+        assert (
+            runner.invoke(app, ["org", "create", "ls-swj", "青岛市崂山区商务局", "--kind", "department"]).exit_code == 0
+        )
+        out = runner.invoke(app, ["policy", "reviewer", "set", "崂山区", "ls-swj", "--json"])
+        assert out.exit_code == 0, out.output
+        assert json.loads(out.output)["organisation_name"] == "青岛市崂山区商务局"
+        listed = runner.invoke(app, ["policy", "reviewer", "list"])
+        assert "崂山区  商务主管部门  青岛市崂山区商务局（ls-swj）" in listed.output
+        bad = runner.invoke(app, ["policy", "reviewer", "set", "浦东新区", "ls-swj", "--json"])
+        assert bad.exit_code == 1 and json.loads(bad.output)["error"]["code"] == "policy.invalid_reviewer"
+        missing = runner.invoke(app, ["policy", "reviewer", "set", "崂山区", "no-such-org"])
+        assert missing.exit_code == 2
+    finally:
+        get_engine().dispose()
+        get_settings.cache_clear()
+        get_engine.cache_clear()
