@@ -26,6 +26,7 @@ from pubdata.identity import service as identity
 from pubdata.identity.errors import OrganisationNotFound, UserNotFound
 from pubdata.identity.models import Organisation
 from pubdata.identity.schemas import OrganisationCreate, UserCreate
+from pubdata.policy import reviewers
 
 DEFAULT_SEED = 20230306
 DEMO_PASSWORD = "Pubdata@2023"
@@ -45,6 +46,7 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("operator", "华通智研院运营专员", names.OPERATOR_CODE, "operator"),
     DemoUser("scjgj", "市场监管局数据专员", "qd-scjgj", "department"),
     DemoUser("snswj", "市南区商务局审核员", "sn-swj", "department"),
+    DemoUser("lsswj", "崂山区商务局审核员", "ls-swj", "department"),
     DemoUser("enterprise", "海岸线跨境电商业务员", names.DEMO_ENTERPRISE_CODE, "enterprise"),
     DemoUser("bank", "青岛银行客户经理", "bank-qdbank", "bank"),
     DemoUser("merchant", "数智港数据产品经理", "merchant-shuzhi", "data_merchant"),
@@ -242,12 +244,25 @@ def _ensure_users(session: Session, seed: int) -> Actor:
     return identity.actor_for(operator_user, via="cli")
 
 
+def _ensure_reviewers(session: Session) -> int:
+    """Route each district's policy applications to its commerce bureau (政策通), where not yet
+    routed (the operator may have changed a route since: it is kept)."""
+    routed = {r.district for r in reviewers.list_reviewers(session, SYSTEM, duty="commerce")}
+    made = 0
+    for district, code in names.DISTRICT_COMMERCE_CODES.items():
+        if district not in routed:
+            reviewers.set_reviewer(session, SYSTEM, district, code, duty="commerce")
+            made += 1
+    return made
+
+
 def build(session: Session, *, seed: int = DEFAULT_SEED, progress: Progress = print) -> dict[str, Any]:
     """Build (or reuse) the demo city in ``session``'s transaction and return a summary:
     organisations, users, entries, demo_users (usernames; the password is ``DEMO_PASSWORD``)."""
     started = time.perf_counter()
     if _complete(session):
         progress("示范城市已存在，直接复用")
+        _ensure_reviewers(session)
         return _summary(session, time.perf_counter() - started, reused=True)
 
     progress("创建政府部门、运营方、监管部门、银行、评估机构和数商……")
@@ -258,6 +273,7 @@ def build(session: Session, *, seed: int = DEFAULT_SEED, progress: Progress = pr
     progress(f"  新建企业 {n} 家")
     progress("创建演示账号……")
     operator = _ensure_users(session, seed)
+    _ensure_reviewers(session)
 
     progress(f"生成 {catalogue.TOTAL_ENTRIES} 条数据目录（{len(vocab.CATEGORIES)} 个类别）……")
     items, times = entries.compose(seed)
