@@ -14,6 +14,7 @@ from pubdata.web import (
     account,
     catalog_pages,
     enterprise_pages,
+    policy_match_pages,
     policy_pages,
     resource_pages,
     sandbox_pages,
@@ -28,6 +29,7 @@ router.include_router(account.router)
 router.include_router(resource_pages.router)
 router.include_router(zone_pages.router)
 router.include_router(policy_pages.router)
+router.include_router(policy_match_pages.router)
 router.include_router(enterprise_pages.router)
 router.include_router(sandbox_pages.router)
 router.include_router(store_pages.router)
