@@ -5,6 +5,7 @@ and who may do what."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pubdata.authz import SYSTEM
+from pubdata.db import utcnow
 from pubdata.enterprise.errors import FactsNotBuilt
 from pubdata.errors import Forbidden, Invalid, NotFound, PubdataError
 from pubdata.policy import match, notices, reach, service
@@ -109,6 +111,10 @@ def test_notices_once_and_not_again_on_a_rerun(session, tmp_path: Path):
     assert "企业档案（2022年度，第 1 版）" in site.body
     warehouse = session.scalar(select(PolicyNotice).where(PolicyNotice.uscc == E3))
     assert warehouse.organisation_id is None and "金额待核定" in warehouse.title
+    # rows written in bulk read back with the right times (the bulk path formats them as the ORM does)
+    stored = session.scalar(select(PolicyMatch).where(PolicyMatch.uscc == E1).limit(1))
+    for at in (warehouse.created_at, stored.first_matched_at, stored.updated_at):
+        assert abs(at - utcnow()) < timedelta(minutes=10)
 
 
 def test_a_changed_amount_notifies_again_and_no_longer_eligible_is_removed(session, tmp_path: Path):

@@ -4,11 +4,11 @@ one executemany of ready-made tuples elsewhere (SQLite), never an ORM object per
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import DateTime, Table
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
 
 
 def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -37,9 +37,13 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: It
         if batch:
             conn.execute(table.insert(), batch)
         return len(batch)
-    datetimes = [i for i, c in enumerate(columns) if isinstance(table.c[c].type.python_type, type)
-                 and issubclass(table.c[c].type.python_type, datetime)]  # fmt: skip
-    processors = {i: table.c[columns[i]].type.bind_processor(dialect) for i in datetimes}
+    # datetimes as the dialect stores them (SQLite: SQLAlchemy's text format, which the ORM reads back)
+    processors = {
+        i: table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
+        for i, c in enumerate(columns)
+        if isinstance(table.c[c].type, DateTime)
+        or (isinstance(table.c[c].type, TypeDecorator) and isinstance(getattr(table.c[c].type, "impl", None), DateTime))
+    }
     done: dict[Any, Any] = {}  # a run writes the same few timestamps on every row: convert each once
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
     chunk: list[Sequence[Any]] = []
