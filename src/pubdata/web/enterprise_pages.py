@@ -76,7 +76,7 @@ def my_facts(request: Request, session: DB, viewer: ViewerDep, home: Home) -> Re
             notice, status = f"企业档案中暂无本企业（{uscc}）：档案按市场主体登记信息生成。", 404
         else:
             return render(request, "enterprise/facts.html", _context(facts, own=True))
-    context = {"nav": "enterprise", "facts": None, "groups": [], "own": True, "notice": notice}
+    context: dict[str, Any] = {"nav": "enterprise", "facts": None, "groups": [], "own": True, "notice": notice}
     return render(request, "enterprise/facts.html", context, status_code=status)
 
 
