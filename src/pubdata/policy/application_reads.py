@@ -150,12 +150,12 @@ def get_application(session: Session, actor: Actor, application_id: int) -> Appl
 
 
 def default_box(actor: Actor) -> str:
-    """What "my applications" means for the actor: a reviewer's queue, everything for oversight,
+    """What "my applications" means for the actor: everything for oversight, a reviewer's queue,
     otherwise the organisation's own."""
-    if actor.can(Permission.POLICY_APPLICATION_REVIEW) and actor.organisation_id is not None:
-        return "review"
     if actor.can(Permission.POLICY_APPLICATION_READ_ANY):
         return "all"
+    if actor.can(Permission.POLICY_APPLICATION_REVIEW) and actor.organisation_id is not None:
+        return "review"
     return "mine"
 
 

@@ -12,6 +12,7 @@ from pubdata.errors import PubdataError, RateLimited
 from pubdata.web import (
     access_pages,
     account,
+    application_pages,
     catalog_pages,
     enterprise_pages,
     policy_match_pages,
@@ -29,6 +30,7 @@ router.include_router(account.router)
 router.include_router(resource_pages.router)
 router.include_router(zone_pages.router)
 router.include_router(policy_pages.router)
+router.include_router(application_pages.router)
 router.include_router(policy_match_pages.router)
 router.include_router(enterprise_pages.router)
 router.include_router(sandbox_pages.router)

@@ -49,9 +49,11 @@ BeforeFile = Callable[[dict[str, str], str], None]
 
 
 class _Receiver:
-    def __init__(self, home: Path, limit: int, max_files: int, before_file: BeforeFile | None) -> None:
+    def __init__(
+        self, home: Path, limit: int, max_files: int, before_file: BeforeFile | None, form: ReceivedForm
+    ) -> None:
         self.home, self.limit, self.max_files, self.before_file = home, limit, max_files, before_file
-        self.form = ReceivedForm()
+        self.form = form
         self.upload: materials.MaterialUpload | None = None
         self.complete = False
         self._headers: dict[bytes, bytes] = {}
@@ -137,9 +139,17 @@ async def _drain(request: Request, limit: int) -> None:
 
 
 async def receive_materials(
-    request: Request, home: Path, *, limit: int, max_files: int = 1, before_file: BeforeFile | None = None
+    request: Request,
+    home: Path,
+    *,
+    limit: int,
+    max_files: int = 1,
+    before_file: BeforeFile | None = None,
+    into: ReceivedForm | None = None,
 ) -> ReceivedForm:
-    """The form's fields and its files, each staged and checked (``limit`` bytes per file)."""
+    """The form's fields and its files, each staged and checked (``limit`` bytes per file). Fields
+    are collected into ``into`` when given, so that a form refused half-way still has what was
+    typed before the refused file (its files are discarded)."""
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
         raise materials.InvalidMaterial("请以 multipart/form-data 表单上传文件（字段 file）", field="file")
@@ -150,7 +160,7 @@ async def receive_materials(
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit * max_files + _SLACK:
         raise materials.MaterialTooLarge(materials.limit_message(limit))
-    receiver = _Receiver(home, limit, max_files, before_file)
+    receiver = _Receiver(home, limit, max_files, before_file, into if into is not None else ReceivedForm())
     parser = MultipartParser(boundary, receiver.callbacks())  # type: ignore[arg-type]
     try:
         pending = bytearray()
