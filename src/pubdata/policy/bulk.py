@@ -3,66 +3,58 @@ one executemany of ready-made tuples elsewhere (SQLite), never an ORM object per
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import DateTime, Table
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 
-def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Insert ``rows`` (tuples in ``columns`` order; datetimes aware, in UTC) and return how many.
-    Values go to the driver as they are: only types every driver adapts (str, int, bool, None,
-    datetime)."""
+def _driver_value(table: Table, column: str, value: Any, dialect: Dialect) -> Any:
+    """``value`` as the driver takes it: datetimes as the dialect stores them (SQLite: the text
+    format SQLAlchemy writes and reads back), everything else as it is."""
+    kind = table.c[column].type
+    if value is None:
+        return None
+    if isinstance(kind, DateTime) or (
+        isinstance(kind, TypeDecorator) and isinstance(getattr(kind, "impl", None), DateTime)
+    ):
+        processor = kind.dialect_impl(dialect).bind_processor(dialect)
+        return processor(value) if processor is not None else value
+    return value
+
+
+def insert_rows(
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    batches: Iterable[Sequence[Sequence[Any]]],
+    *,
+    constants: Mapping[str, Any] | None = None,
+) -> int:
+    """Insert rows given in batches (tuples in ``columns`` order: str, int, bool or None) with the
+    same ``constants`` (e.g. the run's id and time) on every row; returns how many."""
     conn = session.connection()
     dialect = conn.dialect
-    names = ", ".join(f'"{c}"' for c in columns)
+    constants = dict(constants or {})
+    names = ", ".join(f'"{c}"' for c in [*columns, *constants])
     driver: Any = conn.connection.driver_connection
     count = 0
     if dialect.name == "postgresql" and dialect.driver == "psycopg" and driver is not None:
+        tail = tuple(constants.values())
         with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(row)
-                count += 1
+            for batch in batches:
+                for row in batch:
+                    copy.write_row((*row, *tail))
+                count += len(batch)
         return count
-    if dialect.paramstyle == "qmark":
-        marks = ", ".join("?" for _ in columns)
-    elif dialect.paramstyle in ("format", "pyformat"):
-        marks = ", ".join("%s" for _ in columns)
-    else:  # pragma: no cover - every dialect pubdata runs on is one of the above
-        marks = ""
-    if not marks:  # pragma: no cover
-        batch = [dict(zip(columns, r, strict=True)) for r in rows]
+    tail = tuple(_driver_value(table, c, v, dialect) for c, v in constants.items())
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"  # sqlite3; psycopg without COPY
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join(mark for _ in [*columns, *constants])})'
+    for batch in batches:
         if batch:
-            conn.execute(table.insert(), batch)
-        return len(batch)
-    # datetimes as the dialect stores them (SQLite: SQLAlchemy's text format, which the ORM reads back)
-    processors = {
-        i: table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
-        for i, c in enumerate(columns)
-        if isinstance(table.c[c].type, DateTime)
-        or (isinstance(table.c[c].type, TypeDecorator) and isinstance(getattr(table.c[c].type, "impl", None), DateTime))
-    }
-    done: dict[Any, Any] = {}  # a run writes the same few timestamps on every row: convert each once
-    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
-    chunk: list[Sequence[Any]] = []
-    for row in rows:
-        if processors:
-            values = list(row)
-            for i, proc in processors.items():
-                if proc is not None and values[i] is not None:
-                    key = (i, values[i])
-                    if key not in done:
-                        done[key] = proc(values[i])
-                    values[i] = done[key]
-            row = values
-        chunk.append(tuple(row))
-        if len(chunk) >= 50_000:
-            conn.exec_driver_sql(sql, chunk)
-            count += len(chunk)
-            chunk = []
-    if chunk:
-        conn.exec_driver_sql(sql, chunk)
-        count += len(chunk)
+            conn.exec_driver_sql(sql, [(*row, *tail) for row in batch])
+            count += len(batch)
     return count

@@ -59,10 +59,7 @@ from pubdata.store.semantic import sql_literal
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PARQUET_OPTIONS = "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 131072)"
 BATCH = 50_000
-MATCH_COLUMNS = (
-    "pack_version_id", "run_id", "clause_id", "uscc", "eligible", "amount", "amount_kind", "first_matched_at",
-    "updated_at",
-)  # fmt: skip
+MATCH_COLUMNS = ("clause_id", "uscc", "eligible", "amount", "amount_kind")  # per row; the rest are the run's
 Progress = Callable[[str], object]
 MATCH_TABLE = cast(Table, PolicyMatch.__table__)
 
@@ -299,54 +296,42 @@ def match_all(
 
 # --- bringing policy_match up to date ------------------------------------------------------------------
 
-_OLD_SCHEMA = pa.schema(
-    [
-        ("id", pa.int64()),
-        ("pack_version_id", pa.int64()),
-        ("clause_id", pa.string()),
-        ("uscc", pa.string()),
-        ("eligible", pa.bool_()),
-        ("amount", pa.int64()),
-        ("amount_kind", pa.string()),
-    ]
-)
-
 
 def _old_rows(session: Session, version_ids: list[int]) -> pa.Table:
     """The pack's rows in ``policy_match`` (of any of its versions), streamed into Arrow straight
-    from the driver's cursor (a million rows: no per-row result objects)."""
+    from the driver's cursor, each batch of tuples converted at once (a million rows: no per-row
+    Python work). ``eligible`` comes as the driver gives it (SQLite: 0/1) and is cast in DuckDB."""
+    conn = session.connection()
+    flag = pa.bool_() if conn.dialect.name == "postgresql" else pa.int64()
+    row_type = pa.struct(
+        [("id", pa.int64()), ("pack_version_id", pa.int64()), ("clause_id", pa.string()), ("uscc", pa.string()),
+         ("eligible", flag), ("amount", pa.int64()), ("amount_kind", pa.string())]
+    )  # fmt: skip
     ids = ", ".join(str(int(v)) for v in version_ids) or "NULL"
     sql = (
         "SELECT id, pack_version_id, clause_id, uscc, eligible, amount, amount_kind FROM policy_match "
         f"WHERE pack_version_id IN ({ids})"
     )
     batches = []
-    cursor = session.connection().connection.cursor()
+    cursor = conn.connection.cursor()
     try:
         cursor.execute(sql)
         while rows := cursor.fetchmany(BATCH):
-            columns = list(zip(*rows, strict=True))
-            arrays = [
-                pa.array(c).cast(f.type) if c else pa.array([], f.type)
-                for c, f in zip(columns, _OLD_SCHEMA, strict=True)
-            ]
-            batches.append(pa.record_batch(arrays, schema=_OLD_SCHEMA))
+            batches.append(pa.RecordBatch.from_struct_array(pa.array(rows, type=row_type)))
     finally:
         cursor.close()
-    return pa.Table.from_batches(batches, schema=_OLD_SCHEMA)
+    return pa.Table.from_batches(batches, schema=pa.schema(list(row_type)))
 
 
 def _ids(con: duckdb.DuckDBPyConnection, sql: str) -> list[int]:
     return [int(r[0]) for r in con.execute(sql).fetchall()]
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[tuple[Any, ...]]:
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[list[tuple[Any, ...]]]:
+    """The query's rows in batches."""
     con.execute(sql)
-    while True:
-        rows = con.fetchmany(BATCH)
-        if not rows:
-            return
-        yield from rows
+    while rows := con.fetchmany(BATCH):
+        yield rows
 
 
 def _delete_ids(session: Session, ids: list[int]) -> None:
@@ -370,7 +355,8 @@ def _sync(
     con.register("old_rows", _old_rows(session, version_ids))
     # one row per enterprise and clause of the pack: the current version's first, then the newest
     con.execute(
-        "CREATE TEMP TABLE old_ranked AS SELECT *, row_number() OVER (PARTITION BY clause_id, uscc "
+        "CREATE TEMP TABLE old_ranked AS SELECT * REPLACE (CAST(eligible AS BOOLEAN) AS eligible), "
+        "row_number() OVER (PARTITION BY clause_id, uscc "
         f"ORDER BY pack_version_id = {int(version.id)} DESC, id DESC) AS rank FROM old_rows"
     )
     con.execute(
@@ -421,18 +407,17 @@ def _sync(
                 execution_options={"synchronize_session": False},
             )
 
+    # in key order, so the unique index grows at its end
     inserted = bulk.insert_rows(
         session,
         table,
         MATCH_COLUMNS,
-        (
-            (version.id, run.id, r[0], r[1], r[2], r[3], r[4], now, now)
-            for r in _fetch(
-                con,
-                "SELECT n.clause_id, n.uscc, n.eligible, n.amount, n.amount_kind FROM new_rows n "
-                "ANTI JOIN old o USING (clause_id, uscc)",
-            )
+        _fetch(
+            con,
+            "SELECT n.clause_id, n.uscc, n.eligible, n.amount, n.amount_kind FROM new_rows n "
+            "ANTI JOIN old o USING (clause_id, uscc) ORDER BY n.clause_id, n.uscc",
         ),
+        constants={"pack_version_id": version.id, "run_id": run.id, "first_matched_at": now, "updated_at": now},
     )
     newly = [
         notices.NewlyEligible(uscc=r[0], clause_id=r[1], amount=r[2], amount_kind=r[3])

@@ -30,10 +30,7 @@ from pubdata.policy.match_schemas import NoticeRead
 from pubdata.policy.models import PolicyNotice
 from pubdata.policy.pack import Pack
 
-NOTICE_COLUMNS = (
-    "organisation_id", "uscc", "pack_version_id", "pack_id", "clause_id", "amount", "amount_kind", "title", "body",
-    "created_at",
-)  # fmt: skip
+NOTICE_COLUMNS = ("organisation_id", "uscc", "clause_id", "amount", "amount_kind", "title", "body")
 
 
 class NoticeNotFound(NotFound):
@@ -103,19 +100,16 @@ def create_notices(
     if not pairs:
         return 0
     orgs = _organisations(session, sorted({p.uscc for p in pairs}))
-    now = utcnow()
     texts: dict[tuple[str, int | None, str], tuple[str, str]] = {}  # the same text for many enterprises
-
-    def rows() -> Iterable[tuple[object, ...]]:
-        for p in pairs:
-            key = (p.clause_id, p.amount, p.amount_kind)
-            if key not in texts:
-                texts[key] = notice_text(pack, p.clause_id, p.amount, p.amount_kind, facts)
-            title, body = texts[key]
-            yield (orgs.get(p.uscc), p.uscc, pack_version_id, pack.id, p.clause_id, p.amount, p.amount_kind, title,
-                   body, now)  # fmt: skip
-
-    return bulk.insert_rows(session, cast(Table, PolicyNotice.__table__), NOTICE_COLUMNS, rows())
+    rows = []
+    for p in pairs:
+        key = (p.clause_id, p.amount, p.amount_kind)
+        if key not in texts:
+            texts[key] = notice_text(pack, p.clause_id, p.amount, p.amount_kind, facts)
+        title, body = texts[key]
+        rows.append((orgs.get(p.uscc), p.uscc, p.clause_id, p.amount, p.amount_kind, title, body))
+    constants = {"pack_version_id": pack_version_id, "pack_id": pack.id, "created_at": utcnow()}
+    return bulk.insert_rows(session, cast(Table, PolicyNotice.__table__), NOTICE_COLUMNS, [rows], constants=constants)
 
 
 # --- the inbox -----------------------------------------------------------------------------------------
