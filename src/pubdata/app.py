@@ -36,6 +36,7 @@ from pubdata.catalog import service as catalog_service
 from pubdata.db import get_engine, session_scope
 from pubdata.enterprise.tasks import FactsRefresher
 from pubdata.errors import PubdataError
+from pubdata.policy.tasks import MatchFollower
 from pubdata.settings import Settings, get_settings
 from pubdata.store.job_runner import JobRunner
 from pubdata.web import routes as web
@@ -59,9 +60,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # the enterprise facts follow their source tables (a new version when one changed)
         refresher = FactsRefresher(app.state.engine, settings.resolved_home, settings.facts_refresh_seconds)
         refresher.start()
+        # policy matching follows the facts (new notices when a new facts version appears)
+        matcher = MatchFollower(app.state.engine, settings.resolved_home, settings.facts_refresh_seconds)
+        matcher.start()
         try:
             yield
         finally:
+            matcher.stop()
             refresher.stop()
             runner.stop()
 
