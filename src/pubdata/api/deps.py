@@ -58,7 +58,13 @@ def resolve_actor(request: Request, session: Session) -> Actor:
     return ANONYMOUS
 
 
-def current_actor(request: Request, session: Session = Depends(db_session)) -> Actor:
+# The request's session commits when the route function returns, *before* the response is sent
+# ("function" scope): a client that gets a response (or follows a redirect) reads what it wrote.
+# A streamed response that needs the database opens a session of its own.
+SessionDep = Depends(db_session, scope="function")
+
+
+def current_actor(request: Request, session: Session = SessionDep) -> Actor:
     actor = resolve_actor(request, session)
     request.state.actor = actor
     return actor
@@ -69,7 +75,7 @@ def data_home(request: Request) -> Path:
     return Path(request.app.state.settings.home)
 
 
-DB = Annotated[Session, Depends(db_session)]
+DB = Annotated[Session, SessionDep]
 Home = Annotated[Path, Depends(data_home)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
 FilterParam = Annotated[list[str] | None, Query()]

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pubdata.api.ckan import actions, datastore  # noqa: F401  (datastore registers its actions)
 from pubdata.api.ckan.errors import BadRequest, CkanError, ValidationError
-from pubdata.api.deps import db_session, resolve_actor
+from pubdata.api.deps import SessionDep, resolve_actor
 from pubdata.errors import Conflict, Forbidden, Invalid, NotFound, PubdataError, RateLimited, Unauthenticated
 
 router = APIRouter(tags=["ckan"])
@@ -148,7 +148,7 @@ async def _action(name: str, request: Request, session: Session) -> JSONResponse
     return JSONResponse({"help": _help_url(request, name), "success": True, "result": result})
 
 
-async def ckan_action(name: str, request: Request, session: Session = Depends(db_session)) -> JSONResponse:
+async def ckan_action(name: str, request: Request, session: Session = SessionDep) -> JSONResponse:
     return await _action(name, request, session)
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 from pubdata.api.deps import DB, ActorDep
 from pubdata.audit import service as audit
 from pubdata.authz import Permission, require
+from pubdata.db import session_scope
 from pubdata.errors import Invalid
 
 router = APIRouter(tags=["audit"])
@@ -64,12 +65,15 @@ def export(fmt: str, session: DB, actor: ActorDep) -> Response:
         raise Invalid(f"不支持的导出格式：{fmt}（可用：csv、jsonl）", field="format")
     require(actor, Permission.AUDIT_TRAIL_READ)
 
+    engine = session.get_bind()
+
     def lines() -> Iterator[bytes]:
         if fmt == "csv":
             yield "\ufeff".encode()
-        # the request's session stays open until the response is sent (a yield dependency's default scope)
-        for line in audit.export_lines(session, actor, fmt):
-            yield line.encode()
+        # the request's session is closed once the route returns: the stream reads with its own
+        with session_scope(engine) as reading:  # type: ignore[arg-type]
+            for line in audit.export_lines(reading, actor, fmt):
+                yield line.encode()
 
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/jsonl; charset=utf-8"
     headers = {"Content-Disposition": f"attachment; filename=audit.{fmt}"}
