@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from pubdata.authz import Actor
 from pubdata.errors import Invalid
 from pubdata.settings import get_settings
-from pubdata.store import engine, table_schema
+from pubdata.store import engine, pages, table_schema
 from pubdata.store.read import ROW_ID, ROW_NUMBER, ReadPlan, plan_read, record_read
 from pubdata.store.semantic import quote_identifier
 
@@ -402,12 +402,16 @@ def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
         f"SELECT {', '.join(projection)} FROM {plan.relation} AS t{paged.clause}{order} "
         f"LIMIT {int(query.limit)} OFFSET {int(query.offset)}"
     )
-    cur = engine.cursor()
-    try:
-        table = engine.run(cur, sql, paged.params).to_arrow_table()
-        total = _total(cur, plan, where, _digest(plan, query, with_sort=False)) if query.include_total else None
-    finally:
-        cur.close()
+    start = None if order else _direct_start(plan, query, paged)
+    if start is not None:
+        table = _direct_page(plan, query, selected, hidden, start)
+    else:
+        cur = engine.cursor(page=not order)
+        try:
+            table = engine.run(cur, sql, paged.params).to_arrow_table()
+        finally:
+            cur.close()
+    total = count_rows(plan, where, _digest(plan, query, with_sort=False)) if query.include_total else None
     next_cursor = None
     if table.num_rows == query.limit and query.limit > 0:
         last = table.slice(table.num_rows - 1).to_pylist()[0]
@@ -427,11 +431,42 @@ def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
     )
 
 
-def count_rows(plan: ReadPlan) -> int:
-    """The rows the plan exposes (the version's count, or the contract's filtered count)."""
+def _direct_start(plan: ReadPlan, query: RowQuery, paged: _Sql) -> int | None:
+    """The first file row of a page that can be read straight from the file (``store.pages``): the
+    table's own rows in file order, limited only by ``_id`` lower bounds and the cursor; None when
+    the page needs SQL (other filters, text search, masks, a contract's row filter)."""
+    if plan.masks or plan.row_filter_sql is not None or query.q:
+        return None
+    start = 0
+    for flt in query.filters:
+        if flt.field != ROW_ID or flt.op not in ("gt", "gte"):
+            return None
+        bound = _typed(plan, ROW_ID, flt.value)  # 0-based
+        start = max(start, bound + 1 if flt.op == "gt" else bound)
+    if query.cursor:
+        start = max(start, int(paged.params[-1]) + 1)  # the cursor adds "_rn > ?" last
+    return start + query.offset
+
+
+def _direct_page(
+    plan: ReadPlan, query: RowQuery, selected: list[tuple[str, Column]], hidden: list[Any], start: int
+) -> pa.Table:
+    names = [c.name for col, c in selected if col != ROW_NUMBER]
+    raw = pages.read_page(plan.path, names, start, query.limit)
+    ids = pa.array(range(start + 1, start + 1 + raw.num_rows), pa.int64())
+    columns = {c.name: (ids if col == ROW_NUMBER else raw.column(c.name)) for col, c in selected}
+    columns |= {"__k" + str(i): ids for i in range(len(hidden))}  # only _id can be hidden here
+    return pa.table(columns)
+
+
+def count_rows(plan: ReadPlan, where: _Sql | None = None, digest: str | None = None) -> int:
+    """The rows the plan exposes (the version's count, or the contract's filtered count), or those
+    matching ``where`` (cached under ``digest``)."""
+    if where is None:
+        where, digest = _Sql(), _digest(plan, RowQuery(), with_sort=False)
     cur = engine.cursor()
     try:
-        return _total(cur, plan, _Sql(), _digest(plan, RowQuery(), with_sort=False))
+        return _total(cur, plan, where, digest or "")
     finally:
         cur.close()
 
