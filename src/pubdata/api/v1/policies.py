@@ -37,7 +37,5 @@ def evaluate(pack: str, body: EvaluateIn, session: DB, actor: ActorDep) -> Evalu
         raise Invalid("请给出 facts 或 enterprise（二选一）", field="facts")
     if body.facts is not None:
         return EvaluationRead.model_validate(service.evaluate_facts(actor, pack, body.facts))
-    result = service.evaluate_enterprise(
-        session, actor, pack, body.enterprise or "", home=get_settings().resolved_home
-    )
+    result = service.evaluate_enterprise(session, actor, pack, body.enterprise or "", home=get_settings().resolved_home)
     return EvaluationRead.model_validate(result)
