@@ -174,8 +174,8 @@ def test_lists_match_the_rows(demo: Demo) -> None:
         assert f["provincial_key_platform_2022"] is (uscc in platforms)
         assert f["provincial_key_park_2022"] is (uscc in parks)
         assert f["park_import_export_amount"] == park_trade.get(uscc)
-        assert f["public_warehouse_operating_months"] == months.get(uscc)
-        assert f["public_warehouse_trade_amount"] == trade.get(uscc)
+        assert f["public_warehouse_operating_months"] == months.get(uscc, 0)  # not on the list: none
+        assert f["public_warehouse_trade_amount"] == trade.get(uscc, 0)
         assert f["is_high_tech"] is (uscc in high_tech)
         assert f["is_abnormal_operation"] is (uscc in abnormal)
     assert platforms and parks and months and high_tech and abnormal

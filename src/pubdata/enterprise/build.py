@@ -210,7 +210,11 @@ def facts_sql(sources: dict[str, Source | None], year: int) -> str:
             f"AS months, sum({io}) AS trade FROM {s.relation} GROUP BY uscc)"
         )
         joins.append("LEFT JOIN pw ON pw.uscc = r.uscc")
-        value.update(public_warehouse_operating_months="pw.months", public_warehouse_trade_amount=_money("pw.trade"))
+        # the list holds every public warehouse: an enterprise not on it runs none (0, not unknown)
+        value.update(
+            public_warehouse_operating_months="coalesce(pw.months, 0)",
+            public_warehouse_trade_amount=_money("coalesce(pw.trade, 0)"),
+        )
 
     for name, fact in FACTS.items():
         if name in value:

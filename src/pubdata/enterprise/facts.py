@@ -293,7 +293,7 @@ FACTS: dict[str, FactDef] = {
             meaning="跨境电商公用型仓库自投入运营至统计年度末的整月数（统计年度末尚未运营的为 0）",
             type="integer",
             source="cbec_public_warehouses",
-            missing="只有设立公用型仓库的企业才有此数据，其他企业为空",
+            missing="名单包括全部公用型仓库：不在名单上的企业没有公用型仓库，为 0",
             unit="月",
         ),
         FactDef(
@@ -302,7 +302,7 @@ FACTS: dict[str, FactDef] = {
             meaning="跨境电商公用型仓库年度进口额与出口额之和（名单所载数据）",
             type="money",
             source="cbec_public_warehouses",
-            missing="只有设立公用型仓库的企业才有此数据，其他企业为空",
+            missing="名单包括全部公用型仓库：不在名单上的企业没有公用型仓库，为 0",
             unit="元",
         ),
         FactDef(
