@@ -1,5 +1,6 @@
-"""政策通 in a real browser: an enterprise registered in 崂山区 applies for the provincial key platform
-reward with its materials, on a phone; 崂山区商务局 sees it in its queue (and 市南区商务局 does not),
+"""政策通 in a real browser, from push notice to payment: matching tells an enterprise registered in
+崂山区 it qualifies for the provincial key platform reward; on a phone it follows the notice to the
+prefilled application and applies with its materials; 崂山区商务局 sees it in its queue (and 市南区商务局 does not),
 approves an amount within the cap, records the payment; the enterprise sees 已拨付."""
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from pubdata.authz import SYSTEM
+from pubdata.policy import match
 from tests import builders
-from tests.policy.applicants import PDF, PLATFORM_FACTS, route_districts, write_facts
+from tests.policy.applicants import PACK, PDF, PLATFORM_FACTS, route_districts, write_facts
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +34,9 @@ def cast(live_server: Any) -> dict[str, str]:
         shinan = builders.make_org(s, "department", name="青岛市市南区商务局（申报测试）", district="市南区")
         builders.make_user(s, shinan, roles=["department"], username="e2e-sn", display_name="市南区审核员")
         route_districts(s, {"崂山区": laoshan.code, "市南区": shinan.code})
-        write_facts(s, Path(live_server.settings.home), [{"uscc": ent.uscc, "name": ent.name, **PLATFORM_FACTS}])
+        home = Path(live_server.settings.home)
+        write_facts(s, home, [{"uscc": ent.uscc, "name": ent.name, **PLATFORM_FACTS}])
+        match.match_pack(s, SYSTEM, PACK, home=home)  # the push notice the journey starts from
     return {"enterprise": ent.name}
 
 
@@ -77,9 +82,12 @@ def test_apply_review_approve_disburse(
         path.write_bytes(PDF)
         files.append(path)
 
-    # the enterprise applies on its phone: the form is prefilled from its facts
+    # the enterprise opens the push notice on its phone and applies: the form is prefilled from its facts
     ent = as_user("e2e-ent", width=390)
-    ent.goto(APPLY)
+    ent.goto("/me/notices")
+    ent.click("#notice-list a.notice-title:has-text('省重点培育跨境电商平台奖励')")
+    ent.click("#apply-link")
+    ent.wait_for_url(re.compile(re.escape(APPLY) + "$"))
     assert ent.locator("#apply-reviewer").inner_text() == "青岛市崂山区商务局（申报测试）"
     assert ent.input_value("#fact-cbec_import_export_amount") == "6000"
     for i, path in enumerate(files):
