@@ -23,8 +23,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
@@ -66,6 +68,7 @@ TABLE_NAME = "数据明细"
 FREQUENCY_WEIGHT = {"realtime": 4.0, "daily": 3.0, "weekly": 2.0, "monthly": 1.5, "quarterly": 1.0}
 FREQUENCY_WEIGHT |= {"yearly": 0.6, "irregular": 0.8}
 DUCKDB_MEMORY = "1GB"
+PARALLEL_BELOW_ROWS = 1_000_000  # tables smaller than this load two at a time
 
 OpenSession = Callable[[], AbstractContextManager[Session]]
 
@@ -283,6 +286,7 @@ def fill(
     records: int = DEFAULT_RECORDS,
     progress: Progress | None = None,
     only: Collection[str] | None = None,
+    workers: int = 2,
 ) -> dict[str, Any]:
     """Give every demo entry (or those whose codes are in ``only``) a table and a published
     version of about ``records`` synthetic rows in all. The city itself must exist
@@ -302,23 +306,42 @@ def fill(
         enterprise_table(ent_path, s, seed)
     persons = Gen(seed, "persons", row="_pi")
     rows_total = sum(ds.rows for ds in datasets)
-    rows_done = 0
     counts = {"loaded": 0, "skipped": 0, "refused": 0, "rows_loaded": 0, "rows_rejected": 0}
-    for done, ds in enumerate(datasets):
+    state = {"done": 0, "rows": 0}
+    lock = threading.Lock()
+
+    def one(ds: Dataset) -> None:
         tag = source_tag(ds, s, seed)
 
-        def stage(name: str, _pct: int, _rows: int | None, done: int = done, base: int = rows_done) -> None:
-            report(FillProgress(done, len(datasets), base, rows_total, datasets[done].code, name))
+        def stage(name: str, _pct: int, _rows: int | None) -> None:
+            report(FillProgress(state["done"], len(datasets), state["rows"], rows_total, ds.code, name))
 
         result = _load(open_session, actor, ds, tag, ds.sql(seed, str(ent_path), persons), home, stage)
-        if result is None:
-            counts["skipped"] += 1
-        else:
-            counts["loaded" if result.state == "published" else "refused"] += 1
-            counts["rows_loaded"] += result.rows_loaded
-            counts["rows_rejected"] += result.rows_rejected
-        rows_done += ds.rows
-        report(FillProgress(done + 1, len(datasets), rows_done, rows_total, ds.code, "完成"))
+        with lock:
+            if result is None:
+                counts["skipped"] += 1
+            else:
+                counts["loaded" if result.state == "published" else "refused"] += 1
+                counts["rows_loaded"] += result.rows_loaded
+                counts["rows_rejected"] += result.rows_rejected
+            state["done"] += 1
+            state["rows"] += ds.rows
+            report(FillProgress(state["done"], len(datasets), state["rows"], rows_total, ds.code, "完成"))
+
+    # Large tables one at a time (each load's DuckDB uses both threads); the thousands of small ones
+    # two at a time, since a small load is mostly fixed per-load work on one thread (DuckDB releases
+    # the GIL while it runs, and each load has its own sessions and DuckDB connection).
+    large = [ds for ds in datasets if ds.rows >= PARALLEL_BELOW_ROWS]
+    small = [ds for ds in datasets if ds.rows < PARALLEL_BELOW_ROWS]
+    for ds in large:
+        one(ds)
+    if workers > 1 and len(small) > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="demo-fill") as pool:
+            for future in [pool.submit(one, ds) for ds in small]:
+                future.result()
+    else:
+        for ds in small:
+            one(ds)
     return {
         "records": records,
         "enterprises": s.enterprises,
