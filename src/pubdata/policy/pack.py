@@ -11,7 +11,7 @@ reports every problem with where it is, before anything uses the pack.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pubdata.errors import Invalid, NotFound
+from pubdata.policy.explain import money
 from pubdata.rules import expr
 
 PACKS_DIR = Path(__file__).parent / "packs"
@@ -202,7 +203,6 @@ class Pack:
     applies_when: expr.Node | None
     digest: str  # of the pack's text: a changed pack is a new version even if ``version`` wasn't bumped
     path: Path | None = None
-    problems: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -231,8 +231,6 @@ def _bound(row: TierSpec, low: bool) -> Bound | None:
 
 
 def _yuan(value: int) -> str:
-    from pubdata.policy.explain import money
-
     return money(value)
 
 

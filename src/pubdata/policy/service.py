@@ -25,10 +25,6 @@ from pubdata.policy.engine import check_facts, evaluate_pack
 from pubdata.policy.models import PolicyPackVersion
 from pubdata.policy.pack import PACKS_DIR, RULE_TYPES, InvalidPack, Pack, PackNotFound, load_pack, shipped_packs
 
-# how a pack's input types correspond to the facts table's types
-_FACT_TYPES = {"money": "money", "integer": "integer", "number": "number", "boolean": "boolean",
-               "district": "district", "string": "string"}  # fmt: skip
-
 
 def check_inputs_against_facts(pack: Pack) -> list[str]:
     """Problems with the pack's inputs as facts of the platform: a name the facts table doesn't have
@@ -38,7 +34,7 @@ def check_inputs_against_facts(pack: Pack) -> list[str]:
         known = FACTS.get(name)
         if known is None:
             problems.append(f"inputs.{name}：企业档案中没有这个事实")
-        elif RULE_TYPES.get(known.type, known.type) != RULE_TYPES[spec.type] and known.type != spec.type:
+        elif known.type != spec.type and RULE_TYPES.get(known.type) != RULE_TYPES[spec.type]:
             problems.append(f"inputs.{name}：类型为 {spec.type}，企业档案中为 {known.type}")
     return problems
 
