@@ -6,7 +6,6 @@ for the next version number gets ``FactsBuildConflict`` and leaves it to the win
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -16,6 +15,7 @@ from pubdata.db import session_scope
 from pubdata.enterprise import service
 from pubdata.enterprise.errors import FactsBuildConflict, RegistryMissing
 from pubdata.enterprise.schemas import FactsBuild
+from pubdata.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -32,33 +32,17 @@ def refresh_if_stale(engine: Engine, home: Path) -> FactsBuild | None:
             return None
 
 
-class FactsRefresher:
-    """A daemon thread that refreshes the facts every ``interval`` seconds (the first check after
-    one interval); ``interval`` 0 disables it."""
+class FactsRefresher(Periodic):
+    """Refreshes the facts every ``interval`` seconds (``interval`` 0 disables it)."""
+
+    name = "pubdata-facts-refresh"
 
     def __init__(self, engine: Engine, home: Path, interval: float) -> None:
+        super().__init__(interval)
         self.engine = engine
         self.home = home
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        if self.interval <= 0:
-            return
-        self._thread = threading.Thread(target=self._loop, name="pubdata-facts-refresh", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                built = refresh_if_stale(self.engine, self.home)
-                if built is not None:
-                    log.info("enterprise facts refreshed: version %s", built.version.number)
-            except Exception:  # a source may be broken; try again next time
-                log.exception("enterprise facts refresh failed")
+    def run_once(self) -> None:
+        built = refresh_if_stale(self.engine, self.home)
+        if built is not None:
+            log.info("enterprise facts refreshed: version %s", built.version.number)

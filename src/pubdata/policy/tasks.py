@@ -9,7 +9,6 @@ and leaves it to the winner."""
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from sqlalchemy import Engine
 from pubdata.authz import SYSTEM
 from pubdata.db import session_scope
 from pubdata.enterprise import service as enterprise
+from pubdata.periodic import Periodic
 from pubdata.policy import match, service
 from pubdata.policy.match_schemas import MatchRunRead
 
@@ -40,32 +40,16 @@ def match_if_stale(engine: Engine, home: Path) -> list[MatchRunRead]:
     return runs
 
 
-class MatchFollower:
-    """A daemon thread that runs ``match_if_stale`` every ``interval`` seconds (the first check
-    after one interval); ``interval`` 0 disables it."""
+class MatchFollower(Periodic):
+    """Runs ``match_if_stale`` every ``interval`` seconds (``interval`` 0 disables it)."""
+
+    name = "pubdata-policy-match"
 
     def __init__(self, engine: Engine, home: Path, interval: float) -> None:
+        super().__init__(interval)
         self.engine = engine
         self.home = home
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        if self.interval <= 0:
-            return
-        self._thread = threading.Thread(target=self._loop, name="pubdata-policy-match", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                for run in match_if_stale(self.engine, self.home):
-                    log.info("policy %s matched: run %s, %s new notices", run.pack_id, run.id, run.newly_eligible)
-            except Exception:  # e.g. another process matching at the same moment; try again next time
-                log.exception("policy matching failed")
+    def run_once(self) -> None:
+        for run in match_if_stale(self.engine, self.home):
+            log.info("policy %s matched: run %s, %s new notices", run.pack_id, run.id, run.newly_eligible)
