@@ -5,7 +5,6 @@ then sees the masked, filtered preview on the resource page and its usage on the
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,6 +13,7 @@ import pytest
 
 from tests import builders
 from tests.access.people import load_people
+from tests.e2e.conftest import assert_fits
 
 pytestmark = pytest.mark.e2e
 
@@ -31,35 +31,6 @@ def cast(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str
         operator = builders.make_org(s, kind="operator", name="青岛市大数据运营公司（申请测试）")
         builders.make_user(s, operator, roles=["operator"], username="e2e-operator", display_name="运营审核员")
     return {"entry": people.entry_name, "rid": people.resource_id}
-
-
-@pytest.fixture
-def as_user(browser: Any, live_server: Any, page_errors: list[str]) -> Iterator[Any]:
-    """``as_user(username)``: a fresh browser context signed in as that user (through the form)."""
-    contexts = []
-
-    def open_as(username: str, width: int = 1280) -> Any:
-        context = browser.new_context(
-            base_url=live_server.url,
-            locale="zh-CN",
-            timezone_id="Asia/Shanghai",
-            viewport={"width": width, "height": 900},
-        )
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("console", lambda msg: page_errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-        page.goto("/user/login")
-        page.fill("#login-username", username)
-        page.fill("#login-password", builders.PASSWORD)
-        page.click("#login-form button[type=submit]")
-        page.wait_for_url(re.compile(r"/$"))
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
 
 
 def test_request_narrow_grant_and_see_masked_rows(as_user: Any, cast: dict[str, str], page_errors: list[str]) -> None:
@@ -135,8 +106,7 @@ def test_request_narrow_grant_and_see_masked_rows(as_user: Any, cast: dict[str, 
     phone = as_user("e2e-bank", width=390)
     for path in ("/access/requests", request_path, "/access/grants", "/audit", resource_path + "/request"):
         phone.goto(path)
-        overflow = phone.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, (path, overflow)
+        assert_fits(phone)
     phone.goto(request_path)
     phone.screenshot(path=f"{SCREENSHOTS}/pubdata-access-phone.png", full_page=True)
     assert page_errors == []

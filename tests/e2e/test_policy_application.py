@@ -6,7 +6,6 @@ approves an amount within the cap, records the payment; the enterprise sees 已�
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ import pytest
 from pubdata.authz import SYSTEM
 from pubdata.policy import match
 from tests import builders
+from tests.e2e.conftest import assert_fits
 from tests.policy.applicants import PACK, PDF, PLATFORM_FACTS, route_districts, write_facts
 
 pytestmark = pytest.mark.e2e
@@ -40,39 +40,6 @@ def cast(live_server: Any) -> dict[str, str]:
     return {"enterprise": ent.name}
 
 
-@pytest.fixture
-def as_user(browser: Any, live_server: Any, page_errors: list[str]) -> Iterator[Any]:
-    contexts = []
-
-    def open_as(username: str, width: int = 1280) -> Any:
-        context = browser.new_context(
-            base_url=live_server.url,
-            locale="zh-CN",
-            timezone_id="Asia/Shanghai",
-            viewport={"width": width, "height": 900},
-        )
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("console", lambda msg: page_errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-        page.goto("/user/login")
-        page.fill("#login-username", username)
-        page.fill("#login-password", builders.PASSWORD)
-        page.click("#login-form button[type=submit]")
-        page.wait_for_url(re.compile(r"/$"))
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
-
-
-def _fits(page: Any) -> None:
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, (page.url, overflow)
-
-
 def test_apply_review_approve_disburse(
     as_user: Any, cast: dict[str, str], page_errors: list[str], tmp_path: Path
 ) -> None:
@@ -92,14 +59,14 @@ def test_apply_review_approve_disburse(
     assert ent.input_value("#fact-cbec_import_export_amount") == "6000"
     for i, path in enumerate(files):
         ent.set_input_files(f"#material-{i}", str(path))
-    _fits(ent)
+    assert_fits(ent)
     ent.screenshot(path=f"{SCREENSHOTS}/pubdata-policy-apply-phone.png", full_page=True)
     ent.click("#apply-button")
     ent.wait_for_url(re.compile(r"/applications/\d+$"))
     app_path = urlsplit(ent.url).path
     assert "待审核" in ent.locator("#application-state").inner_text()
     assert ent.locator("#material-list .material-done").count() == 3
-    _fits(ent)
+    assert_fits(ent)
 
     # another district's bureau does not see it
     other = as_user("e2e-sn")
@@ -141,6 +108,6 @@ def test_apply_review_approve_disburse(
     assert "LS-2023-0045" in ent.locator("#figure-disbursed").inner_text()
     history = ent.locator("#events").inner_text()
     assert "核准" in history and "拨付" in history and "按平台进出口规模核定" in history
-    _fits(ent)
+    assert_fits(ent)
     ent.screenshot(path=f"{SCREENSHOTS}/pubdata-policy-disbursed-phone.png", full_page=True)
     assert page_errors == []

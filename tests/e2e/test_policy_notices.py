@@ -5,7 +5,6 @@ department sees the reach page with its charts."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from pubdata.authz import SYSTEM
 from pubdata.policy import match
 from tests import builders
+from tests.e2e.conftest import assert_fits
 from tests.policy.applicants import PACK, PLATFORM_FACTS, route_districts, write_facts
 
 pytestmark = pytest.mark.e2e
@@ -35,40 +35,6 @@ def cast(live_server: Any) -> dict[str, str]:
     return {"enterprise": ent.name}
 
 
-@pytest.fixture
-def as_user(browser: Any, live_server: Any, page_errors: list[str]) -> Iterator[Any]:
-    contexts = []
-
-    def open_as(username: str, width: int = 1280) -> Any:
-        context = browser.new_context(
-            base_url=live_server.url,
-            locale="zh-CN",
-            timezone_id="Asia/Shanghai",
-            viewport={"width": width, "height": 900},
-            reduced_motion="reduce",
-        )
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("console", lambda msg: page_errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-        page.goto("/user/login")
-        page.fill("#login-username", username)
-        page.fill("#login-password", builders.PASSWORD)
-        page.click("#login-form button[type=submit]")
-        page.wait_for_url(re.compile(r"/$"))
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
-
-
-def _fits(page: Any) -> None:
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, (page.url, overflow)
-
-
 def test_notice_to_one_click_application_on_a_phone(as_user: Any, cast: dict[str, str], page_errors: list[str]) -> None:
     ent = as_user("e2e-push", width=390)
     badge = ent.wait_for_selector("#notice-count.nav-count", timeout=30_000)
@@ -78,13 +44,13 @@ def test_notice_to_one_click_application_on_a_phone(as_user: Any, cast: dict[str
     items = ent.locator("#notice-list .notice-unread")
     assert items.count() == 2
     assert "最高50万元" in ent.locator("#notice-list").inner_text()
-    _fits(ent)
+    assert_fits(ent)
     ent.screenshot(path=f"{SCREENSHOTS}/pubdata-policy-notices-phone.png", full_page=True)
 
     ent.click("#notice-list a.notice-title:has-text('省重点培育跨境电商平台奖励')")
     ent.wait_for_url(re.compile(r"/me/notices/\d+$"))
     assert "含基础奖励10万元" in ent.locator("#notice").inner_text()
-    _fits(ent)
+    assert_fits(ent)
     ent.click("#apply-link")
     ent.wait_for_url(re.compile(r"/policies/qingdao-cbec-2023/apply/key_platform$"))
     assert ent.input_value("#fact-cbec_import_export_amount") == "6000"  # prefilled from its facts
@@ -92,7 +58,7 @@ def test_notice_to_one_click_application_on_a_phone(as_user: Any, cast: dict[str
 
     ent.goto("/me/policies")
     assert ent.locator("#eligible .calc-yes").count() == 2
-    _fits(ent)
+    assert_fits(ent)
     assert page_errors == []
 
 
@@ -107,6 +73,6 @@ def test_reach_page_with_charts(as_user: Any, cast: dict[str, str], page_errors:
     phone = as_user("e2e-push-ls", width=390)
     phone.goto(f"/policies/{PACK}/reach")
     phone.wait_for_selector("#chart-districts canvas")
-    _fits(phone)
+    assert_fits(phone)
     phone.screenshot(path=f"{SCREENSHOTS}/pubdata-policy-reach-phone.png", full_page=True)
     assert page_errors == []
