@@ -20,9 +20,10 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import parse_options_header
 from starlette.requests import ClientDisconnect
 
+from pubdata.api import multipart
 from pubdata.api.deps import DB, ActorDep
 from pubdata.settings import Settings
 from pubdata.store import jobs
@@ -30,9 +31,6 @@ from pubdata.store.schemas import JobRead
 
 router = APIRouter(tags=["store"])
 
-_FLUSH = 1 << 20  # write to disk in pieces of about 1 MB
-_MULTIPART_SLACK = 1 << 16  # room for the multipart envelope and small fields
-_FIELD_LIMIT = 1 << 16  # all non-file form fields together
 _TYPE_SUFFIX = {
     "text/csv": ".csv",
     "application/csv": ".csv",
@@ -81,18 +79,6 @@ def _check_declared_length(request: Request, limit: int, slack: int) -> None:
         raise jobs.UploadTooLarge(jobs.upload_limit_message(limit))
 
 
-async def _drain(request: Request, limit: int) -> None:
-    """Read (and drop) what is left of a refused body, so the client gets our answer."""
-    seen = 0
-    try:
-        async for chunk in request.stream():
-            seen += len(chunk)
-            if seen > limit:
-                return
-    except Exception:  # the client went away: nothing to answer
-        return
-
-
 class _Sink:
     """Writes a file in ~1 MB pieces off the event loop, counting against the limit."""
 
@@ -109,7 +95,7 @@ class _Sink:
         if self.size > self.limit:
             raise jobs.UploadTooLarge(jobs.upload_limit_message(self.limit))
         self._buffer += data
-        return len(self._buffer) >= _FLUSH
+        return len(self._buffer) >= multipart.CHUNK
 
     def flush(self) -> None:
         if self._buffer:
@@ -140,90 +126,44 @@ async def _receive_raw(request: Request, directory: Path, limit: int, filename: 
     return ReceivedFile(sink.path, source_name, sink.size)
 
 
-class _MultipartReceiver:
+class _MultipartReceiver(multipart.PartReceiver):
     """Streams the ``file`` part of a multipart body to disk. Small fields before it are collected
     and handed to ``before_file`` (the portal checks its CSRF token there) before any file byte is
     written."""
 
     def __init__(self, directory: Path, limit: int, before_file: Callable[[dict[str, str]], None] | None) -> None:
+        super().__init__()
         self.directory = directory
         self.limit = limit
         self.before_file = before_file
-        self.fields: dict[str, str] = {}
         self.file: ReceivedFile | None = None
         self.sink: _Sink | None = None
-        self._field_bytes = 0
-        self._headers: dict[bytes, bytes] = {}
-        self._header_field = b""
-        self._header_value = b""
-        self._part_name = ""
-        self._part_is_file = False
-        self._value = bytearray()
-        self.complete = False
 
-    def callbacks(self) -> dict[str, Any]:
-        return {
-            "on_part_begin": self._part_begin,
-            "on_header_field": self._header_field_data,
-            "on_header_value": self._header_value_data,
-            "on_header_end": self._header_end,
-            "on_headers_finished": self._headers_finished,
-            "on_part_data": self._part_data,
-            "on_part_end": self._part_end,
-            "on_end": self._end,
-        }
-
-    def _end(self) -> None:
-        self.complete = True
-
-    def _part_begin(self) -> None:
-        self._headers, self._value, self._part_is_file = {}, bytearray(), False
-
-    def _header_field_data(self, data: bytes, start: int, end: int) -> None:
-        self._header_field += data[start:end]
-
-    def _header_value_data(self, data: bytes, start: int, end: int) -> None:
-        self._header_value += data[start:end]
-
-    def _header_end(self) -> None:
-        self._headers[self._header_field.strip().lower()] = self._header_value.strip()
-        self._header_field, self._header_value = b"", b""
-
-    def _headers_finished(self) -> None:
-        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
-        self._part_name = options.get(b"name", b"").decode("utf-8", errors="replace")
-        filename = options.get(b"filename")
-        if self._part_name != "file" or filename is None:
+    def start_part(self, filename: str | None) -> None:
+        if self.part_name != "file" or filename is None:
             return
         if self.file is not None:
             raise jobs.InvalidUpload("一次只能上传一个文件", field="file")
         if self.before_file is not None:
             self.before_file(self.fields)
-        source_name = jobs.clean_source_name(filename.decode("utf-8", errors="replace"))
+        source_name = jobs.clean_source_name(filename)
         suffix = jobs.source_suffix(source_name)
         self.sink = _Sink(self.directory / f"source{suffix}", self.limit)
         self.file = ReceivedFile(self.sink.path, source_name, 0, self.fields)
-        self._part_is_file = True
+        self.in_file = True
 
-    def _part_data(self, data: bytes, start: int, end: int) -> None:
-        if self._part_is_file:
-            assert self.sink is not None
-            if self.sink.add(data[start:end]):
-                self.sink.flush()
-            return
-        self._field_bytes += end - start
-        if self._field_bytes > _FIELD_LIMIT:
-            raise jobs.InvalidUpload("表单字段过长", field=self._part_name or "form")
-        self._value += data[start:end]
+    def file_data(self, data: bytes) -> None:
+        assert self.sink is not None
+        if self.sink.add(data):
+            self.sink.flush()
 
-    def _part_end(self) -> None:
-        if self._part_is_file:
-            assert self.sink is not None and self.file is not None
-            self.sink.close()
-            self.file.size = self.sink.size
-            self._part_is_file = False
-        elif self._part_name:
-            self.fields[self._part_name] = self._value.decode("utf-8", errors="replace")
+    def end_file(self) -> None:
+        assert self.sink is not None and self.file is not None
+        self.sink.close()
+        self.file.size = self.sink.size
+
+    def field_too_long(self) -> Exception:
+        return jobs.InvalidUpload("表单字段过长", field=self.part_name or "form")
 
 
 async def _receive_multipart(
@@ -232,22 +172,12 @@ async def _receive_multipart(
     limit: int,
     before_file: Callable[[dict[str, str]], None] | None,
 ) -> ReceivedFile:
-    _, options = parse_options_header(request.headers.get("content-type", ""))
-    boundary = options.get(b"boundary")
+    boundary = multipart.boundary_of(request.headers.get("content-type", ""))
     if not boundary:
         raise jobs.InvalidUpload("multipart/form-data 请求缺少 boundary", field="file")
     receiver = _MultipartReceiver(directory, limit, before_file)
-    parser = MultipartParser(boundary, receiver.callbacks())  # type: ignore[arg-type]
-    pending = bytearray()
     try:
-        async for chunk in request.stream():
-            pending += chunk
-            if len(pending) >= _FLUSH:
-                data, pending = bytes(pending), bytearray()
-                await run_in_threadpool(parser.write, data)
-        if pending:
-            await run_in_threadpool(parser.write, bytes(pending))
-        parser.finalize()
+        await multipart.feed(request, boundary, receiver)
     except ValueError as exc:  # python-multipart reports malformed bodies as ValueError subclasses
         raise jobs.InvalidUpload(f"multipart/form-data 请求体格式错误：{exc}", field="file") from None
     finally:
@@ -280,7 +210,7 @@ async def receive_file(
         if multipart_only and not is_multipart:
             raise jobs.InvalidUpload("请以 multipart/form-data 表单上传文件", field="file")
         if is_multipart:
-            _check_declared_length(request, limit, _MULTIPART_SLACK)
+            _check_declared_length(request, limit, multipart.SLACK)
             received = await _receive_multipart(request, directory, limit, before_file)
         else:
             _check_declared_length(request, limit, 0)
@@ -293,7 +223,7 @@ async def receive_file(
     except ClientDisconnect:
         raise jobs.InvalidUpload("上传被中断：客户端在文件传完之前断开了连接", field="file") from None
     except Exception:
-        await _drain(request, limit)
+        await multipart.drain(request, limit)
         raise
 
 

@@ -15,18 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from fastapi import Request
-from fastapi.concurrency import run_in_threadpool
-from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
+from pubdata.api import multipart
 from pubdata.policy import materials
-
-_CHUNK = 1 << 20  # hand the parser about 1 MB at a time
-_FIELD_LIMIT = 1 << 16  # all non-file fields together
-_SLACK = 1 << 16  # the multipart envelope and the small fields
 
 
 @dataclass
@@ -48,94 +42,40 @@ class ReceivedForm:
 BeforeFile = Callable[[dict[str, str], str], None]
 
 
-class _Receiver:
+class _Receiver(multipart.PartReceiver):
     def __init__(
         self, home: Path, limit: int, max_files: int, before_file: BeforeFile | None, form: ReceivedForm
     ) -> None:
+        super().__init__()
         self.home, self.limit, self.max_files, self.before_file = home, limit, max_files, before_file
         self.form = form
+        self.fields = form.fields  # the small fields go straight into the form
         self.upload: materials.MaterialUpload | None = None
-        self.complete = False
-        self._headers: dict[bytes, bytes] = {}
-        self._header_field = b""
-        self._header_value = b""
-        self._name = ""
-        self._skip = False
-        self._value = bytearray()
-        self._field_bytes = 0
 
-    def callbacks(self) -> dict[str, Any]:
-        return {
-            "on_part_begin": self._part_begin,
-            "on_header_field": lambda d, s, e: self._add_header_field(d[s:e]),
-            "on_header_value": lambda d, s, e: self._add_header_value(d[s:e]),
-            "on_header_end": self._header_end,
-            "on_headers_finished": self._headers_finished,
-            "on_part_data": self._part_data,
-            "on_part_end": self._part_end,
-            "on_end": self._end,
-        }
-
-    def _end(self) -> None:
-        self.complete = True
-
-    def _part_begin(self) -> None:
-        self._headers, self._value, self._skip, self.upload = {}, bytearray(), False, None
-
-    def _add_header_field(self, data: bytes) -> None:
-        self._header_field += data
-
-    def _add_header_value(self, data: bytes) -> None:
-        self._header_value += data
-
-    def _header_end(self) -> None:
-        self._headers[self._header_field.strip().lower()] = self._header_value.strip()
-        self._header_field, self._header_value = b"", b""
-
-    def _headers_finished(self) -> None:
-        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
-        self._name = options.get(b"name", b"").decode("utf-8", errors="replace")
-        filename = options.get(b"filename")
+    def start_part(self, filename: str | None) -> None:
         if filename is None:
             return
-        name = filename.decode("utf-8", errors="replace")
-        if not name:
-            self._skip = True  # a file input left empty
+        if not filename:
+            self.skip = True  # a file input left empty
             return
         if len(self.form.files) >= self.max_files:
             raise materials.InvalidMaterial(f"一次最多上传 {self.max_files} 个文件", field="file")
         if self.before_file is not None:
-            self.before_file(self.form.fields, self._name)
-        self.upload = materials.MaterialUpload(self.home, name, self.limit)
+            self.before_file(self.form.fields, self.part_name)
+        self.upload = materials.MaterialUpload(self.home, filename, self.limit)
+        self.in_file = True
 
-    def _part_data(self, data: bytes, start: int, end: int) -> None:
-        if self.upload is not None:
-            self.upload.write(data[start:end])
-            return
-        if self._skip:
-            return
-        self._field_bytes += end - start
-        if self._field_bytes > _FIELD_LIMIT:
-            raise materials.InvalidMaterial("表单字段过长", field=self._name or "form")
-        self._value += data[start:end]
+    def file_data(self, data: bytes) -> None:
+        assert self.upload is not None
+        self.upload.write(data)
 
-    def _part_end(self) -> None:
-        if self.upload is not None:
-            upload, self.upload = self.upload, None
-            self.form.files.append(ReceivedMaterial(self._name, upload.finish()))
-        elif not self._skip and self._name:
-            self.form.fields[self._name] = self._value.decode("utf-8", errors="replace")
+    def end_file(self) -> None:
+        assert self.upload is not None
+        upload, self.upload = self.upload, None
+        self.form.files.append(ReceivedMaterial(self.part_name, upload.finish()))
 
-
-async def _drain(request: Request, limit: int) -> None:
-    seen = 0
-    try:
-        async for chunk in request.stream():
-            seen += len(chunk)
-            if seen > limit:
-                return
-    except Exception:  # the client went away
-        return
+    def field_too_long(self) -> Exception:
+        return materials.InvalidMaterial("表单字段过长", field=self.part_name or "form")
 
 
 async def receive_materials(
@@ -153,25 +93,15 @@ async def receive_materials(
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
         raise materials.InvalidMaterial("请以 multipart/form-data 表单上传文件（字段 file）", field="file")
-    _, options = parse_options_header(content_type)
-    boundary = options.get(b"boundary")
+    boundary = multipart.boundary_of(content_type)
     if not boundary:
         raise materials.InvalidMaterial("multipart/form-data 请求缺少 boundary", field="file")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit * max_files + _SLACK:
+    if declared.isdigit() and int(declared) > limit * max_files + multipart.SLACK:
         raise materials.MaterialTooLarge(materials.limit_message(limit))
     receiver = _Receiver(home, limit, max_files, before_file, into if into is not None else ReceivedForm())
-    parser = MultipartParser(boundary, receiver.callbacks())  # type: ignore[arg-type]
     try:
-        pending = bytearray()
-        async for chunk in request.stream():
-            pending += chunk
-            if len(pending) >= _CHUNK:
-                data, pending = bytes(pending), bytearray()
-                await run_in_threadpool(parser.write, data)
-        if pending:
-            await run_in_threadpool(parser.write, bytes(pending))
-        parser.finalize()
+        await multipart.feed(request, boundary, receiver)
         if not receiver.complete:
             raise materials.InvalidMaterial("请求体不完整：缺少结束边界（上传被中断？）", field="file")
     except ClientDisconnect:
@@ -179,11 +109,11 @@ async def receive_materials(
         raise materials.InvalidMaterial("上传被中断：客户端在文件传完之前断开了连接", field="file") from None
     except ValueError as exc:  # python-multipart reports malformed bodies as ValueError subclasses
         _discard(receiver)
-        await _drain(request, limit * max_files)
+        await multipart.drain(request, limit * max_files)
         raise materials.InvalidMaterial(f"multipart/form-data 请求体格式错误：{exc}", field="file") from None
     except BaseException:
         _discard(receiver)
-        await _drain(request, limit * max_files)
+        await multipart.drain(request, limit * max_files)
         raise
     return receiver.form
 
