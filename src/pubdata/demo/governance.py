@@ -79,10 +79,8 @@ def _request(session: Session, consumer: Actor, anchor: str, mode: str = "rows")
     fields = [f.name for f in contracts.table_columns(session, rid)][:8]
     today = access.beijing_today()
     data = RequestCreate(
-        scenario="普惠金融授信" if mode == "rows" else "医保控费研究",
-        purpose="用于小微企业信用贷款的贷前审查与贷后监测"
-        if mode == "rows"
-        else "按区、按病种统计门诊费用，评估医保支付政策",
+        scenario=SCENARIOS[mode][0],
+        purpose=SCENARIOS[mode][1],
         fields=fields,
         period_start=today,
         period_end=today + timedelta(days=365),
