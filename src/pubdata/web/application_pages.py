@@ -25,7 +25,6 @@ from pubdata.api.deps import DB
 from pubdata.api.v1.material_uploads import ReceivedForm, receive_materials
 from pubdata.authz import Permission
 from pubdata.catalog.vocab import DISTRICT_NAMES
-from pubdata.db import write_durable
 from pubdata.errors import Forbidden, Invalid, PubdataError
 from pubdata.policy import application_materials as mats
 from pubdata.policy import application_reads as reads
@@ -50,25 +49,6 @@ def _home(request: Request) -> Any:
 
 def _limit(request: Request) -> int:
     return int(request.app.state.settings.policy_material_max_mb) * 1024**2
-
-
-async def _committed_redirect(session: Session, url: str) -> RedirectResponse:
-    """Commit, then redirect (303). FastAPI ends a request's dependencies — where the request's
-    session commits — only after the response has been sent, so a browser following the redirect
-    at once could otherwise load the page before the change is committed (seen on PostgreSQL).
-    What is committed is what the request boundary would commit: the session's transaction, or the
-    savepoint the boundary opened when it runs each request in one (the tests' API client)."""
-
-    def commit() -> None:
-        write_durable(session)
-        nested = session.get_nested_transaction()
-        if nested is not None:
-            nested.commit()
-        else:
-            session.commit()
-
-    await run_in_threadpool(commit)
-    return RedirectResponse(url, status_code=303)
 
 
 def _error(exc: PubdataError) -> dict[str, Any]:
@@ -236,7 +216,7 @@ async def apply_submit(request: Request, pack_id: str, clause_id: str, session: 
                                note=typed.get("note", ""), error=error, status_code=status)  # fmt: skip
 
         return await run_in_threadpool(again)
-    return await _committed_redirect(session, f"/applications/{app_id}")
+    return RedirectResponse(f"/applications/{app_id}", status_code=303)
 
 
 # --- lists ---------------------------------------------------------------------------------------------
@@ -404,7 +384,7 @@ async def material_upload(request: Request, application_id: int, session: DB, vi
                                      status_code=status)  # fmt: skip
 
         return await run_in_threadpool(again)
-    return await _committed_redirect(session, f"/applications/{application_id}#materials")
+    return RedirectResponse(f"/applications/{application_id}#materials", status_code=303)
 
 
 def _step(session: Session, viewer: Viewer, application_id: int, action: str, fields: dict[str, str]) -> None:
@@ -467,4 +447,4 @@ async def application_step(
                                      values=fields, status_code=status)  # fmt: skip
 
         return await run_in_threadpool(again)
-    return await _committed_redirect(session, f"/applications/{application_id}")
+    return RedirectResponse(f"/applications/{application_id}", status_code=303)
