@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     query_timeout_s: float = Field(default=10.0, description="Time limit of one row or SQL query, in seconds")
     duckdb_memory_limit: str = Field(default="4GB", description="Memory DuckDB may use for reads, per process")
     duckdb_threads: int = Field(default=2, description="Threads DuckDB uses for reads, per process")
+    page_cache_mb: int = Field(
+        default=256, ge=0, description="Memory for decoded row groups that row pages are served from, per process"
+    )
     job_workers: int = Field(default=1, ge=0, description="Background jobs a server process runs at once; 0: none")
     job_poll_seconds: float = Field(default=1.0, gt=0, description="How often an idle runner looks for queued jobs")
     job_stale_seconds: int = Field(

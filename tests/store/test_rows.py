@@ -157,29 +157,3 @@ def test_conditional_rows_only_for_the_publisher_and_operator(session, settings,
 def test_amounts_keep_their_decimals(session, settings, loaded):
     table = read(session, settings, loaded.resource_id, limit=1, fields=["capital"]).table
     assert table.column("capital").to_pylist() == [Decimal("100.50")]
-
-
-def test_pages_read_straight_from_the_file_equal_the_sql_path(session, settings, loaded, monkeypatch):
-    """Plain pages in _id order skip SQL (store.pages); they must be exactly what SQL returns."""
-    from pubdata.store import query
-
-    cases = [
-        {"limit": 7},
-        {"limit": 5, "offset": 33},  # runs past the end
-        {"limit": 4, "filters": [Filter("_id", "gt", "10")]},
-        {"limit": 4, "filters": [Filter("_id", "gte", "10")], "fields": ["name", "founded"]},
-        {"limit": 50, "offset": 100},  # nothing left
-    ]
-    direct = [read(session, settings, loaded.resource_id, **c) for c in cases]
-    monkeypatch.setattr(query, "_direct_start", lambda *a: None)
-    by_sql = [read(session, settings, loaded.resource_id, **c) for c in cases]
-    for d, s in zip(direct, by_sql, strict=True):
-        assert d.records() == s.records()
-        assert d.next_cursor == s.next_cursor
-        assert d.csv_bytes() == s.csv_bytes()
-        assert d.table.schema == s.table.schema
-    # following the cursor gives the same pages both ways
-    monkeypatch.undo()
-    first = read(session, settings, loaded.resource_id, limit=6)
-    second = read(session, settings, loaded.resource_id, limit=6, cursor=first.next_cursor)
-    assert [r["_id"] for r in second.records()] == list(range(7, 13))

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
@@ -191,6 +192,9 @@ def fields_from_param(text: str | list[str] | None) -> list[str] | None:
 class _Sql:
     where: list[str] = field(default_factory=list)
     params: list[Any] = field(default_factory=list)
+    # the same filters typed, as (column, Table Schema type, op, value) for store.pages; None once
+    # a condition has no such form (text search)
+    typed: list[tuple[str, str, str, Any]] | None = field(default_factory=list)
 
     def add(self, condition: str, *params: Any) -> None:
         self.where.append(condition)
@@ -232,23 +236,32 @@ def _typed(plan: ReadPlan, name: str, value: Any) -> Any:
 
 def _where(plan: ReadPlan, query: RowQuery) -> _Sql:
     sql = _Sql()
+    assert sql.typed is not None
     for flt in query.filters:
-        col, _ = _column(plan, flt.field, "筛选条件")
+        col, column = _column(plan, flt.field, "筛选条件")
         if flt.op == "isnull":
             sql.add(f"{col} IS {'' if flt.value else 'NOT '}NULL")
+            value: Any = flt.value
         elif flt.op == "in" or (flt.op == "eq" and isinstance(flt.value, list)):  # CKAN: {"f": [a, b]}
             values = flt.value if isinstance(flt.value, list) else [flt.value]
             if not values:
                 raise InvalidQuery(f"in 筛选至少需要一个取值：{flt.field}", field=flt.field)
-            sql.add(f"{col} IN ({', '.join('?' for _ in values)})", *(_typed(plan, flt.field, v) for v in values))
+            value = [_typed(plan, flt.field, v) for v in values]
+            sql.add(f"{col} IN ({', '.join('?' for _ in values)})", *value)
         elif flt.op == "prefix":
             if flt.field == ROW_ID or plan.field(flt.field).type not in TEXT_TYPES:
                 raise InvalidQuery(f"prefix 只适用于文本字段：{flt.field}", field=flt.field)
-            sql.add(f"starts_with({col}, ?)", str(flt.value))
+            value = str(flt.value)
+            sql.add(f"starts_with({col}, ?)", value)
         elif flt.op in _COMPARE:
-            sql.add(f"{col} {_COMPARE[flt.op]} ?", _typed(plan, flt.field, flt.value))
+            value = _typed(plan, flt.field, flt.value)
+            sql.add(f"{col} {_COMPARE[flt.op]} ?", value)
         else:
             raise InvalidQuery(f"不支持的筛选运算：{flt.op}", field=flt.field)
+        op = "in" if isinstance(value, list) else flt.op
+        sql.typed.append((ROW_NUMBER if col == ROW_NUMBER else flt.field, column.type, op, value))
+    if query.q:
+        sql.typed = None
     _text_search(plan, query.q, sql)
     return sql
 
@@ -384,33 +397,28 @@ def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
     where = _where(plan, query)
     keys = _order(plan, query)
     digest = _digest(plan, query)
-    paged = _Sql(list(where.where), list(where.params))
+    paged = _Sql(list(where.where), list(where.params), None if where.typed is None else list(where.typed))
     if query.cursor:
-        condition, params = _after(keys, _decode_cursor(plan, keys, digest, query.cursor))
+        after = _decode_cursor(plan, keys, digest, query.cursor)
+        condition, params = _after(keys, after)
         paged.add(condition, *params)
+        if paged.typed is not None:
+            paged.typed = paged.typed + [(ROW_NUMBER, "integer", "gt", after[-1])] if len(keys) == 1 else None
     hidden = [k for k in keys if k[0] not in names]  # sort keys the cursor needs but the caller didn't ask for
     projection = [f"{_out(col)} AS {quote_identifier(c.name)}" for col, c in selected]
     projection += [f"{_out(col)} AS {quote_identifier('__k' + str(i))}" for i, (_, col, _) in enumerate(hidden)]
     # In _id order (the default) no ORDER BY: the scan returns rows in file order (the engine
     # preserves insertion order) and stops after the page instead of sorting every match.
+    in_file_order = keys == [(ROW_ID, ROW_NUMBER, False)]
     order = (
         ""
-        if keys == [(ROW_ID, ROW_NUMBER, False)]
+        if in_file_order
         else " ORDER BY " + ", ".join(f"{col} {'DESC' if desc else 'ASC'} NULLS LAST" for _, col, desc in keys)
     )
-    sql = (
-        f"SELECT {', '.join(projection)} FROM {plan.relation} AS t{paged.clause}{order} "
-        f"LIMIT {int(query.limit)} OFFSET {int(query.offset)}"
-    )
-    start = None if order else _direct_start(plan, query, paged)
-    if start is not None:
-        table = _direct_page(plan, query, selected, hidden, start)
-    else:
-        cur = engine.cursor(page=not order)
-        try:
-            table = engine.run(cur, sql, paged.params).to_arrow_table()
-        finally:
-            cur.close()
+    sql = _select(plan, projection, paged, order, query.limit, query.offset)
+    table = _from_groups(plan, selected, hidden, projection, paged, query) if in_file_order else None
+    if table is None:
+        table = _run_page(sql, paged.params, in_file_order)
     total = count_rows(plan, where, _digest(plan, query, with_sort=False)) if query.include_total else None
     next_cursor = None
     if table.num_rows == query.limit and query.limit > 0:
@@ -431,32 +439,48 @@ def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
     )
 
 
-def _direct_start(plan: ReadPlan, query: RowQuery, paged: _Sql) -> int | None:
-    """The first file row of a page that can be read straight from the file (``store.pages``): the
-    table's own rows in file order, limited only by ``_id`` lower bounds and the cursor; None when
-    the page needs SQL (other filters, text search, masks, a contract's row filter)."""
-    if plan.masks or plan.row_filter_sql is not None or query.q:
+def _select(plan: ReadPlan, projection: list[str], where: _Sql, order: str, limit: int, offset: int) -> str:
+    return (
+        f"SELECT {', '.join(projection)} FROM {plan.relation} AS t{where.clause}{order} "
+        f"LIMIT {int(limit)} OFFSET {int(offset)}"
+    )
+
+
+def _run_page(sql: str, params: list[Any], in_file_order: bool) -> pa.Table:
+    cur = engine.cursor(page=in_file_order)
+    try:
+        return engine.run(cur, sql, params).to_arrow_table()
+    finally:
+        cur.close()
+
+
+def _from_groups(
+    plan: ReadPlan,
+    selected: list[tuple[str, Column]],
+    hidden: list[Any],
+    projection: list[str],
+    paged: _Sql,
+    query: RowQuery,
+) -> pa.Table | None:
+    """A page in file order from the decoded row groups (``store.pages``), finished by SQL from where
+    the scan stopped if it had to; None when the page needs SQL from the start (masks, a contract's
+    row filter, text search, a filter ``store.pages`` can't evaluate exactly)."""
+    if plan.masks or plan.row_filter_sql is not None or paged.typed is None:
         return None
-    start = 0
-    for flt in query.filters:
-        if flt.field != ROW_ID or flt.op not in ("gt", "gte"):
-            return None
-        bound = _typed(plan, ROW_ID, flt.value)  # 0-based
-        start = max(start, bound + 1 if flt.op == "gt" else bound)
-    if query.cursor:
-        start = max(start, int(paged.params[-1]) + 1)  # the cursor adds "_rn > ?" last
-    return start + query.offset
-
-
-def _direct_page(
-    plan: ReadPlan, query: RowQuery, selected: list[tuple[str, Column]], hidden: list[Any], start: int
-) -> pa.Table:
+    conds = pages.conditions(plan.path, paged.typed)
+    if conds is None:
+        return None
     names = [c.name for col, c in selected if col != ROW_NUMBER]
-    raw = pages.read_page(plan.path, names, start, query.limit)
-    ids = pa.array(range(start + 1, start + 1 + raw.num_rows), pa.int64())
-    columns = {c.name: (ids if col == ROW_NUMBER else raw.column(c.name)) for col, c in selected}
-    columns |= {"__k" + str(i): ids for i in range(len(hidden))}  # only _id can be hidden here
-    return pa.table(columns)
+    found = pages.scan(plan.path, names, conds, skip=query.offset, limit=query.limit)
+    ids = pc.add(found.table.column(ROW_NUMBER), 1)
+    columns = {c.name: (ids if col == ROW_NUMBER else found.table.column(c.name)) for col, c in selected}
+    columns |= {"__k" + str(i): ids for i in range(len(hidden))}  # in file order only _id can be hidden
+    table = pa.table(columns)
+    if found.resume_at is None:
+        return table
+    rest = _Sql(paged.where + [f"{ROW_NUMBER} >= ?"], paged.params + [found.resume_at])
+    sql = _select(plan, projection, rest, "", found.still_take, found.still_skip)
+    return pa.concat_tables([table, _run_page(sql, rest.params, True)])
 
 
 def count_rows(plan: ReadPlan, where: _Sql | None = None, digest: str | None = None) -> int:
