@@ -56,6 +56,7 @@ _COMPARE = {
     "eq": pc.equal, "ne": pc.not_equal, "gt": pc.greater, "gte": pc.greater_equal,
     "lt": pc.less, "lte": pc.less_equal,
 }  # fmt: skip
+_FALSE = pa.scalar(False)
 _STATS_TYPES = ("integer", "year", "number", "date", "datetime")
 
 
@@ -131,9 +132,10 @@ def _scalar(value: Any, arrow_type: pa.DataType) -> pa.Scalar | None:
     if isinstance(value, datetime) and (value.tzinfo is not None or pa.types.is_date32(arrow_type)):
         return None  # an aware time, or a time against a date: SQL's casts decide
     try:
-        return pa.scalar(value).cast(arrow_type, safe=True)
+        scalar = pa.scalar(value, arrow_type)  # typed: no inference (which imports on every call)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError):
         return None
+    return scalar if scalar.as_py() == value else None  # e.g. a time finer than the column's unit
 
 
 # --- the file's layout and the cache of decoded columns ---------------------------------------------
@@ -334,19 +336,19 @@ def _scan_group(
                 part = values[cond.column].slice(at, length)
             m = cond.mask(part)
             mask = m if mask is None else pc.and_(mask, m)
-        hits = pc.indices_nonzero(pc.fill_null(mask, False))
+        hits = pc.indices_nonzero(pc.fill_null(mask, _FALSE))
         dropped = min(skip, len(hits))
         hits, skip = hits.slice(dropped, limit), skip - dropped
         if len(hits):
-            picked.append(pc.add(hits.cast(pa.int64()), at))
+            picked.append(pc.add(hits.cast(pa.int64()), pa.scalar(at, pa.int64())))
             limit -= len(hits)
         at += length
         step *= 2
     if not picked:
         return None, skip, limit
     rows = pa.concat_arrays(picked)
-    table = pa.table({ROW_NUMBER: pc.add(rows, group_start), **{c: values[c].take(rows) for c in columns}})
-    return table, skip, limit
+    file_rows = pc.add(rows, pa.scalar(group_start, pa.int64()))
+    return pa.table({ROW_NUMBER: file_rows, **{c: values[c].take(rows) for c in columns}}), skip, limit
 
 
 def _concat(parts: list[pa.Table], path: Path, columns: list[str]) -> pa.Table:

@@ -98,7 +98,7 @@ class RowPage:
         return records_of(self.table)
 
     def lists(self) -> list[list[Any]]:
-        return [[json_value(v) for v in row.values()] for row in self.table.to_pylist()]
+        return [list(row) for row in zip(*_json_columns(self.table), strict=True)]
 
     def csv_bytes(self) -> bytes:
         return csv_bytes(self.table)
@@ -111,7 +111,21 @@ class RowPage:
 
 def records_of(table: pa.Table) -> list[dict[str, Any]]:
     """Rows as JSON-ready dicts (numbers as numbers, dates ISO, datetimes with +08:00)."""
-    return [{k: json_value(v) for k, v in row.items()} for row in table.to_pylist()]
+    if table.num_columns == 0:
+        return [{} for _ in range(table.num_rows)]
+    names = table.column_names
+    return [dict(zip(names, row, strict=True)) for row in zip(*_json_columns(table), strict=True)]
+
+
+def _json_columns(table: pa.Table) -> list[list[Any]]:
+    """Each column as JSON-ready Python values; only decimals and times need a conversion per value."""
+    out = []
+    for column in table.columns:
+        values = column.to_pylist()
+        if pa.types.is_decimal(column.type) or pa.types.is_temporal(column.type):
+            values = [json_value(v) for v in values]
+        out.append(values)
+    return out
 
 
 def json_value(value: Any) -> Any:
@@ -472,7 +486,7 @@ def _from_groups(
         return None
     names = [c.name for col, c in selected if col != ROW_NUMBER]
     found = pages.scan(plan.path, names, conds, skip=query.offset, limit=query.limit)
-    ids = pc.add(found.table.column(ROW_NUMBER), 1)
+    ids = pc.add(found.table.column(ROW_NUMBER), pa.scalar(1, pa.int64()))
     columns = {c.name: (ids if col == ROW_NUMBER else found.table.column(c.name)) for col, c in selected}
     columns |= {"__k" + str(i): ids for i in range(len(hidden))}  # in file order only _id can be hidden
     table = pa.table(columns)
