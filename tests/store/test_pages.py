@@ -83,6 +83,7 @@ def random_queries(n):
         lambda: Filter("district", "ne", "崂山区"),
         lambda: Filter("district", "isnull", rng.choice([True, False])),
         lambda: Filter("name", "prefix", rng.choice(["青岛海", "青岛港湾", "无"])),
+        lambda: Filter("name", rng.choice(["gt", "lte"]), rng.choice(["青岛海洋公司1", "青岛蓝", "A"])),
         lambda: Filter("capital", rng.choice(["gt", "gte", "lt", "lte"]), str(rng.randint(0, 500))),
         lambda: Filter("capital", "eq", f"{rng.randint(0, 500)}.50"),
         lambda: Filter("capital", "gte", "100.005"),  # more decimals than the column: SQL decides

@@ -70,8 +70,9 @@ def current_actor(request: Request, session: Session = SessionDep) -> Actor:
     return actor
 
 
-def data_home(request: Request) -> Path:
-    """The platform's data directory (``PUBDATA_HOME``): where the store keeps its versions."""
+async def data_home(request: Request) -> Path:
+    """The platform's data directory (``PUBDATA_HOME``): where the store keeps its versions (async:
+    nothing to wait for, so no trip through the thread pool)."""
     return Path(request.app.state.settings.home)
 
 

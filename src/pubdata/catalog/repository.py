@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, delete, func, insert, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, lazyload, selectinload
 
 from pubdata.authz import Actor
 from pubdata.catalog.models import CatalogEntry, CatalogResource, EntryRevision, EntryTag, SearchTerm
@@ -51,9 +51,12 @@ def code_taken(session: Session, code: str, name: str) -> str | None:
 
 
 def resource_by_id(session: Session, actor: Actor, resource_id: str) -> CatalogResource | None:
+    """The resource with its entry, in one query (every row read starts here): the entry's tags are
+    loaded only if asked for."""
     stmt = (
         select(CatalogResource)
         .join(CatalogEntry, CatalogResource.entry_id == CatalogEntry.id)
+        .options(contains_eager(CatalogResource.entry), lazyload(CatalogResource.entry, CatalogEntry.tags))
         .where(CatalogResource.id == resource_id)
     )
     return session.scalars(visible(stmt, actor)).first()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from pubdata.access import masks, usage
@@ -196,25 +196,30 @@ def plan_read(
     resource = catalog.get_resource(session, actor, resource_id)
     entry = resource.entry
     grant = None if may_read_rows(actor, entry) else _grant_for(session, actor, entry, resource.id, version, purpose)
-    table = session.get(StoreTable, resource.id)
-    if table is None:
+    number_asked = StoreTable.current_version if version is None else literal(version)
+    found = session.execute(
+        select(StoreTable.table_schema, StoreTable.current_version, StoreVersion.state, StoreVersion.rows_loaded)
+        .outerjoin(
+            StoreVersion,
+            (StoreVersion.resource_id == StoreTable.resource_id) & (StoreVersion.number == number_asked),
+        )
+        .where(StoreTable.resource_id == resource.id)
+    ).first()  # the table and the version in one query: every row read starts here
+    if found is None:
         raise TableNotFound(f"资源尚未建立数据表：{resource_id}")
-    number = version if version is not None else table.current_version
+    number = version if version is not None else found.current_version
     if number is None:
         raise NoData(f"资源尚无已发布的数据：{resource.name}")
-    row = session.scalar(
-        select(StoreVersion).where(StoreVersion.resource_id == resource.id, StoreVersion.number == number)
-    )
-    if row is None or row.state != "published":
+    if found.state != "published":
         raise VersionNotFound(f"版本不存在或未发布：{number}")
-    schema = table_schema.parse_schema(table.table_schema)
+    schema = table_schema.parse_schema(found.table_schema)
     plan = ReadPlan(
         resource_id=resource.id,
         resource_name=resource.name,
         entry_code=entry.code,
         entry_name=entry.name,
         version=number,
-        rows=row.rows_loaded,
+        rows=found.rows_loaded,
         path=files.version_dir(home, resource.id, number) / files.DATA_FILE,
         schema=schema,
         fields=tuple(schema.fields),
