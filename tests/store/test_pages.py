@@ -162,7 +162,7 @@ def test_row_group_statistics_skip_groups_without_decoding(session, settings, ta
     assert conds is not None
     found = pages.scan(path, ["staff"], conds, skip=0, limit=5)
     assert found.resume_at is None and found.table.column("_rn").to_pylist()[0] >= 280
-    assert pages.cache.missing(path, 0, ["staff"]) == ["staff"]  # the first groups were never decoded
+    assert pages.cache.missing(pages.layout(path), 0, ["staff"]) == ["staff"]  # the first groups were never decoded
 
 
 def test_values_the_column_type_cannot_hold_exactly_take_sql(tmp_path, session, settings, table):
@@ -171,3 +171,18 @@ def test_values_the_column_type_cannot_hold_exactly_take_sql(tmp_path, session, 
     assert pages.conditions(path, [("ratio", "number", "lt", Decimal("0.5"))]) is None
     assert pages.conditions(path, [("staff", "integer", "eq", 2**70)]) is None
     assert pages.conditions(path, [("capital", "number", "gte", Decimal("1.5"))]) is not None
+
+
+def test_a_file_replaced_under_the_same_path_is_read_afresh(session, settings, table, monkeypatch):
+    """Caches key on the file's identity, not only its path (a data home rebuilt under a server)."""
+
+    def names():
+        page = read_rows(session, ANONYMOUS, table, RowQuery(limit=3, fields=["name"]), home=settings.home)
+        return [r["name"] for r in page.records()]
+
+    before = names()
+    path = plan_read(session, ANONYMOUS, table, home=settings.home).path
+    data = pq.read_table(path)
+    pq.write_table(data.slice(3), path.with_suffix(".new"))
+    path.with_suffix(".new").replace(path)
+    assert names() == [r["name"] for r in data.slice(3, 3).to_pylist()] != before

@@ -143,6 +143,7 @@ def _scalar(value: Any, arrow_type: pa.DataType) -> pa.Scalar | None:
 
 @dataclass(frozen=True)
 class _Layout:
+    key: tuple[Any, ...]  # the file's path and identity (inode, mtime, size): what the caches key on
     metadata: pq.FileMetaData
     arrow_schema: pa.Schema
     starts: tuple[int, ...]  # the first row of each row group, then the total
@@ -180,55 +181,59 @@ _layout_lock = threading.Lock()
 
 
 @lru_cache(maxsize=256)
-def _layout_of(path: Path) -> _Layout:
-    metadata = pq.ParquetFile(path).metadata
+def _layout_of(key: tuple[Any, ...]) -> _Layout:
+    metadata = pq.ParquetFile(key[0]).metadata
     starts = [0]
     for i in range(metadata.num_row_groups):
         starts.append(starts[-1] + metadata.row_group(i).num_rows)
-    return _Layout(metadata, metadata.schema.to_arrow_schema(), tuple(starts))
+    return _Layout(key, metadata, metadata.schema.to_arrow_schema(), tuple(starts))
 
 
 def layout(path: Path) -> _Layout:
+    """The file's footer and row-group starts, read once per file. A published version's file never
+    changes, but the key includes the file's identity all the same, so a data home rebuilt under a
+    running server (``pubdata demo`` again) can't serve another file's rows."""
+    st = path.stat()
     with _layout_lock:
-        return _layout_of(path)
+        return _layout_of((str(path), st.st_ino, st.st_mtime_ns, st.st_size))
 
 
 class _ColumnCache:
     """Decoded columns of row groups, least recently used first out, within a byte budget."""
 
     def __init__(self) -> None:
-        self._items: OrderedDict[tuple[Path, int, str], pa.Array] = OrderedDict()
+        self._items: OrderedDict[tuple[Any, ...], pa.Array] = OrderedDict()  # (file key, group, column)
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def missing(self, path: Path, group: int, columns: list[str]) -> list[str]:
+    def missing(self, info: _Layout, group: int, columns: list[str]) -> list[str]:
         with self._lock:
-            return [c for c in columns if (path, group, c) not in self._items]
+            return [c for c in columns if (info.key, group, c) not in self._items]
 
-    def get(self, path: Path, group: int, columns: list[str]) -> dict[str, pa.Array]:
+    def get(self, info: _Layout, group: int, columns: list[str]) -> dict[str, pa.Array]:
         """The group's columns, decoding those not in memory (outside the lock: a slow decode
         doesn't hold up pages of other groups)."""
         out: dict[str, pa.Array] = {}
         with self._lock:
             for c in columns:
-                item = self._items.get((path, group, c))
+                item = self._items.get((info.key, group, c))
                 if item is not None:
-                    self._items.move_to_end((path, group, c))
+                    self._items.move_to_end((info.key, group, c))
                     out[c] = item
         wanted = [c for c in columns if c not in out]
         if wanted:
-            info = layout(path)
-            table = pq.ParquetFile(path, metadata=info.metadata).read_row_group(group, columns=wanted)
+            f = pq.ParquetFile(info.key[0], metadata=info.metadata)
+            table = f.read_row_group(group, columns=wanted)
             decoded = {c: _as_duckdb_reads(table.column(c).combine_chunks()) for c in wanted}
             out |= decoded
-            self._put(path, group, decoded)
+            self._put(info, group, decoded)
         return out
 
-    def _put(self, path: Path, group: int, columns: dict[str, pa.Array]) -> None:
+    def _put(self, info: _Layout, group: int, columns: dict[str, pa.Array]) -> None:
         budget = get_settings().page_cache_mb * 1024 * 1024
         with self._lock:
             for c, values in columns.items():
-                key = (path, group, c)
+                key = (info.key, group, c)
                 if key in self._items:
                     continue
                 self._items[key] = values
@@ -281,15 +286,15 @@ def scan(path: Path, columns: list[str], conds: list[Condition], *, skip: int, l
         if not info.may_match(group, conds):
             row = info.starts[group + 1]
             continue
-        if cache.missing(path, group, needed):
+        if cache.missing(info, group, needed):
             if cold == COLD_GROUPS:
-                return Scan(_concat(parts, path, columns), row, skip, limit)
+                return Scan(_concat(parts, info, columns), row, skip, limit)
             cold += 1
-        found, skip, limit = _scan_group(path, group, row, needed, columns, conds, skip, limit)
+        found, skip, limit = _scan_group(info, group, row, needed, columns, conds, skip, limit)
         if found is not None:
             parts.append(found)
         row = info.starts[group + 1]
-    return Scan(_concat(parts, path, columns))
+    return Scan(_concat(parts, info, columns))
 
 
 def _first_row(conds: list[Condition]) -> int:
@@ -302,7 +307,7 @@ def _first_row(conds: list[Condition]) -> int:
 
 
 def _scan_group(
-    path: Path,
+    info: _Layout,
     group: int,
     row: int,
     needed: list[str],
@@ -314,9 +319,8 @@ def _scan_group(
     """Matches in one row group from file row ``row`` on; returns them and what is still to skip
     and take. Filters are evaluated on slices that double in size, so a page stops soon after it
     is full whether its filter matches often or rarely."""
-    info = layout(path)
     group_start, size = info.starts[group], info.starts[group + 1] - info.starts[group]
-    values = cache.get(path, group, needed)
+    values = cache.get(info, group, needed)
     at = row - group_start
     picked: list[pa.Array] = []
     if not conds:
@@ -351,10 +355,10 @@ def _scan_group(
     return pa.table({ROW_NUMBER: file_rows, **{c: values[c].take(rows) for c in columns}}), skip, limit
 
 
-def _concat(parts: list[pa.Table], path: Path, columns: list[str]) -> pa.Table:
+def _concat(parts: list[pa.Table], info: _Layout, columns: list[str]) -> pa.Table:
     if parts:
         return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-    schema = layout(path).arrow_schema
+    schema = info.arrow_schema
     fields = [pa.field(ROW_NUMBER, pa.int64())]
     for c in columns:
         f = schema.field(c)

@@ -250,7 +250,7 @@ def _typed(plan: ReadPlan, name: str, value: Any) -> Any:
 
 def _where(plan: ReadPlan, query: RowQuery) -> _Sql:
     sql = _Sql()
-    assert sql.typed is not None
+    typed = []
     for flt in query.filters:
         col, column = _column(plan, flt.field, "筛选条件")
         if flt.op == "isnull":
@@ -273,9 +273,8 @@ def _where(plan: ReadPlan, query: RowQuery) -> _Sql:
         else:
             raise InvalidQuery(f"不支持的筛选运算：{flt.op}", field=flt.field)
         op = "in" if isinstance(value, list) else flt.op
-        sql.typed.append((ROW_NUMBER if col == ROW_NUMBER else flt.field, column.type, op, value))
-    if query.q:
-        sql.typed = None
+        typed.append((ROW_NUMBER if col == ROW_NUMBER else flt.field, column.type, op, value))
+    sql.typed = None if query.q else typed
     _text_search(plan, query.q, sql)
     return sql
 
@@ -411,19 +410,19 @@ def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
     where = _where(plan, query)
     keys = _order(plan, query)
     digest = _digest(plan, query)
-    paged = _Sql(list(where.where), list(where.params), None if where.typed is None else list(where.typed))
+    # In _id order (the default) no ORDER BY: the scan returns rows in file order (the engine
+    # preserves insertion order) and stops after the page instead of sorting every match.
+    in_file_order = keys == [(ROW_ID, ROW_NUMBER, False)]
+    paged = _Sql(list(where.where), list(where.params), where.typed and list(where.typed))
     if query.cursor:
         after = _decode_cursor(plan, keys, digest, query.cursor)
         condition, params = _after(keys, after)
         paged.add(condition, *params)
-        if paged.typed is not None:
-            paged.typed = paged.typed + [(ROW_NUMBER, "integer", "gt", after[-1])] if len(keys) == 1 else None
+        if in_file_order and paged.typed is not None:
+            paged.typed.append((ROW_NUMBER, "integer", "gt", after[0]))
     hidden = [k for k in keys if k[0] not in names]  # sort keys the cursor needs but the caller didn't ask for
     projection = [f"{_out(col)} AS {quote_identifier(c.name)}" for col, c in selected]
     projection += [f"{_out(col)} AS {quote_identifier('__k' + str(i))}" for i, (_, col, _) in enumerate(hidden)]
-    # In _id order (the default) no ORDER BY: the scan returns rows in file order (the engine
-    # preserves insertion order) and stops after the page instead of sorting every match.
-    in_file_order = keys == [(ROW_ID, ROW_NUMBER, False)]
     order = (
         ""
         if in_file_order
