@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from pubdata.authz import ANONYMOUS, Actor
@@ -64,8 +65,13 @@ def resolve_actor(request: Request, session: Session) -> Actor:
 SessionDep = Depends(db_session, scope="function")
 
 
-def current_actor(request: Request, session: Session = SessionDep) -> Actor:
-    actor = resolve_actor(request, session)
+async def current_actor(request: Request, session: Session = SessionDep) -> Actor:
+    """Who is asking. Without a token or a session cookie that is the anonymous actor, decided here
+    in the event loop; otherwise the lookup (database work) runs in the thread pool."""
+    if token_from_request(request) or request.cookies.get(SESSION_COOKIE):
+        actor = await run_in_threadpool(resolve_actor, request, session)
+    else:
+        actor = ANONYMOUS
     request.state.actor = actor
     return actor
 
