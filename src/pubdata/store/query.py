@@ -121,9 +121,12 @@ def _json_columns(table: pa.Table) -> list[list[Any]]:
     """Each column as JSON-ready Python values; only decimals and times need a conversion per value."""
     out = []
     for column in table.columns:
-        values = column.to_pylist()
-        if pa.types.is_decimal(column.type) or pa.types.is_temporal(column.type):
-            values = [json_value(v) for v in values]
+        if pa.types.is_date32(column.type):  # ISO dates straight from Arrow (the same text as isoformat)
+            values = column.cast(pa.string()).to_pylist()
+        else:
+            values = column.to_pylist()
+            if pa.types.is_decimal(column.type) or pa.types.is_temporal(column.type):
+                values = [json_value(v) for v in values]
         out.append(values)
     return out
 
