@@ -253,3 +253,26 @@ def test_who_may_run_matching_and_what_it_needs(session, tmp_path: Path, as_acto
     publish_facts(session, tmp_path, city())
     runs = match.match_all(session, as_actor("operator"), home=tmp_path)
     assert [r.pack_id for r in runs] == [PACK]
+
+
+def test_a_failed_run_is_recorded_after_the_rollback(session, tmp_path: Path, monkeypatch):
+    """What a failed run did is rolled back; its record (failed, with the error) is kept."""
+    from pubdata.db import write_durable
+    from pubdata.policy.models import PolicyMatchRun
+
+    publish_facts(session, tmp_path, city())
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("磁盘已满")
+
+    monkeypatch.setattr(match, "run_pass", broken)
+    request = session.begin_nested()  # what a request's session or session_scope does around it
+    with pytest.raises(RuntimeError):
+        match.match_pack(session, SYSTEM, PACK, home=tmp_path)
+    request.rollback()
+    assert write_durable(session)
+    runs = session.scalars(select(PolicyMatchRun)).all()
+    assert [(r.state, r.error) for r in runs] == [("failed", "RuntimeError: 磁盘已满")]
+    assert runs[0].finished_at is not None and notice_count(session) == 0 and not pairs(session)
+    monkeypatch.undo()  # the next run is not mistaken for a finished one
+    assert match.match_pack(session, SYSTEM, PACK, home=tmp_path).state == "done"

@@ -45,9 +45,9 @@ from sqlalchemy.orm import Session
 
 from pubdata.audit import service as audit
 from pubdata.authz import Actor, Permission, require
-from pubdata.db import utcnow
+from pubdata.db import keep_whatever_happens, utcnow
 from pubdata.enterprise import service as enterprise
-from pubdata.errors import Invalid
+from pubdata.errors import Invalid, PubdataError
 from pubdata.policy import bulk, notices, service
 from pubdata.policy.engine import pack_select
 from pubdata.policy.match_schemas import MatchRunRead
@@ -218,6 +218,48 @@ def match_pack(
     run = PolicyMatchRun(pack_version_id=version.id, facts_version=facts_version, state="running", started_at=utcnow())
     session.add(run)
     session.flush()
+    try:
+        return _execute(session, actor, pack, version, run, facts_file, home=home, say=say, started=started)
+    except Exception as exc:
+        _keep_failure(session, pack, run, exc, seconds=time.perf_counter() - started)
+        raise
+
+
+def _keep_failure(session: Session, pack: Pack, run: PolicyMatchRun, exc: Exception, *, seconds: float) -> None:
+    """A failed run is rolled back with everything it did; its record (state ``failed``, the error)
+    is written whatever happens (``db.keep_whatever_happens``), so an operator can see what went
+    wrong. After a rollback the row (and a pack version made in the same transaction) is created
+    anew; if the caller commits instead, the run's own row is marked failed."""
+    message = exc.message if isinstance(exc, PubdataError) else f"{type(exc).__name__}: {exc}"
+    facts_version, started_at, run_id = run.facts_version, run.started_at, run.id
+
+    def write(s: Session) -> None:
+        row = s.get(PolicyMatchRun, run_id)
+        if row is None:
+            version = service.register_version(s, pack)
+            row = PolicyMatchRun(pack_version_id=version.id, facts_version=facts_version, started_at=started_at)
+            s.add(row)
+        row.state, row.error = "failed", message[:4000]
+        row.seconds, row.finished_at = round(seconds, 3), utcnow()
+        s.flush()
+
+    keep_whatever_happens(session, write)
+
+
+def _execute(
+    session: Session,
+    actor: Actor,
+    pack: Pack,
+    version: PolicyPackVersion,
+    run: PolicyMatchRun,
+    facts_file: Path,
+    *,
+    home: Path,
+    say: Progress,
+    started: float,
+) -> MatchRunRead:
+    """The run itself: the pass over the facts, the results file, ``policy_match``, notices, audit."""
+    facts_version = run.facts_version
     root = results_root(home)
     root.mkdir(parents=True, exist_ok=True)
     work = root / f".staging-{secrets.token_hex(8)}"
