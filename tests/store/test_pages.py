@@ -144,10 +144,10 @@ def test_a_sparse_filter_hands_the_rest_to_duckdb(session, settings, table, monk
     """After COLD_GROUPS row groups not in memory the scan stops and SQL finishes the page."""
     small_groups(session, settings, table)
     pages.cache.clear()
-    path = plan_read(session, ANONYMOUS, table, home=settings.home).path
-    conds = pages.conditions(path, [("district", "string", "eq", "崂山区")])
+    info = pages.layout(plan_read(session, ANONYMOUS, table, home=settings.home).path)
+    conds = pages.conditions(info, [("district", "string", "eq", "崂山区")])
     assert conds is not None
-    found = pages.scan(path, ["name"], conds, skip=0, limit=10)
+    found = pages.scan(info, ["name"], conds, skip=0, limit=10)
     assert found.resume_at == 14 and found.still_take == 10 - found.table.num_rows
     read = read_rows(session, ANONYMOUS, table, RowQuery(filters=[Filter("district", "eq", "崂山区")], limit=10),
                      home=settings.home)  # fmt: skip
@@ -157,20 +157,20 @@ def test_a_sparse_filter_hands_the_rest_to_duckdb(session, settings, table, monk
 def test_row_group_statistics_skip_groups_without_decoding(session, settings, table):
     small_groups(session, settings, table)
     pages.cache.clear()
-    path = plan_read(session, ANONYMOUS, table, home=settings.home).path
-    conds = pages.conditions(path, [("_rn", "integer", "gte", 280), ("staff", "integer", "gte", 0)])
+    info = pages.layout(plan_read(session, ANONYMOUS, table, home=settings.home).path)
+    conds = pages.conditions(info, [("_rn", "integer", "gte", 280), ("staff", "integer", "gte", 0)])
     assert conds is not None
-    found = pages.scan(path, ["staff"], conds, skip=0, limit=5)
+    found = pages.scan(info, ["staff"], conds, skip=0, limit=5)
     assert found.resume_at is None and found.table.column("_rn").to_pylist()[0] >= 280
-    assert pages.cache.missing(pages.layout(path), 0, ["staff"]) == ["staff"]  # the first groups were never decoded
+    assert pages.cache.missing(info, 0, ["staff"]) == ["staff"]  # the first groups were never decoded
 
 
 def test_values_the_column_type_cannot_hold_exactly_take_sql(tmp_path, session, settings, table):
-    path = plan_read(session, ANONYMOUS, table, home=settings.home).path
-    assert pages.conditions(path, [("capital", "number", "gte", Decimal("1.005"))]) is None
-    assert pages.conditions(path, [("ratio", "number", "lt", Decimal("0.5"))]) is None
-    assert pages.conditions(path, [("staff", "integer", "eq", 2**70)]) is None
-    assert pages.conditions(path, [("capital", "number", "gte", Decimal("1.5"))]) is not None
+    info = pages.layout(plan_read(session, ANONYMOUS, table, home=settings.home).path)
+    assert pages.conditions(info, [("capital", "number", "gte", Decimal("1.005"))]) is None
+    assert pages.conditions(info, [("ratio", "number", "lt", Decimal("0.5"))]) is None
+    assert pages.conditions(info, [("staff", "integer", "eq", 2**70)]) is None
+    assert pages.conditions(info, [("capital", "number", "gte", Decimal("1.5"))]) is not None
 
 
 def test_a_file_replaced_under_the_same_path_is_read_afresh(session, settings, table, monkeypatch):

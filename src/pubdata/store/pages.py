@@ -38,8 +38,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pubdata.settings import get_settings
+from pubdata.store.read import ROW_NUMBER  # the 0-based file row number, as in the plan's relation
 
-ROW_NUMBER = "_rn"  # the 0-based file row number, as in the read path's relation
 COLD_GROUPS = 2  # row groups a page may decode before DuckDB takes over
 FIRST_SLICE = 4096  # rows of the first slice a filter is evaluated on; each next slice doubles
 _TYPES: dict[str, Callable[[pa.DataType], bool]] = {
@@ -89,10 +89,10 @@ class Condition:
         return {"gt": high > v, "gte": high >= v, "lt": low < v, "lte": low <= v}.get(self.op, True)
 
 
-def conditions(path: Path, filters: list[tuple[str, str, str, Any]]) -> list[Condition] | None:
+def conditions(info: Layout, filters: list[tuple[str, str, str, Any]]) -> list[Condition] | None:
     """Filters (column or ``_rn``, Table Schema type, op, typed value or values) as conditions on the
     file's columns, or None when one of them can't be evaluated here exactly (the page takes SQL)."""
-    schema = layout(path).arrow_schema
+    schema = info.arrow_schema
     out = []
     for column, kind, op, value in filters:
         arrow_type = pa.int64() if column == ROW_NUMBER else schema.field(column).type
@@ -142,7 +142,7 @@ def _scalar(value: Any, arrow_type: pa.DataType) -> pa.Scalar | None:
 
 
 @dataclass(frozen=True)
-class _Layout:
+class Layout:
     key: tuple[Any, ...]  # the file's path and identity (inode, mtime, size): what the caches key on
     metadata: pq.FileMetaData
     arrow_schema: pa.Schema
@@ -181,15 +181,15 @@ _layout_lock = threading.Lock()
 
 
 @lru_cache(maxsize=256)
-def _layout_of(key: tuple[Any, ...]) -> _Layout:
+def _layout_of(key: tuple[Any, ...]) -> Layout:
     metadata = pq.ParquetFile(key[0]).metadata
     starts = [0]
     for i in range(metadata.num_row_groups):
         starts.append(starts[-1] + metadata.row_group(i).num_rows)
-    return _Layout(key, metadata, metadata.schema.to_arrow_schema(), tuple(starts))
+    return Layout(key, metadata, metadata.schema.to_arrow_schema(), tuple(starts))
 
 
-def layout(path: Path) -> _Layout:
+def layout(path: Path) -> Layout:
     """The file's footer and row-group starts, read once per file. A published version's file never
     changes, but the key includes the file's identity all the same, so a data home rebuilt under a
     running server (``pubdata demo`` again) can't serve another file's rows."""
@@ -206,11 +206,11 @@ class _ColumnCache:
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def missing(self, info: _Layout, group: int, columns: list[str]) -> list[str]:
+    def missing(self, info: Layout, group: int, columns: list[str]) -> list[str]:
         with self._lock:
             return [c for c in columns if (info.key, group, c) not in self._items]
 
-    def get(self, info: _Layout, group: int, columns: list[str]) -> dict[str, pa.Array]:
+    def get(self, info: Layout, group: int, columns: list[str]) -> dict[str, pa.Array]:
         """The group's columns, decoding those not in memory (outside the lock: a slow decode
         doesn't hold up pages of other groups)."""
         out: dict[str, pa.Array] = {}
@@ -229,7 +229,7 @@ class _ColumnCache:
             self._put(info, group, decoded)
         return out
 
-    def _put(self, info: _Layout, group: int, columns: dict[str, pa.Array]) -> None:
+    def _put(self, info: Layout, group: int, columns: dict[str, pa.Array]) -> None:
         budget = get_settings().page_cache_mb * 1024 * 1024
         with self._lock:
             for c, values in columns.items():
@@ -273,9 +273,8 @@ class Scan:
     still_take: int = 0  # matches still to take after resume_at
 
 
-def scan(path: Path, columns: list[str], conds: list[Condition], *, skip: int, limit: int) -> Scan:
+def scan(info: Layout, columns: list[str], conds: list[Condition], *, skip: int, limit: int) -> Scan:
     """The matches of ``conds`` in file order, skipping ``skip`` of them and taking ``limit``."""
-    info = layout(path)
     filter_columns = [c for c in dict.fromkeys(c.column for c in conds) if c != ROW_NUMBER]
     needed = list(dict.fromkeys(filter_columns + columns))
     parts: list[pa.Table] = []
@@ -307,7 +306,7 @@ def _first_row(conds: list[Condition]) -> int:
 
 
 def _scan_group(
-    info: _Layout,
+    info: Layout,
     group: int,
     row: int,
     needed: list[str],
@@ -355,7 +354,7 @@ def _scan_group(
     return pa.table({ROW_NUMBER: file_rows, **{c: values[c].take(rows) for c in columns}}), skip, limit
 
 
-def _concat(parts: list[pa.Table], info: _Layout, columns: list[str]) -> pa.Table:
+def _concat(parts: list[pa.Table], info: Layout, columns: list[str]) -> pa.Table:
     if parts:
         return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
     schema = info.arrow_schema

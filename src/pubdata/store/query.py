@@ -483,11 +483,12 @@ def _from_groups(
     row filter, text search, a filter ``store.pages`` can't evaluate exactly)."""
     if plan.masks or plan.row_filter_sql is not None or paged.typed is None:
         return None
-    conds = pages.conditions(plan.path, paged.typed)
+    info = pages.layout(plan.path)
+    conds = pages.conditions(info, paged.typed)
     if conds is None:
         return None
     names = [c.name for col, c in selected if col != ROW_NUMBER]
-    found = pages.scan(plan.path, names, conds, skip=query.offset, limit=query.limit)
+    found = pages.scan(info, names, conds, skip=query.offset, limit=query.limit)
     ids = pc.add(found.table.column(ROW_NUMBER), pa.scalar(1, pa.int64()))
     columns = {c.name: (ids if col == ROW_NUMBER else found.table.column(c.name)) for col, c in selected}
     columns |= {"__k" + str(i): ids for i in range(len(hidden))}  # in file order only _id can be hidden
