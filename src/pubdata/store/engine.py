@@ -1,17 +1,32 @@
-"""The process's DuckDB connection for reading the store's published versions: one in-memory
-connection per process, a cursor per query, bounded memory and threads, Parquet footers cached.
+"""The process's DuckDB connections for reading the store's published versions.
+
+- The shared connection (``cursor``): one in-memory connection per process, a cursor per query,
+  bounded memory and threads, Parquet footers cached. It runs only queries the platform builds itself
+  (validated identifiers, values as parameters): row pages, counts, downloads, the sandbox.
+- ``confined``: a fresh connection per user SQL statement that can open nothing but the files its
+  read plans named — external access off, ``allowed_paths`` set to those files, the configuration
+  locked before the statement runs. A statement that gets past the SQL checks still cannot read any
+  other file, attach a database, install or load an extension, or change a setting.
+
 Nothing is downloaded at run time: no extension autoloading or autoinstalling.
 
-``run`` executes one query under a time limit: a timer interrupts the cursor when it runs out, and
-the caller gets ``QueryTimeout`` naming the limit.
+``run`` executes one statement under a time limit: a timer interrupts the cursor when it runs out,
+and the caller gets ``QueryTimeout`` naming the limit. ``deadline`` does the same for a streamed
+result (downloads). An error from DuckDB reaches the caller as ``QueryFailed`` with a category only
+(its text can carry row values, e.g. the string a cast failed on, and the generated query with
+server paths); the full text goes to the server log.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -20,6 +35,7 @@ from pubdata.errors import Invalid
 from pubdata.settings import get_settings
 
 _lock = threading.Lock()
+log = logging.getLogger("pubdata.store.engine")
 
 
 class QueryTimeout(Invalid):
@@ -30,6 +46,42 @@ class QueryFailed(Invalid):
     code = "store.query_failed"
 
 
+# DuckDB's error classes → what the caller is told (a category, never the engine's text).
+_CATEGORIES: tuple[tuple[type[Exception], str, str], ...] = (
+    (duckdb.ConversionException, "conversion", "类型转换失败：某个值无法转换为目标类型（请检查 CAST 与比较的类型）"),
+    (duckdb.OutOfRangeException, "out_of_range", "数值超出范围"),
+    (duckdb.BinderException, "binding", "字段、表或函数引用无效（请检查名称与参数类型）"),
+    (duckdb.CatalogException, "catalog", "引用了不存在的表或函数"),
+    (duckdb.ParserException, "syntax", "SQL 语法错误"),
+    (duckdb.PermissionException, "permission", "不允许的操作：查询只能读取已授权的数据资源"),
+    (duckdb.OutOfMemoryException, "resources", "查询所需内存超出限制；请缩小范围或增加筛选条件"),
+    (duckdb.InvalidInputException, "invalid_input", "查询的输入无效（例如正则表达式或函数参数）"),
+    (duckdb.NotImplementedException, "not_supported", "查询使用了不支持的功能"),
+)
+
+
+_MISSING_COLUMN = re.compile(r'Referenced column "([^"]{1,200})" not found')
+
+
+def failure(exc: duckdb.Error, *, sql: str = "") -> QueryFailed:
+    """The caller-facing error for a DuckDB error: its category, logged in full for the operator."""
+    log.warning("DuckDB statement failed: %s | %s", str(exc).replace("\n", " ")[:2000], sql[:2000])
+    if isinstance(exc, duckdb.BinderException):
+        # a name the caller wrote that the readable columns don't have: safe to repeat (only the name)
+        missing = _MISSING_COLUMN.search(str(exc))
+        if missing:
+            return _failed("binding", f"字段不存在或未获授权：{missing.group(1)}")
+    for kind, category, message in _CATEGORIES:
+        if isinstance(exc, kind):
+            return _failed(category, message)
+    return _failed("execution", "执行出错（详情已记入服务器日志）")
+
+
+def _failed(category: str, message: str) -> QueryFailed:
+    text = f"查询失败：{message}"
+    return QueryFailed(text, details=[{"field": None, "message": text, "category": category}])
+
+
 @lru_cache(maxsize=1)
 def _connection(memory_limit: str, threads: int) -> duckdb.DuckDBPyConnection:
     config: dict[str, str | bool | int | float | list[str]] = {
@@ -38,7 +90,9 @@ def _connection(memory_limit: str, threads: int) -> duckdb.DuckDBPyConnection:
         "temp_directory": tempfile.gettempdir() + "/pubdata-duckdb",
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
-        "enable_external_access": True,  # read_parquet of the store's own files; user SQL is checked
+        # read_parquet of the store's own files; this connection runs only queries the platform builds
+        # (user SQL text runs on ``confined`` connections)
+        "enable_external_access": True,
         # rows come back in file order without an ORDER BY: the rows API relies on it for _id paging
         "preserve_insertion_order": True,
     }
@@ -69,14 +123,50 @@ def run(
 ) -> duckdb.DuckDBPyConnection:
     """Execute ``sql`` on ``cur`` within ``timeout`` seconds (the setting when None); the cursor then
     holds the result to fetch."""
+    with deadline(cur, timeout, sql=sql):
+        return cur.execute(sql, list(params))
+
+
+@contextmanager
+def deadline(cur: duckdb.DuckDBPyConnection, timeout: float | None = None, *, sql: str = "") -> Iterator[None]:
+    """Interrupt whatever ``cur`` runs inside the block after ``timeout`` seconds (the query time
+    limit when None); DuckDB's errors leave it as ``QueryTimeout`` or a categorised ``QueryFailed``."""
     limit = get_settings().query_timeout_s if timeout is None else timeout
     timer = threading.Timer(limit, cur.interrupt)
+    timer.daemon = True
     timer.start()
     try:
-        return cur.execute(sql, list(params))
+        yield
     except duckdb.InterruptException:
         raise QueryTimeout(f"查询超过时间限制 {limit:g} 秒，已中止；请缩小范围或增加筛选条件") from None
     except duckdb.Error as exc:
-        raise QueryFailed(f"查询失败：{str(exc).splitlines()[0]}") from None
+        raise failure(exc, sql=sql) from None
     finally:
         timer.cancel()
+
+
+@contextmanager
+def confined(paths: Iterable[Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection for one user SQL statement that can open only ``paths`` (the read plans' files):
+    external access off, those paths allowed, the configuration locked. Closed afterwards."""
+    settings = get_settings()
+    con = duckdb.connect(
+        ":memory:",
+        config={
+            "memory_limit": settings.duckdb_memory_limit,
+            "threads": settings.duckdb_threads,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "preserve_insertion_order": True,
+        },
+    )
+    try:
+        allowed = sorted({str(Path(p)) for p in paths})
+        # the order matters: paths are allowed before external access is switched off, then nothing
+        # (these settings included) can be changed by the statement
+        con.execute("SET allowed_paths = ?", [allowed])
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        yield con
+    finally:
+        con.close()

@@ -261,10 +261,18 @@ def _under_grant(plan: ReadPlan, grant: Any, *, unmasked: bool = False) -> ReadP
 
 
 def record_read(
-    session: Session, actor: Actor, plan: ReadPlan, action: str, *, rows: int, query_text: str | None = None
+    session: Session,
+    actor: Actor,
+    plan: ReadPlan,
+    action: str,
+    *,
+    rows: int,
+    query_text: str | None = None,
+    always: bool = False,
 ) -> None:
-    """Audit a read that returned ``rows`` rows of governed data (open data is not audited)."""
-    if not plan.governed:
+    """Audit a read that returned ``rows`` rows of governed data (open data is not audited unless
+    ``always``: user SQL audits every statement)."""
+    if not plan.governed and not always:
         return
     audit.record_later(
         session,

@@ -1,12 +1,24 @@
 """Read-only SQL over the store (``datastore_search_sql`` and ``/api/v1/sql``).
 
-The query is parsed by sqlglot (PostgreSQL syntax, as CKAN's) and checked against an allow-list:
-one statement, a ``SELECT`` (or a set operation of them), built only of the expression kinds and
-functions listed below. Every table it names must be a resource id (``FROM "<uuid>"``) the caller may
-read, or a name of its own ``WITH``; each is replaced by that resource's read-path relation, so the
-query sees exactly the columns the read plan allows and nothing else — no files, no catalogue, no
-settings, no other process state. It runs under the query time limit and returns at most
-``sql_max_rows`` rows (the result says when it was cut).
+Three walls, each enough on its own to keep a statement to the data its caller may read:
+
+1. The allow-list. The query is parsed by sqlglot (PostgreSQL syntax, as CKAN's): one statement, a
+   ``SELECT`` (or a set operation of them), built only of the expression kinds and functions listed
+   below; no table functions, no qualified names, no ``WITH RECURSIVE``.
+2. Name resolution with proper scoping (sqlglot's scope module). Every table reference is resolved
+   where it stands: a name of a ``WITH`` visible at that point is that CTE; anything else must be a
+   resource id (``FROM "<uuid>"``) that ``plan_read`` authorises for the caller. Then every table name in
+   the statement is replaced by a generated one — ``__r<i>`` for the read plans' relations, ``__c<i>``
+   for the statement's own CTEs — so no name the caller wrote reaches DuckDB as a table, and a
+   reference sqlglot and DuckDB might resolve differently cannot name a file.
+3. The connection. The statement runs on ``engine.confined``: a connection that can open only the
+   plans' Parquet files (external access off, ``allowed_paths``, configuration locked).
+
+Every statement is audited with the resources it read (``sql.read`` per resource, open data
+included), and so is every refusal: by the checks (``sql.query``), by the read plan, or by DuckDB
+(``result = failed``, with the error's category; its text, which may hold row values, only goes to
+the server log). It runs under the query time limit and returns at most ``sql_max_rows`` rows (the
+result says when it was cut).
 """
 
 from __future__ import annotations
@@ -20,8 +32,11 @@ from sqlalchemy.orm import Session
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from pubdata.audit import service as audit
 from pubdata.authz import Actor
-from pubdata.errors import Invalid
+from pubdata.errors import Invalid, PubdataError
 from pubdata.settings import get_settings
 from pubdata.store import engine
 from pubdata.store.read import ROW_ID, ROW_NUMBER, ReadPlan, plan_read, record_read
@@ -94,6 +109,8 @@ def check(sql: str) -> exp.Query:
     tree = statements[0]
     if not isinstance(tree, exp.Query):
         raise InvalidSql(f"只允许只读的 SELECT 查询，不允许 {tree.key.upper()}")
+    if any(w.args.get("recursive") for w in tree.find_all(exp.With)):
+        raise InvalidSql("SQL 中不允许使用 WITH RECURSIVE")
     for node in tree.walk():
         if isinstance(node, exp.Anonymous):
             if node.name.lower() not in _ANONYMOUS:
@@ -108,38 +125,117 @@ def check(sql: str) -> exp.Query:
     return tree
 
 
-def run_sql(session: Session, actor: Actor, sql: str, *, home: Path, max_rows: int | None = None) -> SqlResult:
-    """Run a checked query over the resources the actor may read."""
-    tree = check(sql)
-    own_names = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
-    plans: dict[str, ReadPlan] = {}
-    for table in list(tree.find_all(exp.Table)):
-        name = table.name
-        if name in own_names:
-            continue
-        if name not in plans:
-            plans[name] = plan_read(session, actor, name, home=home)
-        alias = table.alias or name
-        table.replace(
-            exp.Table(
-                this=exp.to_identifier(f"__r{list(plans).index(name)}", quoted=True),
-                alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)),
-            )
-        )
-    if not plans:
-        raise InvalidSql('SQL 必须查询至少一个数据资源：FROM "资源ID"')
-    limit = get_settings().sql_max_rows if max_rows is None else max_rows
-    ctes = ", ".join(f'"__r{i}" AS ({_relation(plan)})' for i, plan in enumerate(plans.values()))
-    final = f"WITH {ctes} SELECT * FROM ({tree.sql(dialect='duckdb')}) AS q LIMIT {int(limit) + 1}"
-    cur = engine.cursor()
+@dataclass
+class Resolved:
+    """A checked statement whose table names are all generated: ``__r<i>`` stands for the i-th
+    resource id in ``resource_ids``, ``__c<i>`` for one of the statement's own CTEs."""
+
+    tree: exp.Query
+    resource_ids: list[str]
+
+
+def resolve(tree: exp.Query) -> Resolved:
+    """Resolve every table reference of a checked statement with proper scoping and replace it by a
+    generated name (the statement is changed in place). ``InvalidSql`` when a reference cannot be
+    resolved, or when the statement names no resource."""
     try:
-        table = engine.run(cur, final).to_arrow_table()
-    finally:
-        cur.close()
+        scopes = traverse_scope(tree)
+    except sqlglot.errors.SqlglotError as exc:
+        raise InvalidSql(f"SQL 中的表引用无法解析：{str(exc).splitlines()[0]}") from None
+    resource_ids: list[str] = []
+    cte_names: dict[int, str] = {}
+    seen: set[int] = set()
+    renames: list[tuple[exp.Table, str]] = []
+    for scope in scopes:
+        names = [t.alias_or_name for t in scope.tables]
+        twice = {n for n in names if names.count(n) > 1}
+        if twice:
+            raise InvalidSql(f"SQL 中同一层级的表名或别名重复：{sorted(twice)[0]}（请用 AS 起不同的别名）")
+        for table in scope.tables:
+            seen.add(id(table))
+            source = scope.sources.get(table.alias_or_name)
+            if isinstance(source, Scope):  # a CTE visible here
+                cte = source.expression.parent
+                if not isinstance(cte, exp.CTE):
+                    raise InvalidSql(f"SQL 中的表引用无法解析：{table.name}")
+                generated = cte_names.setdefault(id(cte), f"__c{len(cte_names)}")
+            elif source is table:  # not a CTE: it must be a resource the read plan authorises
+                if table.name not in resource_ids:
+                    resource_ids.append(table.name)
+                generated = f"__r{resource_ids.index(table.name)}"
+            else:
+                raise InvalidSql(f"SQL 中的表引用无法解析：{table.name}")
+            renames.append((table, generated))
+    if any(id(t) not in seen for t in tree.find_all(exp.Table)):
+        raise InvalidSql("SQL 中有无法解析的表引用")  # fail closed: every table must have been resolved
+    if not resource_ids:
+        raise InvalidSql('SQL 必须查询至少一个数据资源：FROM "资源ID"')
+    for cte in tree.find_all(exp.CTE):
+        if id(cte) not in cte_names:
+            cte_names[id(cte)] = f"__c{len(cte_names)}"  # defined but never used: renamed all the same
+        alias = cte.args.get("alias")
+        assert isinstance(alias, exp.TableAlias)
+        alias.set("this", exp.to_identifier(cte_names[id(cte)], quoted=True))
+    for table, generated in renames:
+        alias = table.args.get("alias")
+        keep = alias.copy() if isinstance(alias, exp.TableAlias) else exp.TableAlias(this=exp.to_identifier(table.name, quoted=True))
+        table.replace(exp.Table(this=exp.to_identifier(generated, quoted=True), alias=keep))
+    for table in tree.find_all(exp.Table):  # what DuckDB will see: generated names only
+        name = table.name
+        if not (name.startswith(("__r", "__c")) and name[3:].isdigit()):
+            raise InvalidSql(f"SQL 中有无法解析的表引用：{name}")
+    return Resolved(tree, resource_ids)
+
+
+def run_sql(session: Session, actor: Actor, sql: str, *, home: Path, max_rows: int | None = None) -> SqlResult:
+    """Run a checked query over the resources the actor may read; audited, refusals included."""
+    digest = audit.digest_of(sql)
+    try:
+        resolved = resolve(check(sql))
+    except InvalidSql as exc:
+        _refused(session, actor, digest, exc.message)
+        raise
+    plans: list[ReadPlan] = []
+    try:
+        for rid in resolved.resource_ids:
+            plans.append(plan_read(session, actor, rid, home=home))  # refusals are audited there too
+    except PubdataError as exc:
+        _refused(session, actor, digest, exc.message, resources=resolved.resource_ids)
+        raise
+    limit = get_settings().sql_max_rows if max_rows is None else max_rows
+    ctes = ", ".join(f'"__r{i}" AS ({_relation(plan)})' for i, plan in enumerate(plans))
+    final = f"WITH {ctes} SELECT * FROM ({resolved.tree.sql(dialect='duckdb')}) AS q LIMIT {int(limit) + 1}"
+    try:
+        with engine.confined(plan.path for plan in plans) as con:
+            table = engine.run(con, final).to_arrow_table()
+    except (engine.QueryFailed, engine.QueryTimeout) as exc:
+        for plan in plans:
+            _failed(session, actor, plan, digest, exc)
+        raise
     truncated = table.num_rows > limit
-    for plan in plans.values():
-        record_read(session, actor, plan, "sql.read", rows=min(table.num_rows, limit), query_text=sql)
-    return SqlResult(sql=sql, table=table.slice(0, limit), truncated=truncated, resources=list(plans.values()))
+    for plan in plans:
+        record_read(session, actor, plan, "sql.read", rows=min(table.num_rows, limit), query_text=sql, always=True)
+    return SqlResult(sql=sql, table=table.slice(0, limit), truncated=truncated, resources=plans)
+
+
+def _refused(session: Session, actor: Actor, digest: str, why: str, resources: list[str] | None = None) -> None:
+    details = {"resources": resources} if resources else None
+    audit.refuse(session, actor, audit.Event("sql.query", reason=why[:500], query_digest=digest, details=details))
+
+
+def _failed(session: Session, actor: Actor, plan: ReadPlan, digest: str, exc: PubdataError) -> None:
+    """A statement DuckDB refused or could not finish: audited per resource like a read (the call was
+    charged when the plan was made), with the error's category, never its text."""
+    category = exc.details[0].get("category") if isinstance(exc.details, list) and exc.details else "timeout"
+    audit.record_later(
+        session,
+        actor,
+        audit.Event(
+            "sql.read", result="failed", reason=f"{exc.code}:{category}", entry_code=plan.entry_code,
+            resource_id=plan.resource_id, version=plan.version, rows=0, query_digest=digest,
+            publisher_org_id=plan.publisher_org_id, grant_id=plan.grant_id,
+        ),
+    )  # fmt: skip
 
 
 def _relation(plan: ReadPlan) -> str:
