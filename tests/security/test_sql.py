@@ -49,7 +49,9 @@ def world(session: Session, as_actor, settings, tmp_path) -> World:  # type: ign
         session,
         owner,
         entry.code,
-        TableCreate(name="诊断", schema={"fields": [{"name": "diagnosis", "type": "string"}, {"name": "n", "type": "integer"}]}),
+        TableCreate(
+            name="诊断", schema={"fields": [{"name": "diagnosis", "type": "string"}, {"name": "n", "type": "integer"}]}
+        ),
     )
     source = tmp_path / "closed.csv"
     source.write_text("diagnosis,n\n" + "".join(f"{MARK}-{i},{i}\n" for i in range(12)), encoding="utf-8")
@@ -101,7 +103,7 @@ def test_a_name_is_a_cte_only_where_that_cte_is_visible(world):
 def test_visible_ctes_keep_working(client, world):
     sql = (
         f'WITH big AS (SELECT * FROM "{world.open_id}" WHERE capital > 120), '
-        f'per AS (SELECT district, count(*) AS n FROM big GROUP BY district) '
+        f"per AS (SELECT district, count(*) AS n FROM big GROUP BY district) "
         f'SELECT p.district, p.n FROM per p JOIN (SELECT DISTINCT district FROM "{world.open_id}") d '
         f"ON d.district = p.district ORDER BY p.district"
     )
@@ -224,8 +226,8 @@ def test_conversion_errors_do_not_echo_values_and_are_audited(client, session, g
     people, grant_id, headers = grantee
     for sql in (
         f"SELECT CAST(string_agg(name, '|') AS INTEGER) FROM \"{people.resource_id}\"",
-        f"SELECT CAST(district AS DATE) FROM \"{people.resource_id}\"",
-        f"SELECT CAST(max(name) AS DOUBLE) FROM \"{people.resource_id}\"",
+        f'SELECT CAST(district AS DATE) FROM "{people.resource_id}"',
+        f'SELECT CAST(max(name) AS DOUBLE) FROM "{people.resource_id}"',
     ):
         r = client.post("/api/v1/sql", json={"sql": sql}, headers=headers)
         assert r.status_code == 422, r.text

@@ -3,8 +3,8 @@
 - The shared connection (``cursor``): one in-memory connection per process, a cursor per query,
   bounded memory and threads, Parquet footers cached. It runs only queries the platform builds itself
   (validated identifiers, values as parameters): row pages, counts, downloads, the sandbox.
-- ``confined``: a fresh connection per user SQL statement that can open nothing but the files its
-  read plans named — external access off, ``allowed_paths`` set to those files, the configuration
+- ``confined``: a connection for user SQL statements that can open nothing but the files the
+  statement's read plans named — external access off, ``allowed_paths`` set to those files, the configuration
   locked before the statement runs. A statement that gets past the SQL checks still cannot read any
   other file, attach a database, install or load an extension, or change a setting.
 
@@ -23,6 +23,7 @@ import logging
 import re
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -145,10 +146,33 @@ def deadline(cur: duckdb.DuckDBPyConnection, timeout: float | None = None, *, sq
         timer.cancel()
 
 
+CONFINED_CONNECTIONS = 16
+_confined: OrderedDict[tuple[str, ...], duckdb.DuckDBPyConnection] = OrderedDict()
+
+
 @contextmanager
 def confined(paths: Iterable[Path]) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection for one user SQL statement that can open only ``paths`` (the read plans' files):
-    external access off, those paths allowed, the configuration locked. Closed afterwards."""
+    """A cursor for one user SQL statement on a connection that can open exactly ``paths`` (the read
+    plans' files) and nothing else: external access off, those paths allowed, the configuration
+    locked. Connections are kept per set of paths (the last ``CONFINED_CONNECTIONS`` sets), so a
+    statement over the same files reuses one and its cached Parquet footers: reuse is safe because
+    the set allowed is exactly the set the statement's plans named."""
+    key = tuple(sorted({str(Path(p)) for p in paths}))
+    with _lock:
+        con = _confined.get(key)
+        if con is None:
+            con = _confined[key] = _confined_connection(key)
+            while len(_confined) > CONFINED_CONNECTIONS:
+                _confined.popitem(last=False)  # closed when its last cursor is (DuckDB counts them)
+        _confined.move_to_end(key)
+        cur = con.cursor()
+    try:
+        yield cur
+    finally:
+        cur.close()
+
+
+def _confined_connection(allowed: tuple[str, ...]) -> duckdb.DuckDBPyConnection:
     settings = get_settings()
     con = duckdb.connect(
         ":memory:",
@@ -160,13 +184,10 @@ def confined(paths: Iterable[Path]) -> Iterator[duckdb.DuckDBPyConnection]:
             "preserve_insertion_order": True,
         },
     )
-    try:
-        allowed = sorted({str(Path(p)) for p in paths})
-        # the order matters: paths are allowed before external access is switched off, then nothing
-        # (these settings included) can be changed by the statement
-        con.execute("SET allowed_paths = ?", [allowed])
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
-        yield con
-    finally:
-        con.close()
+    # the order matters: paths are allowed before external access is switched off, then nothing
+    # (these settings included) can be changed by a statement
+    con.execute("SET parquet_metadata_cache = true")
+    con.execute("SET allowed_paths = ?", [list(allowed)])
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con

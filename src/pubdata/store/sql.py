@@ -178,7 +178,11 @@ def resolve(tree: exp.Query) -> Resolved:
         alias.set("this", exp.to_identifier(cte_names[id(cte)], quoted=True))
     for table, generated in renames:
         alias = table.args.get("alias")
-        keep = alias.copy() if isinstance(alias, exp.TableAlias) else exp.TableAlias(this=exp.to_identifier(table.name, quoted=True))
+        keep = (
+            alias.copy()
+            if isinstance(alias, exp.TableAlias)
+            else exp.TableAlias(this=exp.to_identifier(table.name, quoted=True))
+        )
         table.replace(exp.Table(this=exp.to_identifier(generated, quoted=True), alias=keep))
     for table in tree.find_all(exp.Table):  # what DuckDB will see: generated names only
         name = table.name
