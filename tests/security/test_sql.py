@@ -91,8 +91,8 @@ def test_a_name_is_a_cte_only_where_that_cte_is_visible(world):
     # is taken as a resource id (and refused as one), never left for DuckDB to read as a file
     for sql in (
         f'WITH a AS (SELECT * FROM "{world.closed_path}"), "{world.closed_path}" AS (SELECT 1) SELECT * FROM a',
-        f'SELECT * FROM (WITH "x" AS (SELECT 1) SELECT * FROM "x") s, "x"',
-        f'WITH a AS (WITH "x" AS (SELECT 1) SELECT * FROM "x") SELECT * FROM a, "x"',
+        'SELECT * FROM (WITH "x" AS (SELECT 1) SELECT * FROM "x") s, "x"',
+        'WITH a AS (WITH "x" AS (SELECT 1) SELECT * FROM "x") SELECT * FROM a, "x"',
     ):
         resolved = store_sql.resolve(store_sql.check(sql))
         assert resolved.resource_ids in ([str(world.closed_path)], ["x"])

@@ -31,7 +31,6 @@ import sqlglot
 from sqlalchemy.orm import Session
 from sqlglot import exp
 from sqlglot.errors import ParseError
-
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from pubdata.audit import service as audit
@@ -178,12 +177,9 @@ def resolve(tree: exp.Query) -> Resolved:
         alias.set("this", exp.to_identifier(cte_names[id(cte)], quoted=True))
     for table, generated in renames:
         alias = table.args.get("alias")
-        keep = (
-            alias.copy()
-            if isinstance(alias, exp.TableAlias)
-            else exp.TableAlias(this=exp.to_identifier(table.name, quoted=True))
-        )
-        table.replace(exp.Table(this=exp.to_identifier(generated, quoted=True), alias=keep))
+        if not isinstance(alias, exp.TableAlias):  # the caller's name stays the alias its columns refer to
+            alias = exp.TableAlias(this=exp.to_identifier(table.name, quoted=True))
+        table.replace(exp.Table(this=exp.to_identifier(generated, quoted=True), alias=alias.copy()))
     for table in tree.find_all(exp.Table):  # what DuckDB will see: generated names only
         name = table.name
         if not (name.startswith(("__r", "__c")) and name[3:].isdigit()):
