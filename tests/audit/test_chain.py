@@ -54,6 +54,14 @@ def test_a_cut_tail_is_detected(session):
     assert not result.ok and result.seq == 5 and result.problem == "truncated"
 
 
+def test_a_head_set_back_over_records_still_there_is_detected(session):
+    events(session, 6)
+    last4 = session.scalar(select(AuditRecord.hash).where(AuditRecord.seq == 4))
+    session.execute(update(AuditHead).values(length=4, last_hash=last4))
+    result = audit.verify(session, SYSTEM)
+    assert not result.ok and result.seq == 5 and "链头被改回" in result.message
+
+
 def test_a_rewritten_chain_breaks_its_anchor(session):
     events(session, 4)
     audit.anchor(session, SYSTEM)
@@ -91,7 +99,7 @@ def test_a_refused_read_is_recorded_although_the_request_fails(
     closed = load_table(session, as_actor("department"), settings.home, tmp_path, open_type="conditional")
     bank = as_actor("bank")
     r = client.get(
-        f"/api/v1/resources/{closed.resource_id}/rows", headers={"Authorization": f"Bearer {token_for(bank)}"}
+        f"/api/v1/resources/{closed.resource_id}/rows", headers={"Authorization": f"Bearer {token_for(bank, ['read'])}"}
     )
     assert r.status_code == 403
     (rec,) = session.scalars(select(AuditRecord).where(AuditRecord.result == "refused"))
@@ -150,13 +158,13 @@ def test_cli_verify_and_export(tmp_path, monkeypatch):
 
 def test_audit_api_by_role(client, session, as_actor, token_for):
     events(session, 3)
-    regulator = {"Authorization": f"Bearer {token_for(as_actor('regulator'))}"}
+    regulator = {"Authorization": f"Bearer {token_for(as_actor('regulator'), ['read'])}"}
     body = client.get("/api/v1/audit", headers=regulator).json()
     assert body["total"] == 3 and [r["seq"] for r in body["records"]] == [3, 2, 1]
     assert client.get("/api/v1/audit/verify", headers=regulator).json()["ok"] is True
     csv_text = client.get("/api/v1/audit/export.csv", headers=regulator).content.decode("utf-8-sig")
     assert csv_text.splitlines()[0].startswith("seq,at,action") and len(csv_text.splitlines()) == 4
-    bank = {"Authorization": f"Bearer {token_for(as_actor('bank'))}"}
+    bank = {"Authorization": f"Bearer {token_for(as_actor('bank'), ['read'])}"}
     assert client.get("/api/v1/audit", headers=bank).json()["total"] == 0
     assert client.get("/api/v1/audit/verify", headers=bank).status_code == 403
     assert client.get("/api/v1/audit/export.csv", headers=bank).status_code == 403

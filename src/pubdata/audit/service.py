@@ -8,6 +8,11 @@ it survives the rollback of the request that was refused (``db.keep_whatever_hap
 says where it breaks: a changed record (its hash no longer matches), an inserted or deleted one (the
 sequence or the previous-hash link breaks), a cut tail (the head disagrees) or a rewritten chain
 (an anchor disagrees).
+
+The hash is unkeyed and the head and anchors sit in the same database, so whoever can write every row
+can rewrite the chain consistently. ``checkpoint`` signs (length, head hash, time) with a key kept
+outside the database (``keys``, ``checkpoints``); ``verify(against=…)`` checks that the chain as it is
+now extends checkpoints kept elsewhere, which such a rewrite cannot fake.
 """
 
 from __future__ import annotations
@@ -16,18 +21,22 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import IO, Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pubdata.audit import checkpoints, keys
+from pubdata.audit.errors import ChainBroken, InvalidCheckpoint
 from pubdata.audit.models import AuditAnchor, AuditHead, AuditRecord
 from pubdata.authz import Actor, Permission, require
 from pubdata.db import keep_whatever_happens, utcnow
+from pubdata.settings import Settings, get_settings
 
 GENESIS = "0" * 64
 ANCHOR_EVERY = 1000
@@ -128,7 +137,9 @@ def refuse(session: Session, actor: Actor, event: Event) -> None:
 
 
 def anchor(session: Session, actor: Actor) -> AuditAnchor | None:
-    """Write an anchor of the chain as it is now (none when the chain is empty)."""
+    """Write an in-database anchor of the chain as it is now (none when the chain is empty). It
+    catches only a careless rewrite: whoever can rewrite the chain can rewrite its anchors too, which
+    is what the signed checkpoints (``checkpoint``) are for."""
     require(actor, Permission.AUDIT_TRAIL_READ)
     head = session.get(AuditHead, 1)
     if head is None or head.length == 0:
@@ -137,6 +148,31 @@ def anchor(session: Session, actor: Actor) -> AuditAnchor | None:
     session.add(out)
     session.flush()
     return out
+
+
+def checkpoint(
+    session: Session, actor: Actor, settings: Settings | None = None, *, record_anchor: bool = False
+) -> checkpoints.Checkpoint:
+    """A signed checkpoint of the chain as it is now, to be kept outside the platform. The whole
+    chain is verified first, hashes recomputed from the records' content: a broken chain is never
+    signed (``ChainBroken``). With ``record_anchor`` the same point is also anchored in the database."""
+    require(actor, Permission.AUDIT_TRAIL_READ)
+    result, walked = _walk(session)
+    if not result.ok:
+        raise ChainBroken(f"审计链已损坏，不签发检查点：{result.message}", details=result.as_json())
+    key = keys.signing_key(settings or get_settings())
+    made = checkpoints.sign(key, walked.length, walked.last_hash, utcnow())
+    if record_anchor and made.length > 0:
+        session.add(AuditAnchor(length=made.length, head_hash=made.head_hash))
+        session.flush()
+    return made
+
+
+def public_key(settings: Settings | None = None) -> dict[str, str]:
+    """The public half of the signing key (made on first use): what a regulator pins to verify
+    checkpoints without being able to sign one."""
+    public = keys.signing_key(settings or get_settings()).public_key()
+    return {"key_id": keys.key_id(public), "public_key": keys.public_b64(public), "pem": keys.public_pem(public)}
 
 
 # --- verifying ------------------------------------------------------------------------------------
@@ -148,63 +184,210 @@ class Verification:
     length: int
     anchors: int
     seq: int | None = None  # where the chain breaks
-    problem: str | None = None  # changed | inserted_or_deleted | truncated | anchor_mismatch
+    # changed | inserted_or_deleted | truncated | anchor_mismatch (the chain itself);
+    # bad_checkpoint | bad_signature | checkpoint_truncated | checkpoint_mismatch (against a checkpoint)
+    problem: str | None = None
     message: str = ""
+    checkpoints: int = 0  # signed checkpoints the chain was checked against
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _records(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:
+@dataclass
+class _Walk:
+    length: int  # records verified from the start (all of them when the chain is intact)
+    last_hash: str  # the recomputed hash of record ``length``
+    hashes: dict[int, str]  # recomputed hashes at the lengths asked for
+    seq: int | None = None  # the first break, if any
+    problem: str | None = None
+    message: str = ""
+
+
+def _follow(rows: Iterable[Any], keep: Collection[int]) -> _Walk:
+    """Follow records (oldest first), recomputing each hash from its content; stop at the first break."""
+    walked = _Walk(0, GENESIS, {0: GENESIS})
+    for r in rows:
+        expected = walked.length + 1
+        if r.seq != expected or r.prev_hash != walked.last_hash:
+            what = f"第 {expected} 条记录缺失" if r.seq > expected else f"第 {r.seq} 条记录与前一条的链接不符"
+            walked.seq, walked.problem = expected, "inserted_or_deleted"
+            walked.message = f"审计链在第 {expected} 条处断开：{what}（记录被删除或插入）"
+            return walked
+        recomputed = record_hash(r)
+        if recomputed != r.hash:
+            walked.seq, walked.problem = r.seq, "changed"
+            walked.message = f"审计链在第 {r.seq} 条处断开：记录内容与其哈希不符（记录被修改）"
+            return walked
+        if r.seq in keep:
+            walked.hashes[r.seq] = recomputed
+        walked.length, walked.last_hash = r.seq, recomputed
+    return walked
+
+
+_COLUMNS = tuple(AuditRecord.__table__.c)
+
+
+def _rows(session: Session, upto: int | None = None, batch: int = 5000) -> Iterator[Any]:
+    """Records oldest first, as plain rows (no ORM objects to build or to keep)."""
     last = 0
     while True:
-        rows = list(
-            session.scalars(select(AuditRecord).where(AuditRecord.seq > last).order_by(AuditRecord.seq).limit(batch))
-        )
+        stmt = select(*_COLUMNS).where(AuditRecord.seq > last)
+        if upto is not None:
+            stmt = stmt.where(AuditRecord.seq <= upto)
+        rows = list(session.execute(stmt.order_by(AuditRecord.seq).limit(batch)))
         if not rows:
             return
         yield from rows
         last = rows[-1].seq
-        session.expunge_all()
 
 
-def verify(session: Session, actor: Actor) -> Verification:
-    """Walk the whole chain; the first break is reported with its sequence number."""
-    require(actor, Permission.AUDIT_TRAIL_READ)
+def _head(session: Session) -> tuple[int, str]:
+    row = session.execute(select(AuditHead.length, AuditHead.last_hash).where(AuditHead.id == 1)).first()
+    return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+
+def _walk(session: Session, want: Collection[int] = ()) -> tuple[Verification, _Walk]:
+    """Walk the database's chain up to its head, then check the head and the anchors.
+
+    Records appended while the walk runs lie beyond the head it read first and are left for the next
+    walk; a record beyond the head as it is *after* the walk was never chained (the head was set back)."""
     anchors = {a.length: a.head_hash for a in session.scalars(select(AuditAnchor))}
-    head = session.get(AuditHead, 1)
-    head_length, head_hash = (head.length, head.last_hash) if head else (0, GENESIS)
-    expected_seq, prev = 1, GENESIS
-    hashes_at_anchors: dict[int, str] = {}
-    for r in _records(session):
-        if r.seq != expected_seq or r.prev_hash != prev:
-            what = f"第 {expected_seq} 条记录缺失" if r.seq > expected_seq else f"第 {r.seq} 条记录与前一条的链接不符"
-            return Verification(
-                False, head_length, len(anchors), expected_seq, "inserted_or_deleted",
-                f"审计链在第 {expected_seq} 条处断开：{what}（记录被删除或插入）",
-            )  # fmt: skip
-        if record_hash(r) != r.hash:
-            return Verification(
-                False, head_length, len(anchors), r.seq, "changed",
-                f"审计链在第 {r.seq} 条处断开：记录内容与其哈希不符（记录被修改）",
-            )  # fmt: skip
-        if r.seq in anchors:
-            hashes_at_anchors[r.seq] = r.hash
-        prev = r.hash
-        expected_seq += 1
-    length = expected_seq - 1
-    if length != head_length or prev != head_hash:
-        return Verification(
-            False, head_length, len(anchors), length + 1, "truncated",
+    head_length, head_hash = _head(session)
+    walked = _follow(_rows(session, upto=head_length), set(anchors) | set(want))
+
+    def broken(seq: int, problem: str, message: str) -> tuple[Verification, _Walk]:
+        return Verification(False, head_length, len(anchors), seq, problem, message), walked
+
+    if walked.problem:
+        return broken(walked.seq or 0, walked.problem, walked.message)
+    length = walked.length
+    if length != head_length or walked.last_hash != head_hash:
+        return broken(
+            length + 1, "truncated",
             f"审计链只有 {length} 条记录，链头记载为 {head_length} 条：第 {length + 1} 条起的记录被删除",
         )  # fmt: skip
+    last_seq = session.scalar(select(func.max(AuditRecord.seq))) or 0
+    if last_seq > max(head_length, _head(session)[0]):
+        return broken(
+            head_length + 1, "inserted_or_deleted",
+            f"链头记载为 {head_length} 条，但存在第 {last_seq} 条记录：链头被改回，其后的记录未被链入",
+        )  # fmt: skip
     for at, expected in sorted(anchors.items()):
-        if hashes_at_anchors.get(at) != expected:
+        if walked.hashes.get(at) != expected:
+            return broken(at, "anchor_mismatch", f"第 {at} 条记录的哈希与锚点不符：审计链在锚定后被重写")
+    message = f"审计链完整：{length} 条记录，{len(anchors)} 个锚点"
+    return Verification(True, length, len(anchors), message=message), walked
+
+
+def _signed_points(
+    against: Sequence[str | bytes | dict[str, Any]], public_key: str | None, settings: Settings | None
+) -> list[checkpoints.Checkpoint] | Verification:
+    """The checkpoints, each signed by the pinned key over exactly its content; or why not."""
+    points = []
+    for i, data in enumerate(against, 1):
+        try:
+            points.append(checkpoints.parse(data))
+        except InvalidCheckpoint as exc:
+            return Verification(False, 0, 0, None, "bad_checkpoint", f"第 {i} 个检查点无法读取：{exc.message}")
+    if not points:
+        return []
+    key = keys.public_from_text(public_key) if public_key else keys.verifying_key(settings or get_settings())
+    for i, point in enumerate(points, 1):
+        problem = checkpoints.signature_problem(point, key)
+        if problem:
+            return Verification(False, 0, 0, None, "bad_signature", f"第 {i} 个检查点（{point.at}）：{problem}")
+    return points
+
+
+def _extends(result: Verification, walked: _Walk, points: list[checkpoints.Checkpoint]) -> Verification:
+    """Whether the walked chain extends every checkpoint: at least as long, and at each checkpoint's
+    length a record whose recomputed hash is the checkpoint's head."""
+    result.checkpoints = len(points)
+    matched = 0  # the longest checkpoint the chain is known to extend
+    for point in sorted(points, key=lambda p: p.length):
+        signed = f"{point.at} 签署的检查点（{point.length} 条）"
+        if not result.ok and result.seq is not None and result.seq <= point.length:
+            result.message += f"；因此不再延续 {signed}"
+            return result
+        if point.length > walked.length:
             return Verification(
-                False, head_length, len(anchors), at, "anchor_mismatch",
-                f"第 {at} 条记录的哈希与锚点不符：审计链在锚定后被重写",
+                False, result.length, result.anchors, walked.length + 1, "checkpoint_truncated",
+                f"审计链只有 {walked.length} 条记录，短于 {signed}：第 {walked.length + 1} 条起的记录被删除",
+                len(points),
             )  # fmt: skip
-    return Verification(True, length, len(anchors), message=f"审计链完整：{length} 条记录，{len(anchors)} 个锚点")
+        if walked.hashes.get(point.length) != point.head_hash:
+            return Verification(
+                False, result.length, result.anchors, point.length, "checkpoint_mismatch",
+                f"第 {point.length} 条记录的哈希与 {signed} 不符：第 {matched + 1}–{point.length} 条记录"
+                "在签署后被改写、删除或插入",
+                len(points),
+            )  # fmt: skip
+        matched = point.length
+    if result.ok and points:
+        latest = max(points, key=lambda p: p.length)
+        result.message += f"，延续 {len(points)} 个签名检查点（最近的签署于 {latest.at}，{latest.length} 条）"
+    return result
+
+
+def verify(
+    session: Session,
+    actor: Actor,
+    against: Sequence[str | bytes | dict[str, Any]] = (),
+    public_key: str | None = None,
+    settings: Settings | None = None,
+) -> Verification:
+    """Walk the whole chain, recomputing every hash; the first break is reported with its sequence
+    number. With ``against`` (signed checkpoints, as JSON), each checkpoint's signature is checked with
+    ``public_key`` (PEM or base64; by default the local signing key's) and the chain must extend it:
+    hold at least its length, and at that length a record whose recomputed hash is its head. Only
+    this catches a rewrite made by someone who could also fix the head and the anchors."""
+    require(actor, Permission.AUDIT_TRAIL_READ)
+    points = _signed_points(against, public_key, settings)
+    if isinstance(points, Verification):
+        return points
+    result, walked = _walk(session, {p.length for p in points})
+    return _extends(result, walked, points)
+
+
+def verify_trail(
+    actor: Actor,
+    lines: Iterable[str],
+    against: Sequence[str | bytes | dict[str, Any]] = (),
+    public_key: str | None = None,
+    settings: Settings | None = None,
+) -> Verification:
+    """Verify an exported trail (JSON Lines, ``export``) without the platform's database: every hash
+    recomputed, every link followed, and the trail extending the signed checkpoints. What a regulator
+    runs on its own machine with the export, its checkpoints and the pinned public key."""
+    require(actor, Permission.AUDIT_TRAIL_READ)
+    points = _signed_points(against, public_key, settings)
+    if isinstance(points, Verification):
+        return points
+    bad: list[Verification] = []
+
+    def records() -> Iterator[Any]:
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                data["at"] = datetime.fromisoformat(data["at"])
+                if not (isinstance(data["seq"], int) and isinstance(data["prev_hash"], str)):
+                    raise TypeError(n)
+                yield SimpleNamespace(**{c: data[c] for c in COLUMNS})
+            except (ValueError, TypeError, KeyError):
+                bad.append(Verification(False, 0, 0, None, "bad_trail", f"导出文件第 {n} 行不是完整的审计记录"))
+                return
+
+    walked = _follow(records(), {p.length for p in points})
+    if bad:
+        return bad[0]
+    if walked.problem:
+        result = Verification(False, walked.length, 0, walked.seq, walked.problem, walked.message)
+    else:
+        result = Verification(True, walked.length, 0, message=f"导出的审计链完整：{walked.length} 条记录")
+    return _extends(result, walked, points)
 
 
 # --- searching and exporting ----------------------------------------------------------------------
@@ -230,7 +413,7 @@ def export_lines(session: Session, actor: Actor, fmt: str = "jsonl") -> Iterator
     if fmt == "csv":
         writer.writeheader()
         yield _drain(buffer)
-    for r in _records(session):
+    for r in _rows(session):
         row = as_dict(r)
         if fmt == "csv":
             writer.writerow(

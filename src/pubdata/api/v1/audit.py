@@ -1,4 +1,5 @@
-"""Native REST API for the audit trail: search (by role), verify and export (the regulator)."""
+"""Native REST API for the audit trail: search (by role), verify, signed checkpoints and export (the
+regulator)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from pubdata.api.deps import DB, ActorDep
@@ -57,6 +58,18 @@ def search(
 @router.get("/audit/verify", summary="Verify the hash chain (regulator)")
 def verify(session: DB, actor: ActorDep) -> dict[str, Any]:
     return audit.verify(session, actor).as_json()
+
+
+@router.get(
+    "/audit/checkpoint",
+    summary="A fresh signed checkpoint of the chain (regulator)",
+    description="Verifies the whole chain, then returns {format, length, head_hash, at, key_id, public_key, "
+    "signature} signed with the platform's Ed25519 key (docs/access.md). Keep it outside the platform; "
+    "`pubdata audit verify --against FILE --public-key KEY` later proves the chain still extends it. "
+    "409 `audit.chain_broken` when the chain does not verify (nothing is signed).",
+)
+def checkpoint(request: Request, session: DB, actor: ActorDep) -> dict[str, Any]:
+    return audit.checkpoint(session, actor, request.app.state.settings).as_json()
 
 
 @router.get("/audit/export.{fmt}", summary="Export the whole trail as csv or jsonl (regulator), streamed")
