@@ -133,16 +133,17 @@ def as_actor(session: Session) -> Callable[..., Actor]:
 
 @pytest.fixture
 def token_for(session: Session) -> Callable[..., str]:
-    """An API token secret for the actor (scopes default to read + catalog:write)."""
-    from pubdata.authz import SYSTEM
+    """An API token secret for the actor (scopes default to read + catalog:write where the role has it)."""
+    from pubdata.authz import SYSTEM, scopes_available_to
     from pubdata.identity import service
 
     def make(actor: Actor, scopes: list[str] | None = None, days: int = 30) -> str:
+        default = [s for s in ("read", "catalog:write") if s in scopes_available_to(actor.roles)]
         _, secret = service.create_token(
             session,
             SYSTEM,
             name="test",
-            scopes=scopes or ["read", "catalog:write"],
+            scopes=scopes or default,
             days=days,
             username=actor.username,
         )

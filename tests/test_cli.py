@@ -31,7 +31,7 @@ def test_user_and_token_creation(cli_home):
     r = run("org", "create", "qd-swj", "青岛市商务局", "--kind", "department", "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["kind"] == "department"
-    r = run("user", "create", "alice", "--org", "qd-swj", "--password", "s3cret-pass", "--json")
+    r = run("user", "create", "alice", "--org", "qd-swj", "--password", "Laoshan-tide-2071", "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["roles"] == ["department"]
     r = run("token", "create", "alice", "--scope", "read", "--scope", "catalog:write", "--days", "3", "--json")
@@ -52,7 +52,7 @@ def test_bad_input_exits_non_zero_with_the_problem(cli_home):
     r = run("org", "create", "e1", "某企业", "--kind", "enterprise", "--uscc", "91370200MA3C4D5E60", "--json")
     assert r.exit_code == 1
     assert json.loads(r.output)["error"]["details"][0]["field"] == "uscc"
-    r = run("user", "create", "bob", "--org", "no-such-org", "--password", "s3cret-pass")
+    r = run("user", "create", "bob", "--org", "no-such-org", "--password", "Laoshan-tide-2071")
     assert r.exit_code == 2 and "no-such-org" in r.output
     r = run("user", "create", "carol", "--password", "short")
     assert r.exit_code == 1 and "password" in r.output

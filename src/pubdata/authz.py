@@ -37,9 +37,13 @@ class Permission(StrEnum):
     PLATFORM_STATS_READ = "platform:stats:read"
     STORE_ROWS_READ = "store:rows:read"  # rows of tables the actor may read (open data, or its own)
     STORE_ROWS_READ_ANY = "store:rows:read_any"  # every table's rows, without a grant (the operator)
+    # rows of tables that are not unconditionally open: one's own organisation's, or under a grant. Not
+    # public, so that a token without the ``read`` scope (e.g. ``tokens`` only) reads open data at most
+    STORE_ROWS_READ_GOVERNED = "store:rows:read_governed"
     ACCESS_REQUEST_CREATE = "access:request:create"  # ask for conditionally open data
     ACCESS_REQUEST_REVIEW = "access:request:review"  # the publishing department's review step
     ACCESS_GRANT_ISSUE = "access:grant:issue"  # the operator's step, which issues the grant
+    ACCESS_REQUEST_READ = "access:request:read"  # one's organisation's requests and grants (all: operator, regulator)
     AUDIT_OWN_READ = "audit:own:read"  # audit records of one's own actions and of the uses of one's data
     AUDIT_TRAIL_READ = "audit:trail:read"  # the whole audit trail: search, export, verify
     ENTERPRISE_FACTS_READ = "enterprise:facts:read"  # one's own organisation's enterprise facts (一企一档)
@@ -66,6 +70,8 @@ _PUBLIC = {
 }
 _SIGNED_IN = _PUBLIC | {
     Permission.IDENTITY_TOKEN_CREATE,
+    Permission.STORE_ROWS_READ_GOVERNED,
+    Permission.ACCESS_REQUEST_READ,
     Permission.AUDIT_OWN_READ,
     Permission.ENTERPRISE_FACTS_READ,
     Permission.POLICY_NOTICE_READ,
@@ -132,12 +138,14 @@ SCOPES: dict[str, frozenset[Permission]] = {
             Permission.AUDIT_OWN_READ,
             Permission.AUDIT_TRAIL_READ,
             Permission.STORE_ROWS_READ_ANY,
+            Permission.STORE_ROWS_READ_GOVERNED,
             Permission.ENTERPRISE_FACTS_READ,
             Permission.ENTERPRISE_FACTS_READ_ANY,
             Permission.POLICY_MATCH_READ,
             Permission.POLICY_REACH_READ,
             Permission.POLICY_NOTICE_READ,
             Permission.POLICY_APPLICATION_READ_ANY,
+            Permission.ACCESS_REQUEST_READ,
         }
     ),
     "catalog:write": frozenset(
@@ -149,8 +157,14 @@ SCOPES: dict[str, frozenset[Permission]] = {
         }
     ),
     "tokens": frozenset({Permission.IDENTITY_TOKEN_CREATE}),
+    # access requests (ask, review, withdraw), grants (issue, revoke), zone membership
     "access": frozenset(
-        {Permission.ACCESS_REQUEST_CREATE, Permission.ACCESS_REQUEST_REVIEW, Permission.ACCESS_GRANT_ISSUE}
+        {
+            Permission.ACCESS_REQUEST_READ,
+            Permission.ACCESS_REQUEST_CREATE,
+            Permission.ACCESS_REQUEST_REVIEW,
+            Permission.ACCESS_GRANT_ISSUE,
+        }
     ),
     # 政策通 applications: apply, review, disburse, and the operator's reviewer routing
     "policy": frozenset(
@@ -161,8 +175,34 @@ SCOPES: dict[str, frozenset[Permission]] = {
             Permission.POLICY_REVIEWER_MANAGE,
         }
     ),
+    # the operator's platform jobs: build the enterprise facts, run policy matching. The jobs read
+    # every source table and every enterprise's facts, so a token running them carries `read` too
+    "operate": frozenset({Permission.ENTERPRISE_FACTS_BUILD, Permission.POLICY_MATCH_RUN}),
+    # every permission: only for platform administrators (Role.ADMIN), see scopes_available_to
     "admin": frozenset(Permission),
 }
+
+
+def scopes_available_to(roles: frozenset[Role] | set[Role]) -> frozenset[str]:
+    """The scopes a token or client of a user with these roles may carry:
+
+    * ``read`` — always (every user may at least read public data);
+    * ``admin`` — only for platform administrators (``Role.ADMIN``);
+    * any other scope — when the roles grant at least one of its non-public permissions.
+
+    A scope outside this set would grant nothing today, but would silently grow if the user's roles
+    grew; refusing it keeps what a credential says equal to what it can do."""
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS.get(role, frozenset())
+    out = {"read"}
+    for name, permissions in SCOPES.items():
+        if name == "admin":
+            if Role.ADMIN in roles:
+                out.add(name)
+        elif (permissions - _PUBLIC) & granted:
+            out.add(name)
+    return frozenset(out)
 
 
 @dataclass(frozen=True)
@@ -211,3 +251,14 @@ def require(actor: Actor, permission: Permission) -> None:
     if not actor.is_authenticated:
         raise Unauthenticated(f"需要登录：此操作需要权限 {permission.value}", code="auth.login_required")
     raise Forbidden(f"没有权限：此操作需要权限 {permission.value}", code="auth.permission_denied")
+
+
+def require_any(actor: Actor, *permissions: Permission, reason: str = "没有权限") -> None:
+    """At least one of the permissions (for a step whose exact permission depends on the target's state,
+    checked before the target is looked up). ``reason`` says in the domain's words who may."""
+    if any(actor.can(p) for p in permissions):
+        return
+    names = " 或 ".join(p.value for p in permissions)
+    if not actor.is_authenticated:
+        raise Unauthenticated(f"需要登录：此操作需要权限 {names}", code="auth.login_required")
+    raise Forbidden(f"{reason}：此操作需要权限 {names}", code="auth.permission_denied")

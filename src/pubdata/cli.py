@@ -317,8 +317,12 @@ def user_create(
 def token_create(
     username: str,
     name: Annotated[str, typer.Option(help="What the token is for")] = "cli",
-    scope: Annotated[list[str] | None, typer.Option("--scope", help="read, catalog:write, admin (repeatable)")] = None,
-    days: Annotated[int, typer.Option(help="Days until it expires")] = 90,
+    scope: Annotated[
+        list[str] | None, typer.Option("--scope", help="read, catalog:write, tokens, access, policy, operate, admin")
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(help="Days until it expires (PUBDATA_TOKEN_DAYS; at most PUBDATA_TOKEN_MAX_DAYS)")
+    ] = None,
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

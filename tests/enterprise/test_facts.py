@@ -116,14 +116,15 @@ def test_builds_are_idempotent_and_refresh_when_a_source_changes(session: Sessio
 
 def test_reads_before_the_first_build(session: Session, settings: Settings) -> None:
     with pytest.raises(FactsNotBuilt):
-        service.facts_path(session, home=settings.home)
+        service.read_facts(session, SYSTEM, home=settings.home)
     with pytest.raises(FactsNotBuilt):
         service.get_facts(session, SYSTEM, A, home=settings.home)
 
 
 def test_facts_path_is_the_current_version(session: Session, city) -> None:  # type: ignore[no-untyped-def]
     built = service.build_facts(session, SYSTEM, home=city.home, year=2021)
-    path, number = service.facts_path(session, home=city.home)
+    facts = service.read_facts(session, SYSTEM, home=city.home)
+    path, number = facts.path, facts.version
     assert number == built.version.number and path == files.facts_file(city.home, number) and path.is_file()
 
 
@@ -200,7 +201,7 @@ def test_api_catalogue_is_public(client) -> None:  # type: ignore[no-untyped-def
 
 def test_api_enterprise_sees_its_own_facts_only(session: Session, city, client, as_actor, token_for) -> None:  # type: ignore[no-untyped-def]
     operator = as_actor("operator")
-    r = client.post("/api/v1/facts/build", json={}, headers=_bearer(token_for(operator, scopes=["admin"])))
+    r = client.post("/api/v1/facts/build", json={}, headers=_bearer(token_for(operator, scopes=["read", "operate"])))
     assert r.status_code == 200, r.text
     assert r.json()["built"] is True and r.json()["version"]["enterprises"] == 5
 
@@ -222,9 +223,9 @@ def test_api_enterprise_sees_its_own_facts_only(session: Session, city, client, 
 
 
 def test_api_build_is_the_operators(session: Session, city, client, as_actor, token_for) -> None:  # type: ignore[no-untyped-def]
-    dept = _bearer(token_for(as_actor("department"), scopes=["admin"]))
+    dept = _bearer(token_for(as_actor("department"), scopes=["read", "catalog:write", "access", "policy"]))
     assert client.post("/api/v1/facts/build", headers=dept).status_code == 403
-    operator = _bearer(token_for(as_actor("operator"), scopes=["admin"]))
+    operator = _bearer(token_for(as_actor("operator"), scopes=["read", "operate"]))
     r = client.post("/api/v1/facts/build", json={"year": 2021}, headers=operator)
     assert r.status_code == 200 and r.json()["version"]["year"] == 2021
     r = client.post("/api/v1/facts/build", json={"year": 2021}, headers=operator)

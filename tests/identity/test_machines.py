@@ -123,7 +123,9 @@ def test_cli_registers_and_revokes_a_client(tmp_path, monkeypatch):
     try:
         assert runner.invoke(cli, ["org", "create", "qd-bank", "青岛某银行", "--kind", "bank"]).exit_code == 0
         assert (
-            runner.invoke(cli, ["user", "create", "teller", "--org", "qd-bank", "--password", "s3cret-pass"]).exit_code
+            runner.invoke(
+                cli, ["user", "create", "teller", "--org", "qd-bank", "--password", "Laoshan-tide-2071"]
+            ).exit_code
             == 0
         )
         r = runner.invoke(cli, ["client", "create", "teller", "--name", "信贷系统", "--rate", "30", "--json"])

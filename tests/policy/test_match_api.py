@@ -30,7 +30,7 @@ def test_match_notices_reach_and_matches_over_the_api(client, session, settings,
     publish_facts(session, settings.home, ROWS)
     mine = enterprise_token(session, token_for, E1)
     theirs = enterprise_token(session, token_for, E2)
-    operator = token_for(as_actor("operator"), scopes=["admin"])
+    operator = token_for(as_actor("operator"), scopes=["read", "operate"])
     department = token_for(as_actor("department"), scopes=["read"])
     regulator = token_for(as_actor("regulator"), scopes=["read"])
 

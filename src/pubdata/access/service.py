@@ -27,7 +27,7 @@ from pubdata.access.row_filter import compile_filter
 from pubdata.access.schemas import Decision, DecisionRead, GrantRead, RequestCreate, RequestRead, TableField
 from pubdata.access.usage import BEIJING
 from pubdata.audit import service as audit
-from pubdata.authz import Actor, Permission, require
+from pubdata.authz import Actor, Permission, require, require_any
 from pubdata.catalog import service as catalog
 from pubdata.db import utcnow
 from pubdata.errors import Conflict, Forbidden, Invalid, NotFound
@@ -263,6 +263,8 @@ def review_request(
     session: Session, actor: Actor, request_id: int, decision: Decision, table_fields: Sequence[TableField]
 ) -> AccessRequest:
     """The next review step: the publishing department for a new request, then the operator."""
+    who = "只有发布数据的部门或运营方可以审核申请"
+    require_any(actor, Permission.ACCESS_REQUEST_REVIEW, Permission.ACCESS_GRANT_ISSUE, reason=who)
     request = visible_request(session, actor, request_id)
     entry = catalog.get_entry(session, actor, request.entry_id)
     if request.state == "requested":
@@ -320,7 +322,8 @@ def review_request(
 
 @_refusals_audited("access.withdraw")
 def withdraw_request(session: Session, actor: Actor, request_id: int, reason: str = "") -> AccessRequest:
-    """The consumer takes back a request still under review."""
+    """The consumer takes back a request still under review (the right to ask is the right to take back)."""
+    require(actor, Permission.ACCESS_REQUEST_CREATE)
     request = visible_request(session, actor, request_id)
     if actor.organisation_id != request.consumer_org_id:
         raise Forbidden("只有提出申请的机构可以撤回申请")
@@ -336,6 +339,8 @@ def withdraw_request(session: Session, actor: Actor, request_id: int, reason: st
 @_refusals_audited("access.revoke")
 def revoke_grant(session: Session, actor: Actor, grant_id: int, reason: str) -> AccessGrant:
     """End a grant now (the publishing department or the operator); reads stop at once."""
+    who = "只有发布数据的部门或运营方可以撤销授权"
+    require_any(actor, Permission.ACCESS_REQUEST_REVIEW, Permission.ACCESS_GRANT_ISSUE, reason=who)
     grant = session.get(AccessGrant, grant_id)
     if grant is None or not _may_see_grant(actor, grant):
         raise GrantNotFound(f"授权不存在：{grant_id}")
@@ -343,7 +348,7 @@ def revoke_grant(session: Session, actor: Actor, grant_id: int, reason: str) -> 
         actor.can(Permission.ACCESS_GRANT_ISSUE)
         or (actor.can(Permission.ACCESS_REQUEST_REVIEW) and actor.organisation_id == grant.publisher_org_id)
     ):
-        raise Forbidden("只有发布数据的部门或运营方可以撤销授权")
+        raise Forbidden(who)
     if grant.state == "revoked":
         raise WrongState("授权已被撤销")
     request = session.get(AccessRequest, grant.request_id)
@@ -390,6 +395,7 @@ def visible_request(session: Session, actor: Actor, request_id: int) -> AccessRe
 
 
 def get_request(session: Session, actor: Actor, request_id: int) -> RequestRead:
+    require(actor, Permission.ACCESS_REQUEST_READ)
     request = visible_request(session, actor, request_id)
     return _request_read(session, request)
 
@@ -408,6 +414,7 @@ def _request_read(session: Session, request: AccessRequest) -> RequestRead:
 def list_requests(session: Session, actor: Actor, box: str) -> list[RequestRead]:
     """``mine``: my organisation's requests; ``review``: what waits for my review (the department's
     queue, or the operator's); ``publisher``: every request for my organisation's data."""
+    require(actor, Permission.ACCESS_REQUEST_READ)
     if actor.organisation_id is None and not actor.can(Permission.ACCESS_GRANT_ISSUE):
         return []
     stmt = select(AccessRequest)
@@ -449,6 +456,7 @@ def grant_read(session: Session, grant: AccessGrant) -> GrantRead:
 
 def list_grants(session: Session, actor: Actor, *, resource_id: str | None = None) -> list[GrantRead]:
     """Grants the actor's organisation holds or issued (its data); all of them for the operator."""
+    require(actor, Permission.ACCESS_REQUEST_READ)
     stmt = select(AccessGrant)
     if not (actor.can(Permission.ACCESS_GRANT_ISSUE) or actor.can(Permission.AUDIT_TRAIL_READ)):
         if actor.organisation_id is None:

@@ -1,5 +1,11 @@
 """Request dependencies shared by the native API, the CKAN API and the portal: the database session
-(commit on success, roll back on error) and who the actor is (API token or portal session)."""
+(commit on success, roll back on error) and who the actor is (API token or portal session).
+
+The API also accepts the portal's session cookie (the portal's links to downloads and exports rely
+on it), but a state-changing call (any method but GET, HEAD, OPTIONS) to ``/api/…`` authenticated by
+the cookie must carry the login session's CSRF token in ``X-CSRF-Token`` — the same token the
+portal's forms carry — or it is refused (403 ``auth.csrf_failed``): a cross-site page can make the
+browser send the cookie, never read the token. Bearer tokens need no CSRF token."""
 
 from __future__ import annotations
 
@@ -17,6 +23,8 @@ from pubdata.identity import machines
 from pubdata.identity import service as identity
 
 SESSION_COOKIE = "pubdata_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def db_session(request: Request) -> Iterator[Session]:
@@ -54,6 +62,8 @@ def resolve_actor(request: Request, session: Session) -> Actor:
     if cookie:
         login = identity.find_login_session(session, cookie)
         if login is not None:
+            if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
+                identity.check_login_csrf(login, request.headers.get(CSRF_HEADER))
             request.state.login = login
             return identity.actor_for(login.user, via="session")
     return ANONYMOUS

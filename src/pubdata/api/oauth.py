@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from pubdata.api.deps import DB
 from pubdata.audit import service as audit
 from pubdata.authz import ANONYMOUS
+from pubdata.db import utcnow
 from pubdata.errors import Invalid
 from pubdata.identity import machines
 
@@ -56,7 +57,7 @@ async def token(request: Request, session: DB) -> Any:
     if not credentials[0] or not credentials[1]:
         return _error(401, "invalid_client", "缺少客户端 ID 或密钥")
     try:
-        issued, secret, client = machines.issue_client_token(
+        issued, secret, _client = machines.issue_client_token(
             session, credentials[0], credentials[1], fields.get("scope")
         )
     except machines.InvalidClient as exc:
@@ -67,7 +68,7 @@ async def token(request: Request, session: DB) -> Any:
     body = {
         "access_token": secret,
         "token_type": "Bearer",
-        "expires_in": client.token_minutes * 60,
+        "expires_in": max(0, round((issued.expires_at - utcnow()).total_seconds())),
         "scope": issued.scopes,
     }
     return JSONResponse(body, headers=_NO_STORE)

@@ -29,7 +29,7 @@ from pubdata.identity.schemas import OrganisationCreate, UserCreate
 from pubdata.policy import reviewers
 
 DEFAULT_SEED = 20230306
-DEMO_PASSWORD = "Pubdata@2023"
+DEMO_PASSWORD = "Pubdata@Qingdao2023"
 ENTERPRISES = 300
 
 

@@ -1,7 +1,10 @@
 """Machine access: OAuth2 client credentials for consumer systems, and per-token rate limits.
 
 A client is registered by a user (or, for another user, an administrator) with scopes that narrow
-what that user may do; its secret is shown once. ``issue_client_token`` answers the client
+what that user may do — never beyond the registering token's scopes or the user's roles; its secret
+is shown once. A client registered with a token works only while that token does (revoked with it,
+no new access tokens once it expired), and a token that itself came from a client cannot register
+clients (the new client would outlive the one it came from). ``issue_client_token`` answers the client
 credentials grant with a short-lived API token tied to the client. ``charge_token`` counts each call
 against the token's rate (per-minute windows stored in the database: shared by every process, kept
 across restarts) and refuses past it with ``RateLimited`` (429, ``Retry-After``)."""
@@ -16,13 +19,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pubdata.authz import Actor, Permission, require
+from pubdata.authz import Actor, Permission, Role, require, scopes_available_to
 from pubdata.db import keep_whatever_happens, utcnow
-from pubdata.errors import RateLimited, Unauthenticated
+from pubdata.errors import Forbidden, RateLimited, Unauthenticated
 from pubdata.identity import repository as repo
 from pubdata.identity.errors import InvalidIdentityInput, TokenNotFound, UserNotFound
 from pubdata.identity.models import ApiToken, OAuthClient, TokenUsage, User
-from pubdata.identity.service import TOKEN_PREFIX, check_scopes, digest_secret
+from pubdata.identity.service import TOKEN_PREFIX, check_scopes_for, digest_secret, revoke_descendants
 
 CLIENT_PREFIX = "pdc_"
 MAX_TOKEN_MINUTES = 24 * 60
@@ -52,6 +55,10 @@ def create_client(
         user = session.get(User, actor.user_id) if actor.user_id is not None else None
     if user is None:
         raise UserNotFound(f"用户不存在：{username or actor.username}")
+    calling = session.get(ApiToken, actor.token_id) if actor.token_id is not None else None
+    if calling is not None and calling.client_id is not None:
+        raise Forbidden("通过 OAuth 客户端获得的令牌不能注册新的客户端", code="identity.client_token_cannot_register")
+    scope_text = check_scopes_for(actor, user, scopes)
     if not name.strip():
         raise InvalidIdentityInput("客户端名称不能为空", field="name")
     if rate_per_minute is not None and not 1 <= rate_per_minute <= 100_000:
@@ -64,9 +71,10 @@ def create_client(
         secret_hash=digest_secret(secret),
         name=name.strip(),
         user_id=user.id,
-        scopes=check_scopes(scopes),
+        scopes=scope_text,
         rate_per_minute=rate_per_minute,
         token_minutes=token_minutes,
+        created_by_token_id=calling.id if calling is not None else None,
     )
     session.add(client)
     session.flush()
@@ -91,6 +99,8 @@ def revoke_client(session: Session, actor: Actor, client_id: str) -> OAuthClient
     session.execute(
         update(ApiToken).where(ApiToken.client_id == client.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
     )
+    # and what those tokens minted or registered in turn
+    revoke_descendants(session, list(session.scalars(select(ApiToken.id).where(ApiToken.client_id == client.id))), now)
     session.flush()
     return client
 
@@ -99,7 +109,9 @@ def issue_client_token(
     session: Session, client_id: str, client_secret: str, scope: str | None = None
 ) -> tuple[ApiToken, str, OAuthClient]:
     """The client credentials grant: a short-lived access token for a valid client, with the
-    requested scopes (a subset of the client's) or all of them."""
+    requested scopes (a subset of the client's, each still available to the user's roles) or all of
+    the client's that are. A client registered by a token gets nothing once that token is revoked or
+    expired, and its access tokens end no later than that token."""
     client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
     if client is None or not hmac.compare_digest(client.secret_hash, digest_secret(client_secret)):
         raise InvalidClient("客户端 ID 或密钥错误")
@@ -107,13 +119,23 @@ def issue_client_token(
         raise InvalidClient("客户端已被吊销", code="identity.client_revoked")
     if not client.user.is_active:
         raise InvalidClient("客户端所属用户已停用")
-    allowed = client.scopes.split()
+    now = utcnow()
+    expires_at = now + timedelta(minutes=client.token_minutes)
+    if client.created_by_token_id is not None:
+        creator = session.get(ApiToken, client.created_by_token_id)
+        if creator is None or creator.revoked_at is not None or creator.expires_at <= now:
+            raise InvalidClient("注册该客户端的 API 令牌已失效", code="identity.client_revoked")
+        expires_at = min(expires_at, creator.expires_at)
+    available = scopes_available_to(frozenset(Role(r) for r in client.user.role_list))
+    allowed = [s for s in client.scopes.split() if s in available]  # the user's roles may have shrunk
     wanted = scope.split() if scope else allowed
     extra = [s for s in wanted if s not in allowed]
     if extra:
         raise InvalidIdentityInput(
             f"客户端无此权限范围：{'、'.join(extra)}", field="scope", code="identity.invalid_scope"
         )
+    if not wanted:
+        raise InvalidIdentityInput("客户端没有可用的权限范围", field="scope", code="identity.invalid_scope")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=client.user_id,
@@ -121,7 +143,7 @@ def issue_client_token(
         prefix=secret[:10],
         token_hash=digest_secret(secret),
         scopes=" ".join(sorted(set(wanted))),
-        expires_at=utcnow() + timedelta(minutes=client.token_minutes),
+        expires_at=expires_at,
         rate_per_minute=client.rate_per_minute,
         client_id=client.id,
     )

@@ -61,6 +61,8 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None]
     rate_per_minute: Mapped[int | None]  # None: the platform default (PUBDATA_TOKEN_RATE_PER_MINUTE)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("identity_oauth_client.id", ondelete="CASCADE"))
+    # the token that minted this one through the API: revoking it revokes this one too
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("identity_api_token.id"), index=True)
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -81,6 +83,10 @@ class OAuthClient(Base):
     token_minutes: Mapped[int] = mapped_column(default=60)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    # the API token that registered it, if any: the client works only while that token does
+    created_by_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("identity_api_token.id", use_alter=True), index=True
+    )
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -94,6 +100,18 @@ class TokenUsage(Base):
     token_id: Mapped[int] = mapped_column(ForeignKey("identity_api_token.id", ondelete="CASCADE"), primary_key=True)
     window: Mapped[str] = mapped_column(String(20), primary_key=True)  # "m:2026-11-25T10:31" (UTC)
     calls: Mapped[int] = mapped_column(default=0)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins counted per account and per address, shared by every server process: past a
+    few, each further attempt waits longer (see ``identity.login``). Keys are digests, so the table
+    holds neither the usernames tried nor the addresses."""
+
+    __tablename__ = "identity_login_throttle"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)  # "account:<sha256>" | "address:<sha256>"
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class LoginSession(Base):

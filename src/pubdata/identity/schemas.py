@@ -75,7 +75,11 @@ class UserRead(BaseModel):
 class TokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[str] = Field(default_factory=lambda: ["read"])
-    days: int = Field(default=90, ge=1, le=3650)
+    days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Days until it expires: PUBDATA_TOKEN_DAYS when unset, PUBDATA_TOKEN_MAX_DAYS at most",
+    )
 
 
 class TokenRead(BaseModel):

@@ -7,16 +7,17 @@ SHA-256 digest is stored.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from pubdata.audit import service as audit
-from pubdata.authz import ANONYMOUS, SCOPES, Actor, Permission, Role, require
+from pubdata.authz import ANONYMOUS, SCOPES, Actor, Permission, Role, require, scopes_available_to
 from pubdata.db import utcnow
 from pubdata.errors import Forbidden
 from pubdata.identity import repository as repo
@@ -30,8 +31,10 @@ from pubdata.identity.errors import (
     TokenNotFound,
     UserNotFound,
 )
-from pubdata.identity.models import ApiToken, LoginSession, Organisation, User
+from pubdata.identity.models import ApiToken, LoginSession, OAuthClient, Organisation, User
+from pubdata.identity.passwords import check_password
 from pubdata.identity.schemas import OrganisationCreate, OrganisationKind, UserCreate
+from pubdata.settings import get_settings
 from pubdata.standards import uscc_problem
 
 _hasher = PasswordHasher()
@@ -137,6 +140,7 @@ def create_user(session: Session, actor: Actor, data: UserCreate) -> User:
             )
         if not roles:
             roles = sorted(allowed - {Role.ADMIN})
+    check_password(data.password, [data.username, data.display_name])
     user = User(
         username=data.username,
         display_name=data.display_name,
@@ -198,11 +202,55 @@ def check_scopes(scopes: list[str]) -> str:
     return " ".join(sorted(set(scopes)))
 
 
+def check_scopes_for(actor: Actor, user: User, scopes: list[str]) -> str:
+    """The scopes as stored, if each is known, held by the calling credential (a token may only hand
+    on scopes it has itself; a portal session or the CLI is not narrowed) and available to the
+    user the credential is for (``authz.scopes_available_to`` their roles)."""
+    text = check_scopes(scopes)
+    wanted = text.split()
+    if actor.scopes is not None:
+        beyond = [s for s in wanted if s not in actor.scopes]
+        if beyond:
+            raise Forbidden(f"不能授予调用令牌本身没有的权限范围：{'、'.join(beyond)}", code="identity.scope_not_held")
+    available = scopes_available_to(frozenset(Role(r) for r in user.role_list))
+    unavailable = [s for s in wanted if s not in available]
+    if unavailable:
+        raise InvalidIdentityInput(
+            f"用户 {user.username} 的角色不能使用权限范围：{'、'.join(unavailable)}"
+            f"（可用：{', '.join(sorted(available))}）",
+            field="scopes",
+            code="identity.scope_not_available",
+        )
+    return text
+
+
+def _calling_token(session: Session, actor: Actor) -> ApiToken | None:
+    """The token the actor is calling with (None for a portal session, the CLI or the system)."""
+    if actor.token_id is None:
+        return None
+    token = session.get(ApiToken, actor.token_id)
+    if token is None:  # resolved moments ago in this request
+        raise InvalidToken("API 令牌无效")
+    return token
+
+
 def create_token(
-    session: Session, actor: Actor, *, name: str, scopes: list[str], days: int, username: str | None = None
+    session: Session,
+    actor: Actor,
+    *,
+    name: str,
+    scopes: list[str],
+    days: int | None = None,
+    username: str | None = None,
 ) -> tuple[ApiToken, str]:
     """Issue a token for the actor (or, for administrators, another user). Returns the row and the
-    secret, which is never stored and cannot be shown again."""
+    secret, which is never stored and cannot be shown again. ``days`` defaults to
+    ``settings.token_days``.
+
+    A token never holds more than what issued it: its scopes are a subset of the calling token's
+    and available to the user's roles; its lifetime is at most ``settings.token_max_days`` and, when
+    a token mints it, ends no later than that token's; a token minted by a token that came through an
+    OAuth client belongs to that client (revoked with it); revoking the minting token revokes it."""
     require(actor, Permission.IDENTITY_TOKEN_CREATE)
     if username and username != actor.username:
         require(actor, Permission.IDENTITY_TOKEN_MANAGE_ANY)
@@ -214,9 +262,18 @@ def create_token(
         if own is None:
             raise UserNotFound("用户不存在")
         user = own
-    scope_text = check_scopes(scopes)
-    if not 1 <= days <= 3650:
-        raise InvalidIdentityInput("有效期应为 1 至 3650 天", field="days")
+    scope_text = check_scopes_for(actor, user, scopes)
+    settings = get_settings()
+    max_days = settings.token_max_days
+    if days is None:
+        days = min(settings.token_days, max_days)
+    if not 1 <= days <= max_days:
+        raise InvalidIdentityInput(f"有效期应为 1 至 {max_days} 天", field="days")
+    now = utcnow()
+    expires_at = now + timedelta(days=days)
+    parent = _calling_token(session, actor)
+    if parent is not None:
+        expires_at = min(expires_at, parent.expires_at)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,
@@ -224,7 +281,10 @@ def create_token(
         prefix=secret[:10],
         token_hash=digest_secret(secret),
         scopes=scope_text,
-        expires_at=utcnow() + timedelta(days=days),
+        expires_at=expires_at,
+        rate_per_minute=parent.rate_per_minute if parent is not None else None,
+        client_id=parent.client_id if parent is not None else None,
+        parent_id=parent.id if parent is not None else None,
     )
     session.add(token)
     session.flush()
@@ -244,8 +304,34 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
         raise TokenNotFound(f"令牌不存在：{token_id}")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        session.flush()
+    revoke_descendants(session, [token.id], token.revoked_at)
+    session.flush()
     return token
+
+
+def revoke_descendants(session: Session, token_ids: list[int], at: datetime) -> None:
+    """Revoke every token minted (directly or not) by these tokens, and the OAuth clients they
+    registered with those clients' tokens."""
+    seen: set[int] = set()
+    frontier = set(token_ids)
+    while frontier:
+        seen |= frontier
+        clients = list(session.scalars(select(OAuthClient.id).where(OAuthClient.created_by_token_id.in_(frontier))))
+        if clients:
+            session.execute(
+                update(OAuthClient)
+                .where(OAuthClient.id.in_(clients), OAuthClient.revoked_at.is_(None))
+                .values(revoked_at=at)
+            )
+        minted_by: ColumnElement[bool] = ApiToken.parent_id.in_(frontier)
+        if clients:
+            minted_by = or_(minted_by, ApiToken.client_id.in_(clients))
+        children = set(session.scalars(select(ApiToken.id).where(minted_by)))
+        if children:
+            session.execute(
+                update(ApiToken).where(ApiToken.id.in_(children), ApiToken.revoked_at.is_(None)).values(revoked_at=at)
+            )
+        frontier = children - seen
 
 
 def _refuse_token(session: Session, actor: Actor, reason: str) -> None:
@@ -266,12 +352,21 @@ def actor_from_token(session: Session, secret: str) -> Actor:
         problem = ("API 令牌已过期", "identity.token_expired")
     elif not token.user.is_active:
         problem = ("令牌所属用户已停用", "identity.invalid_token")
+    elif token.client_id is not None and _client_revoked(session, token.client_id):
+        problem = ("签发该令牌的 OAuth 客户端已被吊销", "identity.token_revoked")
     if problem is not None:
         _refuse_token(session, actor_for(token.user, via="token", token_id=token.id), problem[0])
         raise InvalidToken(problem[0], code=problem[1])
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = now
     return actor_for(token.user, via="token", scopes=frozenset(token.scopes.split()), token_id=token.id)
+
+
+def _client_revoked(session: Session, client_id: int) -> bool:
+    """Whether the OAuth client a token belongs to is revoked (``revoke_client`` revokes its tokens
+    too; this check holds even if a token was missed)."""
+    revoked = session.execute(select(OAuthClient.revoked_at).where(OAuthClient.id == client_id)).first()
+    return revoked is None or revoked[0] is not None
 
 
 # --- portal login sessions -------------------------------------------------------------------
@@ -295,6 +390,16 @@ def find_login_session(session: Session, secret: str) -> LoginSession | None:
     if login is None or login.expires_at <= utcnow() or not login.user.is_active:
         return None
     return login
+
+
+def check_login_csrf(login: LoginSession, value: str | None) -> None:
+    """A state-changing API call made with the portal's session cookie carries the session's own CSRF
+    token (constant-time comparison); ``Forbidden`` otherwise."""
+    if not value or not hmac.compare_digest(login.csrf_token.encode(), value.strip().encode()):
+        raise Forbidden(
+            "使用登录会话调用修改数据的接口时必须在 X-CSRF-Token 请求头中提供页面的 CSRF 令牌（或改用 API 令牌）",
+            code="auth.csrf_failed",
+        )
 
 
 def end_login_session(session: Session, secret: str) -> None:

@@ -2,7 +2,9 @@
 
 The session cookie (``pubdata_session``) holds a random secret of which the server keeps only a
 hash; it is HttpOnly, SameSite=Lax, Secure when the platform is served over https, and lives
-``settings.session_hours``. Both forms are CSRF-protected (see ``web.csrf``).
+``settings.session_hours``. Both forms are CSRF-protected (see ``web.csrf``). Sign-in is throttled
+per account and per client address (``identity.login``): past a few failures the form answers 429
+with ``Retry-After`` and a message saying how long to wait.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pubdata.api.deps import DB, SESSION_COOKIE
+from pubdata.identity import login as logins
 from pubdata.identity import service as identity
 from pubdata.identity.errors import InvalidCredentials
 from pubdata.settings import Settings
@@ -56,17 +59,21 @@ def _login_form(
     username: str = "",
     error: str | None = None,
     status_code: int = 200,
+    retry_after: int | None = None,
 ) -> HTMLResponse:
     secret_key = _settings(request).resolved_secret_key()
     token = request.cookies.get(csrf.LOGIN_CSRF_COOKIE)
     if not csrf.login_token_is_valid(secret_key, token):
         token = csrf.new_login_token(secret_key)
+    headers = {"Cache-Control": "no-store"}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     response = render(
         request,
         "user/login.html",
         {"nav": "login", "next_url": next_url, "username": username, "error": error, "login_csrf": token},
         status_code=status_code,
-        headers={"Cache-Control": "no-store"},
+        headers=headers,
     )
     response.set_cookie(
         csrf.LOGIN_CSRF_COOKIE,
@@ -105,8 +112,18 @@ def login_submit(
     name = (username or "").strip()
     if not name or not password:
         return _login_form(request, next_url=next_url, username=name, error="请输入用户名和密码", status_code=400)
+    policy = logins.LoginPolicy(
+        max_failures=settings.login_max_failures,
+        max_failures_per_address=settings.login_max_failures_per_address,
+        max_wait=settings.login_max_wait_seconds,
+    )
+    address = request.client.host if request.client else "unknown"
     try:
-        user = identity.authenticate(session, name, password)
+        user = logins.login(session, name, password, address, policy)
+    except logins.LoginThrottled as exc:
+        return _login_form(
+            request, next_url=next_url, username=name, error=exc.message, status_code=429, retry_after=exc.retry_after
+        )
     except InvalidCredentials:
         return _login_form(request, next_url=next_url, username=name, error="用户名或密码错误", status_code=401)
     old = request.cookies.get(SESSION_COOKIE)
