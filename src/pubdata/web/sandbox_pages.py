@@ -1,6 +1,7 @@
 """The privacy sandbox page of a table: build an aggregate query (a measure, up to two groupings,
-optional differential privacy), see what it costs, run it, and read the result as a table and a
-chart. Only aggregates are ever shown (store/sandbox.py decides what may be released)."""
+differential privacy — always on personal or health data for a grantee), see what it costs, run it,
+and read the result as a table and a chart. Only aggregates are ever shown (store/sandbox.py decides
+what may be released)."""
 
 from __future__ import annotations
 
@@ -70,9 +71,8 @@ async def sandbox_run(request: Request, name: str, rid: str, session: DB, viewer
     }
     if form.get("epsilon"):
         body["dp"] = {"epsilon": form["epsilon"]}
-        if fn != "count":
-            low, high = form.get("low") or "0", form.get("high") or "0"
-            measure["bounds"] = [low, high]
+    if fn != "count" and (form.get("low") or form.get("high")):  # noisy answers clamp to them
+        measure["bounds"] = [form.get("low") or "0", form.get("high") or "0"]
     try:
         query = sandbox.SandboxQuery.model_validate(body)
         result = sandbox.run(session, viewer.actor, rid, query, home=home, dry_run=form.get("action") == "estimate")
