@@ -13,12 +13,14 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pubdata import __version__
 from pubdata.api import errors as api_errors
 from pubdata.api.ckan import routes as ckan
 from pubdata.api.dcat import router as dcat_router
+from pubdata.api.limits import BodyLimit, BodyTooLarge, ConcurrencyLimit
 from pubdata.api.oauth import router as oauth_router
 from pubdata.api.v1 import access as v1_access
 from pubdata.api.v1 import audit as v1_audit
@@ -35,13 +37,24 @@ from pubdata.api.v1 import zones as v1_zones
 from pubdata.catalog import service as catalog_service
 from pubdata.db import get_engine, session_scope
 from pubdata.enterprise.tasks import FactsRefresher
-from pubdata.errors import PubdataError
+from pubdata.errors import PubdataError, Unavailable
 from pubdata.policy.tasks import MatchFollower
 from pubdata.settings import Settings, get_settings
 from pubdata.store.job_runner import JobRunner
 from pubdata.web import routes as web
 
 STATIC = Path(__file__).parent / "web" / "static"
+POOL_RETRY_AFTER_S = 2
+
+
+async def render_domain_error(request: Request, exc: PubdataError) -> Response:
+    """A domain error as the surface of ``request`` renders it (also used by the request limits,
+    which answer before any route runs)."""
+    if ckan.is_ckan_path(request):
+        return ckan.error_response(exc, request)
+    if api_errors.is_api_path(request):
+        return api_errors.pubdata_error_response(exc)
+    return web.error_page(request, exc)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -98,6 +111,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(dcat_router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # the last added runs first: a caller over its share is refused before its body is read
+    app.add_middleware(BodyLimit, max_bytes=settings.request_max_bytes, render=render_domain_error)
+    app.add_middleware(
+        ConcurrencyLimit,
+        per_caller=settings.caller_max_concurrent,
+        per_process=settings.server_max_concurrent,
+        render=render_domain_error,
+    )
 
     @app.get("/docs", include_in_schema=False)
     def api_docs() -> Response:
@@ -111,11 +132,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.exception_handler(PubdataError)
     async def _domain_error(request: Request, exc: PubdataError) -> Response:
-        if ckan.is_ckan_path(request):
-            return ckan.error_response(exc, request)
-        if api_errors.is_api_path(request):
-            return api_errors.pubdata_error_response(exc)
-        return web.error_page(request, exc)
+        return await render_domain_error(request, exc)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(request: Request, exc: PoolTimeout) -> Response:
+        # every database connection of this process stayed busy for settings.db_pool_timeout_s
+        busy = Unavailable(
+            "服务器繁忙：数据库连接已全部占用，请稍后重试", code="server.db_busy", retry_after=POOL_RETRY_AFTER_S
+        )
+        return await render_domain_error(request, busy)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -127,6 +152,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc, BodyTooLarge):  # raised while the body was read, before any route logic
+            return await render_domain_error(request, exc.error)
         if ckan.is_ckan_path(request):
             return ckan.http_error_response(exc)
         if api_errors.is_api_path(request):

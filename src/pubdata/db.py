@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -61,13 +62,31 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+@dataclass(frozen=True)
+class PoolLimits:
+    """How many connections a process holds and how long a request waits for one. Past the wait,
+    SQLAlchemy raises ``TimeoutError``, which the app answers with 503 and ``Retry-After``."""
+
+    size: int = 10
+    overflow: int = 20
+    timeout_s: float = 3.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PoolLimits:
+        return cls(settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_s)
+
+
+def make_engine(url: str, *, echo: bool = False, pool: PoolLimits | None = None) -> Engine:
     url = normalise_url(url)
+    pool = pool or PoolLimits()
+    sizing: dict[str, Any] = {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout_s}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        else:
+            sizing = {}  # an in-memory database has one connection per thread, no queue
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, **sizing)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -78,13 +97,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, echo=echo, pool_pre_ping=True, **sizing)
 
 
 @lru_cache
 def get_engine() -> Engine:
     settings = get_settings()
-    return make_engine(settings.resolved_database_url, echo=settings.sql_echo)
+    return make_engine(settings.resolved_database_url, echo=settings.sql_echo, pool=PoolLimits.from_settings(settings))
 
 
 @lru_cache

@@ -9,6 +9,7 @@ from typing import Any
 class PubdataError(Exception):
     status = 500
     code = "pubdata.error"
+    retry_after: int | None = None  # seconds; every surface sends it as ``Retry-After``
 
     def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
         super().__init__(message)
@@ -54,6 +55,24 @@ class Conflict(PubdataError):
 class RateLimited(PubdataError):
     status = 429
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None):
+        super().__init__(message, code=code, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
+class TooLarge(PubdataError):
+    """A request bigger than a named limit (its body, a list in it)."""
+
+    status = 413
+    code = "too_large"
+
+
+class Unavailable(PubdataError):
+    """The server is saturated (database connections, workers): try again after ``retry_after``."""
+
+    status = 503
+    code = "unavailable"
 
     def __init__(self, message: str, *, retry_after: int, code: str | None = None):
         super().__init__(message, code=code, details={"retry_after": retry_after})

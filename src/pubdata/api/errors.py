@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pubdata.errors import PubdataError, RateLimited
+from pubdata.errors import PubdataError
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -19,7 +19,7 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 def pubdata_error_response(exc: PubdataError) -> JSONResponse:
     headers = {}
-    if isinstance(exc, RateLimited):
+    if exc.retry_after is not None:  # rate limits, quotas, a saturated server
         headers["Retry-After"] = str(exc.retry_after)
     if exc.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
@@ -30,11 +30,22 @@ def validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     details = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
-        msg = str(err.get("msg", "invalid"))
+        msg = _size_message(err) or str(err.get("msg", "invalid"))
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         details.append({"field": ".".join(loc) or "body", "message": msg, "type": err.get("type")})
     return details
+
+
+def _size_message(err: Any) -> str | None:
+    """Pydantic's length errors in Chinese, naming the limit (the API document's maxLength/maxItems)."""
+    ctx = err.get("ctx") or {}
+    if err.get("type") == "string_too_long":
+        return f"最多 {ctx.get('max_length')} 个字符"
+    if err.get("type") == "too_long":
+        actual = ctx.get("actual_length")
+        return f"最多 {ctx.get('max_length')} 项" + (f"，实有 {actual} 项" if actual is not None else "")
+    return None
 
 
 def validation_response(exc: RequestValidationError) -> JSONResponse:

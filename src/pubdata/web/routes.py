@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pubdata.errors import PubdataError, RateLimited
+from pubdata.errors import PubdataError
 from pubdata.web import (
     access_pages,
     account,
@@ -45,8 +45,10 @@ STATUS_TITLES: dict[int, str] = {
     405: "请求方法不允许",
     409: "操作冲突",
     422: "输入无效",
+    413: "提交的内容过大",
     429: "请求过于频繁",
     500: "服务器内部错误",
+    503: "服务器繁忙",
 }
 STATUS_MESSAGES: dict[int, str] = {
     400: "请求格式不正确。",
@@ -56,8 +58,10 @@ STATUS_MESSAGES: dict[int, str] = {
     405: "此地址不支持该请求方法。",
     409: "操作与现有数据冲突。",
     422: "提交的内容无效。",
+    413: "提交的内容超过了大小限制。",
     429: "请求过于频繁，请稍后再试。",
     500: "服务器出了点问题，请稍后再试。",
+    503: "服务器繁忙，请稍后再试。",
 }
 
 
@@ -84,7 +88,7 @@ def error_page(request: Request, exc: PubdataError) -> HTMLResponse:
     if isinstance(exc.details, list):
         details = [f"{d.get('field', '')}：{d.get('message', '')}" for d in exc.details if isinstance(d, dict)]
     response = _page(request, exc.status, exc.message, details)
-    if isinstance(exc, RateLimited):
+    if exc.retry_after is not None:  # rate limits, quotas, a saturated server
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
 

@@ -10,6 +10,7 @@ from pubdata.api.ckan.errors import invalid
 
 MISSING = "缺少必填参数"
 INT_MAX = 2**31 - 1  # what every database backend takes as an integer parameter
+MAX_LIST_ITEMS = 1000  # a list parameter (facet.field, fq_list, organizations, groups…)
 
 
 class Params:
@@ -95,6 +96,8 @@ class Params:
                 value = [text]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise invalid(key, "应为字符串列表")
+        if len(value) > MAX_LIST_ITEMS:
+            raise invalid(key, f"最多 {MAX_LIST_ITEMS} 项，实有 {len(value)} 项")
         return [v.strip() for v in value if v.strip()]
 
 

@@ -44,6 +44,15 @@ _VOCABS: dict[str, tuple[vocab.Term, ...]] = {
 }
 _DISTRICT_BY_CODE = {d.code: d.label for d in vocab.DISTRICTS}
 SUPPORTED = "、".join([*FIELD_MAP, *CONSTANT_FIELDS])
+# Longest q and fq (each) package_search takes: words and a few field clauses, not bulk lists.
+MAX_Q_LENGTH = 1000
+MAX_FQ_LENGTH = 2000
+
+
+def _bounded(text: str, what: str, limit: int) -> str:
+    if len(text) > limit:
+        raise SearchQueryError(f"{what} 过长：最多 {limit} 个字符，实有 {len(text)} 个")
+    return text
 
 
 @dataclass
@@ -146,7 +155,7 @@ class _Lexer:
 
 def parse_fq(text: str) -> list[tuple[str, list[str]]]:
     """The clauses of an ``fq`` string as (field, values); values of one clause are alternatives."""
-    lexer = _Lexer(text, "fq")
+    lexer = _Lexer(_bounded(text, "fq", MAX_FQ_LENGTH), "fq")
     clauses: list[tuple[str, list[str]]] = []
     while not lexer.done():
         word = lexer.peek_word()
@@ -212,7 +221,7 @@ _Q_CLAUSE = re.compile(r'(?:(?<=\s)|^)\+?([A-Za-z_][A-Za-z0-9_.]*):("(?:[^"\\]|\
 
 def split_q(q: str, filters: Filters) -> str:
     """The free text of ``q``; its ``field:value`` clauses become filters (text fields stay text)."""
-    q = q.strip()
+    q = _bounded(q, "q", MAX_Q_LENGTH).strip()
     if q in ("", "*:*", "*"):
         return ""
     words: list[str] = []

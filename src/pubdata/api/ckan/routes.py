@@ -70,10 +70,15 @@ def error_response(exc: PubdataError, request: Request | None = None) -> JSONRes
         return _envelope(request, {"__type": "Authorization Error", "message": exc.message}, 403)
     if isinstance(exc, Invalid | Conflict):
         return _envelope(request, _validation_body(exc), 409)
+    retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else {}
     if isinstance(exc, RateLimited):
-        error = {"__type": "Rate Limit Error", "message": exc.message}
-        return _envelope(request, error, 429, **{"Retry-After": str(exc.retry_after)})
-    return _envelope(request, {"__type": "Internal Server Error", "message": exc.message}, exc.status)
+        return _envelope(request, {"__type": "Rate Limit Error", "message": exc.message}, 429, **retry)
+    kind = _OTHER_TYPES.get(exc.status, "Internal Server Error")
+    return _envelope(request, {"__type": kind, "message": exc.message}, exc.status, **retry)
+
+
+# CKAN has no names of its own for these; the status and Retry-After are what clients act on.
+_OTHER_TYPES = {413: "Request Too Large Error", 503: "Service Unavailable Error"}
 
 
 def ckan_error_response(exc: CkanError, request: Request | None = None) -> JSONResponse:

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from python_multipart.multipart import parse_options_header
 from starlette.requests import ClientDisconnect
 
-from pubdata.api import multipart
+from pubdata.api import limits, multipart
 from pubdata.api.deps import DB, ActorDep
 from pubdata.settings import Settings
 from pubdata.store import jobs
@@ -206,6 +206,7 @@ async def receive_file(
     missing name, an unsupported format, an empty file or a malformed body; a refused body is read
     to its end (up to the limit) so that the client receives the answer."""
     is_multipart = request.headers.get("content-type", "").lower().startswith("multipart/form-data")
+    limits.allow_body(request, limit + multipart.SLACK)  # streamed to disk under this limit, not the JSON one
     try:
         if multipart_only and not is_multipart:
             raise jobs.InvalidUpload("请以 multipart/form-data 表单上传文件", field="file")

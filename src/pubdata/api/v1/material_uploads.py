@@ -19,7 +19,7 @@ from pathlib import Path
 from fastapi import Request
 from starlette.requests import ClientDisconnect
 
-from pubdata.api import multipart
+from pubdata.api import limits, multipart
 from pubdata.policy import materials
 
 
@@ -99,6 +99,7 @@ async def receive_materials(
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit * max_files + multipart.SLACK:
         raise materials.MaterialTooLarge(materials.limit_message(limit))
+    limits.allow_body(request, limit * max_files + multipart.SLACK)  # streamed to disk under this limit
     receiver = _Receiver(home, limit, max_files, before_file, into if into is not None else ReceivedForm())
     try:
         await multipart.feed(request, boundary, receiver)
