@@ -2,28 +2,37 @@
 Chinese correctly), Parquet and JSON Lines. Rows are fetched from DuckDB in record batches and
 encoded batch by batch, so memory stays flat whatever the table's size. Also the Frictionless
 ``datapackage.json`` describing an entry's tables and their downloads.
+
+A download is charged whole before it starts: one larger than the grant's daily row quota has left
+is refused (429, with the numbers), never cut. Spreadsheet or machine: the BOM CSV is meant for
+Excel, so text cells that a spreadsheet would run as a formula are neutralised (``spreadsheet_safe``,
+OWASP's CSV-injection rule); ``raw`` CSV (no BOM), Parquet and JSON Lines are exact.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
 from pubdata.authz import Actor
 from pubdata.catalog import service as catalog
 from pubdata.errors import Invalid
+from pubdata.settings import get_settings
 from pubdata.store import engine
 from pubdata.store.models import StoreTable
 from pubdata.store.query import count_rows, csv_bytes, json_value
-from pubdata.store.read import ROW_NUMBER, ReadPlan, has_row_access, open_label, plan_read, record_read
+from pubdata.store.read import ROW_NUMBER, ReadPlan, has_row_access, open_label, plan_read, take_rows
 from pubdata.store.semantic import quote_identifier
 
 BATCH_ROWS = 65_536
@@ -32,6 +41,63 @@ FORMATS = {
     "parquet": "application/vnd.apache.parquet",
     "jsonl": "application/jsonl; charset=utf-8",
 }
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV injection), plus,
+# as a precaution, the full-width forms a Chinese input method types.
+FORMULA_LEADS = "=+-@\t\r＝＋－＠"
+_FORMULA_LEAD = "^([=+\\-@\\t\\r＝＋－＠])"  # FORMULA_LEADS as an RE2 class
+
+
+def spreadsheet_safe(table: pa.Table) -> pa.Table:
+    """The table as a spreadsheet may open it: every text cell (and column name) that starts with a
+    formula character gets a leading ``'``, so it is shown as the text it is. Only text columns
+    change: a negative number in a numeric column stays a number."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type):
+            column = column.cast(pa.string())
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            column = pc.replace_substring_regex(column, pattern=_FORMULA_LEAD, replacement="'\\1")
+        columns.append(column)
+    names = [spreadsheet_safe_text(n) for n in table.column_names]
+    return pa.Table.from_arrays(columns, names=names)
+
+
+MAX_CELL_CHARS = 16 << 20  # a cell of a CSV re-read here (an ingested line is at most 10 MB)
+
+
+def spreadsheet_safe_text(value: str) -> str:
+    """One cell as ``spreadsheet_safe`` writes it."""
+    return "'" + value if value[:1] and value[0] in FORMULA_LEADS else value
+
+
+def spreadsheet_safe_csv(chunks: Iterable[bytes], *, flush_bytes: int = 1 << 20) -> Iterator[bytes]:
+    """A UTF-8 CSV stream (no BOM) with every cell made ``spreadsheet_safe_text``, re-encoded as it
+    streams (for CSV files written elsewhere, such as a version's ``rejects.csv``)."""
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in csv.reader(_lines(chunks)):
+        writer.writerow([spreadsheet_safe_text(cell) for cell in row])
+        if out.tell() >= flush_bytes:
+            yield out.getvalue().encode()
+            out.seek(0)
+            out.truncate()
+    if out.tell():
+        yield out.getvalue().encode()
+
+
+def _lines(chunks: Iterable[bytes]) -> Iterator[str]:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    tail = ""
+    for chunk in chunks:
+        *lines, tail = (tail + decoder.decode(chunk)).split("\n")
+        for line in lines:
+            yield line + "\n"
+    tail += decoder.decode(b"", final=True)
+    if tail:
+        yield tail
 
 
 @dataclass(frozen=True)
@@ -50,36 +116,48 @@ class Download:
 
 
 def download(
-    session: Session, actor: Actor, resource_id: str, fmt: str, *, version: int | None = None, home: Path
+    session: Session,
+    actor: Actor,
+    resource_id: str,
+    fmt: str,
+    *,
+    version: int | None = None,
+    home: Path,
+    raw: bool = False,
 ) -> Download:
-    """The whole table (current or ``version``) as a stream of bytes in ``fmt``."""
+    """The whole table (current or ``version``) as a stream of bytes in ``fmt``. CSV is for
+    spreadsheets (BOM, formula cells neutralised) unless ``raw`` (no BOM, values exact). Under a
+    daily row quota the whole table is charged before the stream starts; ``QuotaExceeded`` (429,
+    rows asked, rows left, the quota) when it does not fit."""
     if fmt not in FORMATS:
         raise Invalid(f"不支持的下载格式：{fmt}（可用：csv、parquet、jsonl）", field="format")
     plan = plan_read(session, actor, resource_id, version, home=home)
-    record_read(session, actor, plan, f"download.{fmt}", rows=count_rows(plan))
-    return Download(plan, fmt, _stream(plan, fmt))
+    take_rows(session, actor, plan, f"download.{fmt}", rows=count_rows(plan), whole=True)
+    return Download(plan, fmt, _stream(plan, fmt, raw=raw))
 
 
 def _batches(plan: ReadPlan) -> Iterator[pa.RecordBatch]:
     cols = ", ".join(quote_identifier(n) for n in plan.field_names)
+    sql = f"SELECT {cols} FROM {plan.relation} AS t ORDER BY {ROW_NUMBER}"
     cur = engine.cursor()
     try:
-        reader = cur.execute(f"SELECT {cols} FROM {plan.relation} AS t ORDER BY {ROW_NUMBER}").to_arrow_reader(
-            BATCH_ROWS
-        )
-        yield from reader
+        # the whole stream is one statement under the download time limit: DuckDB is interrupted when
+        # it runs out, however slowly the client reads
+        with engine.deadline(cur, get_settings().download_timeout_s, sql=sql):
+            yield from cur.execute(sql).to_arrow_reader(BATCH_ROWS)
     finally:
         cur.close()
 
 
-def _stream(plan: ReadPlan, fmt: str) -> Iterator[bytes]:
+def _stream(plan: ReadPlan, fmt: str, *, raw: bool = False) -> Iterator[bytes]:
     if fmt == "csv":
         first = True
         for batch in _batches(plan):
-            yield csv_bytes(pa.Table.from_batches([batch]), header=first, bom=first)
+            table = pa.Table.from_batches([batch])
+            yield csv_bytes(table if raw else spreadsheet_safe(table), header=first, bom=first and not raw)
             first = False
         if first:  # an empty table still gets its header
-            yield csv_bytes(_empty(plan), header=True, bom=True)
+            yield csv_bytes(_empty(plan) if raw else spreadsheet_safe(_empty(plan)), header=True, bom=not raw)
     elif fmt == "jsonl":
         for batch in _batches(plan):
             lines = (
@@ -115,7 +193,7 @@ def _empty(plan: ReadPlan) -> pa.Table:
     cols = ", ".join(quote_identifier(n) for n in plan.field_names)
     cur = engine.cursor()
     try:
-        return cur.execute(f"SELECT {cols} FROM {plan.relation} AS t LIMIT 0").to_arrow_table()
+        return engine.run(cur, f"SELECT {cols} FROM {plan.relation} AS t LIMIT 0").to_arrow_table()
     finally:
         cur.close()
 

@@ -513,25 +513,38 @@ def _check(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema, rel
         )
 
 
+HEADER_NAMES_SHOWN = 20  # a header message names at most this many columns (then "等 N 个")
+_NAME_SHOWN = 60  # characters of one column name in a message
+
+
+def _listed(names: list[str]) -> str:
+    """Names for a message, bounded whatever the file: the first few, each cut, then how many in all."""
+    shown = [n if len(n) <= _NAME_SHOWN else n[:_NAME_SHOWN] + "…" for n in names[:HEADER_NAMES_SHOWN]]
+    more = f" 等 {len(names)} 个" if len(names) > HEADER_NAMES_SHOWN else ""
+    return "、".join(shown) + more
+
+
 def _match_header(columns: list[str], schema: table_schema.TableSchema | None) -> None:
     blank = [str(i + 1) for i, c in enumerate(columns) if not c]
     if blank:
-        raise InvalidSource(f"表头第 {'、'.join(blank)} 列没有字段名", field="header")
+        raise InvalidSource(f"表头第 {_listed(blank)} 列没有字段名", field="header")
     seen: set[str] = set()
     repeated = [c for c in columns if c in seen or seen.add(c)]  # type: ignore[func-returns-value]
     if repeated:
-        raise InvalidSource("表头字段重复：" + "、".join(dict.fromkeys(repeated)), field="header")
+        raise InvalidSource("表头字段重复：" + _listed(list(dict.fromkeys(repeated))), field="header")
     if schema is None:
         return
     names = [f.name for f in schema.fields]
-    missing = [n for n in names if n not in columns]
-    extra = [c for c in columns if c not in names]
+    known = set(names)
+    present = set(columns)
+    missing = [n for n in names if n not in present]
+    extra = [c for c in columns if c not in known]
     if missing or extra:
         parts = []
         if missing:
-            parts.append("缺少字段 " + "、".join(missing))
+            parts.append("缺少字段 " + _listed(missing))
         if extra:
-            parts.append("多出字段 " + "、".join(extra))
+            parts.append("多出字段 " + _listed(extra))
         raise InvalidSource("表头与表结构不一致：" + "；".join(parts), field="header")
 
 

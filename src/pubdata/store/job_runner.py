@@ -58,6 +58,13 @@ from pubdata.store.schemas import JobRead
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes of one job
+# A job's stored error stays small whatever the file (a header of a million columns once made a 25 MB
+# message): its message is cut to MAX_MESSAGE_CHARS, its details to MAX_DETAILS items of at most
+# MAX_DETAIL_CHARS characters per text, each cut with a marker.
+MAX_MESSAGE_CHARS = 2_000
+MAX_DETAILS = 20
+MAX_DETAIL_CHARS = 500
+CUT = "…（已截断）"
 ProgressCallback = Callable[[str, int, "int | None"], None]
 
 
@@ -92,9 +99,38 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
 
+def bounded_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` if it has at most ``limit`` characters, else its start and the cut marker (``limit`` in all)."""
+    return text if len(text) <= limit else text[: limit - len(CUT)] + CUT
+
+
+def _bounded(value: Any, depth: int = 0) -> Any:
+    """Details as stored: texts, lists and objects cut (lists and objects to ``MAX_DETAILS`` items,
+    with a marker item saying how many were left out)."""
+    if isinstance(value, str):
+        return bounded_text(value, MAX_DETAIL_CHARS)
+    if depth >= 3 and isinstance(value, list | dict):
+        return bounded_text(json.dumps(value, ensure_ascii=False), MAX_DETAIL_CHARS)
+    if isinstance(value, list):
+        kept = [_bounded(v, depth + 1) for v in value[:MAX_DETAILS]]
+        return kept + ([f"…另有 {len(value) - MAX_DETAILS} 项未列出"] if len(value) > MAX_DETAILS else [])
+    if isinstance(value, dict):
+        items = list(value.items())
+        kept_items = {bounded_text(str(k), 100): _bounded(v, depth + 1) for k, v in items[:MAX_DETAILS]}
+        if len(items) > MAX_DETAILS:
+            kept_items["…"] = f"另有 {len(items) - MAX_DETAILS} 项未列出"
+        return kept_items
+    return value
+
+
 def _error_of(exc: BaseException) -> dict[str, Any]:
+    """The error as a job stores it: code, Chinese message and details, bounded (see ``MAX_MESSAGE_CHARS``)."""
     if isinstance(exc, PubdataError):
-        return {"code": exc.code, "message": exc.message, "details": _jsonable(exc.details)}
+        return {
+            "code": exc.code,
+            "message": bounded_text(exc.message),
+            "details": _jsonable(_bounded(exc.details)),
+        }
     if isinstance(exc, KeyboardInterrupt):
         return {"code": "store.job_interrupted", "message": "任务被中断，未发布任何数据", "details": None}
     return {

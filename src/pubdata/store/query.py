@@ -18,7 +18,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -34,7 +34,7 @@ from pubdata.authz import Actor
 from pubdata.errors import Invalid
 from pubdata.settings import get_settings
 from pubdata.store import engine, pages, table_schema
-from pubdata.store.read import ROW_ID, ROW_NUMBER, ReadPlan, plan_read, record_read
+from pubdata.store.read import ROW_ID, ROW_NUMBER, ReadPlan, RowsTaken, plan_read, rows_allowed, take_rows
 from pubdata.store.semantic import quote_identifier
 
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "prefix", "isnull")
@@ -50,6 +50,16 @@ BEIJING = "+08:00"  # record datetimes are Beijing civil time (see docs/store.md
 
 class InvalidQuery(Invalid):
     code = "store.invalid_query"
+
+
+# What one row query may ask for (named in the API document). Each filter value is bound as a DuckDB
+# parameter, and binding costs ~0.1 ms a value (200,000 values: ~20 s before the scan starts), so the
+# values of all filters together are bounded, an IN list counting each of its values.
+MAX_FILTERS = 20
+MAX_FILTER_VALUES = 1000
+MAX_FIELDS = 1000  # as many as a table may have (table_schema.MAX_FIELDS)
+MAX_SORT_KEYS = 10
+MAX_Q_LENGTH = 500
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,7 @@ class RowPage:
     limit: int
     offset: int
     sql: str = ""  # the query run, with its parameters (its digest is audited)
+    quota: RowsTaken | None = None  # what the grant's row quota let this page return (None: not charged)
 
     def records(self) -> list[dict[str, Any]]:
         return records_of(self.table)
@@ -152,6 +163,38 @@ def csv_bytes(table: pa.Table, *, header: bool = True, bom: bool = True, delimit
 
 
 # --- parsing request parameters -------------------------------------------------------------------
+
+
+def check_filter_values(filters: dict[str, Any]) -> dict[str, Any]:
+    """A filters object (``{field: value or [values]}``) carries at most ``MAX_FILTER_VALUES`` values
+    in all (a pydantic validator: the sandbox's query model uses it)."""
+    values = sum(len(v) if isinstance(v, list) else 1 for v in filters.values())
+    if values > MAX_FILTER_VALUES:
+        raise ValueError(_too_many_values(values))
+    return filters
+
+
+def _too_many_values(values: int) -> str:
+    return f"筛选取值过多：一次查询的筛选最多 {MAX_FILTER_VALUES} 个取值（列表的每个值各算一个），实有 {values} 个"
+
+
+def check_limits(query: RowQuery) -> None:
+    """Refuse a query beyond the limits above (422, naming the limit) before any of it is typed or run."""
+    if len(query.filters) > MAX_FILTERS:
+        raise InvalidQuery(f"筛选条件过多：最多 {MAX_FILTERS} 个，实有 {len(query.filters)} 个", field="filters")
+    values = sum(len(f.value) if isinstance(f.value, list) else 1 for f in query.filters)
+    if values > MAX_FILTER_VALUES:
+        raise InvalidQuery(_too_many_values(values), field="filters")
+    if query.fields is not None and len(query.fields) > MAX_FIELDS:
+        raise InvalidQuery(f"fields 最多 {MAX_FIELDS} 个字段名，实有 {len(query.fields)} 个", field="fields")
+    if len(query.sort) > MAX_SORT_KEYS:
+        raise InvalidQuery(f"排序字段过多：最多 {MAX_SORT_KEYS} 个，实有 {len(query.sort)} 个", field="sort")
+    texts = list(query.q.values()) if isinstance(query.q, dict) else [query.q or ""]
+    if isinstance(query.q, dict) and len(query.q) > MAX_FILTERS:
+        raise InvalidQuery(f"q 最多按 {MAX_FILTERS} 个字段检索，实有 {len(query.q)} 个", field="q")
+    length = sum(len(str(t)) for t in texts)
+    if length > MAX_Q_LENGTH:
+        raise InvalidQuery(f"q 过长：最多 {MAX_Q_LENGTH} 个字符，实有 {length} 个", field="q")
 
 
 def filters_from_params(params: Iterable[tuple[str, str]]) -> list[Filter]:
@@ -393,14 +436,24 @@ totals = _TotalCache()
 
 
 def read_rows(session: Session, actor: Actor, resource_id: str, query: RowQuery, *, home: Path) -> RowPage:
-    """One page of a table's rows, as the actor may read them."""
+    """One page of a table's rows, as the actor may read them: never more rows than the grant's
+    daily row quota has left (the page is then cut, ``page.quota.truncated``, and its cursor goes on
+    from the last row returned)."""
+    check_limits(query)  # before the plan is made (and a call charged)
     plan = plan_read(session, actor, resource_id, query.version, home=home)
-    page = run_query(plan, query)
-    record_read(session, actor, plan, "rows.read", rows=page.table.num_rows, query_text=page.sql)
+    left = rows_allowed(plan)
+    capped = query if left is None or query.limit <= left else replace(query, limit=left)
+    page = run_query(plan, capped)
+    taken = take_rows(session, actor, plan, "rows.read", rows=page.table.num_rows, query_text=page.sql)
+    if taken.rows < page.table.num_rows:  # a concurrent reader took part of what was left
+        page = run_query(plan, replace(query, limit=taken.rows))
+    cut = taken.truncated or (capped.limit < query.limit and page.table.num_rows == capped.limit)
+    page.quota, page.limit = replace(taken, truncated=cut), query.limit
     return page
 
 
 def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
+    check_limits(query)
     limit_max = get_settings().rows_max_limit
     if not 0 <= query.limit <= limit_max:
         raise InvalidQuery(f"limit 应在 0 到 {limit_max} 之间：{query.limit}", field="limit")

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from pubdata.api.deps import DB, Home
 from pubdata.catalog import service as catalog
 from pubdata.catalog.schemas import entry_read
-from pubdata.errors import Forbidden, Invalid, NotFound
+from pubdata.errors import Forbidden, Invalid, NotFound, RateLimited
 from pubdata.store import query, table_schema
 from pubdata.store import service as store
 from pubdata.store.query import Filter, RowQuery
@@ -63,7 +63,7 @@ def resource_page(
             preview["page"] = query.read_rows(session, viewer.actor, resource_id, spec, home=home)
         except Forbidden:
             preview["readable"] = False
-        except Invalid as exc:
+        except (Invalid, RateLimited) as exc:  # a spent quota leaves the page readable, says why
             preview["error"] = exc.message
     page = preview["page"]
     base = f"/dataset/{entry.name}/resource/{resource_id}"

@@ -15,7 +15,7 @@ from pubdata.api.ckan.errors import invalid
 from pubdata.api.ckan.params import Params
 from pubdata.store import query, sql
 from pubdata.store.query import Filter, RowQuery
-from pubdata.store.read import ROW_ID, plan_read
+from pubdata.store.read import ROW_ID, plan_read, record_read
 
 RECORDS_FORMATS = ("objects", "lists", "csv", "tsv")
 
@@ -68,7 +68,9 @@ def _fields(p: Params) -> list[str] | None:
 def datastore_search(ctx: Context, p: Params) -> dict[str, Any]:
     """Rows of a resource. Parameters: ``resource_id`` (or ``id``), ``filters`` ({field: value or
     [values]}), ``q`` (text, or {field: text}), ``fields``, ``sort`` ("a desc, b"), ``limit`` (default
-    100), ``offset``, ``include_total`` (default true), ``records_format`` (objects, lists, csv, tsv)."""
+    100), ``offset``, ``include_total`` (default true), ``records_format`` (objects, lists, csv, tsv;
+    csv and tsv are machine formats: values exact). Under a grant with a daily row quota the result also
+    carries ``quota`` (the numbers) and, when the page was cut to what was left, ``truncated_by_quota``."""
     resource_id = p.string("resource_id").strip() or p.required("id")
     records_format = p.string("records_format", "objects")
     if records_format not in RECORDS_FORMATS:
@@ -109,11 +111,17 @@ def datastore_search(ctx: Context, p: Params) -> dict[str, Any]:
         result["records"] = query.csv_bytes(page.table, header=False, bom=False, delimiter=delimiter).decode()
     if include_total:
         result["total"] = page.total
+    truncated = bool(page.quota and page.quota.truncated)
+    if page.quota and page.quota.quota is not None:  # extra keys CKAN clients ignore: the row quota's marker
+        result["quota"] = page.quota.marker()
+        if truncated:
+            result["truncated_by_quota"] = True
     base = "/api/3/action/datastore_search"
     keep = {k: v for k, v in p.data.items() if k not in ("offset",) and isinstance(v, str | int | bool)}
+    step = page.table.num_rows if truncated else limit  # a cut page goes on after its last row
     result["_links"] = {
         "start": f"{base}?{urlencode(keep)}",
-        "next": f"{base}?{urlencode({**keep, 'offset': offset + limit})}",
+        "next": f"{base}?{urlencode({**keep, 'offset': offset + step})}",
     }
     return result
 
@@ -122,7 +130,8 @@ def datastore_search(ctx: Context, p: Params) -> dict[str, Any]:
 def datastore_search_sql(ctx: Context, p: Params) -> dict[str, Any]:
     """Read-only SQL (PostgreSQL syntax) over resources you may read: ``SELECT … FROM "<resource id>"``.
     Checked against an allow-list, run under a time limit; at most the configured number of rows
-    (``records_truncated`` says when the result was cut)."""
+    (``records_truncated`` says when the result was cut; ``truncated_by_quota`` and ``quota`` when a
+    grant's daily row quota cut it)."""
     result = sql.run_sql(ctx.session, ctx.actor, p.required("sql"), home=ctx.settings.home)
     out: dict[str, Any] = {
         "sql": result.sql,
@@ -131,16 +140,25 @@ def datastore_search_sql(ctx: Context, p: Params) -> dict[str, Any]:
     }
     if result.truncated:
         out["records_truncated"] = True
+    taken = result.quota
+    if taken is not None and taken.quota is not None:
+        out["quota"] = taken.marker()
+        if taken.truncated:
+            out["truncated_by_quota"] = out["records_truncated"] = True
     return out
 
 
 @action
 def datastore_info(ctx: Context, p: Params) -> dict[str, Any]:
-    """The fields and row count of a resource's current version. ``id`` (or ``resource_id``)."""
+    """The fields and row count of a resource's current version, as the caller's plan exposes them
+    (a contract's columns, and the rows its row filter leaves). ``id`` (or ``resource_id``). Like
+    every call on a grant it is charged one call (no rows); a governed table's is audited."""
     resource_id = p.string("resource_id").strip() or p.required("id")
     plan = plan_read(ctx.session, ctx.actor, resource_id, home=ctx.settings.home)
+    count = query.count_rows(plan)
+    record_read(ctx.session, ctx.actor, plan, "datastore.info", rows=0)
     return {
-        "meta": {"count": plan.rows, "version": plan.version, "table_type": "BASE TABLE"},
+        "meta": {"count": count, "version": plan.version, "table_type": "BASE TABLE"},
         "fields": [
             {
                 "id": f.name,
