@@ -12,9 +12,11 @@ Builds are idempotent: when the facts year and every source's version equal the 
 version's, nothing is built (unless forced). ``facts_stale`` answers the same question without
 building.
 
-Reading: an organisation's users see their own enterprise's facts (the organisation's credit
-code); the operator, departments and the regulator see any enterprise's; everyone else gets "not
-found". Every read is audited.
+Reading: every read of the facts file goes through ``read_facts``, the one permission check: an
+organisation's users see their own enterprise's facts (the organisation's credit code); the
+operator, departments and the regulator see any enterprise's, and only they (and the system actor)
+may read the whole table (policy matching, reach, match lists); everyone else gets "not found" (or
+403 for the whole table). Every one-enterprise read is audited, and so is every refusal.
 """
 
 from __future__ import annotations
@@ -145,22 +147,6 @@ def list_versions(session: Session, actor: Actor) -> list[FactsVersionRead]:
     require(actor, Permission.ENTERPRISE_FACTS_READ_ANY)
     rows = session.scalars(select(EnterpriseFactsVersion).order_by(EnterpriseFactsVersion.number.desc()))
     return [FactsVersionRead.model_validate(r) for r in rows]
-
-
-def facts_path(session: Session, *, home: Path, number: int | None = None) -> tuple[Path, int]:
-    """The current facts Parquet file and its version number, for bulk passes over every
-    enterprise (the policy engine's matching); with ``number``, that version's file (versions are
-    immutable: a match run's results are read with the facts they came from). The caller checks
-    its own permissions: the file holds every enterprise's facts. ``FactsNotBuilt`` before the
-    first build (or for a version that was never built)."""
-    if number is not None:
-        if session.scalar(select(EnterpriseFactsVersion.id).where(EnterpriseFactsVersion.number == number)) is None:
-            raise FactsNotBuilt(f"企业档案没有第 {number} 版")
-        return files.facts_file(home, number), number
-    row = _current(session)
-    if row is None:
-        raise FactsNotBuilt("企业档案尚未生成：请先运行 pubdata facts build")
-    return files.facts_file(home, row.number), row.number
 
 
 def facts_stale(session: Session) -> bool:
@@ -337,10 +323,61 @@ def may_read(session: Session, actor: Actor, uscc: str) -> bool:
     return actor.can(Permission.ENTERPRISE_FACTS_READ) and own_uscc(session, actor) == uscc
 
 
-def _row(path: Path, uscc: str) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class FactsRead:
+    """A facts read that passed the permission check: the version, and its immutable Parquet file
+    for DuckDB (``relation``)."""
+
+    version: int
+    path: Path
+
+    @property
+    def relation(self) -> str:
+        return f"read_parquet({sql_literal(str(self.path))})"
+
+
+def read_facts(
+    session: Session, actor: Actor, *, home: Path, uscc: str | None = None, number: int | None = None
+) -> FactsRead:
+    """The one door to the facts file: every read of it (one enterprise's page or API answer, policy
+    evaluation, batch matching, reach and match lists, the CLI) starts here.
+
+    * ``uscc`` given — one enterprise's row is to be read: its own organisation's users
+      (``ENTERPRISE_FACTS_READ``) or those who may read any enterprise's (``ENTERPRISE_FACTS_READ_ANY``);
+      anyone else gets "not found", as for a code the facts do not hold;
+    * ``uscc`` None — the whole table (every enterprise): ``ENTERPRISE_FACTS_READ_ANY`` only (the
+      operator's batch matching, departments' and the regulator's reach; the system actor holds it).
+
+    Refusals are audited (``facts.read``, refused); allowed reads are audited by what the caller
+    returns (``facts.read`` for one enterprise, ``policy.match``/``policy.matches_read`` for lists),
+    since aggregate passes release no row. The current version, or ``number`` (versions are
+    immutable: a match run's results are read with the facts they came from). ``FactsNotBuilt``
+    before the first build or for a version never built."""
+    code = uscc.strip().upper() if uscc is not None else None
+    allowed = may_read(session, actor, code) if code is not None else actor.can(Permission.ENTERPRISE_FACTS_READ_ANY)
+    if not allowed:
+        what = f"企业档案：{code}" if code is not None else "全部企业的企业档案"
+        details = {"uscc": code} if code is not None else {"scope": "all"}
+        event = audit.Event("facts.read", reason=f"无权读取{what}", version=number, details=details)
+        audit.refuse(session, actor, event)
+        if code is not None:
+            raise EnterpriseNotFound(f"企业档案中没有该企业：{code}")
+        require(actor, Permission.ENTERPRISE_FACTS_READ_ANY)  # 401 for the public, 403 for others
+    if number is not None:
+        if session.scalar(select(EnterpriseFactsVersion.id).where(EnterpriseFactsVersion.number == number)) is None:
+            raise FactsNotBuilt(f"企业档案没有第 {number} 版")
+        return FactsRead(number, files.facts_file(home, number))
+    row = _current(session)
+    if row is None:
+        hint = "" if code is not None else "：请先运行 pubdata facts build"
+        raise FactsNotBuilt(f"企业档案尚未生成{hint}")
+    return FactsRead(row.number, files.facts_file(home, row.number))
+
+
+def _row(facts: FactsRead, uscc: str) -> dict[str, Any] | None:
     cur = engine.cursor()
     try:
-        result = engine.run(cur, f"SELECT * FROM read_parquet({sql_literal(str(path))}) WHERE {KEY} = ?", [uscc])
+        result = engine.run(cur, f"SELECT * FROM {facts.relation} WHERE {KEY} = ?", [uscc])
         names = [d[0] for d in result.description or []]
         found = result.fetchone()
     finally:
@@ -353,17 +390,13 @@ def get_facts(session: Session, actor: Actor, uscc: str, *, home: Path) -> Enter
     organisation's users, and those who may read any enterprise's facts; "not found" for everyone
     else (and for a code the facts do not hold). The read is audited."""
     code = uscc.strip().upper()
-    missing = EnterpriseNotFound(f"企业档案中没有该企业：{code}")
-    if not may_read(session, actor, code):
-        raise missing
-    current = _current(session)
-    if current is None:
-        raise FactsNotBuilt("企业档案尚未生成")
-    row = _row(files.facts_file(home, current.number), code)
+    source = read_facts(session, actor, home=home, uscc=code)
+    current = session.scalar(select(EnterpriseFactsVersion).where(EnterpriseFactsVersion.number == source.version))
+    row = _row(source, code)
     if row is None:
-        raise missing
+        raise EnterpriseNotFound(f"企业档案中没有该企业：{code}")
     audit.record_later(
-        session, actor, audit.Event("facts.read", version=current.number, rows=1, details={"uscc": code})
+        session, actor, audit.Event("facts.read", version=source.version, rows=1, details={"uscc": code})
     )
     facts = [
         FactValue(

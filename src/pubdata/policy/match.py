@@ -196,7 +196,8 @@ def match_pack(
     problems = service.check_inputs_against_facts(pack)
     if problems:
         raise PackNotMatchable(f"政策 {pack.id} 不能批量匹配：" + "；".join(problems), details=problems)
-    facts_file, facts_version = enterprise.facts_path(session, home=home)
+    facts = enterprise.read_facts(session, actor, home=home)  # every enterprise: the read-any permission
+    facts_file, facts_version = facts.path, facts.version
     version = service.register_version(session, pack)
     _lock(session, pack.id)
     if not force:

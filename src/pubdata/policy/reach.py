@@ -62,11 +62,12 @@ def pack_of(version: PolicyPackVersion) -> Pack:
 
 
 def _files(
-    session: Session, home: Path, results_path: str | None, facts_version: int
+    session: Session, actor: Actor, home: Path, results_path: str | None, facts_version: int
 ) -> tuple[str, str, tuple[int, int]]:
-    """The run's results and facts files as DuckDB literals, and the results file's stamp."""
+    """The run's results and facts files as DuckDB literals, and the results file's stamp. The facts
+    are read through the enterprise domain's one check (every enterprise: the read-any permission)."""
     results = home / (results_path or "")
-    facts_file, _ = enterprise.facts_path(session, home=home, number=facts_version)
+    facts_file = enterprise.read_facts(session, actor, home=home, number=facts_version).path
     if not results_path or not results.is_file() or not facts_file.is_file():
         raise ResultsMissing("匹配结果文件缺失，请重新运行政策匹配（pubdata policy match --force）")
     stat = results.stat()
@@ -119,7 +120,7 @@ def reach(session: Session, actor: Actor, pack_id: str, *, home: Path) -> ReachR
     eligible_enterprises = 0
     if latest is not None:
         run, _version = latest
-        rows, eligible_enterprises = _reach_rows(*_files(session, home, run.results_path, run.facts_version))
+        rows, eligible_enterprises = _reach_rows(*_files(session, actor, home, run.results_path, run.facts_version))
     by_clause: dict[str, dict[str, DistrictReach]] = {}
     for clause, district, eligible, undecided, amount, up_to, pending in rows:
         by_clause.setdefault(clause, {})[district] = DistrictReach(
@@ -190,7 +191,7 @@ def list_matches(
     pack = pack_of(version)
     if clause is not None:
         pack.clause(clause)  # "no such clause" names it
-    results, facts, _ = _files(session, home, run.results_path, run.facts_version)
+    results, facts, _ = _files(session, actor, home, run.results_path, run.facts_version)
     where = ["r.eligible IS NOT FALSE"]
     params: list[Any] = []
     if clause is not None:

@@ -632,3 +632,30 @@ def pct(part: int, whole: int) -> float | None:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def without_values(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The report as shown to those who may not read the whole table (the public for governed data,
+    grant holders, whose contract may hide columns and rows): counts, reasons and scores, no value of
+    any cell. Timeliness is the only dimension whose evidence holds one (the newest date of the
+    table): it loses that value and keeps the instant the data is current to rounded up to the end of
+    its day (Beijing), from which its age and score are computed; so what the report says about time
+    is at most the day of the newest date, as a catalogue's temporal coverage would. Age and scores are
+    recomputed as of the report's own time, so a stored report stays as of its load."""
+    if not report:
+        return report
+    out = {**report, "dimensions": {k: dict(v) for k, v in report.get("dimensions", {}).items()}}
+    t = out["dimensions"].get("timeliness")
+    if t is not None and "evidence" in t:
+        evidence = dict(t["evidence"])
+        evidence.pop("newest", None)
+        if evidence.get("basis") == "field" and evidence.get("data_until"):
+            until = _aware(datetime.fromisoformat(evidence["data_until"])).astimezone(SHANGHAI)
+            midnight = until.replace(hour=0, minute=0, second=0, microsecond=0)
+            day_end = midnight if midnight == until else midnight + timedelta(days=1)
+            evidence["data_until"] = day_end.astimezone(UTC).isoformat()
+        t["evidence"] = evidence
+        if "as_of" in evidence:  # the age and score stored with it came from the exact value
+            as_of = datetime.fromisoformat(evidence["as_of"])
+            return refresh(out, evidence.get("update_frequency"), as_of)
+    return out

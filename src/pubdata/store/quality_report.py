@@ -1,23 +1,25 @@
 """Quality reports as readers get them: a table's current report with timeliness as of now, its
 dimensions in Chinese words, the score trend across published versions, an entry's mean over its
-tables, and the rejects file of a version for those who may read it. Measuring is ``quality.py``."""
+tables. Those who may not read the whole table get the reports without cell values
+(``quality.without_values``, applied by ``service.list_versions``). Measuring is ``quality.py``; a
+version's rejects file is read through ``store.read.plan_rejects`` (authorised and audited)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from pubdata.authz import Actor
 from pubdata.catalog import service as catalog
-from pubdata.errors import Forbidden, Invalid, NotFound, Unauthenticated
-from pubdata.store import files, service, table_schema
-from pubdata.store.errors import TableNotFound, VersionNotFound
-from pubdata.store.quality import CHECK_LABELS, DIMENSIONS, LABELS, refresh
+from pubdata.errors import Forbidden, Invalid, Unauthenticated
+from pubdata.store import service, table_schema
+from pubdata.store.errors import TableNotFound
+from pubdata.store.quality import CHECK_LABELS, DIMENSIONS, LABELS, SHANGHAI, refresh
+from pubdata.store.read import may_read_rejects
 from pubdata.store.schemas import VersionRead
 
 # --- in words --------------------------------------------------------------------------------------
@@ -85,11 +87,20 @@ def _sentence(name: str, e: dict[str, Any], title: Any) -> str:
     freq = e.get("update_frequency_label") or "未声明"
     period = e.get("period_days")
     period_text = f"（{_days(period)}）" if period else ""
-    if e.get("basis") == "field":
+    if e.get("basis") == "field" and e.get("newest") is not None:
         source = f"最新数据 {e.get('newest')}（{title(e.get('field', ''))}）"
+    elif e.get("basis") == "field":  # the report without values (quality.without_values): the day only
+        source = f"数据截至 {_last_day(e.get('data_until'))}（{title(e.get('field', ''))}）"
     else:
         source = "表中没有日期字段，以载入时间计"
     return f"{source}，数据距今 {_days(e.get('age_days', 0))}；更新频率{freq}{period_text}"
+
+
+def _last_day(until: str | None) -> str:
+    """The Beijing day before the instant ``until`` (the end of the data's last day)."""
+    if not until:
+        return "未知"
+    return (datetime.fromisoformat(until).astimezone(SHANGHAI) - timedelta(microseconds=1)).date().isoformat()
 
 
 def _days(days: float) -> str:
@@ -115,6 +126,7 @@ class TableQuality:
     versions: list[VersionRead]
     trend: list[dict[str, Any]]
     editable: bool
+    rejects_readable: bool = False  # the publishing department and the operator (store.read.may_read_rejects)
 
     @property
     def chart(self) -> dict[str, Any]:
@@ -195,6 +207,7 @@ def _table_quality(
         versions=versions,
         trend=trend(versions),
         editable=_may_edit(session, actor, resource.entry.code) if editable is None else editable,
+        rejects_readable=may_read_rejects(actor, resource.entry),
     )
 
 
@@ -236,17 +249,3 @@ def entry_summary(tables: list[TableQuality]) -> dict[str, Any]:
             for k in DIMENSIONS
         },
     }
-
-
-def rejects_file(session: Session, actor: Actor, resource_id: str, number: int, *, home: Path) -> Path:
-    """The rejects file of a version (row, column, value, reason). Rejects hold the raw values as
-    written, so only the entry's department and the operator may read them."""
-    resource = catalog.get_resource(session, actor, resource_id)
-    catalog.editable_entry(session, actor, resource.entry.code)
-    versions = service.list_versions(session, actor, resource_id)
-    if not any(v.number == number for v in versions):
-        raise VersionNotFound(f"版本不存在：{number}")
-    path = files.version_dir(home, resource.id, number) / files.REJECTS_FILE
-    if not path.is_file():
-        raise NotFound(f"版本 {number} 没有拒收明细文件", code="store.rejects_not_found")
-    return path

@@ -14,9 +14,10 @@ from pubdata.authz import Actor, Permission, require
 from pubdata.catalog import service as catalog
 from pubdata.catalog.schemas import ResourceIn
 from pubdata.db import utcnow
-from pubdata.store import table_schema
+from pubdata.store import quality, table_schema
 from pubdata.store.errors import TableNotFound, VersionNotFound, VersionNotPublished
 from pubdata.store.models import StoreTable, StoreVersion
+from pubdata.store.read import may_read_rows
 from pubdata.store.schemas import TableCreate, TableRead, VersionRead
 
 
@@ -70,17 +71,21 @@ def _table(session: Session, actor: Actor, resource_id: str) -> StoreTable:
 
 def list_versions(session: Session, actor: Actor, resource_id: str) -> list[VersionRead]:
     """Every load of the table, newest first, with its quality report; ``current`` marks the one
-    readers see."""
+    readers see. The reports hold values of cells (the newest date) only for those who may read the
+    whole table; everyone else gets them without (``quality.without_values``)."""
     table = _table(session, actor, resource_id)
+    whole = may_read_rows(actor, catalog.get_resource(session, actor, resource_id).entry)
     versions = session.scalars(
         select(StoreVersion).where(StoreVersion.resource_id == table.resource_id).order_by(StoreVersion.number.desc())
     )
-    return [_version_read(v, table) for v in versions]
+    return [_version_read(v, table, with_values=whole) for v in versions]
 
 
-def _version_read(version: StoreVersion, table: StoreTable) -> VersionRead:
+def _version_read(version: StoreVersion, table: StoreTable, *, with_values: bool = True) -> VersionRead:
     read = VersionRead.model_validate(version)
     read.current = version.number == table.current_version
+    if not with_values:
+        read.quality = quality.without_values(read.quality)
     return read
 
 

@@ -34,6 +34,8 @@ AUDIT_ACTIONS = {
     "access.withdraw": "撤回申请",
     "access.revoke": "撤销授权",
     "sandbox.query": "沙箱聚合查询",
+    "datastore.info": "查看数据表信息",
+    "rejects.read": "下载拒收明细",
     "zone.apply": "申请加入专区",
     "zone.admit": "专区准入",
     "zone.reject": "专区驳回",

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from pubdata.api.deps import DB
+from pubdata.api.deps import DB, Home
 from pubdata.catalog.vocab import DISTRICT_NAMES
 from pubdata.enterprise import service as enterprise
 from pubdata.errors import Invalid, PubdataError
@@ -18,7 +18,6 @@ from pubdata.policy import service
 from pubdata.policy.explain import money
 from pubdata.policy.pack import Pack
 from pubdata.policy.schemas import policy_read, policy_summary
-from pubdata.settings import get_settings
 from pubdata.web.deps import ViewerDep
 from pubdata.web.templating import render
 
@@ -77,7 +76,7 @@ def _form_from_facts(pack: Pack, values: dict[str, Any]) -> dict[str, str]:
 
 
 @router.get("/policies/{pack_id}", response_class=HTMLResponse)
-def policy_page(request: Request, pack_id: str, session: DB, viewer: ViewerDep) -> HTMLResponse:
+def policy_page(request: Request, pack_id: str, session: DB, viewer: ViewerDep, home: Home) -> HTMLResponse:
     pack = service.get_pack(viewer.actor, pack_id)
     params = dict(request.query_params)
     result = None
@@ -85,7 +84,7 @@ def policy_page(request: Request, pack_id: str, session: DB, viewer: ViewerDep) 
     own = enterprise.own_uscc(session, viewer.actor) if viewer.signed_in else None
     if params.get("mine") and own:
         try:
-            result = service.evaluate_enterprise(session, viewer.actor, pack.id, own, home=get_settings().resolved_home)
+            result = service.evaluate_enterprise(session, viewer.actor, pack.id, own, home=home)
             form = _form_from_facts(pack, result["facts"])
         except PubdataError as exc:
             form, error = {}, f"无法读取本企业档案：{exc.message}"

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pubdata.api.deps import DB, ActorDep
+from pubdata.api.deps import DB, ActorDep, Home
 from pubdata.errors import Invalid
 from pubdata.policy import service
 from pubdata.policy.schemas import EvaluateIn, EvaluationRead, PolicyRead, PolicySummary, policy_read, policy_summary
-from pubdata.settings import get_settings
 
 router = APIRouter(tags=["policies"])
 
@@ -29,7 +28,7 @@ def get_policy(pack: str, actor: ActorDep) -> PolicyRead:
     response_model=EvaluationRead,
     summary="Evaluate a policy for one enterprise, with an explanation of every clause",
 )
-def evaluate(pack: str, body: EvaluateIn, session: DB, actor: ActorDep) -> EvaluationRead:
+def evaluate(pack: str, body: EvaluateIn, session: DB, actor: ActorDep, home: Home) -> EvaluationRead:
     """Give ``facts`` (name → value; absent or null facts are unknown, and a clause they decide is
     returned with ``eligible: null`` and the facts in ``missing``) or ``enterprise`` (a credit code
     whose facts-table row the caller may read: its own, or any for departments and the operator)."""
@@ -37,5 +36,5 @@ def evaluate(pack: str, body: EvaluateIn, session: DB, actor: ActorDep) -> Evalu
         raise Invalid("请给出 facts 或 enterprise（二选一）", field="facts")
     if body.facts is not None:
         return EvaluationRead.model_validate(service.evaluate_facts(actor, pack, body.facts))
-    result = service.evaluate_enterprise(session, actor, pack, body.enterprise or "", home=get_settings().resolved_home)
+    result = service.evaluate_enterprise(session, actor, pack, body.enterprise or "", home=home)
     return EvaluationRead.model_validate(result)
