@@ -6,7 +6,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,14 +21,37 @@ class Settings(BaseSettings):
     port: int = 8000
     session_hours: int = Field(default=12, description="Lifetime of a portal login session")
     token_days: int = Field(default=90, description="Default lifetime of an API token")
+    token_max_days: int = Field(default=365, ge=1, description="Longest lifetime an API token may be given")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins of one account before each further attempt must wait"
+    )
+    login_max_failures_per_address: int = Field(
+        default=20, ge=1, description="Failed sign-ins from one address before each further attempt must wait"
+    )
+    login_max_wait_seconds: int = Field(
+        default=900, ge=1, description="Longest wait imposed after repeated failed sign-ins"
+    )
     sandbox_min_group_size: int = Field(default=10, ge=2, description="Smallest group the sandbox releases")
+    sandbox_default_epsilon: float = Field(
+        default=0.5, ge=0, le=5, description="ε a sandbox query on personal or health data spends when it names none "
+        "(0: such a query is refused)"
+    )  # fmt: skip
+    sandbox_delta_per_epsilon: float = Field(
+        default=1e-6, gt=0, le=1e-3, description="δ a differentially private sandbox query may add per unit of ε "
+        "(the chance a group of one row is released at all)"
+    )  # fmt: skip
     token_rate_per_minute: int = Field(default=600, description="Calls per minute a token may make unless set")
     search_max_rows: int = Field(default=1000, description="Largest page a search may ask for")
     search_warmup: bool = Field(default=True, description="Load the search index when the server starts")
     sql_echo: bool = False
     rows_max_limit: int = Field(default=10000, description="Largest page of rows a row query may ask for")
     sql_max_rows: int = Field(default=10000, description="Rows a SQL query returns at most (more: truncated)")
-    query_timeout_s: float = Field(default=10.0, description="Time limit of one row or SQL query, in seconds")
+    query_timeout_s: float = Field(
+        default=10.0, gt=0, description="Time limit of one DuckDB statement (rows, SQL, counts, sandbox), in seconds"
+    )
+    download_timeout_s: float = Field(
+        default=1800.0, gt=0, description="Time limit of one whole-table download's statement, in seconds"
+    )
     duckdb_memory_limit: str = Field(default="4GB", description="Memory DuckDB may use for reads, per process")
     duckdb_threads: int = Field(default=2, description="Threads DuckDB uses for reads, per process")
     page_cache_mb: int = Field(
@@ -43,8 +66,29 @@ class Settings(BaseSettings):
         default=300, ge=0, description="How often a server rebuilds the enterprise facts if a source changed; 0: never"
     )
     upload_max_bytes: int = Field(default=4 * 1024**3, gt=0, description="Largest file an upload may send, in bytes")
+    request_max_bytes: int = Field(
+        default=1024**2, gt=0, description="Largest request body other than an upload (JSON, forms), in bytes"
+    )
+    caller_max_concurrent: int = Field(
+        default=8, ge=0, description="Requests one caller (token, login session or address) may have in progress "
+        "at once, per process; 0: no limit"
+    )  # fmt: skip
+    server_max_concurrent: int = Field(
+        default=64, ge=0, description="Requests a server process handles at once (more: 503); 0: no limit"
+    )
+    db_pool_size: int = Field(default=10, ge=1, description="Database connections a process keeps open")
+    db_max_overflow: int = Field(default=20, ge=0, description="Extra database connections a process may open")
+    db_pool_timeout_s: float = Field(
+        default=3.0, gt=0, description="How long a request waits for a free database connection (then 503)"
+    )
     policy_material_max_mb: int = Field(
         default=10, gt=0, le=1024, description="Largest application material (PDF, PNG, JPEG) in MB"
+    )
+    audit_signing_key: SecretStr | None = Field(
+        default=None, description="Ed25519 key signing audit checkpoints (PEM or base64 of the 32-byte seed)"
+    )
+    audit_key_file: Path | None = Field(
+        default=None, description="File of the audit signing key (PEM, mode 600); $PUBDATA_HOME/audit_signing_key"
     )
 
     @property

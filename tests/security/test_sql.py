@@ -250,3 +250,16 @@ def test_every_statement_is_audited_with_its_resources_open_data_included(client
     assert [(r.resource_id, r.result, r.rows, r.via) for r in reads] == [(world.open_id, "allowed", 1, "anonymous")]
     refused = session.scalars(select(AuditRecord).where(AuditRecord.action == "sql.query")).all()
     assert len(refused) == 1 and refused[0].result == "refused" and refused[0].query_digest
+
+
+def test_a_statement_is_interrupted_at_the_time_limit(client, world, monkeypatch):
+    """The time limit interrupts DuckDB on the confined connection (not a clock read afterwards): a
+    statement that would run for minutes comes back as ``store.query_timeout``, audited as failed."""
+    from pubdata import settings as settings_module
+
+    quick = settings_module.get_settings().model_copy(update={"query_timeout_s": 0.3})
+    monkeypatch.setattr("pubdata.store.engine.get_settings", lambda: quick)
+    t = [f'"{world.open_id}" {a}' for a in "abcde"]
+    heavy = f"SELECT count(*) FROM {', '.join(t)} WHERE a.name || b.name || c.name || d.name || e.name LIKE '%x%'"
+    r = client.post("/api/v1/sql", json={"sql": heavy})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "store.query_timeout", r.text

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from pubdata.authz import Actor, Permission, require
 from pubdata.catalog import service as catalog
 from pubdata.catalog import vocab
 from pubdata.catalog.models import CatalogEntry
-from pubdata.errors import Forbidden, NotFound, RateLimited
+from pubdata.errors import Forbidden, NotFound, RateLimited, Unauthenticated
 from pubdata.settings import get_settings
 from pubdata.store import files, table_schema
 from pubdata.store.errors import TableNotFound, VersionNotFound
@@ -73,6 +74,7 @@ class ReadPlan:
     masks: dict[str, str] = field(default_factory=dict)  # column → mask rule
     row_filter_sql: str | None = None  # over the raw columns, inside the relation
     salt: str = ""  # of the hash mask, per grant
+    rows_left: int | None = None  # the grant's daily row quota left when planned (None: no row quota)
 
     @property
     def field_names(self) -> list[str]:
@@ -114,6 +116,8 @@ def may_read_rows(actor: Actor, entry: CatalogEntry) -> bool:
         return False
     if entry.open_type == "unconditional":
         return True
+    if not actor.can(Permission.STORE_ROWS_READ_GOVERNED):  # e.g. a token without the read scope
+        return False
     return entry.organisation_id == actor.organisation_id or actor.can(Permission.STORE_ROWS_READ_ANY)
 
 
@@ -122,7 +126,11 @@ def has_row_access(session: Session, actor: Actor, entry: CatalogEntry, resource
     decide whether to show a preview and download links."""
     if may_read_rows(actor, entry):
         return True
-    return entry.open_type == "conditional" and access.active_grant(session, actor, resource_id) is not None
+    return (
+        entry.open_type == "conditional"
+        and actor.can(Permission.STORE_ROWS_READ_GOVERNED)
+        and access.active_grant(session, actor, resource_id) is not None
+    )
 
 
 def table_fields(schema: table_schema.TableSchema) -> list[TableField]:
@@ -151,6 +159,13 @@ def _grant_for(
 ) -> Any:
     """The consumer's active grant, charged one call; refusals are explained and audited."""
     label = open_label(entry.open_type)
+    if actor.is_authenticated and not actor.can(Permission.STORE_ROWS_READ_GOVERNED):  # a narrow token
+        message = (
+            f"无权读取该数据：{entry.title}（{label}；当前凭证的权限范围不含 "
+            f"{Permission.STORE_ROWS_READ_GOVERNED.value}，请使用含 read 范围的令牌）"
+        )
+        _refuse(session, actor, entry, resource_id, version, message)
+        raise RowsForbidden(message)
     grant = access.active_grant(session, actor, resource_id) if entry.open_type == "conditional" else None
     if grant is None:
         latest = access.latest_grant(session, actor, resource_id) if entry.open_type == "conditional" else None
@@ -190,8 +205,8 @@ def plan_read(
     """The plan for reading a table's current version (or the published ``version`` asked for): the
     whole table for open data and for its publisher; the contract's columns, masks and rows for a
     consumer with an active grant (charged one call); refused (and audited) for anyone else.
-    ``purpose="aggregate"`` is the sandbox's: it also accepts sandbox-only grants, whose columns are
-    then unmasked inside the plan because only aggregates leave the sandbox."""
+    ``purpose="aggregate"`` is the sandbox's: it also accepts sandbox-only grants, whose masks apply
+    inside the plan as on every other path (a group key is the masked value)."""
     require(actor, Permission.STORE_ROWS_READ)
     resource = catalog.get_resource(session, actor, resource_id)
     entry = resource.entry
@@ -225,19 +240,17 @@ def plan_read(
         fields=tuple(schema.fields),
         publisher_org_id=entry.organisation_id,
         governed=entry.open_type != "unconditional",
+        rows_left=None if grant is None else usage.rows_left(session, grant),
     )
-    return (
-        plan
-        if grant is None
-        else _under_grant(plan, grant, unmasked=purpose == "aggregate" and grant.mode == "sandbox")
-    )
+    return plan if grant is None else _under_grant(plan, grant)
 
 
-def _under_grant(plan: ReadPlan, grant: Any, *, unmasked: bool = False) -> ReadPlan:
-    """The plan narrowed to a grant: its fields (schema order, still in the table), masked unless
-    only aggregates will leave (a sandbox grant in the sandbox)."""
+def _under_grant(plan: ReadPlan, grant: Any) -> ReadPlan:
+    """The plan narrowed to a grant: its fields (schema order, still in the table), masked on every
+    path, the sandbox included: aggregates grouped by a masked column group by the masked value, so a
+    grant never releases through a group key what it hides in a row."""
     allowed = set(grant.fields)
-    rules = {} if unmasked else {k: v for k, v in grant.masks.items() if k in allowed}
+    rules = {k: v for k, v in grant.masks.items() if k in allowed}
     visible = []
     for f in plan.schema.fields:
         if f.name in allowed:
@@ -292,6 +305,80 @@ def record_read(
         usage.charge_rows(session, plan.grant_id, rows)
 
 
+@dataclass(frozen=True)
+class RowsTaken:
+    """What a read may return under its grants' daily row quotas."""
+
+    rows: int  # return at most these rows
+    truncated: bool  # the read was cut to what the quota left
+    quota: usage.RowQuota | None = None  # where the tightest row quota stands now (None: no row quota)
+
+    def marker(self) -> dict[str, Any] | None:
+        """The ``quota`` object a response carries (None when no row quota applies)."""
+        return None if self.quota is None else self.quota.as_json(truncated=self.truncated)
+
+
+def rows_allowed(plans: ReadPlan | Sequence[ReadPlan]) -> int | None:
+    """The most rows a read of these plans may return (the smallest row quota left when planned);
+    None when no row quota applies. Use it in the query's LIMIT, so that no more rows are computed
+    than may leave; ``take_rows`` then decides."""
+    lefts = [p.rows_left for p in ([plans] if isinstance(plans, ReadPlan) else plans) if p.rows_left is not None]
+    return min(lefts) if lefts else None
+
+
+def take_rows(
+    session: Session,
+    actor: Actor,
+    plans: ReadPlan | Sequence[ReadPlan],
+    action: str,
+    *,
+    rows: int,
+    query_text: str | None = None,
+    whole: bool = False,
+    always: bool = False,
+) -> RowsTaken:
+    """Charge a read of ``rows`` rows to its grants' daily row quotas and audit it: call it once the
+    rows are computed and before any leaves, then return only ``.rows`` of them. Each grant's rows
+    are reserved atomically (``usage.reserve_rows``), so concurrent readers never get more than a
+    quota in total; a join of several grants returns the least any of them allows, and the others
+    keep the rest. ``whole`` (a download): all or nothing — ``QuotaExceeded`` with the numbers,
+    audited as a refusal, when fewer rows are left. ``always``: audit open data too (user SQL)."""
+    plans = [plans] if isinstance(plans, ReadPlan) else list(plans)
+    granted = rows
+    held: list[tuple[int, int]] = []  # (grant, rows reserved)
+    standing: dict[int, usage.RowQuota] = {}
+    for plan in sorted(plans, key=lambda p: p.grant_id or 0):  # in grant order: no lock-order deadlock
+        if plan.grant_id is None or plan.grant_id in standing:
+            continue
+        try:
+            got, quota = usage.reserve_rows(session, plan.grant_id, granted, whole=whole)
+        except usage.QuotaExceeded as exc:
+            for grant_id, taken in held:
+                usage.release_rows(session, grant_id, taken)
+            audit.refuse(
+                session,
+                actor,
+                audit.Event(
+                    action, reason=exc.message, entry_code=plan.entry_code, resource_id=plan.resource_id,
+                    version=plan.version, rows=rows, publisher_org_id=plan.publisher_org_id, grant_id=plan.grant_id,
+                    query_digest=audit.digest_of(query_text) if query_text else None,
+                ),
+            )  # fmt: skip
+            raise
+        if quota is not None:
+            held.append((plan.grant_id, got))
+            standing[plan.grant_id] = quota
+            granted = min(granted, got)
+    for grant_id, got in held:  # a grant that allowed more than another keeps the difference
+        if got > granted:
+            usage.release_rows(session, grant_id, got - granted)
+            standing[grant_id] = replace(standing[grant_id], used=standing[grant_id].used - (got - granted))
+    for plan in plans:
+        record_read(session, actor, plan, action, rows=granted, query_text=query_text, always=always)
+    tightest = min(standing.values(), key=lambda q: q.left, default=None)
+    return RowsTaken(rows=granted, truncated=granted < rows, quota=tightest)
+
+
 def readable_tables(session: Session, actor: Actor, entry_key: str) -> list[tuple[str, str, int | None]]:
     """(resource id, name, current version) of an entry's tables, when the actor may read its rows."""
     entry = catalog.get_entry(session, actor, entry_key)
@@ -308,3 +395,74 @@ def readable_tables(session: Session, actor: Actor, entry_key: str) -> list[tupl
 def open_label(code: str) -> str:
     term = vocab.OPEN_TYPE_BY_CODE.get(code)
     return term.label if term else code
+
+
+# --- rejected values ------------------------------------------------------------------------------
+# A version's ``rejects.csv`` lists, per problem, the row number, the column, the value as written and
+# the reason. The values are raw input that failed validation (possibly personal data that a mask or
+# a check would have caught), so no grant and no open type lets anyone but the publishing department
+# and the operator read them, and every read and refusal is audited, open data included.
+
+
+class RejectsForbidden(Forbidden):
+    code = "store.rejects_forbidden"
+
+
+class RejectsNotFound(NotFound):
+    code = "store.rejects_not_found"
+
+
+@dataclass(frozen=True)
+class RejectsPlan:
+    """One authorised, audited read of a version's rejects file (row, column, value, reason)."""
+
+    resource_id: str
+    version: int
+    rows_rejected: int
+    path: Path
+
+    def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
+        with open(self.path, "rb") as fh:
+            while chunk := fh.read(size):
+                yield chunk
+
+
+def may_read_rejects(actor: Actor, entry: CatalogEntry) -> bool:
+    """Only the publishing department and the operator (``STORE_ROWS_READ_ANY``); never a grant
+    holder nor the public, whatever the entry's open type."""
+    if not actor.is_authenticated or not actor.can(Permission.STORE_ROWS_READ_GOVERNED):
+        return False
+    own = actor.organisation_id is not None and entry.organisation_id == actor.organisation_id
+    return own or actor.can(Permission.STORE_ROWS_READ_ANY)
+
+
+def plan_rejects(session: Session, actor: Actor, resource_id: str, number: int, *, home: Path) -> RejectsPlan:
+    """The rejects file of version ``number`` (any state: a refused version's rejects say why) for the
+    publishing department and the operator. Not found when the actor may not see the entry; refused
+    (401 for the public, 403 otherwise) and audited for anyone else; every read is audited
+    (``rejects.read``, rows = the version's rejected rows)."""
+    require(actor, Permission.STORE_ROWS_READ)
+    resource = catalog.get_resource(session, actor, resource_id)
+    entry = resource.entry
+    event = audit.Event(
+        "rejects.read", entry_code=entry.code, resource_id=resource.id, version=number,
+        publisher_org_id=entry.organisation_id,
+    )  # fmt: skip
+    if not may_read_rejects(actor, entry):
+        message = f"无权读取拒收明细：{entry.title}（仅数据提供部门和运营方可读取）"
+        event.reason = message
+        audit.refuse(session, actor, event)
+        if not actor.is_authenticated:
+            raise Unauthenticated(f"需要登录：{message}", code="auth.login_required")
+        raise RejectsForbidden(message)
+    rejected = session.scalar(
+        select(StoreVersion.rows_rejected).where(StoreVersion.resource_id == resource.id, StoreVersion.number == number)
+    )
+    if rejected is None:
+        raise VersionNotFound(f"版本不存在：{number}")
+    path = files.version_dir(home, resource.id, number) / files.REJECTS_FILE
+    if not path.is_file():
+        raise RejectsNotFound(f"版本 {number} 没有拒收明细文件")
+    event.rows = rejected
+    audit.record_later(session, actor, event)
+    return RejectsPlan(resource_id=resource.id, version=number, rows_rejected=rejected, path=path)

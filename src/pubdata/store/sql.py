@@ -23,7 +23,7 @@ result says when it was cut).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -38,7 +38,7 @@ from pubdata.authz import Actor
 from pubdata.errors import Invalid, PubdataError
 from pubdata.settings import get_settings
 from pubdata.store import engine
-from pubdata.store.read import ROW_ID, ROW_NUMBER, ReadPlan, plan_read, record_read
+from pubdata.store.read import ROW_ID, ROW_NUMBER, ReadPlan, RowsTaken, plan_read, rows_allowed, take_rows
 from pubdata.store.semantic import quote_identifier
 
 MAX_SQL_LENGTH = 20_000
@@ -88,6 +88,7 @@ class SqlResult:
     table: pa.Table
     truncated: bool
     resources: list[ReadPlan]
+    quota: RowsTaken | None = None  # where the grants' daily row quotas stand (cut: truncated_by_quota)
 
 
 def check(sql: str) -> exp.Query:
@@ -203,8 +204,10 @@ def run_sql(session: Session, actor: Actor, sql: str, *, home: Path, max_rows: i
         _refused(session, actor, digest, exc.message, resources=resolved.resource_ids)
         raise
     limit = get_settings().sql_max_rows if max_rows is None else max_rows
+    allowed = rows_allowed(plans)  # a grant's daily row quota: never compute more rows than may leave
+    cap = limit if allowed is None else min(limit, allowed)
     ctes = ", ".join(f'"__r{i}" AS ({_relation(plan)})' for i, plan in enumerate(plans))
-    final = f"WITH {ctes} SELECT * FROM ({resolved.tree.sql(dialect='duckdb')}) AS q LIMIT {int(limit) + 1}"
+    final = f"WITH {ctes} SELECT * FROM ({resolved.tree.sql(dialect='duckdb')}) AS q LIMIT {int(cap) + 1}"
     try:
         with engine.confined(plan.path for plan in plans) as con:
             table = engine.run(con, final).to_arrow_table()
@@ -212,10 +215,18 @@ def run_sql(session: Session, actor: Actor, sql: str, *, home: Path, max_rows: i
         for plan in plans:
             _failed(session, actor, plan, digest, exc)
         raise
-    truncated = table.num_rows > limit
-    for plan in plans:
-        record_read(session, actor, plan, "sql.read", rows=min(table.num_rows, limit), query_text=sql, always=True)
-    return SqlResult(sql=sql, table=table.slice(0, limit), truncated=truncated, resources=plans)
+    more = table.num_rows > cap
+    taken = take_rows(
+        session, actor, plans, "sql.read", rows=min(table.num_rows, cap), query_text=sql, always=True
+    )  # audits each resource and reserves the rows before any leaves
+    by_quota = taken.truncated or (more and cap < limit)
+    return SqlResult(
+        sql=sql,
+        table=table.slice(0, taken.rows),
+        truncated=more or taken.truncated,
+        resources=plans,
+        quota=replace(taken, truncated=by_quota),
+    )
 
 
 def _refused(session: Session, actor: Actor, digest: str, why: str, resources: list[str] | None = None) -> None:
