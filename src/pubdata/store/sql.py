@@ -100,8 +100,9 @@ def check(sql: str) -> exp.Query:
     try:
         statements = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
     except ParseError as exc:
-        first = exc.errors[0]["description"] if exc.errors else str(exc)
-        raise InvalidSql(f"SQL 语法错误：{first}") from None
+        first = exc.errors[0] if exc.errors else {}
+        where = f"（第 {first['line']} 行第 {first['col']} 列）" if first.get("line") else ""
+        raise InvalidSql(f"SQL 语法错误{where}：{first.get('description') or str(exc).splitlines()[0]}") from None
     except sqlglot.errors.SqlglotError as exc:
         raise InvalidSql(f"SQL 无法解析：{str(exc).splitlines()[0]}") from None
     if len(statements) != 1:
