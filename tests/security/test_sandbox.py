@@ -14,6 +14,7 @@ without a privacy budget got exact answers; quantiles and standard deviations we
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from sqlalchemy import select
 from pubdata.access.models import AccessGrant
 from pubdata.access.schemas import Decision, RequestCreate
 from pubdata.access.service import beijing_today
+from pubdata.errors import PubdataError
 from pubdata.store import contracts, ingest, service
 from pubdata.store.schemas import TableCreate
 from tests.builders import make_entry
@@ -60,7 +62,9 @@ def _table(session, as_actor, settings, tmp_path, diagnosis: dict) -> tuple:
     return owner, table.resource_id
 
 
-def _grant(session, as_actor, token_for, owner, rid: str, budget: float) -> dict[str, str]:
+def _grant(
+    session, as_actor, token_for, owner, rid: str, budget: float, masks: dict[str, str] | None = None
+) -> dict[str, str]:
     merchant = as_actor("data_merchant")
     today = beijing_today()
     made = contracts.request_access(
@@ -76,7 +80,7 @@ def _grant(session, as_actor, token_for, owner, rid: str, budget: float) -> dict
             mode="sandbox",
         ),
     )
-    contracts.review_access(session, owner, made.id, Decision(action="approve"))
+    contracts.review_access(session, owner, made.id, Decision(action="approve", masks=masks))
     contracts.review_access(session, as_actor("operator"), made.id, Decision(action="approve", privacy_budget=budget))
     return {"Authorization": f"Bearer {token_for(merchant)}"}
 
@@ -148,10 +152,10 @@ def test_a_group_of_one_person_is_not_even_named(client, session, as_actor, toke
 
 
 def test_group_keys_are_masked_as_rows_are(client, session, as_actor, token_for, settings, tmp_path):
-    """``diagnosis`` is health data: the grant masks it (``all`` by default), so grouping by it
-    groups by the masked value — one group ``***`` — and no diagnosis leaves."""
+    """The publisher masks ``diagnosis`` in the grant, so grouping by it groups by the masked value
+    — one group ``***`` — and no diagnosis leaves."""
     owner, rid = _table(session, as_actor, settings, tmp_path, {"personalKind": "health"})
-    headers = _grant(session, as_actor, token_for, owner, rid, budget=5.0)
+    headers = _grant(session, as_actor, token_for, owner, rid, budget=5.0, masks={"diagnosis": "all"})
     grant = session.scalar(select(AccessGrant).where(AccessGrant.resource_id == rid))
     assert grant.masks == {"diagnosis": "all"}
     r = client.post(
@@ -219,3 +223,22 @@ def test_min_and_max_stay_refused(client, session, as_actor, token_for, visits_t
         measure = {"fn": fn, "field": "cost", "bounds": BOUNDS} | ({"q": 1.0} if fn == "quantile" else {})
         r = client.post(f"/api/v1/resources/{rid}/sandbox", json={"measures": [measure]}, headers=headers)
         assert r.status_code == 422, fn
+
+
+def test_a_sandbox_request_leaves_health_attributes_unmasked_by_default(session, as_actor, settings, tmp_path):
+    """Health data is only ever used in the sandbox (a rows request is refused), and only
+    differentially private aggregates leave it: a sandbox request starts with ``diagnosis`` unmasked,
+    so that its purpose (按病种统计) can be met; the publisher may still mask it (test above)."""
+    owner, rid = _table(session, as_actor, settings, tmp_path, {"personalKind": "health"})
+    merchant, today = as_actor("data_merchant"), beijing_today()
+
+    def ask(mode: str) -> Any:
+        data = RequestCreate(
+            scenario="医保控费研究", purpose="按医院、按病种统计门诊费用", fields=["hospital", "diagnosis", "cost"],
+            period_start=today, period_end=today + timedelta(days=30), mode=mode,
+        )  # fmt: skip
+        return contracts.request_access(session, merchant, rid, data)
+
+    assert ask("sandbox").masks == {}
+    with pytest.raises(PubdataError, match="隐私计算沙箱"):
+        ask("rows")

@@ -26,7 +26,8 @@ def signed_in(client, session, as_actor, medical):  # noqa: F811
     user = make_user(session, make_org(session, "data_merchant"), roles=["data_merchant"])
     consumer = identity.actor_for(user, via="session")
     made = contracts.request_access(session, consumer, rid, request())
-    contracts.review_access(session, owner, made.id, Decision(action="approve"))
+    # the publisher masks the diagnosis (a sandbox request leaves it unmasked by default)
+    contracts.review_access(session, owner, made.id, Decision(action="approve", masks={"diagnosis": "all"}))
     contracts.review_access(session, as_actor("operator"), made.id, Decision(action="approve", privacy_budget=2.0))
     login(client, user.username)
     entry_name = made.entry_id

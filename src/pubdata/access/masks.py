@@ -19,6 +19,8 @@ RULES: dict[str, str] = {
     "phone": "电话（138****5678）", "address": "地址到区（县）",
 }  # fmt: skip
 # The default rule for a column by its personal-information kind (catalogue vocabulary).
+# Personal kinds that identify a person (as opposed to sensitive attributes: health, other).
+IDENTIFIER_KINDS = ("name", "id_number", "phone", "address", "bank_card")
 DEFAULT_BY_PERSONAL_KIND = {
     "name": "name", "id_number": "id_number", "phone": "phone", "address": "address", "bank_card": "last:4",
     "health": "all", "other": "all",

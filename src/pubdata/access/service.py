@@ -72,10 +72,16 @@ def _check_fields(names: list[str], table: dict[str, TableField], key: str = "fi
     return list(names)
 
 
-def _default_masks(names: list[str], table: dict[str, TableField]) -> dict[str, str]:
+def _default_masks(names: list[str], table: dict[str, TableField], mode: str = "rows") -> dict[str, str]:
+    """The masks a request starts with: every personal field masked by its kind's rule. A sandbox
+    request leaves sensitive attributes (health, other) unmasked by default: only differentially
+    private aggregates of such tables ever leave the sandbox, and grouping by a masked diagnosis
+    would make the grant useless for its purpose (按病种统计). Reviewers may still mask them."""
     out = {}
     for n in names:
         kind = table[n].personal_kind
+        if kind and mode == "sandbox" and kind not in mask_rules.IDENTIFIER_KINDS:  # identifiers stay masked
+            continue
         if kind:
             rule = mask_rules.DEFAULT_BY_PERSONAL_KIND.get(kind, "all")
             if rule == "year" and table[n].type not in ("date", "datetime"):
@@ -188,7 +194,7 @@ def submit_request(
         scenario=data.scenario.strip(),
         purpose=data.purpose.strip(),
         fields=fields,
-        masks=_default_masks(fields, table),
+        masks=_default_masks(fields, table, data.mode),
         period_start=data.period_start,
         period_end=data.period_end,
         expected_rows=data.expected_rows,

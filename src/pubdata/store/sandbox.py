@@ -42,8 +42,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from pubdata.access import masks, usage
 from pubdata.access import service as access
-from pubdata.access import usage
 from pubdata.audit import service as audit
 from pubdata.authz import Actor
 from pubdata.catalog import service as catalog
@@ -54,7 +54,7 @@ from pubdata.store.query import MAX_FILTER_VALUES, MAX_FILTERS, check_filter_val
 from pubdata.store.read import ReadPlan, plan_read
 from pubdata.store.semantic import quote_identifier
 
-IDENTIFIER_KINDS = ("name", "id_number", "phone", "address", "bank_card")
+IDENTIFIER_KINDS = masks.IDENTIFIER_KINDS
 # Semantic types whose values are about a natural person (a table holding one is personal data).
 PERSONAL_SEMANTIC_TYPES = ("resident_id", "person_name", "mobile", "email")
 # Catalogue categories whose rows are about patients (health data even where no column says so).
