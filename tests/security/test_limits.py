@@ -164,6 +164,7 @@ def test_the_sandbox_refuses_a_200k_filter_list_naming_the_limit(app_with, loade
         ({"sort": ",".join(["name"] * (query.MAX_SORT_KEYS + 1))}, "sort", f"最多 {query.MAX_SORT_KEYS} 个"),
         ({"q": "港" * (query.MAX_Q_LENGTH + 1)}, "q", f"最多 {query.MAX_Q_LENGTH} 个字符"),
         ({"fields": ",".join(["name"] * (query.MAX_FIELDS + 1))}, "fields", f"最多 {query.MAX_FIELDS} 个字段名"),
+        ({"cursor": "x" * (query.MAX_CURSOR_LENGTH + 1)}, "cursor", f"最多 {query.MAX_CURSOR_LENGTH} 个字符"),
     ],
 )
 def test_other_row_query_limits_are_422_naming_the_limit(client, loaded, params, field, named):

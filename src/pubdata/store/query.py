@@ -60,6 +60,7 @@ MAX_FILTER_VALUES = 1000
 MAX_FIELDS = 1000  # as many as a table may have (table_schema.MAX_FIELDS)
 MAX_SORT_KEYS = 10
 MAX_Q_LENGTH = 500
+MAX_CURSOR_LENGTH = 4096  # a cursor holds one row's sort values: never near this
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,8 @@ def check_limits(query: RowQuery) -> None:
     length = sum(len(str(t)) for t in texts)
     if length > MAX_Q_LENGTH:
         raise InvalidQuery(f"q 过长：最多 {MAX_Q_LENGTH} 个字符，实有 {length} 个", field="q")
+    if query.cursor and len(query.cursor) > MAX_CURSOR_LENGTH:
+        raise InvalidQuery(f"cursor 过长：最多 {MAX_CURSOR_LENGTH} 个字符（请使用上一页返回的 cursor）", field="cursor")
 
 
 def filters_from_params(params: Iterable[tuple[str, str]]) -> list[Filter]:
