@@ -61,6 +61,8 @@ def test_raw_body_upload_queues_a_job_that_publishes_the_version(client, session
     assert (done["state"], done["percent"]) == ("succeeded", 100)
     assert (done["result"]["version"], done["result"]["rows_loaded"], done["result"]["state"]) == (1, 25, "published")
     assert set(done["result"]) >= {"version", "rows_loaded", "rows_rejected", "quality", "rejects_file", "state"}
+    rejects = done["result"]["rejects_file"]  # the download, not the server's file path
+    assert rejects is None or rejects == f"/api/v1/resources/{rid}/versions/1/rejects.csv"
     listed = client.get(f"/api/v1/resources/{rid}/jobs", headers=headers).json()
     assert [j["id"] for j in listed] == [job["id"]]
     versions = client.get(f"/api/v1/resources/{rid}/versions").json()

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from pubdata.authz import SYSTEM, Actor
@@ -140,6 +140,13 @@ def _error_of(exc: BaseException) -> dict[str, Any]:
     }
 
 
+def _rejects_download(session: Session, job_id: str, result: loader.LoadResult) -> str | None:
+    if not result.rejects_file:
+        return None
+    resource_id = session.scalar(select(StoreJob.resource_id).where(StoreJob.id == job_id))
+    return f"/api/v1/resources/{resource_id}/versions/{result.version}/rejects.csv"
+
+
 def _finish(
     session: Session,
     job_id: str,
@@ -157,7 +164,9 @@ def _finish(
             stage="完成",
             percent=100,
             rows_so_far=result.rows_loaded + result.rows_rejected,
-            result=result.as_json(),
+            # what the job reports to its loader names the rejects by their download (read through
+            # store.read.plan_rejects), never by the server's file path
+            result=result.as_json() | {"rejects_file": _rejects_download(session, job_id, result)},
         )
     else:
         values.update(state=FAILED, stage="失败", error=error)
