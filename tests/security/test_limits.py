@@ -97,7 +97,21 @@ def call(
         "server": ("testserver", 80),
         "state": {},
     }
-    asyncio.run(app(scope, receive, send))
+    # in a thread of its own: the browser tests' Playwright keeps an event loop running in the main
+    # thread for the rest of the session, where asyncio.run would refuse to start another
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(app(scope, receive, send))
+        except BaseException as exc:  # re-raised in the test's thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
     start = next(m for m in sent if m["type"] == "http.response.start")
     content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     response_headers = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}
