@@ -83,7 +83,7 @@ def _failed(category: str, message: str) -> QueryFailed:
     return QueryFailed(text, details=[{"field": None, "message": text, "category": category}])
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=8)  # the main and the page connection (maxsize=1 reopened them in turn, losing the footers)
 def _connection(memory_limit: str, threads: int) -> duckdb.DuckDBPyConnection:
     config: dict[str, str | bool | int | float | list[str]] = {
         "memory_limit": memory_limit,
