@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from pubdata.app import create_app
 from pubdata.db import session_scope
+from pubdata.server import Utf8TargetH11Protocol
 from pubdata.settings import Settings
 
 
@@ -48,7 +49,9 @@ def run_server(engine: Engine, home: Path, setup: Callable[[Session], None] | No
     if setup is not None:
         with session_scope(engine) as s:
             setup(s)
-    config = uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(settings, engine), host="127.0.0.1", port=port, http=Utf8TargetH11Protocol, log_level="warning"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -83,11 +83,17 @@ def serve(
 
     from pubdata.app import create_app
     from pubdata.db import migrate as run
+    from pubdata.server import Utf8TargetH11Protocol
     from pubdata.settings import get_settings
 
-    settings = get_settings()
+    # --host/--port override PUBDATA_HOST/PORT, and links follow them unless PUBDATA_BASE_URL is set
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    settings = get_settings().model_copy(update=overrides)
     run()
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")
+    typer.echo(f"门户与接口地址：{settings.resolved_base_url}/")
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, http=Utf8TargetH11Protocol, log_level="info"
+    )
 
 
 def _fill_in_background(home: Path, seed: int, records: int) -> None:

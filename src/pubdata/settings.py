@@ -16,7 +16,11 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path("./pubdata-home"), description="Directory for the embedded database and files")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite under home when unset")
     secret_key: str | None = Field(default=None, description="Signs CSRF tokens; generated under home when unset")
-    base_url: str = Field(default="http://127.0.0.1:8000", description="Public URL used in DCAT links")
+    base_url: str | None = Field(
+        default=None,
+        description="Public URL written into links (CKAN, DCAT, Data Package); http://HOST:PORT of the server when "
+        "unset",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     session_hours: int = Field(default=12, description="Lifetime of a portal login session")
@@ -94,6 +98,20 @@ class Settings(BaseSettings):
     @property
     def resolved_home(self) -> Path:
         return self.home.expanduser().resolve()
+
+    @property
+    def resolved_base_url(self) -> str:
+        """The URL links point to, without a trailing slash: ``base_url`` when set, else the address the
+        server listens on (``host``/``port``, so ``--port`` moves the links too). A wildcard host
+        (0.0.0.0, ::) is not an address a client can use: links then name the loopback address."""
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        host = self.host.strip("[]")
+        if host in ("", "0.0.0.0", "::"):
+            host = "127.0.0.1"
+        if ":" in host:  # IPv6 literal
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     @property
     def resolved_database_url(self) -> str:

@@ -38,7 +38,7 @@ def _catalog_route(extension: str) -> Callable[..., Response]:
         q: str = Query("", description="Search words, as in /api/v1/entries"),
     ) -> Response:
         link_params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
-        base_url = request.app.state.settings.base_url
+        base_url = request.app.state.settings.resolved_base_url
         collection_url = base_url.rstrip("/") + request.url.path
 
         def build() -> bytes:
@@ -61,7 +61,7 @@ def _catalog_route(extension: str) -> Callable[..., Response]:
 
 def _dataset_route(extension: str) -> Callable[..., Response]:
     def export_dataset(name: str, request: Request, session: DB, actor: ActorDep) -> Response:
-        base_url = request.app.state.settings.base_url
+        base_url = request.app.state.settings.resolved_base_url
         return _rdf_response(
             lambda: dcat.dataset_document(session, actor, name, base_url).serialise(extension), extension
         )

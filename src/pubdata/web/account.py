@@ -49,7 +49,7 @@ def _settings(request: Request) -> Settings:
 
 
 def _secure(request: Request) -> bool:
-    return _settings(request).base_url.lower().startswith("https://")
+    return _settings(request).resolved_base_url.lower().startswith("https://")
 
 
 def _login_form(

@@ -40,7 +40,7 @@ class Context:
 
     @property
     def base_url(self) -> str:
-        return self.settings.base_url.rstrip("/")
+        return self.settings.resolved_base_url
 
 
 Action = Callable[[Context, Params], Any]

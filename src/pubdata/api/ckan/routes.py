@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pubdata.api import errors as api_errors
 from pubdata.api.ckan import actions, datastore  # noqa: F401  (datastore registers its actions)
 from pubdata.api.ckan.errors import BadRequest, CkanError, ValidationError
 from pubdata.api.deps import SessionDep, resolve_actor
@@ -37,7 +38,7 @@ def _help_url(request: Request | None, name: str | None = None) -> str | None:
         return None
     if name is None:
         name = request.url.path.rsplit("/", 1)[-1]
-    base = request.app.state.settings.base_url.rstrip("/")
+    base = request.app.state.settings.resolved_base_url
     return f"{base}/api/3/action/help_show?name={name}"
 
 
@@ -93,7 +94,7 @@ def validation_error_response(exc: RequestValidationError) -> JSONResponse:
     error: dict[str, Any] = {"__type": "Validation Error"}
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")]
-        error.setdefault(".".join(loc) or "body", []).append(str(err.get("msg", "invalid")))
+        error.setdefault(".".join(loc) or "body", []).append(api_errors.pydantic_message(err))
     return JSONResponse({"help": None, "success": False, "error": error}, status_code=409)
 
 
@@ -101,8 +102,10 @@ def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
     if exc.status_code == 404:
         error = {"__type": "Not Found Error", "message": str(exc.detail)}
         return JSONResponse({"help": None, "success": False, "error": error}, status_code=404)
-    if exc.status_code == 405:
-        return _bad_request("请使用 GET 或 POST 调用 action")
+    if exc.status_code == 405:  # CKAN answers a wrong method with 400; the Allow header still names the right ones
+        response = _bad_request("请使用 GET 或 POST 调用 action")
+        response.headers.update(exc.headers or {})
+        return response
     return JSONResponse(f"Bad request - {exc.detail}", status_code=exc.status_code)
 
 

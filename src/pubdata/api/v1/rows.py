@@ -11,12 +11,14 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from pubdata.api.deps import DB, ActorDep, Home
+from pubdata.api.errors import ERROR_RESPONSES
+from pubdata.api.params import DB_INT_MAX, Offset, OptionalVersionQuery, enum_of
 from pubdata.errors import Invalid
 from pubdata.store import export, query, sandbox, sql
 from pubdata.store.query import RowPage, RowQuery
 from pubdata.store.read import RowsTaken
 
-router = APIRouter(tags=["rows"])
+router = APIRouter(tags=["rows"], responses=ERROR_RESPONSES)
 
 ROWS_FORMATS = ("json", "csv", "parquet")
 
@@ -171,12 +173,12 @@ def rows(
     fields: Annotated[str | None, Query(description=f"Comma-separated; at most {query.MAX_FIELDS} names")] = None,
     sort: Annotated[str | None, Query(description=f"`a,-b`; at most {query.MAX_SORT_KEYS} keys")] = None,
     q: Annotated[str | None, Query(max_length=query.MAX_Q_LENGTH)] = None,
-    limit: int = 100,
-    offset: int = 0,
+    limit: Annotated[int, Query(ge=0, le=DB_INT_MAX, description="Rows per page (at most the server's limit)")] = 100,
+    offset: Offset = 0,
     cursor: str | None = None,
     total: bool = False,
-    version: int | None = None,
-    format: str = "json",
+    version: OptionalVersionQuery = None,
+    format: Annotated[str, Query(json_schema_extra=enum_of(ROWS_FORMATS))] = "json",
 ) -> Response:
     if format not in ROWS_FORMATS:
         raise Invalid(f"不支持的输出格式：{format}（可用：json、csv、parquet）", field="format")
@@ -217,7 +219,7 @@ def download(
     session: DB,
     actor: ActorDep,
     home: Home,
-    version: int | None = None,
+    version: OptionalVersionQuery = None,
     raw: Annotated[bool, Query(description="CSV only: machine CSV, no BOM, values exact")] = False,
 ) -> Response:
     result = export.download(session, actor, resource_id, fmt, version=version, home=home, raw=raw)
@@ -226,7 +228,7 @@ def download(
 
 @router.get("/entries/{key}/datapackage.json", summary="Frictionless Data Package of an entry")
 def datapackage(key: str, request: Request, session: DB, actor: ActorDep) -> dict[str, Any]:
-    return export.datapackage(session, actor, key, base_url=request.app.state.settings.base_url.rstrip("/"))
+    return export.datapackage(session, actor, key, base_url=request.app.state.settings.resolved_base_url)
 
 
 def sql_response(result: sql.SqlResult) -> dict[str, Any]:
