@@ -122,3 +122,22 @@ def test_ingest_prints_the_version_report_as_json(cli_home, tmp_path):
     csv.write_text("uscc,wrong\n1,2\n")
     r = run("ingest", rid, str(csv), "--json")
     assert r.exit_code == 1 and "wrong" in json.loads(r.output)["error"]["message"]
+
+
+def test_commands_refuse_a_home_without_a_database(tmp_path, monkeypatch):
+    """Run in the wrong directory, a command says where it looked instead of starting an empty home."""
+    monkeypatch.delenv("PUBDATA_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PUBDATA_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    try:
+        r = run("org", "create", "qd-test", "某部门", "--kind", "department")
+        assert r.exit_code == 1 and str(tmp_path / "pubdata-home") in r.output and "没有数据库" in r.output
+        assert not (tmp_path / "pubdata-home" / "pubdata.sqlite3").exists()
+        elsewhere = tmp_path / "city"
+        assert run("migrate", "--home", str(elsewhere)).exit_code == 0  # migrate (and demo) start a home
+        made = run("org", "create", "qd-test", "某部门", "--kind", "department", "--home", str(elsewhere))
+        assert made.exit_code == 0
+    finally:
+        get_engine().dispose()
+        get_settings.cache_clear()
+        get_engine.cache_clear()

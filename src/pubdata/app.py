@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -22,6 +23,7 @@ from pubdata.api.ckan import routes as ckan
 from pubdata.api.dcat import router as dcat_router
 from pubdata.api.limits import BodyLimit, BodyTooLarge, ConcurrencyLimit
 from pubdata.api.oauth import router as oauth_router
+from pubdata.api.openapi import declare_security
 from pubdata.api.v1 import access as v1_access
 from pubdata.api.v1 import audit as v1_audit
 from pubdata.api.v1 import catalog as v1_catalog
@@ -120,6 +122,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         render=render_domain_error,
     )
 
+    generate_openapi = app.openapi
+
+    def openapi_with_security() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = declare_security(generate_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi_with_security  # type: ignore[method-assign]
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_alias() -> JSONResponse:
+        """The same document as /api/v1/openapi.json, where generic tools look first."""
+        return JSONResponse(app.openapi())
+
     @app.get("/docs", include_in_schema=False)
     def api_docs() -> Response:
         return get_swagger_ui_html(
@@ -154,6 +170,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if isinstance(exc, BodyTooLarge):  # raised while the body was read, before any route logic
             return await render_domain_error(request, exc.error)
+        exc = api_errors.with_allow_header(request, exc)  # 405: every method the path answers
         if ckan.is_ckan_path(request):
             return ckan.http_error_response(exc)
         if api_errors.is_api_path(request):

@@ -34,7 +34,10 @@ HomeOpt = Annotated[Path | None, typer.Option("--home", help="Data directory (PU
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
 
 
-def _use_home(home: Path | None) -> None:
+def _use_home(home: Path | None, *, need_database: bool = True) -> None:
+    """Point this process at ``home`` (``--home``, else PUBDATA_HOME, else ./pubdata-home). Only
+    ``migrate`` and ``demo`` may start a new home: any other command run in the wrong directory
+    would otherwise work on a new, empty database there without a word."""
     if home is not None:
         os.environ["PUBDATA_HOME"] = str(home)
     from pubdata.db import get_engine
@@ -42,6 +45,17 @@ def _use_home(home: Path | None) -> None:
 
     get_settings.cache_clear()
     get_engine.cache_clear()
+    settings = get_settings()
+    if need_database and not settings.database_url:
+        database = Path(settings.resolved_database_url.removeprefix("sqlite:///"))
+        if not database.is_file():
+            typer.echo(
+                f"错误：数据目录 {settings.resolved_home} 中没有数据库（{database.name}）。"
+                "请用 --home 或环境变量 PUBDATA_HOME 指向已有的数据目录，"
+                "或先运行 pubdata migrate / pubdata demo 创建。",
+                err=True,
+            )
+            raise typer.Exit(code=1)
 
 
 def _fail(exc: PubdataError, as_json: bool) -> None:
@@ -64,7 +78,7 @@ def _emit(data: Any, as_json: bool, text: str) -> None:
 @app.command()
 def migrate(home: HomeOpt = None) -> None:
     """Create or upgrade the metadata database schema."""
-    _use_home(home)
+    _use_home(home, need_database=False)
     from pubdata.db import migrate as run
 
     run()
@@ -167,7 +181,7 @@ def demo(
 ) -> None:
     """Build the synthetic Qingdao demo city (reusing what is there), fill its entries with
     records, and serve it."""
-    _use_home(home)
+    _use_home(home, need_database=False)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from pubdata.db import migrate as run
@@ -266,11 +280,12 @@ def org_create(
 
 
 def _invalid(exc: Any) -> PubdataError:
+    from pubdata.api.errors import pydantic_message
     from pubdata.errors import Invalid
 
     first = exc.errors()[0]
     field = ".".join(str(p) for p in first["loc"])
-    return Invalid(f"{field}：{first['msg']}", field=field)
+    return Invalid(f"{field}：{pydantic_message(first)}", field=field)
 
 
 @user_app.command("create")
@@ -575,7 +590,7 @@ def audit_verify(
     """Walk the hash chain, recomputing every hash; exit 4 and say where when a record was changed,
     inserted or deleted, or when the chain does not extend a checkpoint given with --against (or the
     checkpoint's signature fails)."""
-    _use_home(home)
+    _use_home(home, need_database=trail is None)
     from pubdata.audit import service
     from pubdata.db import session_scope
 

@@ -185,7 +185,7 @@ def test_rate_limited_sends_retry_after():
 def test_request_validation_and_http_errors():
     exc = RequestValidationError([{"loc": ("query", "rows"), "msg": "bad", "type": "int_parsing"}])
     response = routes.validation_error_response(exc)
-    assert response.status_code == 409 and body(response)["error"]["rows"] == ["bad"]
+    assert response.status_code == 409 and body(response)["error"]["rows"] == ["应为整数"]  # in Chinese, by type
     missing = routes.http_error_response(HTTPException(404, "Not Found"))
     assert missing.status_code == 404 and body(missing)["error"]["__type"] == "Not Found Error"
     wrong_method = routes.http_error_response(HTTPException(405, "Method Not Allowed"))

@@ -45,9 +45,9 @@ class Decision(BaseModel):
     period_end: date | None = None
     mode: Literal["rows", "sandbox"] | None = None  # rows → sandbox narrows; never the other way
     privacy_budget: float | None = Field(default=None, gt=0, le=100, description="差分隐私总预算 ε（运营方设定）")
-    daily_call_quota: int | None = Field(default=None, ge=1)
-    daily_row_quota: int | None = Field(default=None, ge=1)
-    rate_per_minute: int | None = Field(default=None, ge=1)
+    daily_call_quota: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    daily_row_quota: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    rate_per_minute: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class RevokeIn(BaseModel):

@@ -178,6 +178,7 @@ ATTRIBUTE_LABELS: dict[str, str] = {
     "organisation": "发布部门",
     "tags": "标签",
     "fields": "字段",
+    "resources": "数据资源",
     "state": "状态",
 }
 ACTION_LABELS = {"create": "创建", "update": "修改", "delete": "撤销"}
@@ -194,7 +195,7 @@ def _show_value(attr: str, value: Any, orgs: dict[str, str]) -> str:
         return orgs.get(str(value), str(value))
     if attr == "state":
         return _STATE_LABELS.get(str(value), str(value))
-    if attr == "tags" and isinstance(value, list):
+    if isinstance(value, list):
         return "、".join(str(v) for v in value) or "（无）"
     return str(value)
 
@@ -211,6 +212,8 @@ def describe_changes(action: str, changes: dict[str, Any], orgs: dict[str, str])
             old_n = len(old) if isinstance(old, list) else 0
             new_n = len(new) if isinstance(new, list) else 0
             lines.append({"name": name, "old": f"{old_n} 个字段", "new": f"{new_n} 个字段", "note": "字段定义已修改"})
+        elif attr == "resources" and old is None and new:
+            lines.append({"name": name, "old": "", "new": "", "note": f"新增数据资源“{new}”"})
         elif attr == "description":
             lines.append({"name": name, "old": "", "new": "", "note": "描述已修改"})
         else:

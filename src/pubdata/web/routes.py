@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pubdata.api.errors import pydantic_message
 from pubdata.errors import PubdataError
 from pubdata.web import (
     access_pages,
@@ -94,12 +95,11 @@ def error_page(request: Request, exc: PubdataError) -> HTMLResponse:
 
 
 def validation_error_page(request: Request, exc: RequestValidationError) -> HTMLResponse:
-    names = []
+    problems: dict[str, str] = {}
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path", "form")]
-        if loc:
-            names.append("、".join(loc))
-    details = [f"参数 {n} 无效" for n in dict.fromkeys(names)]
+        problems.setdefault("、".join(loc) or "请求", pydantic_message(err))
+    details = [f"参数 {name} 无效：{why}" for name, why in problems.items()]
     return _page(request, 422, "提交的参数无效，请检查后重试。", details)
 
 

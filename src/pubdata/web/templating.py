@@ -19,6 +19,7 @@ from pubdata.api.deps import SESSION_COOKIE
 from pubdata.authz import ANONYMOUS, Actor, Role
 from pubdata.catalog import vocab
 from pubdata.identity.schemas import ORGANISATION_KIND_LABELS, OrganisationKind
+from pubdata.store.table_schema import TYPE_LABELS
 
 TEMPLATES = Path(__file__).parent / "templates"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -88,6 +89,8 @@ def label(value: str | None, kind: str) -> str:
         return "—"
     if kind == "role":
         return ROLE_LABELS.get(value, value)
+    if kind == "field_type":  # the same words as the table page (文本、数值…)
+        return TYPE_LABELS.get(value, value)
     if kind == "organisation_kind":
         try:
             return ORGANISATION_KIND_LABELS[OrganisationKind(value)]

@@ -9,9 +9,11 @@ from fastapi import APIRouter
 from pubdata.access import service as access
 from pubdata.access.schemas import Decision, GrantRead, RequestCreate, RequestRead, RevokeIn
 from pubdata.api.deps import DB, ActorDep
+from pubdata.api.errors import ERROR_RESPONSES
+from pubdata.api.params import DbId
 from pubdata.store import contracts
 
-router = APIRouter(tags=["access"])
+router = APIRouter(tags=["access"], responses=ERROR_RESPONSES)
 
 
 @router.post(
@@ -34,7 +36,7 @@ def list_requests(
 
 
 @router.get("/access/requests/{request_id}", response_model=RequestRead, summary="One request with its decisions")
-def get_request(request_id: int, session: DB, actor: ActorDep) -> RequestRead:
+def get_request(request_id: DbId, session: DB, actor: ActorDep) -> RequestRead:
     return access.get_request(session, actor, request_id)
 
 
@@ -43,12 +45,12 @@ def get_request(request_id: int, session: DB, actor: ActorDep) -> RequestRead:
     response_model=RequestRead,
     summary="Approve (possibly narrowing) or reject at the current review step",
 )
-def decide(request_id: int, body: Decision, session: DB, actor: ActorDep) -> RequestRead:
+def decide(request_id: DbId, body: Decision, session: DB, actor: ActorDep) -> RequestRead:
     return contracts.review_access(session, actor, request_id, body)
 
 
 @router.post("/access/requests/{request_id}/withdraw", response_model=RequestRead, summary="Withdraw a request")
-def withdraw(request_id: int, session: DB, actor: ActorDep) -> RequestRead:
+def withdraw(request_id: DbId, session: DB, actor: ActorDep) -> RequestRead:
     access.withdraw_request(session, actor, request_id)
     return access.get_request(session, actor, request_id)
 
@@ -59,6 +61,6 @@ def list_grants(session: DB, actor: ActorDep, resource_id: str | None = None) ->
 
 
 @router.post("/access/grants/{grant_id}/revoke", response_model=GrantRead, summary="Revoke a grant now")
-def revoke(grant_id: int, body: RevokeIn, session: DB, actor: ActorDep) -> GrantRead:
+def revoke(grant_id: DbId, body: RevokeIn, session: DB, actor: ActorDep) -> GrantRead:
     grant = access.revoke_grant(session, actor, grant_id, body.reason)
     return access.grant_read(session, grant)

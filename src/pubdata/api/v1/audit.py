@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from pubdata.api.deps import DB, ActorDep
+from pubdata.api.errors import ERROR_RESPONSES
+from pubdata.api.params import Offset, OptionalDbIdQuery, enum_of
 from pubdata.audit import service as audit
 from pubdata.authz import Permission, require
 from pubdata.db import session_scope
 from pubdata.errors import Invalid
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], responses=ERROR_RESPONSES)
 
 
 @router.get(
@@ -29,14 +31,14 @@ def search(
     session: DB,
     actor: ActorDep,
     action: str | None = None,
-    result: str | None = None,
+    result: Annotated[str | None, Query(json_schema_extra=enum_of((audit.ALLOWED, audit.REFUSED)))] = None,
     entry: str | None = None,
     resource_id: str | None = None,
-    organisation_id: int | None = None,
+    organisation_id: OptionalDbIdQuery = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     if result is not None and result not in (audit.ALLOWED, audit.REFUSED):
         raise Invalid("result 应为 allowed 或 refused", field="result")

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from pubdata.api.deps import DB, ActorDep, CatalogFilters, FilterParam, Filters
+from pubdata.api.errors import ERROR_RESPONSES
+from pubdata.api.params import Offset, enum_of
 from pubdata.catalog import service, vocab
 from pubdata.catalog.schemas import (
     EntryCreate,
@@ -21,7 +23,7 @@ from pubdata.catalog.schemas import (
 )
 from pubdata.settings import get_settings
 
-router = APIRouter(tags=["catalogue"])
+router = APIRouter(tags=["catalogue"], responses=ERROR_RESPONSES)
 
 
 def _search_query(
@@ -46,8 +48,10 @@ def search_entries(
     actor: ActorDep,
     filters: Filters,
     q: str = Query("", max_length=200, description="Chinese or English words; every word must match"),
-    sort: str = Query("", description="relevance, modified_desc, title_asc, code_asc, …"),
-    offset: int = Query(0, ge=0),
+    sort: str = Query(
+        "", description="Default relevance (with q) or modified_desc", json_schema_extra=enum_of(("", *service.SORTS))
+    ),
+    offset: Offset = 0,
     limit: int = Query(20, ge=0, le=1000),
     facet: FilterParam = None,
     facet_limit: int = Query(50, ge=-1, le=1000),

@@ -7,14 +7,17 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from pubdata.api.deps import DB, ActorDep, Home
+from pubdata.api.errors import ERROR_RESPONSES
 from pubdata.enterprise import service
 from pubdata.enterprise.schemas import EnterpriseFacts, FactDefRead, FactsBuild, FactsVersionRead
 
-router = APIRouter(tags=["enterprise"])
+router = APIRouter(tags=["enterprise"], responses=ERROR_RESPONSES)
 
 
 class BuildIn(BaseModel):
-    year: int | None = Field(default=None, description="Facts year; default the latest full year of trade data")
+    year: int | None = Field(
+        default=None, ge=1, le=9999, description="Facts year; default the latest full year of trade data"
+    )
     force: bool = Field(default=False, description="Build even when no source table changed")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from pubdata.api.deps import DB, ActorDep
+from pubdata.api.errors import ERROR_RESPONSES
+from pubdata.api.params import DbId
 from pubdata.errors import Unauthenticated
 from pubdata.identity import machines, service
 from pubdata.identity.errors import UserNotFound
@@ -21,7 +23,7 @@ from pubdata.identity.schemas import (
     UserRead,
 )
 
-router = APIRouter(tags=["identity"])
+router = APIRouter(tags=["identity"], responses=ERROR_RESPONSES)
 
 
 @router.get("/organisations", response_model=list[OrganisationRead], summary="Organisations")
@@ -59,7 +61,7 @@ def create_token(body: TokenCreate, session: DB, actor: ActorDep) -> TokenCreate
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenRead, summary="Revoke an API token")
-def revoke_token(token_id: int, session: DB, actor: ActorDep) -> TokenRead:
+def revoke_token(token_id: DbId, session: DB, actor: ActorDep) -> TokenRead:
     return TokenRead.model_validate(service.revoke_token(session, actor, token_id))
 
 

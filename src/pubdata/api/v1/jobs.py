@@ -25,11 +25,12 @@ from starlette.requests import ClientDisconnect
 
 from pubdata.api import limits, multipart
 from pubdata.api.deps import DB, ActorDep
+from pubdata.api.errors import ERROR_RESPONSES
 from pubdata.settings import Settings
 from pubdata.store import jobs
 from pubdata.store.schemas import JobRead
 
-router = APIRouter(tags=["store"])
+router = APIRouter(tags=["store"], responses=ERROR_RESPONSES)
 
 _TYPE_SUFFIX = {
     "text/csv": ".csv",

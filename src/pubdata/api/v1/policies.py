@@ -6,11 +6,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from pubdata.api.deps import DB, ActorDep, Home
+from pubdata.api.errors import ERROR_RESPONSES
 from pubdata.errors import Invalid
 from pubdata.policy import service
 from pubdata.policy.schemas import EvaluateIn, EvaluationRead, PolicyRead, PolicySummary, policy_read, policy_summary
 
-router = APIRouter(tags=["policies"])
+router = APIRouter(tags=["policies"], responses=ERROR_RESPONSES)
 
 
 @router.get("/policies", response_model=list[PolicySummary], summary="Policies the platform knows")

@@ -11,6 +11,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from pubdata.api.deps import DB, ActorDep, Home
+from pubdata.api.errors import ERROR_RESPONSES
+from pubdata.api.params import DbId
 from pubdata.api.v1.material_uploads import receive_materials
 from pubdata.policy import application_materials as mats
 from pubdata.policy import application_reads as reads
@@ -30,7 +32,7 @@ from pubdata.policy.application_schemas import (
     ReviewerSet,
 )
 
-router = APIRouter(tags=["policy applications"])
+router = APIRouter(tags=["policy applications"], responses=ERROR_RESPONSES)
 
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -84,14 +86,14 @@ def list_applications(
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationRead, summary="One application")
-def get_application(application_id: int, session: DB, actor: ActorDep) -> ApplicationRead:
+def get_application(application_id: DbId, session: DB, actor: ActorDep) -> ApplicationRead:
     """Claimed facts next to the public ones (``facts``, ``differences``), the evaluation with its
     trace, amount and cap, materials, history, disbursement, and the ``actions`` the caller may take."""
     return reads.get_application(session, actor, application_id)
 
 
 @router.patch("/applications/{application_id}", response_model=ApplicationRead, summary="Correct a draft's claim")
-def update_application(application_id: int, body: ClaimUpdate, session: DB, actor: ActorDep) -> ApplicationRead:
+def update_application(application_id: DbId, body: ClaimUpdate, session: DB, actor: ActorDep) -> ApplicationRead:
     """Draft or returned applications: the claimed facts (re-evaluated) and the note."""
     apps.update_claim(session, actor, application_id, claimed_facts=body.claimed_facts, note=body.note)
     return reads.get_application(session, actor, application_id)
@@ -106,7 +108,7 @@ def update_application(application_id: int, body: ClaimUpdate, session: DB, acto
     responses={413: {"description": "Larger than PUBDATA_POLICY_MATERIAL_MAX_MB"}},
 )
 async def upload_material(
-    application_id: int,
+    application_id: DbId,
     request: Request,
     session: DB,
     actor: ActorDep,
@@ -138,8 +140,8 @@ async def upload_material(
     response_class=FileResponse,
 )
 def download_material(
-    application_id: int,
-    material_id: int,
+    application_id: DbId,
+    material_id: DbId,
     session: DB,
     actor: ActorDep,
     home: Home,
@@ -156,7 +158,7 @@ def download_material(
 
 
 @router.post("/applications/{application_id}/submit", response_model=ApplicationRead, summary="Submit a draft")
-def submit(application_id: int, session: DB, actor: ActorDep) -> ApplicationRead:
+def submit(application_id: DbId, session: DB, actor: ActorDep) -> ApplicationRead:
     """Every material the clause lists must be uploaded (422 ``policy.materials_missing`` names them)."""
     apps.submit_draft(session, actor, application_id)
     return reads.get_application(session, actor, application_id)
@@ -165,13 +167,13 @@ def submit(application_id: int, session: DB, actor: ActorDep) -> ApplicationRead
 @router.post(
     "/applications/{application_id}/resubmit", response_model=ApplicationRead, summary="Resubmit after a return"
 )
-def resubmit(application_id: int, session: DB, actor: ActorDep) -> ApplicationRead:
+def resubmit(application_id: DbId, session: DB, actor: ActorDep) -> ApplicationRead:
     apps.resubmit_application(session, actor, application_id)
     return reads.get_application(session, actor, application_id)
 
 
 @router.post("/applications/{application_id}/withdraw", response_model=ApplicationRead, summary="Withdraw")
-def withdraw(application_id: int, session: DB, actor: ActorDep, body: ReasonIn | None = None) -> ApplicationRead:
+def withdraw(application_id: DbId, session: DB, actor: ActorDep, body: ReasonIn | None = None) -> ApplicationRead:
     """Before a decision; final for the clause and year."""
     apps.withdraw_application(session, actor, application_id, (body or ReasonIn()).reason)
     return reads.get_application(session, actor, application_id)
@@ -180,14 +182,14 @@ def withdraw(application_id: int, session: DB, actor: ActorDep, body: ReasonIn |
 @router.post(
     "/applications/{application_id}/approve", response_model=ApplicationRead, summary="Approve an amount ≤ the cap"
 )
-def approve(application_id: int, body: ApproveIn, session: DB, actor: ActorDep) -> ApplicationRead:
+def approve(application_id: DbId, body: ApproveIn, session: DB, actor: ActorDep) -> ApplicationRead:
     """The reviewing bureau only; above the cap: 422 ``policy.amount_above_cap``."""
     review.approve_application(session, actor, application_id, body.amount, body.reason)
     return reads.get_application(session, actor, application_id)
 
 
 @router.post("/applications/{application_id}/reject", response_model=ApplicationRead, summary="Reject (reason)")
-def reject(application_id: int, body: ReasonIn, session: DB, actor: ActorDep) -> ApplicationRead:
+def reject(application_id: DbId, body: ReasonIn, session: DB, actor: ActorDep) -> ApplicationRead:
     review.reject_application(session, actor, application_id, body.reason)
     return reads.get_application(session, actor, application_id)
 
@@ -197,7 +199,7 @@ def reject(application_id: int, body: ReasonIn, session: DB, actor: ActorDep) ->
     response_model=ApplicationRead,
     summary="Return for more material (reason)",
 )
-def return_for_material(application_id: int, body: ReasonIn, session: DB, actor: ActorDep) -> ApplicationRead:
+def return_for_material(application_id: DbId, body: ReasonIn, session: DB, actor: ActorDep) -> ApplicationRead:
     review.return_application(session, actor, application_id, body.reason)
     return reads.get_application(session, actor, application_id)
 
@@ -207,7 +209,7 @@ def return_for_material(application_id: int, body: ReasonIn, session: DB, actor:
     response_model=ApplicationRead,
     summary="Record the payment of an approved application",
 )
-def disburse(application_id: int, body: DisburseIn, session: DB, actor: ActorDep) -> ApplicationRead:
+def disburse(application_id: DbId, body: DisburseIn, session: DB, actor: ActorDep) -> ApplicationRead:
     """The bureau that approved it; the disbursement carries the approved amount and the voucher number."""
     review.disburse_application(session, actor, application_id, body.reference)
     return reads.get_application(session, actor, application_id)

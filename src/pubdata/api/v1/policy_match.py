@@ -9,10 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from pubdata.api.deps import DB, ActorDep, Home
+from pubdata.api.errors import ERROR_RESPONSES
+from pubdata.api.params import DbId, Offset
 from pubdata.policy import match, notices, reach
 from pubdata.policy.match_schemas import MatchPage, MatchRunRead, MyMatchRead, NoticeCount, NoticeRead, ReachRead
 
-router = APIRouter(tags=["policy matching"])
+router = APIRouter(tags=["policy matching"], responses=ERROR_RESPONSES)
 
 
 @router.post(
@@ -54,7 +56,7 @@ def policy_matches(
     clause: Annotated[str | None, Query(description="A clause id")] = None,
     district: Annotated[str | None, Query(description="A registered district (区市), or 未知")] = None,
     eligible: Annotated[bool | None, Query(description="true: eligible only; false: undecided only")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=reach.MAX_PAGE)] = 50,
 ) -> MatchPage:
     """The enterprises the latest run found eligible or undecided (facts missing), by clause and
@@ -93,10 +95,10 @@ def read_all(session: DB, actor: ActorDep) -> NoticeCount:
 
 
 @router.get("/notices/{notice_id}", response_model=NoticeRead, summary="One of my notices")
-def get_notice(notice_id: int, session: DB, actor: ActorDep) -> NoticeRead:
+def get_notice(notice_id: DbId, session: DB, actor: ActorDep) -> NoticeRead:
     return notices.get_notice(session, actor, notice_id)
 
 
 @router.post("/notices/{notice_id}/read", response_model=NoticeRead, summary="Mark a notice read")
-def mark_read(notice_id: int, session: DB, actor: ActorDep) -> NoticeRead:
+def mark_read(notice_id: DbId, session: DB, actor: ActorDep) -> NoticeRead:
     return notices.mark_read(session, actor, notice_id)

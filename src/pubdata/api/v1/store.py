@@ -11,10 +11,12 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from pubdata.api.deps import DB, ActorDep, Home
+from pubdata.api.errors import ERROR_RESPONSES
+from pubdata.api.params import VersionNumber
 from pubdata.store import export, quality_report, read, service
 from pubdata.store.schemas import TableCreate, TableRead, VersionRead
 
-router = APIRouter(tags=["store"])
+router = APIRouter(tags=["store"], responses=ERROR_RESPONSES)
 
 
 @router.post(
@@ -48,7 +50,7 @@ def list_versions(resource_id: str, session: DB, actor: ActorDep) -> list[Versio
     response_model=VersionRead,
     summary="Roll back (or forward) to a published version",
 )
-def make_current(resource_id: str, number: int, session: DB, actor: ActorDep) -> VersionRead:
+def make_current(resource_id: str, number: VersionNumber, session: DB, actor: ActorDep) -> VersionRead:
     return service.roll_back(session, actor, resource_id, number)
 
 
@@ -94,7 +96,7 @@ def _stream_with_bom(chunks: Iterator[bytes]) -> Iterator[bytes]:
     summary="A version's rejected values (row, column, value, reason); the entry's department and the operator "
     "only (never a grant holder or the public, even for open data); every read and refusal is audited",
 )
-def get_rejects(resource_id: str, number: int, session: DB, actor: ActorDep, home: Home) -> StreamingResponse:
+def get_rejects(resource_id: str, number: VersionNumber, session: DB, actor: ActorDep, home: Home) -> StreamingResponse:
     rejects = read.plan_rejects(session, actor, resource_id, number, home=home)
     return StreamingResponse(
         _stream_with_bom(export.spreadsheet_safe_csv(rejects.chunks())),  # for Excel: formula cells neutralised

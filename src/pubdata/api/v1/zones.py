@@ -11,10 +11,12 @@ from pydantic import BaseModel, Field
 from pubdata.access import zones
 from pubdata.access.models import ZoneMember
 from pubdata.api.deps import DB, ActorDep
+from pubdata.api.errors import ERROR_RESPONSES
+from pubdata.api.params import DbId
 from pubdata.catalog import service as catalog
 from pubdata.catalog.schemas import entry_summary
 
-router = APIRouter(tags=["zones"])
+router = APIRouter(tags=["zones"], responses=ERROR_RESPONSES)
 
 
 class ApplicationIn(BaseModel):
@@ -86,7 +88,7 @@ def members(code: str, session: DB, actor: ActorDep) -> list[MemberRead]:
 
 
 @router.post("/zones/{code}/members/{member_id}/decision", response_model=MemberRead, summary="Admit or reject")
-def decide(code: str, member_id: int, body: MemberDecision, session: DB, actor: ActorDep) -> MemberRead:
+def decide(code: str, member_id: DbId, body: MemberDecision, session: DB, actor: ActorDep) -> MemberRead:
     return _member(zones.review_member(session, actor, code, member_id, body.admit, body.reason))
 
 
