@@ -263,3 +263,21 @@ def test_a_statement_is_interrupted_at_the_time_limit(client, world, monkeypatch
     heavy = f"SELECT count(*) FROM {', '.join(t)} WHERE a.name || b.name || c.name || d.name || e.name LIKE '%x%'"
     r = client.post("/api/v1/sql", json={"sql": heavy})
     assert r.status_code == 422 and r.json()["error"]["code"] == "store.query_timeout", r.text
+
+
+def test_a_store_file_that_cannot_be_read_is_a_server_fault_not_the_callers(client, world):
+    """A version file gone missing or corrupt is the server's fault: 500 ``store.fault`` (not a 422
+    telling the caller to fix the query), without the engine's text (it names server paths)."""
+    path = files.version_dir(world.store.parent, world.open_id, 1) / files.DATA_FILE
+    saved = path.read_bytes()
+    try:
+        for damage in (b"", b"garbage" * 100):
+            path.write_bytes(damage)
+            r = client.post("/api/v1/sql", json={"sql": f'SELECT count(*) FROM "{world.open_id}"'})
+            assert r.status_code == 500 and r.json()["error"]["code"] == "store.fault", r.text
+            assert str(world.store) not in r.text
+        path.unlink()
+        r = client.post("/api/v1/sql", json={"sql": f'SELECT count(*) AS n FROM "{world.open_id}"'})
+        assert r.status_code == 500 and r.json()["error"]["code"] == "store.fault", r.text
+    finally:
+        path.write_bytes(saved)

@@ -32,7 +32,7 @@ from typing import Any
 
 import duckdb
 
-from pubdata.errors import Invalid
+from pubdata.errors import Invalid, PubdataError
 from pubdata.settings import get_settings
 
 _lock = threading.Lock()
@@ -44,7 +44,17 @@ class QueryTimeout(Invalid):
 
 
 class QueryFailed(Invalid):
+    """The statement cannot run as written (a cast, a name, the syntax, a permission): the caller's."""
+
     code = "store.query_failed"
+
+
+class StoreFault(PubdataError):
+    """DuckDB failed for a reason of the server's (a file it could not read, an internal error): a
+    500, not the caller's fault; the full text is in the server log."""
+
+    status = 500
+    code = "store.fault"
 
 
 # DuckDB's error classes → what the caller is told (a category, never the engine's text).
@@ -64,7 +74,10 @@ _CATEGORIES: tuple[tuple[type[Exception], str, str], ...] = (
 _MISSING_COLUMN = re.compile(r'Referenced column "([^"]{1,200})" not found')
 
 
-def failure(exc: duckdb.Error, *, sql: str = "") -> QueryFailed:
+_SERVER_FAULTS = (duckdb.IOException, duckdb.InternalException, duckdb.FatalException, duckdb.SerializationException)
+
+
+def failure(exc: duckdb.Error, *, sql: str = "") -> QueryFailed | StoreFault:
     """The caller-facing error for a DuckDB error: its category, logged in full for the operator."""
     log.warning("DuckDB statement failed: %s | %s", str(exc).replace("\n", " ")[:2000], sql[:2000])
     if isinstance(exc, duckdb.BinderException):
@@ -72,10 +85,23 @@ def failure(exc: duckdb.Error, *, sql: str = "") -> QueryFailed:
         missing = _MISSING_COLUMN.search(str(exc))
         if missing:
             return _failed("binding", f"字段不存在或未获授权：{missing.group(1)}")
-    for kind, category, message in _CATEGORIES:
-        if isinstance(exc, kind):
-            return _failed(category, message)
+    # a store file DuckDB could not read (missing, truncated): callers never name files, so a message
+    # about one is the server's problem, whatever class DuckDB gives it
+    ours = isinstance(exc, duckdb.InvalidInputException) and ".parquet" in str(exc)
+    if not ours:
+        for kind, category, message in _CATEGORIES:
+            if isinstance(exc, kind):
+                return _failed(category, message)
+    if ours or isinstance(exc, _SERVER_FAULTS):
+        return server_fault(f"DuckDB {type(exc).__name__}")
     return _failed("execution", "执行出错（详情已记入服务器日志）")
+
+
+def server_fault(why: str) -> StoreFault:
+    """A ``StoreFault`` for the caller (no detail), ``why`` logged for the operator."""
+    log.error("store fault: %s", why)
+    text = "查询失败：服务器读取数据时出错（已记入服务器日志，请稍后重试或联系运营方）"
+    return StoreFault(text, details=[{"field": None, "message": text, "category": "server"}])
 
 
 def _failed(category: str, message: str) -> QueryFailed:

@@ -151,9 +151,6 @@ def _refuse(
     )  # fmt: skip
 
 
-_GRANT_STATUS = {"revoked": "授权已被撤销", "expired": "授权已过期", "pending": "授权尚未生效"}
-
-
 def _grant_for(
     session: Session, actor: Actor, entry: CatalogEntry, resource_id: str, version: int | None, purpose: str
 ) -> Any:

@@ -210,9 +210,13 @@ def run_sql(session: Session, actor: Actor, sql: str, *, home: Path, max_rows: i
     ctes = ", ".join(f'"__r{i}" AS ({_relation(plan)})' for i, plan in enumerate(plans))
     final = f"WITH {ctes} SELECT * FROM ({resolved.tree.sql(dialect='duckdb')}) AS q LIMIT {int(cap) + 1}"
     try:
+        missing = [plan for plan in plans if not plan.path.is_file()]
+        if missing:  # a published version without its file: the server's fault (the confined connection
+            # would report it as a refused path, i.e. as the caller's)
+            raise engine.server_fault(f"published version file missing: {missing[0].path}")
         with engine.confined(plan.path for plan in plans) as con:
             table = engine.run(con, final).to_arrow_table()
-    except (engine.QueryFailed, engine.QueryTimeout) as exc:
+    except (engine.QueryFailed, engine.QueryTimeout, engine.StoreFault) as exc:
         for plan in plans:
             _failed(session, actor, plan, digest, exc)
         raise
