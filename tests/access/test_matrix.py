@@ -595,6 +595,7 @@ COVERED_ELSEWHERE: dict[tuple[str, str], str] = {
 # contracts, audit records (digests and counts, never values), counts of one's own notices.
 ROW_FREE: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/openapi.json"): "API description",
+    ("GET", "/openapi.json"): "API description (the same document)",
     ("GET", "/redoc"): "API documentation",
     ("GET", "/docs"): "API documentation",
     ("GET", "/static"): "static files",

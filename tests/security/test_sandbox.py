@@ -242,3 +242,25 @@ def test_a_sandbox_request_leaves_health_attributes_unmasked_by_default(session,
     assert ask("sandbox").masks == {}
     with pytest.raises(PubdataError, match="隐私计算沙箱"):
         ask("rows")
+
+
+def test_a_sandbox_grant_is_offered_no_rows_anywhere(client, session, as_actor, token_for, settings, tmp_path):
+    """The portal's preview and the datapackage's download links follow ``has_row_access``: a
+    sandbox grant reads aggregates only, so neither offers rows (nor leaves a refused read behind)."""
+    from pubdata.audit.models import AuditRecord
+    from pubdata.authz import SYSTEM
+    from pubdata.catalog import service as catalog
+
+    owner, rid = _table(session, as_actor, settings, tmp_path, {})
+    headers = _grant(session, as_actor, token_for, owner, rid, budget=5.0)
+    entry = catalog.get_resource(session, SYSTEM, rid).entry
+    package = client.get(f"/api/v1/entries/{entry.name}/datapackage.json", headers=headers)
+    assert package.status_code == 403 and package.json()["error"]["code"] == "store.datapackage_forbidden"
+    assert (
+        client.post(
+            f"/api/v1/resources/{rid}/sandbox", json={"measures": [{"fn": "count"}]}, headers=headers
+        ).status_code
+        == 200
+    )
+    refused = session.scalars(select(AuditRecord).where(AuditRecord.result == "refused")).all()
+    assert refused == []

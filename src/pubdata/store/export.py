@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from pubdata.authz import Actor
 from pubdata.catalog import service as catalog
-from pubdata.errors import Invalid
+from pubdata.errors import Forbidden, Invalid, NotFound
 from pubdata.settings import get_settings
 from pubdata.store import engine
 from pubdata.store.models import StoreTable
@@ -202,10 +202,53 @@ def _empty(plan: ReadPlan) -> pa.Table:
 
 
 def datapackage(session: Session, actor: Actor, entry_key: str, *, base_url: str) -> dict[str, Any]:
-    """A Frictionless Data Package for an entry: its metadata and, per table, the Table Schema and the
-    download paths of the current version (rows the actor may not read are listed without paths)."""
+    """A Frictionless Tabular Data Package of an entry: its metadata and, per table the actor may
+    read, the Table Schema and the download paths of the current version. Tables the actor may not
+    read (or that have no published version yet) are not resources — a resource needs a ``path`` or
+    ``data`` — but are listed under ``x-unavailableResources`` with their Table Schema and why. When
+    no table is left the package would be invalid (frictionless requires a resource), so it is refused:
+    403 when access is what is missing, 404 when nothing has been published yet."""
     entry = catalog.get_entry(session, actor, entry_key)
-    readable = {r.id: has_row_access(session, actor, entry, r.id) for r in entry.resources}
+    label = open_label(entry.open_type)
+    resources: list[dict[str, Any]] = []
+    unavailable: list[dict[str, Any]] = []
+    for resource in entry.resources:
+        table = session.get(StoreTable, resource.id)
+        if table is None:
+            continue
+        item: dict[str, Any] = {
+            "name": _slug(resource.name, resource.id),
+            "title": resource.name,
+            "profile": "tabular-data-resource",
+            "schema": _table_schema_for_package(table.table_schema),
+            "x-resourceId": resource.id,
+            "x-version": table.current_version,
+        }
+        if not has_row_access(session, actor, entry, resource.id):
+            why = "需申请并获批后使用" if entry.open_type == "conditional" else "不提供数据下载"
+            item.update({"x-reasonCode": "no_access", "x-reason": f"无权读取该数据（{label}，{why}）"})
+            unavailable.append(item)
+        elif table.current_version is None:
+            item.update({"x-reasonCode": "no_version", "x-reason": "尚未发布数据版本"})
+            unavailable.append(item)
+        else:
+            base = f"{base_url}/api/v1/resources/{resource.id}/download"
+            item.update(path=f"{base}.csv", format="csv", mediatype="text/csv", encoding="utf-8-sig")
+            item["x-alternatives"] = {"parquet": f"{base}.parquet", "jsonl": f"{base}.jsonl"}
+            resources.append(item)
+    if not resources:
+        details = [
+            {"resource_id": u["x-resourceId"], "title": u["title"], "reason": u["x-reason"]} for u in unavailable
+        ]
+        if any(u["x-reasonCode"] == "no_access" for u in unavailable):
+            raise Forbidden(
+                f"无权读取该数据：{entry.title}（{label}），没有可提供给您的数据表，因此不提供数据包",
+                code="store.datapackage_forbidden",
+                details=details,
+            )
+        raise NotFound(
+            f"该条目尚无已发布的数据表，暂无数据包：{entry.title}", code="store.datapackage_empty", details=details
+        )
     licence = entry.licence
     package: dict[str, Any] = {
         "profile": "tabular-data-package",
@@ -217,27 +260,32 @@ def datapackage(session: Session, actor: Actor, entry_key: str, *, base_url: str
         "keywords": [t.tag for t in entry.tags],
         "licenses": [{"name": licence, "title": licence}],
         "publisher": entry.organisation.name,
-        "x-openType": open_label(entry.open_type),
-        "resources": [],
+        "x-openType": label,
+        "resources": resources,
     }
-    for resource in entry.resources:
-        table = session.get(StoreTable, resource.id)
-        if table is None:
-            continue
-        item: dict[str, Any] = {
-            "name": _slug(resource.name, resource.id),
-            "title": resource.name,
-            "profile": "tabular-data-resource",
-            "schema": table.table_schema,
-            "x-resourceId": resource.id,
-            "x-version": table.current_version,
-        }
-        if readable[resource.id] and table.current_version is not None:
-            base = f"{base_url}/api/v1/resources/{resource.id}/download"
-            item.update(path=f"{base}.csv", format="csv", mediatype="text/csv", encoding="utf-8-sig")
-            item["x-alternatives"] = {"parquet": f"{base}.parquet", "jsonl": f"{base}.jsonl"}
-        package["resources"].append(item)
+    if unavailable:
+        package["x-unavailableResources"] = unavailable
     return package
+
+
+def _table_schema_for_package(schema: dict[str, Any]) -> dict[str, Any]:
+    """The stored Table Schema with key field lists written as arrays: Table Schema v1 allows a bare
+    string, but frictionless (v5, Data Package v2) accepts only the array form, valid in both."""
+    out = dict(schema)
+    if isinstance(out.get("primaryKey"), str):
+        out["primaryKey"] = [out["primaryKey"]]
+    if out.get("foreignKeys"):
+        keys = []
+        for key in out["foreignKeys"]:
+            key = dict(key)
+            if isinstance(key.get("fields"), str):
+                key["fields"] = [key["fields"]]
+            reference = key.get("reference")
+            if isinstance(reference, dict) and isinstance(reference.get("fields"), str):
+                key["reference"] = {**reference, "fields": [reference["fields"]]}
+            keys.append(key)
+        out["foreignKeys"] = keys
+    return out
 
 
 def _slug(name: str, fallback: str) -> str:

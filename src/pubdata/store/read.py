@@ -126,11 +126,10 @@ def has_row_access(session: Session, actor: Actor, entry: CatalogEntry, resource
     decide whether to show a preview and download links."""
     if may_read_rows(actor, entry):
         return True
-    return (
-        entry.open_type == "conditional"
-        and actor.can(Permission.STORE_ROWS_READ_GOVERNED)
-        and access.active_grant(session, actor, resource_id) is not None
-    )
+    if entry.open_type != "conditional" or not actor.can(Permission.STORE_ROWS_READ_GOVERNED):
+        return False
+    grant = access.active_grant(session, actor, resource_id)
+    return grant is not None and grant.mode != "sandbox"  # a sandbox grant reads aggregates, never rows
 
 
 def table_fields(schema: table_schema.TableSchema) -> list[TableField]:

@@ -228,6 +228,9 @@ def download(
 
 @router.get("/entries/{key}/datapackage.json", summary="Frictionless Data Package of an entry")
 def datapackage(key: str, request: Request, session: DB, actor: ActorDep) -> dict[str, Any]:
+    """A valid Frictionless Tabular Data Package: the tables the caller may read, with download paths;
+    the others listed under `x-unavailableResources` (Table Schema and reason). 403 when the caller may
+    read none of the entry's tables, 404 when none has a published version."""
     return export.datapackage(session, actor, key, base_url=request.app.state.settings.resolved_base_url)
 
 
