@@ -3,13 +3,21 @@ real uvicorn server in a subprocess), next to the same queries run by raw DuckDB
 same Parquet file (the baseline), and by Datasette serving the same rows from SQLite (a peer).
 
     python benchmarks/rows.py [--rows 100000000] [--rounds 20] [--work DIR] [--no-datasette]
+                              [--no-nocache] [--no-warm]
 
 The table (enterprise-registry-like: code, name, district, industry, capital, staff, founding date)
 is generated once by DuckDB and cached under --work. It is registered as a published version of a
 store table directly (the load path has its own benchmark, benchmarks/ingest.py); every query then
-goes through pubdata's real read path. Prints p50/p99 per system and one JSON line (DESIGN.md §6),
-where ``ratio`` = DuckDB p50 / pubdata p50 (higher is better). Targets: pubdata p50 ≤ 15 ms,
-p99 ≤ 100 ms.
+goes through pubdata's real read path. Every system runs the same eight filtered page queries (the
+headline p50/p99); pubdata's ``next`` cursor pages, cold pages, totals and a sort are reported apart.
+
+pubdata runs twice: with its decoded-row-group cache (the default) and in a second server with
+``PUBDATA_PAGE_CACHE_MB=0``. DuckDB runs twice too: ``read_parquet`` per query (the per-file
+baseline) and over the rows loaded into an in-memory table (the warm baseline), both with the same
+WHERE clauses, ``ORDER BY file_row_number LIMIT 100``. Prints p50/p99 per system and one JSON line
+(DESIGN.md §6): ``ratio`` = per-file DuckDB p50 / pubdata p50 (cache on), ``ratio_nocache`` =
+per-file DuckDB p50 / pubdata p50 (cache off), ``ratio_warm`` = warm DuckDB p50 / pubdata p50
+(cache on); higher is better. Targets: pubdata p50 ≤ 15 ms, p99 ≤ 100 ms.
 """
 
 from __future__ import annotations
@@ -197,12 +205,93 @@ def wait_for(url: str) -> None:
     raise SystemExit(f"server at {url} did not start")
 
 
+def measure_pubdata(
+    home: Path,
+    rid: str,
+    rows: int,
+    queries: list[tuple[str, dict[str, str], str]],
+    rounds: int,
+    cache_mb: str | None,
+    extras: bool,
+) -> dict[str, Any]:
+    """The filtered page queries (the headline sample) and ``next`` cursor pages (reported apart)
+    through a fresh uvicorn server; ``cache_mb`` sets PUBDATA_PAGE_CACHE_MB (None: the default).
+    With ``extras``, also cold pages, exact totals and an unindexed sort."""
+    port = free_port()
+    env = {**os.environ, "PUBDATA_HOME": str(home)}
+    if cache_mb is not None:
+        env["PUBDATA_PAGE_CACHE_MB"] = cache_mb
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "pubdata.app:create_app", "--factory", "--port", str(port),
+         "--log-level", "warning", "--no-access-log"],
+        env=env,
+    )  # fmt: skip
+    pub: list[float] = []
+    per_query: dict[str, float] = {}
+    out: dict[str, Any] = {}
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(base + "/api/v1/vocabularies")
+        with httpx.Client(base_url=base, timeout=60) as client:
+            url = f"/api/v1/resources/{rid}/rows"
+            for label, params, _ in queries:
+
+                def call(params: dict[str, str] = params) -> None:
+                    r = client.get(url, params={**params, "limit": "100"})
+                    r.raise_for_status()
+                    assert len(r.json()["records"]) == 100, r.text[:300]
+
+                times = timed(call, rounds)
+                per_query[label] = round(statistics.median(times), 2)
+                pub += times
+            cursor_pages = []
+            page = client.get(url, params={"district": "黄岛区", "limit": "100"}).json()
+            for _ in range(rounds):
+                t0 = time.perf_counter()
+                page = client.get(page["_links"]["next"]).json()
+                cursor_pages.append((time.perf_counter() - t0) * 1000)
+            per_query["next_cursor pages"] = round(statistics.median(cursor_pages), 2)
+            out.update(pages=pub, next=cursor_pages, per_query=per_query)
+            if not extras:
+                return out
+            # Pages in row groups no query has touched yet (not in the page cache): a deep page and
+            # a filtered deep page each round, each in a group of its own. Reported apart.
+            cold: list[float] = []
+            groups = max(1, rows // ROW_GROUP)
+            for i in range(rounds):
+                for j, extra in enumerate(({}, {"industry": "C36"})):
+                    row = ((7 + 2 * i + j) * 9973 % groups) * ROW_GROUP + 1000
+                    t0 = time.perf_counter()
+                    client.get(url, params={**extra, "_id__gt": str(row), "limit": "100"}).raise_for_status()
+                    cold.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            total = client.get(url, params={"district": "崂山区", "total": "true", "limit": "1"}).json()["total"]
+            total_first_ms = (time.perf_counter() - t0) * 1000
+            t0 = time.perf_counter()
+            client.get(url, params={"district": "崂山区", "total": "true", "limit": "1"}).raise_for_status()
+            total_cached_ms = (time.perf_counter() - t0) * 1000
+            t0 = time.perf_counter()
+            sorted_page = client.get(url, params={"sort": "-capital", "limit": "100"})
+            sort_ms = (time.perf_counter() - t0) * 1000
+            if sorted_page.status_code != 200:  # a full sort may exceed PUBDATA_QUERY_TIMEOUT_S
+                print(f"sort by capital: {sorted_page.json()['error']['message']}", file=sys.stderr)
+                sort_ms = float("nan")
+            out.update(cold=cold, total=total, total_first_ms=total_first_ms, total_cached_ms=total_cached_ms)
+            out["sort_ms"] = sort_ms
+            return out
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000_000, help="rows in the table (size argument)")
     parser.add_argument("--rounds", type=int, default=20, help="times each query runs")
     parser.add_argument("--work", type=Path, default=Path("/tmp/pubdata-bench-rows"), help="cache directory")
     parser.add_argument("--no-datasette", action="store_true", help="skip the Datasette peer")
+    parser.add_argument("--no-nocache", action="store_true", help="skip the run with PUBDATA_PAGE_CACHE_MB=0")
+    parser.add_argument("--no-warm", action="store_true", help="skip the in-memory DuckDB table baseline")
     args = parser.parse_args()
 
     work = args.work / str(args.rows)
@@ -223,7 +312,9 @@ def main() -> None:
         for label, params, where in QUERIES
     ]
 
-    # --- baseline: raw DuckDB in-process, hand-written SQL on the same file ----------------------------
+    # --- baselines: DuckDB in-process, hand-written SQL, the same WHERE clauses in row order ---------
+    # per-file: read_parquet every time (decodes the row groups per query, as a cold reader would);
+    # warm: the rows loaded once into an in-memory DuckDB table (nothing left to decode).
     con = duckdb.connect(config={"threads": 2})
     con.execute("SET parquet_metadata_cache = true")
     source = f"read_parquet('{parquet}', file_row_number = true)"
@@ -231,65 +322,23 @@ def main() -> None:
     for _, _, where in queries:
         sql = f"SELECT * FROM {source} WHERE {where} ORDER BY file_row_number LIMIT 100"
         duck += timed(lambda sql=sql: con.execute(sql).fetchall(), args.rounds)
+    warm: list[float] = []
+    if not args.no_warm:
+        con.execute(f"CREATE TABLE registry AS SELECT * FROM {source} ORDER BY file_row_number")
+        for _, _, where in queries:
+            sql = f"SELECT * FROM registry WHERE {where} ORDER BY file_row_number LIMIT 100"
+            warm += timed(lambda sql=sql: con.execute(sql).fetchall(), args.rounds)
+        con.execute("DROP TABLE registry")
+    con.close()
 
-    # --- pubdata over HTTP ----------------------------------------------------------------------------
-    port = free_port()
-    env = {**os.environ, "PUBDATA_HOME": str(home)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "pubdata.app:create_app", "--factory", "--port", str(port),
-         "--log-level", "warning", "--no-access-log"],
-        env=env,
-    )  # fmt: skip
-    pub: list[float] = []
-    per_query: dict[str, float] = {}
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for(base + "/api/v1/vocabularies")
-        with httpx.Client(base_url=base, timeout=60) as client:
-            url = f"/api/v1/resources/{rid}/rows"
-            for label, params, _ in queries:
-
-                def call(params: dict[str, str] = params) -> None:
-                    r = client.get(url, params={**params, "limit": "100"})
-                    r.raise_for_status()
-                    assert len(r.json()["records"]) == 100, r.text[:300]
-
-                times = timed(call, args.rounds)
-                per_query[label] = round(statistics.median(times), 2)
-                pub += times
-            cursor_pages = []
-            page = client.get(url, params={"district": "黄岛区", "limit": "100"}).json()
-            for _ in range(args.rounds):
-                t0 = time.perf_counter()
-                page = client.get(page["_links"]["next"]).json()
-                cursor_pages.append((time.perf_counter() - t0) * 1000)
-            pub += cursor_pages
-            per_query["next_cursor pages"] = round(statistics.median(cursor_pages), 2)
-            # Pages in row groups no query has touched yet (not in the page cache): a deep page and
-            # a filtered deep page each round, each in a group of its own. Reported apart.
-            cold: list[float] = []
-            groups = max(1, args.rows // ROW_GROUP)
-            for i in range(args.rounds):
-                for j, extra in enumerate(({}, {"industry": "C36"})):
-                    row = ((7 + 2 * i + j) * 9973 % groups) * ROW_GROUP + 1000
-                    t0 = time.perf_counter()
-                    client.get(url, params={**extra, "_id__gt": str(row), "limit": "100"}).raise_for_status()
-                    cold.append((time.perf_counter() - t0) * 1000)
-            t0 = time.perf_counter()
-            total = client.get(url, params={"district": "崂山区", "total": "true", "limit": "1"}).json()["total"]
-            total_first_ms = (time.perf_counter() - t0) * 1000
-            t0 = time.perf_counter()
-            client.get(url, params={"district": "崂山区", "total": "true", "limit": "1"}).raise_for_status()
-            total_cached_ms = (time.perf_counter() - t0) * 1000
-            t0 = time.perf_counter()
-            sorted_page = client.get(url, params={"sort": "-capital", "limit": "100"})
-            sort_ms = (time.perf_counter() - t0) * 1000
-            if sorted_page.status_code != 200:  # a full sort may exceed PUBDATA_QUERY_TIMEOUT_S
-                print(f"sort by capital: {sorted_page.json()['error']['message']}", file=sys.stderr)
-                sort_ms = float("nan")
-    finally:
-        server.terminate()
-        server.wait(10)
+    # --- pubdata over HTTP: decoded-row-group cache on (the default), then off --------------------
+    on = measure_pubdata(home, rid, args.rows, queries, args.rounds, cache_mb=None, extras=True)
+    off = None
+    if not args.no_nocache:
+        off = measure_pubdata(home, rid, args.rows, queries, args.rounds, cache_mb="0", extras=False)
+    pub, cursor_pages, per_query = on["pages"], on["next"], on["per_query"]
+    cold, total = on["cold"], on["total"]
+    total_first_ms, total_cached_ms, sort_ms = on["total_first_ms"], on["total_cached_ms"], on["sort_ms"]
 
     # --- Datasette (peer) over SQLite ---------------------------------------------------------------
     ds: list[float] = []
@@ -330,13 +379,24 @@ def main() -> None:
     out: dict[str, Any] = {
         "benchmark": "rows",
         "rows": args.rows,
-        "queries": len(queries) + 1,
+        "queries": len(queries),
         "rounds": args.rounds,
+        # headline: the filtered page queries only (the same mix every system runs), page cache on
         "pubdata_p50_ms": round(statistics.median(pub), 2),
         "pubdata_p99_ms": round(percentile(pub, 99), 2),
+        "pubdata_next_p50_ms": round(statistics.median(cursor_pages), 2),
+        "pubdata_next_p99_ms": round(percentile(cursor_pages, 99), 2),
         "baseline_p50_ms": round(statistics.median(duck), 2),
         "baseline_p99_ms": round(percentile(duck, 99), 2),
     }
+    if off is not None:
+        out["pubdata_nocache_p50_ms"] = round(statistics.median(off["pages"]), 2)
+        out["pubdata_nocache_p99_ms"] = round(percentile(off["pages"], 99), 2)
+        out["pubdata_nocache_next_p50_ms"] = round(statistics.median(off["next"]), 2)
+        out["pubdata_nocache_next_p99_ms"] = round(percentile(off["next"], 99), 2)
+    if warm:
+        out["baseline_warm_p50_ms"] = round(statistics.median(warm), 2)
+        out["baseline_warm_p99_ms"] = round(percentile(warm, 99), 2)
     if ds:
         out["datasette_p50_ms"] = round(statistics.median(ds), 2)
         out["datasette_p99_ms"] = round(percentile(ds, 99), 2)
@@ -345,16 +405,32 @@ def main() -> None:
     out["total_first_ms"] = round(total_first_ms, 1)
     out["total_cached_ms"] = round(total_cached_ms, 1)
     out["unindexed_sort_ms"] = None if sort_ms != sort_ms else round(sort_ms, 1)
+    # ratio = per-file DuckDB p50 / pubdata p50 (cache on); ratio_nocache = per-file DuckDB p50 /
+    # pubdata p50 (cache off); ratio_warm = in-memory DuckDB p50 / pubdata p50 (cache on). Higher is better.
     out["ratio"] = round(out["baseline_p50_ms"] / out["pubdata_p50_ms"], 3)
+    if off is not None:
+        out["ratio_nocache"] = round(out["baseline_p50_ms"] / out["pubdata_nocache_p50_ms"], 3)
+    if warm:
+        out["ratio_warm"] = round(out["baseline_warm_p50_ms"] / out["pubdata_p50_ms"], 3)
     print(f"rows={args.rows:,} (district 崂山区: {total:,})")
     for label, ms in per_query.items():
-        print(f"  pubdata p50 {ms:8.2f} ms  {label}")
+        nc = f"   cache off {off['per_query'][label]:8.2f} ms" if off is not None else ""
+        print(f"  pubdata p50 {ms:8.2f} ms{nc}  {label}")
     print(
         f"pubdata HTTP   p50 {out['pubdata_p50_ms']:.2f} ms  p99 {out['pubdata_p99_ms']:.2f} ms  (target ≤ 15 / ≤ 100)"
     )
+    print(f"  next pages: p50 {out['pubdata_next_p50_ms']:.2f} ms  p99 {out['pubdata_next_p99_ms']:.2f} ms")
+    if off is not None:
+        print(f"pubdata, page cache off  p50 {out['pubdata_nocache_p50_ms']:.2f} ms  "
+              f"p99 {out['pubdata_nocache_p99_ms']:.2f} ms  "
+              f"(next pages p50 {out['pubdata_nocache_next_p50_ms']:.2f} ms)")  # fmt: skip
     print(f"  cold pages (row group not yet in memory): p50 {out['cold_page_p50_ms']:.2f} ms  "
           f"p99 {out['cold_page_p99_ms']:.2f} ms")  # fmt: skip
-    print(f"raw DuckDB     p50 {out['baseline_p50_ms']:.2f} ms  p99 {out['baseline_p99_ms']:.2f} ms")
+    print(f"raw DuckDB     p50 {out['baseline_p50_ms']:.2f} ms  p99 {out['baseline_p99_ms']:.2f} ms  "
+          "(read_parquet per query)")  # fmt: skip
+    if warm:
+        print(f"warm DuckDB    p50 {out['baseline_warm_p50_ms']:.2f} ms  "
+              f"p99 {out['baseline_warm_p99_ms']:.2f} ms  (in-memory table)")  # fmt: skip
     if ds:
         print(f"Datasette      p50 {out['datasette_p50_ms']:.2f} ms  p99 {out['datasette_p99_ms']:.2f} ms")
     print(
