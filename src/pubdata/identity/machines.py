@@ -15,12 +15,12 @@ import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
+from pubdata import ratelimit
 from pubdata.authz import Actor, Permission, Role, require, scopes_available_to
-from pubdata.db import keep_whatever_happens, utcnow
+from pubdata.db import utcnow
 from pubdata.errors import Forbidden, RateLimited, Unauthenticated
 from pubdata.identity import repository as repo
 from pubdata.identity.errors import InvalidIdentityInput, TokenNotFound, UserNotFound
@@ -153,27 +153,32 @@ def issue_client_token(
 
 
 def charge_token(session: Session, actor: Actor, default_rate: int) -> None:
-    """Check one more call against the actor's token's per-minute rate (``RateLimited`` past it) and
-    count it just before the request's transaction ends (also when the request fails)."""
+    """Count one more call against the actor's token's per-minute rate, or refuse it (``RateLimited``,
+    nothing counted) past the rate. The call is counted first and atomically (``ratelimit.take``), so
+    concurrent calls never get past the rate, in a short transaction of its own committed at once: the
+    count stands whether the request then fails or not, and the counter row is locked for a moment,
+    not for the whole request. A session inside a transaction it does not own (bound to a connection,
+    as tests bind theirs) counts in that transaction instead."""
     if actor.token_id is None:
         return
     token = session.get(ApiToken, actor.token_id)
     rate = (token.rate_per_minute if token else None) or default_rate
     now = datetime.now(UTC)
     window = "m:" + now.strftime("%Y-%m-%dT%H:%M")
-    where = (TokenUsage.token_id == actor.token_id, TokenUsage.window == window)
-    calls = session.scalar(select(TokenUsage.calls).where(*where)) or 0
-    if calls + 1 > rate:
-        raise RateLimited(f"令牌调用过于频繁：每分钟最多 {rate} 次", retry_after=60 - now.second)
     token_id = actor.token_id
 
-    def count(s: Session) -> None:
-        if s.execute(update(TokenUsage).where(*where).values(calls=TokenUsage.calls + 1)).rowcount == 0:  # type: ignore[attr-defined]
-            try:
-                with s.begin_nested():
-                    s.add(TokenUsage(token_id=token_id, window=window, calls=1))
-                    s.execute(delete(TokenUsage).where(TokenUsage.token_id == token_id, TokenUsage.window < window))
-            except IntegrityError:
-                s.execute(update(TokenUsage).where(*where).values(calls=TokenUsage.calls + 1))
+    def count(s: Session) -> bool:
+        if not ratelimit.take(s, TokenUsage, {"token_id": token_id}, window, rate):
+            return False
+        s.execute(delete(TokenUsage).where(TokenUsage.token_id == token_id, TokenUsage.window < window))
+        return True
 
-    keep_whatever_happens(session, count)
+    bind = session.get_bind()
+    if isinstance(bind, Engine):
+        with Session(bind) as own:
+            counted = count(own)
+            own.commit()
+    else:
+        counted = count(session)
+    if not counted:
+        raise RateLimited(f"令牌调用过于频繁：每分钟最多 {rate} 次", retry_after=60 - now.second)
