@@ -3,7 +3,6 @@ with the test's transaction (jobs run inline), and against a live server whose r
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from pubdata.authz import SYSTEM
 from pubdata.identity import service as identity
 from pubdata.store import job_runner, jobs
-from tests import builders
+from tests import asgi, builders
 from tests.store.test_jobs import csv_text, make_table
 
 
@@ -170,32 +169,14 @@ def call_asgi(app, path: str, query: bytes, token: str, messages: list[dict[str,
     """Call the application directly, handing it the request body as the given ASGI messages;
     returns (how many messages it asked for, what it sent)."""
     asked: list[dict[str, Any]] = []
-    sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         message = messages[len(asked)] if len(asked) < len(messages) else {"type": "http.disconnect"}
         asked.append(message)
         return message
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query,
-        "root_path": "",
-        "headers": [(b"authorization", f"Bearer {token}".encode()), (b"host", b"t")],
-        "client": ("127.0.0.1", 1),
-        "server": ("t", 80),
-        "state": {},
-    }
-    asyncio.run(app(scope, receive, send))
+    scope = asgi.http_scope("POST", path, query, [(b"authorization", f"Bearer {token}".encode())], "t")
+    sent = asgi.run(app, scope, receive)
     return asked, sent
 
 

@@ -11,7 +11,6 @@ after a 30 s wait; and any number of requests of one caller ran at once.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -27,6 +26,7 @@ from pubdata.app import create_app
 from pubdata.db import PoolLimits, make_engine, migrate
 from pubdata.settings import Settings
 from pubdata.store import query
+from tests import asgi
 from tests.conftest import database_url
 from tests.store.rows_fixture import load_table
 
@@ -66,7 +66,6 @@ def call(
     would stream a huge body. Returns (status, headers, response body, body bytes the app read)."""
     chunks = list(body or [])
     read = 0
-    sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         nonlocal read
@@ -79,39 +78,8 @@ def call(
         read += len(chunk)
         return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query_string,
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), *(headers or [])],
-        "client": ("127.0.0.1", 1),
-        "server": ("testserver", 80),
-        "state": {},
-    }
-    # in a thread of its own: the browser tests' Playwright keeps an event loop running in the main
-    # thread for the rest of the session, where asyncio.run would refuse to start another
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(app(scope, receive, send))
-        except BaseException as exc:  # re-raised in the test's thread
-            failure.append(exc)
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join()
-    if failure:
-        raise failure[0]
+    scope = asgi.http_scope(method, path, query_string, headers or [], "testserver")
+    sent = asgi.run(app, scope, receive)
     start = next(m for m in sent if m["type"] == "http.response.start")
     content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     response_headers = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}

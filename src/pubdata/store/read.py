@@ -103,6 +103,19 @@ class ReadPlan:
             f"FROM read_parquet({sql_literal(str(self.path))}, file_row_number = true){where})"
         )
 
+    def audit_event(self, action: str, *, query_text: str | None = None, **fields: Any) -> audit.Event:
+        """An audit event about this plan's table and grant (``fields``: rows, result, reason, …)."""
+        return audit.Event(
+            action,
+            entry_code=self.entry_code,
+            resource_id=self.resource_id,
+            version=self.version,
+            publisher_org_id=self.publisher_org_id,
+            grant_id=self.grant_id,
+            query_digest=audit.digest_of(query_text) if query_text else None,
+            **fields,
+        )
+
     def field(self, name: str) -> table_schema.SchemaField:
         for f in self.fields:
             if f.name == name:
@@ -283,20 +296,7 @@ def record_read(
     ``always``: user SQL audits every statement)."""
     if not plan.governed and not always:
         return
-    audit.record_later(
-        session,
-        actor,
-        audit.Event(
-            action,
-            entry_code=plan.entry_code,
-            resource_id=plan.resource_id,
-            version=plan.version,
-            rows=rows,
-            query_digest=audit.digest_of(query_text) if query_text else None,
-            publisher_org_id=plan.publisher_org_id,
-            grant_id=plan.grant_id,
-        ),
-    )
+    audit.record_later(session, actor, plan.audit_event(action, rows=rows, query_text=query_text))
     if plan.grant_id is not None:
         usage.charge_rows(session, plan.grant_id, rows)
 
@@ -351,15 +351,7 @@ def take_rows(
         except usage.QuotaExceeded as exc:
             for grant_id, taken in held:
                 usage.release_rows(session, grant_id, taken)
-            audit.refuse(
-                session,
-                actor,
-                audit.Event(
-                    action, reason=exc.message, entry_code=plan.entry_code, resource_id=plan.resource_id,
-                    version=plan.version, rows=rows, publisher_org_id=plan.publisher_org_id, grant_id=plan.grant_id,
-                    query_digest=audit.digest_of(query_text) if query_text else None,
-                ),
-            )  # fmt: skip
+            audit.refuse(session, actor, plan.audit_event(action, reason=exc.message, rows=rows, query_text=query_text))
             raise
         if quota is not None:
             held.append((plan.grant_id, got))

@@ -426,11 +426,7 @@ def _budget(session: Session, actor: Actor, plan: ReadPlan, epsilon: float) -> f
 def _audit(session: Session, actor: Actor, plan: ReadPlan, q: SandboxQuery, **details: Any) -> None:
     if not plan.governed:
         return
-    event = audit.Event(
-        "sandbox.query", entry_code=plan.entry_code, resource_id=plan.resource_id, version=plan.version, rows=0,
-        query_digest=audit.digest_of(q.model_dump_json()), publisher_org_id=plan.publisher_org_id,
-        grant_id=plan.grant_id, details=details,
-    )  # fmt: skip
+    event = plan.audit_event("sandbox.query", query_text=q.model_dump_json(), rows=0, details=details)
     if details.get("refused"):
         event.reason = str(details["refused"])
         audit.refuse(session, actor, event)

@@ -218,7 +218,7 @@ def run_sql(session: Session, actor: Actor, sql: str, *, home: Path, max_rows: i
             table = engine.run(con, final).to_arrow_table()
     except (engine.QueryFailed, engine.QueryTimeout, engine.StoreFault) as exc:
         for plan in plans:
-            _failed(session, actor, plan, digest, exc)
+            _failed(session, actor, plan, sql, exc)
         raise
     more = table.num_rows > cap
     taken = take_rows(
@@ -239,19 +239,12 @@ def _refused(session: Session, actor: Actor, digest: str, why: str, resources: l
     audit.refuse(session, actor, audit.Event("sql.query", reason=why[:500], query_digest=digest, details=details))
 
 
-def _failed(session: Session, actor: Actor, plan: ReadPlan, digest: str, exc: PubdataError) -> None:
+def _failed(session: Session, actor: Actor, plan: ReadPlan, sql: str, exc: PubdataError) -> None:
     """A statement DuckDB refused or could not finish: audited per resource like a read (the call was
     charged when the plan was made), with the error's category, never its text."""
     category = exc.details[0].get("category") if isinstance(exc.details, list) and exc.details else "timeout"
-    audit.record_later(
-        session,
-        actor,
-        audit.Event(
-            "sql.read", result="failed", reason=f"{exc.code}:{category}", entry_code=plan.entry_code,
-            resource_id=plan.resource_id, version=plan.version, rows=0, query_digest=digest,
-            publisher_org_id=plan.publisher_org_id, grant_id=plan.grant_id,
-        ),
-    )  # fmt: skip
+    event = plan.audit_event("sql.read", result="failed", reason=f"{exc.code}:{category}", rows=0, query_text=sql)
+    audit.record_later(session, actor, event)
 
 
 def _relation(plan: ReadPlan) -> str:
