@@ -174,6 +174,7 @@ def deadline(cur: duckdb.DuckDBPyConnection, timeout: float | None = None, *, sq
 
 CONFINED_CONNECTIONS = 16
 _confined: OrderedDict[tuple[str, ...], duckdb.DuckDBPyConnection] = OrderedDict()
+_confined_lock = threading.Lock()
 
 
 @contextmanager
@@ -184,7 +185,7 @@ def confined(paths: Iterable[Path]) -> Iterator[duckdb.DuckDBPyConnection]:
     statement over the same files reuses one and its cached Parquet footers: reuse is safe because
     the set allowed is exactly the set the statement's plans named."""
     key = tuple(sorted({str(Path(p)) for p in paths}))
-    with _lock:
+    with _confined_lock:  # its own lock: opening one (~20–30 ms) must not hold up the page cursors
         con = _confined.get(key)
         if con is None:
             con = _confined[key] = _confined_connection(key)
