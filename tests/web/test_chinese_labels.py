@@ -31,6 +31,7 @@ ACTION_ARGUMENT = {
     "_refusals_audited": 0,
     "record_read": 3,  # store.read.record_read(session, actor, plan, action, ...)
     "take_rows": 3,
+    "audit_event": 0,  # store.read.ReadPlan.audit_event(action, ...)
 }
 # Actions built with an f-string: prefix → every value the placeholder takes.
 EXPANSIONS = {
