@@ -141,3 +141,15 @@ def test_commands_refuse_a_home_without_a_database(tmp_path, monkeypatch):
         get_engine().dispose()
         get_settings.cache_clear()
         get_engine.cache_clear()
+
+
+def test_python_m_lists_every_command_group():
+    """``python -m pubdata.cli`` once ran before the policy and audit commands were registered."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "pubdata.cli", "--help"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    for group in ("policy", "audit", "facts", "resource", "ingest", "demo", "serve", "token", "client"):
+        assert f" {group} " in out, group

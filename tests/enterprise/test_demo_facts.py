@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from pubdata import cli
 from pubdata.authz import SYSTEM
 from pubdata.catalog import service as catalog
 from pubdata.cli import app as cli_app
+from pubdata.cli import platform as cli
 from pubdata.db import get_engine, session_scope
 from pubdata.demo import city, records
 from pubdata.enterprise import files, service

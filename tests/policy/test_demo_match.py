@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from pubdata import cli
 from pubdata.authz import SYSTEM
 from pubdata.cli import app as cli_app
+from pubdata.cli import base
+from pubdata.cli import platform as cli
 from pubdata.db import get_engine, session_scope
 from pubdata.demo import city, records
 from pubdata.enterprise import service as enterprise
@@ -86,7 +87,7 @@ def test_the_demo_command_matches_after_the_facts(
 ) -> None:
     monkeypatch.setenv("PUBDATA_HOME", str(demo.home))
     monkeypatch.setenv("PUBDATA_DATABASE_URL", demo.engine.url.render_as_string(hide_password=False))
-    cli._use_home(None)
+    base.use_home(None)
     try:
         cli._demo_match(demo.home)
         assert f"政策匹配就绪：{PACK}" in capsys.readouterr().out

@@ -11,10 +11,14 @@ from typing import Annotated, Any
 import typer
 
 from pubdata.authz import SYSTEM
-from pubdata.cli import HomeOpt, JsonOpt, _emit, _fail, _use_home
+from pubdata.cli.base import HomeOpt, JsonOpt, app, emit, fail, use_home
 from pubdata.errors import Invalid, PubdataError
 
 policy_app = typer.Typer(help="Policy packs (政策通): check, test, evaluate, match", no_args_is_help=True)
+reviewer_app = typer.Typer(help="Reviewers of policy applications, by district", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+policy_app.add_typer(reviewer_app, name="reviewer")
+DutyOpt = Annotated[str, typer.Option("--duty", help="The pack's reviewer.department (commerce)")]
 
 
 def _problems_text(exc: PubdataError) -> str:
@@ -34,7 +38,7 @@ def policy_list(as_json: JsonOpt = False) -> None:
         for p in packs
     ]
     lines = [f"{p.id}  v{p.spec.version}  {p.spec.title}（{len(p.clauses)} 个条款）" for p in packs]
-    _emit(out, as_json, "\n".join(lines))
+    emit(out, as_json, "\n".join(lines))
 
 
 @policy_app.command("check")
@@ -49,7 +53,7 @@ def policy_check(pack: str, as_json: JsonOpt = False) -> None:
         if not as_json:
             typer.echo(f"错误 ({exc.code})：{_problems_text(exc)}", err=True)
             raise typer.Exit(1) from None
-        _fail(exc, as_json)
+        fail(exc, as_json)
     out = {
         "policy": compiled.id,
         "version": compiled.spec.version,
@@ -59,7 +63,7 @@ def policy_check(pack: str, as_json: JsonOpt = False) -> None:
         "warnings": warnings,
     }
     text = f"政策包 {compiled.id} v{compiled.spec.version} 有效：{out['clauses']} 个条款，{out['tests']} 个测试用例"
-    _emit(out, as_json, text + "".join(f"\n  注意：{w}" for w in warnings))
+    emit(out, as_json, text + "".join(f"\n  注意：{w}" for w in warnings))
 
 
 @policy_app.command("test")
@@ -72,7 +76,7 @@ def policy_test(pack: str, as_json: JsonOpt = False) -> None:
         compiled, _ = service.check_pack(pack)
         results = run_cases(compiled)
     except PubdataError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
     failed = [r for r in results if not r.passed]
     out = {
         "policy": compiled.id,
@@ -82,7 +86,7 @@ def policy_test(pack: str, as_json: JsonOpt = False) -> None:
     }
     lines = [f"{'✓' if r.passed else '✗'} {r.name}" + "".join(f"\n    {f}" for f in r.failures) for r in results]
     lines.append(f"{out['passed']} 个通过，{out['failed']} 个失败（Python 与 SQL 两种求值）")
-    _emit(out, as_json, "\n".join(lines))
+    emit(out, as_json, "\n".join(lines))
     if failed:
         raise typer.Exit(1)
 
@@ -130,7 +134,7 @@ def policy_evaluate(
             else:
                 result = service.evaluate_facts(SYSTEM, pack, data)
         else:
-            _use_home(home)
+            use_home(home)
             from pubdata.db import session_scope
             from pubdata.settings import get_settings
 
@@ -139,8 +143,8 @@ def policy_evaluate(
                     session, SYSTEM, pack, enterprise or "", home=get_settings().resolved_home
                 )
     except PubdataError as exc:
-        _fail(exc, as_json)
-    _emit(result, as_json, _render(result))
+        fail(exc, as_json)
+    emit(result, as_json, _render(result))
 
 
 def _match_text(run: dict[str, Any]) -> str:
@@ -163,7 +167,7 @@ def policy_match(
 ) -> None:
     """Match packs against every enterprise of the facts table (one vectorised pass per pack), store
     the results and send proactive notices to newly eligible enterprises."""
-    _use_home(home)
+    use_home(home)
     from pubdata.db import migrate as run_migrations
     from pubdata.db import session_scope
     from pubdata.policy import match
@@ -183,12 +187,43 @@ def policy_match(
                 runs = [match.match_pack(session, SYSTEM, pack, home=home_dir, force=force, progress=progress)]
             out = [r.model_dump(mode="json") for r in runs]
     except PubdataError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
     text = "\n".join(_match_text(r) for r in out) if out else "今天没有生效的政策"
-    _emit(out if pack is None else out[0], as_json, text)
+    emit(out if pack is None else out[0], as_json, text)
 
 
-# Reviewer routing: its own module (it imports the helpers of pubdata.cli too).
-from pubdata.cli_policy_reviewers import reviewer_app  # noqa: E402
+@reviewer_app.command("set")
+def reviewer_set(
+    district: str, organisation: str, duty: DutyOpt = "commerce", home: HomeOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Route DISTRICT's applications to the department ORGANISATION (its code); applications made
+    from now on go there."""
+    use_home(home)
+    from pubdata.db import migrate as run_migrations
+    from pubdata.db import session_scope
+    from pubdata.policy import reviewers
 
-policy_app.add_typer(reviewer_app, name="reviewer")
+    run_migrations()
+    try:
+        with session_scope() as session:
+            row = reviewers.set_reviewer(session, SYSTEM, district, organisation, duty=duty)
+    except PubdataError as exc:
+        fail(exc, as_json)
+    text = f"{row.district}的{row.duty_label}：{row.organisation_name}（{row.organisation_code}）"
+    emit(row.model_dump(mode="json"), as_json, text)
+
+
+@reviewer_app.command("list")
+def reviewer_list(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Every district's reviewer."""
+    use_home(home)
+    from pubdata.db import migrate as run_migrations
+    from pubdata.db import session_scope
+    from pubdata.policy import reviewers
+
+    run_migrations()
+    with session_scope() as session:
+        rows = reviewers.list_reviewers(session, SYSTEM)
+    out = [r.model_dump(mode="json") for r in rows]
+    lines = [f"{r.district}  {r.duty_label}  {r.organisation_name}（{r.organisation_code}）" for r in rows]
+    emit(out, as_json, "\n".join(lines) or "尚未配置任何审核部门")

@@ -1,0 +1,3 @@
+from pubdata.cli import main
+
+main()
