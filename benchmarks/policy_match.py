@@ -190,7 +190,7 @@ def full_match(work: Path, facts: Path, enterprises: int, database_url: str | No
     from pubdata.db import get_engine, make_engine, migrate, session_scope
     from pubdata.enterprise import files
     from pubdata.enterprise.models import EnterpriseFactsVersion
-    from pubdata.policy import match
+    from pubdata.policy.matching import match
     from pubdata.settings import get_settings
 
     if database_url and database_url.startswith("postgres"):
@@ -243,8 +243,8 @@ def main() -> None:
 
 def run(enterprises: int, repeat: int, full: bool, database_url: str | None, work: Path) -> None:
     os.environ["PUBDATA_HOME"] = str(work / "home")
-    from pubdata.policy import match
-    from pubdata.policy.pack import load_pack
+    from pubdata.policy.matching import match
+    from pubdata.policy.packs.pack import load_pack
 
     facts = work / "facts.parquet"
     t0 = time.perf_counter()

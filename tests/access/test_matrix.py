@@ -522,7 +522,7 @@ FACT_PATHS: dict[str, FactPath] = {
 
 @pytest.fixture
 def facts_world(session, settings, as_actor, token_for) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
-    from pubdata.policy import match
+    from pubdata.policy.matching import match
 
     publish_facts(session, settings.home, FACT_ROWS)
     match.match_pack(session, SYSTEM, PACK, home=settings.home)

@@ -172,7 +172,7 @@ def test_a_demo_user_for_every_role_can_log_in(db: Session) -> None:
     department_orgs = {u.organisation for u in city.DEMO_USERS if u.role == "department"}
     assert department_orgs == {"qd-scjgj", "sn-swj", "ls-swj"}
     # each district's policy applications go to its own commerce bureau
-    from pubdata.policy import reviewers
+    from pubdata.policy.applications import reviewers
 
     routes = {r.district: r.organisation_code for r in reviewers.list_reviewers(db, ANONYMOUS, duty="commerce")}
     assert routes == names.DISTRICT_COMMERCE_CODES

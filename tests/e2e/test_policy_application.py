@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from pubdata.authz import SYSTEM
-from pubdata.policy import match
+from pubdata.policy.matching import match
 from tests import builders
 from tests.e2e.conftest import assert_fits
 from tests.policy.applicants import PACK, PDF, PLATFORM_FACTS, route_districts, write_facts

@@ -17,7 +17,7 @@ from pubdata.authz import SYSTEM, Actor
 from pubdata.enterprise import files
 from pubdata.enterprise.facts import FACTS
 from pubdata.enterprise.models import EnterpriseFactsVersion
-from pubdata.policy import reviewers
+from pubdata.policy.applications import reviewers
 from tests import builders
 
 PACK = "qingdao-cbec-2023"

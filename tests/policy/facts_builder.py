@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from pubdata.enterprise import files
 from pubdata.enterprise.models import EnterpriseFactsVersion
-from pubdata.policy.cases import facts_table
-from pubdata.policy.pack import load_pack
+from pubdata.policy.packs.cases import facts_table
+from pubdata.policy.packs.pack import load_pack
 from pubdata.standards import uscc_with_check
 
 PACK = "qingdao-cbec-2023"

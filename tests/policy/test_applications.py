@@ -16,13 +16,13 @@ from pubdata.audit.models import AuditRecord
 from pubdata.authz import SYSTEM
 from pubdata.db import write_durable
 from pubdata.errors import Forbidden, Invalid, NotFound
-from pubdata.policy import application_materials as mats
-from pubdata.policy import application_reads as reads
-from pubdata.policy import application_reviews as review
-from pubdata.policy import applications as apps
-from pubdata.policy import materials, reviewers
-from pubdata.policy.engine import InvalidFacts
+from pubdata.policy.applications import files as materials
+from pubdata.policy.applications import materials as mats
+from pubdata.policy.applications import reads, reviewers
+from pubdata.policy.applications import reviews as review
+from pubdata.policy.applications import workflow as apps
 from pubdata.policy.models import PolicyDisbursement, PolicyNotice, PolicyPackVersion
+from pubdata.policy.packs.engine import InvalidFacts
 from pubdata.policy.service import get_pack
 from tests import builders
 from tests.policy.applicants import JPEG, PACK, PDF, PLATFORM_FACTS, PNG, Cast, make_cast

@@ -21,7 +21,7 @@ from pubdata.demo import city, records
 from pubdata.enterprise import service as enterprise
 from pubdata.enterprise.facts import SOURCES
 from pubdata.identity import service as identity
-from pubdata.policy import match, notices, reach
+from pubdata.policy.matching import match, notices, reach
 from pubdata.settings import get_settings
 from tests.conftest import fresh_engine
 

@@ -16,9 +16,10 @@ from pubdata.authz import SYSTEM
 from pubdata.db import utcnow
 from pubdata.enterprise.errors import FactsNotBuilt
 from pubdata.errors import Forbidden, Invalid, NotFound, PubdataError
-from pubdata.policy import match, notices, reach, service
+from pubdata.policy import service
+from pubdata.policy.matching import match, notices, reach
 from pubdata.policy.models import PolicyMatch, PolicyNotice, PolicyPackVersion
-from pubdata.policy.pack import PACKS_DIR, compile_pack
+from pubdata.policy.packs.pack import PACKS_DIR, compile_pack
 from tests.builders import make_org, make_user
 from tests.policy.facts_builder import PACK, code, publish_facts
 

@@ -3,7 +3,7 @@ and the regulator see reach, the operator and departments list matches; everyone
 
 from __future__ import annotations
 
-from pubdata.policy import notices
+from pubdata.policy.matching import notices
 from tests.builders import actor_of, make_org, make_user
 from tests.policy.facts_builder import PACK, code, publish_facts
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from pubdata.db import session_scope
-from pubdata.policy import match, tasks
+from pubdata.policy import tasks
+from pubdata.policy.matching import match
 from tests.conftest import fresh_engine
 from tests.policy.facts_builder import PACK, code, publish_facts
 

@@ -7,7 +7,7 @@ import re
 
 from pubdata.authz import SYSTEM
 from pubdata.identity.models import Organisation
-from pubdata.policy import match
+from pubdata.policy.matching import match
 from tests.builders import make_org, make_user
 from tests.policy.facts_builder import PACK, code, publish_facts
 from tests.web.helpers import embedded_json, hidden_field, login

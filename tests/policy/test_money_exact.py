@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pubdata.policy.applications import _jsonable
-from pubdata.policy.pack import _amount
+from pubdata.policy.applications.workflow import _jsonable
+from pubdata.policy.packs.pack import _amount
 from pubdata.rules.evaluate import normalise
 from pubdata.web.application_pages import wan_to_yuan
 

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from pubdata.authz import ANONYMOUS
 from pubdata.cli import app as cli
 from pubdata.policy import service
-from pubdata.policy.cases import run_cases
-from pubdata.policy.engine import InvalidFacts
-from pubdata.policy.pack import PACKS_DIR, InvalidPack, compile_pack, load_pack
+from pubdata.policy.packs.cases import run_cases
+from pubdata.policy.packs.engine import InvalidFacts
+from pubdata.policy.packs.pack import PACKS_DIR, InvalidPack, compile_pack, load_pack
 
 CBEC = "qingdao-cbec-2023"
 BASE = {"registered_district": "崂山区"}

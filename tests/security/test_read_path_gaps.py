@@ -28,7 +28,7 @@ from pubdata.db import write_durable
 from pubdata.enterprise import service as enterprise
 from pubdata.enterprise.errors import EnterpriseNotFound
 from pubdata.errors import Forbidden
-from pubdata.policy import match, reach
+from pubdata.policy.matching import match, reach
 from pubdata.store import ingest, quality, quality_report
 from tests.access.people import grant, load_people
 from tests.policy.facts_builder import PACK, code, publish_facts

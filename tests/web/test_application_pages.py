@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from pubdata.authz import SYSTEM, Actor
-from pubdata.policy import application_reads as reads
+from pubdata.policy.applications import reads
 from pubdata.policy.service import get_pack
 from pubdata.settings import Settings
 from tests.policy.applicants import PACK, PDF, PNG, Cast, make_cast

@@ -14,7 +14,7 @@ from pubdata.api.errors import pydantic_message
 from pubdata.audit import service as audit
 from pubdata.catalog import service as catalog
 from pubdata.catalog.schemas import EntryUpdate, ResourceIn
-from pubdata.policy.applications import ACTION_LABELS as POLICY_STEPS
+from pubdata.policy.applications.workflow import ACTION_LABELS as POLICY_STEPS
 from pubdata.store.export import FORMATS
 from pubdata.web.audit_pages import AUDIT_ACTIONS
 from pubdata.web.catalog_pages import ATTRIBUTE_LABELS

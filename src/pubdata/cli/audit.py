@@ -15,6 +15,7 @@ from pubdata.errors import PubdataError
 audit_app = typer.Typer(help="The tamper-evident audit trail", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
+
 @audit_app.command("verify")
 def audit_verify(
     against: Annotated[

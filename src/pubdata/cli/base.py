@@ -57,4 +57,3 @@ def fail(exc: PubdataError, as_json: bool) -> None:
 
 def emit(data: Any, as_json: bool, text: str) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, default=str) if as_json else text)
-

@@ -13,6 +13,7 @@ from pubdata.errors import PubdataError
 facts_app = typer.Typer(help="Enterprise facts (一企一档): build, show, the fact catalogue", no_args_is_help=True)
 app.add_typer(facts_app, name="facts")
 
+
 def _facts_build_text(out: dict[str, Any]) -> str:
     v = out["version"]
     what = "已生成" if out["built"] else "数据源无变化，沿用"

@@ -19,6 +19,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(org_app, name="org")
 app.add_typer(client_app, name="client")
 
+
 @org_app.command("create")
 def org_create(
     code: str,

@@ -86,7 +86,7 @@ def _demo_match(home: Path) -> None:
     """Match the packs in force against the demo facts, so demo enterprises have their notices
     (nothing new when neither the packs nor the facts changed)."""
     from pubdata.db import session_scope
-    from pubdata.policy import match
+    from pubdata.policy.matching import match
 
     try:
         with session_scope() as session:

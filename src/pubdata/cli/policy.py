@@ -70,7 +70,7 @@ def policy_check(pack: str, as_json: JsonOpt = False) -> None:
 def policy_test(pack: str, as_json: JsonOpt = False) -> None:
     """Run the pack's test cases on both back ends (Python and SQL); exit 1 if any fails."""
     from pubdata.policy import service
-    from pubdata.policy.cases import run_cases
+    from pubdata.policy.packs.cases import run_cases
 
     try:
         compiled, _ = service.check_pack(pack)
@@ -128,7 +128,7 @@ def policy_evaluate(
                 raise Invalid("事实文件应为 JSON 对象：{事实名: 取值}")
             if Path(pack).suffix:
                 compiled, _ = service.check_pack(pack)
-                from pubdata.policy.engine import check_facts, evaluate_pack
+                from pubdata.policy.packs.engine import check_facts, evaluate_pack
 
                 result = evaluate_pack(compiled, check_facts(compiled, data))
             else:
@@ -170,7 +170,7 @@ def policy_match(
     use_home(home)
     from pubdata.db import migrate as run_migrations
     from pubdata.db import session_scope
-    from pubdata.policy import match
+    from pubdata.policy.matching import match
     from pubdata.settings import get_settings
 
     run_migrations()
@@ -201,7 +201,7 @@ def reviewer_set(
     use_home(home)
     from pubdata.db import migrate as run_migrations
     from pubdata.db import session_scope
-    from pubdata.policy import reviewers
+    from pubdata.policy.applications import reviewers
 
     run_migrations()
     try:
@@ -219,7 +219,7 @@ def reviewer_list(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     use_home(home)
     from pubdata.db import migrate as run_migrations
     from pubdata.db import session_scope
-    from pubdata.policy import reviewers
+    from pubdata.policy.applications import reviewers
 
     run_migrations()
     with session_scope() as session:

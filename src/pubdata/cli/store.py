@@ -15,6 +15,7 @@ from pubdata.errors import PubdataError
 resource_app = typer.Typer(help="Resources (tables) of catalogue entries", no_args_is_help=True)
 app.add_typer(resource_app, name="resource")
 
+
 @resource_app.command("create")
 def resource_create(
     entry: Annotated[str, typer.Argument(help="The entry's code or name")],

@@ -26,7 +26,7 @@ from pubdata.identity import service as identity
 from pubdata.identity.errors import OrganisationNotFound, UserNotFound
 from pubdata.identity.models import Organisation
 from pubdata.identity.schemas import OrganisationCreate, UserCreate
-from pubdata.policy import reviewers
+from pubdata.policy.applications import reviewers
 
 DEFAULT_SEED = 20230306
 DEMO_PASSWORD = "Pubdata@Qingdao2023"

@@ -111,7 +111,7 @@ class PolicyApplication(Base):
     """An enterprise's application for one clause in one year, reviewed by the commerce department
     of the district where it is registered.
 
-    States (``policy.applications``): draft (materials being uploaded) → submitted → approved →
+    States (``policy.applications.workflow``): draft (materials being uploaded) → submitted → approved →
     disbursed; submitted → rejected; submitted → returned (for more material) → submitted again;
     draft/submitted/returned → withdrawn (by the enterprise)."""
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from pubdata.policy.engine import clause_cap, static_kind
-from pubdata.policy.pack import Pack
+from pubdata.policy.packs.engine import clause_cap, static_kind
+from pubdata.policy.packs.pack import Pack
 
 
 class InputRead(BaseModel):

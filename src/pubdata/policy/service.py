@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from pubdata.authz import Actor, Permission, require
 from pubdata.enterprise import service as enterprise
 from pubdata.enterprise.facts import FACTS
-from pubdata.policy.engine import check_facts, evaluate_pack
 from pubdata.policy.models import PolicyPackVersion
-from pubdata.policy.pack import PACKS_DIR, RULE_TYPES, InvalidPack, Pack, PackNotFound, load_pack, shipped_packs
+from pubdata.policy.packs.engine import check_facts, evaluate_pack
+from pubdata.policy.packs.pack import PACKS_DIR, RULE_TYPES, InvalidPack, Pack, PackNotFound, load_pack, shipped_packs
 
 
 def check_inputs_against_facts(pack: Pack) -> list[str]:

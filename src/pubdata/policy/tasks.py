@@ -18,8 +18,9 @@ from pubdata.authz import SYSTEM
 from pubdata.db import session_scope
 from pubdata.enterprise import service as enterprise
 from pubdata.periodic import Periodic
-from pubdata.policy import match, service
-from pubdata.policy.match_schemas import MatchRunRead
+from pubdata.policy import service
+from pubdata.policy.matching import match
+from pubdata.policy.matching.schemas import MatchRunRead
 
 log = logging.getLogger(__name__)
 

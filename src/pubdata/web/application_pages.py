@@ -3,7 +3,7 @@ facts, with the materials it lists and their uploads), 我的申报 (an enterpri
 reviewer's queue, and one application — claimed facts next to the public ones with differences
 marked, the materials, the explanation, the cap — with the forms of whoever may act on it now.
 
-Pages call the same services as the API (``policy.applications`` and its companions); the services
+Pages call the same services as the API (``policy.applications.workflow`` and its companions); the services
 decide who may do what. Every form is a POST carrying the login session's CSRF token (in multipart
 forms it comes first and is checked before a byte of any file is written); a refusal is shown on the
 page in Chinese with its status, and the service calls run in a savepoint so that a refused step
@@ -26,13 +26,13 @@ from pubdata.api.v1.material_uploads import ReceivedForm, receive_materials
 from pubdata.authz import Permission
 from pubdata.catalog.vocab import DISTRICT_NAMES
 from pubdata.errors import Forbidden, Invalid, PubdataError
-from pubdata.policy import application_materials as mats
-from pubdata.policy import application_reads as reads
-from pubdata.policy import application_reviews as review
-from pubdata.policy import applications as apps
-from pubdata.policy.application_schemas import ApplicationRead
-from pubdata.policy.explain import money
-from pubdata.policy.pack import Pack
+from pubdata.policy.applications import materials as mats
+from pubdata.policy.applications import reads
+from pubdata.policy.applications import reviews as review
+from pubdata.policy.applications import workflow as apps
+from pubdata.policy.applications.schemas import ApplicationRead
+from pubdata.policy.packs.explain import money
+from pubdata.policy.packs.pack import Pack
 from pubdata.web.access_forms import NO_STORE, Names, attempt, check_csrf, login_redirect
 from pubdata.web.deps import ViewerDep
 from pubdata.web.templating import Viewer, render

@@ -14,8 +14,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pubdata.api.deps import DB, Home
 from pubdata.authz import Permission
 from pubdata.errors import PubdataError
-from pubdata.policy import match, notices, reach, service
-from pubdata.policy.explain import money
+from pubdata.policy import service
+from pubdata.policy.matching import match, notices, reach
+from pubdata.policy.packs.explain import money
 from pubdata.web import csrf
 from pubdata.web.deps import ViewerDep
 from pubdata.web.templating import Viewer, render

@@ -15,8 +15,8 @@ from pubdata.catalog.vocab import DISTRICT_NAMES
 from pubdata.enterprise import service as enterprise
 from pubdata.errors import Invalid, PubdataError
 from pubdata.policy import service
-from pubdata.policy.explain import money
-from pubdata.policy.pack import Pack
+from pubdata.policy.packs.explain import money
+from pubdata.policy.packs.pack import Pack
 from pubdata.policy.schemas import policy_read, policy_summary
 from pubdata.web.deps import ViewerDep
 from pubdata.web.templating import render

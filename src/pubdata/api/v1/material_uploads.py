@@ -20,7 +20,7 @@ from fastapi import Request
 from starlette.requests import ClientDisconnect
 
 from pubdata.api import limits, multipart
-from pubdata.policy import materials
+from pubdata.policy.applications import files as materials
 
 
 @dataclass

@@ -14,12 +14,12 @@ from pubdata.api.deps import DB, ActorDep, Home
 from pubdata.api.errors import ERROR_RESPONSES
 from pubdata.api.params import DbId
 from pubdata.api.v1.material_uploads import receive_materials
-from pubdata.policy import application_materials as mats
-from pubdata.policy import application_reads as reads
-from pubdata.policy import application_reviews as review
-from pubdata.policy import applications as apps
-from pubdata.policy import materials, reviewers
-from pubdata.policy.application_schemas import (
+from pubdata.policy.applications import files as materials
+from pubdata.policy.applications import materials as mats
+from pubdata.policy.applications import reads, reviewers
+from pubdata.policy.applications import reviews as review
+from pubdata.policy.applications import workflow as apps
+from pubdata.policy.applications.schemas import (
     ApplicationCreate,
     ApplicationRead,
     ApplicationSummary,

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Query
 from pubdata.api.deps import DB, ActorDep, Home
 from pubdata.api.errors import ERROR_RESPONSES
 from pubdata.api.params import DbId, Offset
-from pubdata.policy import match, notices, reach
-from pubdata.policy.match_schemas import MatchPage, MatchRunRead, MyMatchRead, NoticeCount, NoticeRead, ReachRead
+from pubdata.policy.matching import match, notices, reach
+from pubdata.policy.matching.schemas import MatchPage, MatchRunRead, MyMatchRead, NoticeCount, NoticeRead, ReachRead
 
 router = APIRouter(tags=["policy matching"], responses=ERROR_RESPONSES)
 

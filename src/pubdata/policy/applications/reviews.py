@@ -1,7 +1,7 @@
 """The reviewer's decisions on applications (政策通): approve an amount no higher than the cap,
 reject or return for more material (a reason required), and record the payment of an approved
-application. Only the department an application was routed to (``policy.reviewers``) decides it;
-see ``policy.applications`` for the states and the audit."""
+application. Only the department an application was routed to (``policy.applications.reviewers``) decides it;
+see ``policy.applications.workflow`` for the states and the audit."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from pubdata.authz import Actor, Permission, require
 from pubdata.errors import Forbidden
-from pubdata.policy.applications import (
+from pubdata.policy.applications.workflow import (
     AmountAboveCap,
     InvalidApplication,
     is_reviewer,
@@ -18,8 +18,8 @@ from pubdata.policy.applications import (
     transition,
     visible_application,
 )
-from pubdata.policy.explain import money
 from pubdata.policy.models import PolicyApplication, PolicyDisbursement
+from pubdata.policy.packs.explain import money
 
 
 def _reason(reason: str, what: str) -> str:

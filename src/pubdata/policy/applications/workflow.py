@@ -53,9 +53,8 @@ from pubdata.enterprise import service as enterprise
 from pubdata.enterprise.errors import EnterpriseNotFound, FactsNotBuilt
 from pubdata.errors import Conflict, Forbidden, Invalid, NotFound, PubdataError
 from pubdata.identity import service as identity
-from pubdata.policy import reviewers
 from pubdata.policy import service as policies
-from pubdata.policy.engine import ClauseResult, check_facts, evaluate_clause
+from pubdata.policy.applications import reviewers
 from pubdata.policy.models import (
     PolicyApplication,
     PolicyApplicationEvent,
@@ -63,7 +62,8 @@ from pubdata.policy.models import (
     PolicyNotice,
     PolicyPackVersion,
 )
-from pubdata.policy.pack import Clause, Pack, compile_pack
+from pubdata.policy.packs.engine import ClauseResult, check_facts, evaluate_clause
+from pubdata.policy.packs.pack import Clause, Pack, compile_pack
 from pubdata.rules import expr
 
 BEIJING = ZoneInfo("Asia/Shanghai")

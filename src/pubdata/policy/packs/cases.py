@@ -10,8 +10,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from pubdata.policy.engine import check_facts, evaluate_pack, pack_select
-from pubdata.policy.pack import Pack
+from pubdata.policy.packs.engine import check_facts, evaluate_pack, pack_select
+from pubdata.policy.packs.pack import Pack
 
 ARROW_TYPES = {
     "money": pa.int64(),

@@ -24,11 +24,11 @@ from pubdata.db import utcnow
 from pubdata.enterprise import service as enterprise
 from pubdata.errors import NotFound
 from pubdata.identity.models import Organisation
-from pubdata.policy import bulk
-from pubdata.policy.explain import money
-from pubdata.policy.match_schemas import NoticeRead
+from pubdata.policy.matching import bulk
+from pubdata.policy.matching.schemas import NoticeRead
 from pubdata.policy.models import PolicyNotice
-from pubdata.policy.pack import Pack
+from pubdata.policy.packs.explain import money
+from pubdata.policy.packs.pack import Pack
 
 NOTICE_COLUMNS = ("organisation_id", "uscc", "clause_id", "amount", "amount_kind", "title", "body")
 

@@ -27,9 +27,9 @@ from pubdata.catalog.vocab import DISTRICT_NAMES
 from pubdata.enterprise import service as enterprise
 from pubdata.errors import Invalid, NotFound
 from pubdata.policy import service
-from pubdata.policy.engine import clause_cap, static_kind
-from pubdata.policy.match import latest_run, run_read
-from pubdata.policy.match_schemas import (
+from pubdata.policy.matching.match import latest_run, run_read
+from pubdata.policy.matching.notices import amount_text, apply_url
+from pubdata.policy.matching.schemas import (
     ClauseReach,
     DistrictReach,
     MatchPage,
@@ -38,8 +38,8 @@ from pubdata.policy.match_schemas import (
     ReachRead,
 )
 from pubdata.policy.models import PolicyMatch, PolicyPackVersion
-from pubdata.policy.notices import amount_text, apply_url
-from pubdata.policy.pack import Pack, compile_pack
+from pubdata.policy.packs.engine import clause_cap, static_kind
+from pubdata.policy.packs.pack import Pack, compile_pack
 from pubdata.store import engine
 from pubdata.store.semantic import sql_literal
 

@@ -48,11 +48,12 @@ from pubdata.authz import Actor, Permission, require
 from pubdata.db import keep_whatever_happens, utcnow
 from pubdata.enterprise import service as enterprise
 from pubdata.errors import Invalid, PubdataError
-from pubdata.policy import bulk, notices, service
-from pubdata.policy.engine import pack_select
-from pubdata.policy.match_schemas import MatchRunRead
+from pubdata.policy import service
+from pubdata.policy.matching import bulk, notices
+from pubdata.policy.matching.schemas import MatchRunRead
 from pubdata.policy.models import PolicyMatch, PolicyMatchRun, PolicyPackVersion
-from pubdata.policy.pack import Pack
+from pubdata.policy.packs.engine import pack_select
+from pubdata.policy.packs.pack import Pack
 from pubdata.settings import get_settings
 from pubdata.store.semantic import sql_literal
 

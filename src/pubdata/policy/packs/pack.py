@@ -21,10 +21,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pubdata.errors import Invalid, NotFound
-from pubdata.policy.explain import money
+from pubdata.policy.packs.explain import money
 from pubdata.rules import expr
 
-PACKS_DIR = Path(__file__).parent / "packs"
+PACKS_DIR = Path(__file__).parent  # the shipped packs (YAML) live beside this module
 InputType = Literal["money", "integer", "number", "boolean", "district", "string"]
 RULE_TYPES: dict[str, expr.Type] = {
     "money": "number",

@@ -1,5 +1,5 @@
 """Evaluating a pack: for one enterprise in Python, with an explanation, and for every enterprise at
-once as one SQL statement. The two back ends share the compiled pack (``policy.pack``) and the
+once as one SQL statement. The two back ends share the compiled pack (``policy.packs.pack``) and the
 rules language's semantics; the pack's test cases run on both (``run_cases``).
 
 Per clause the result is: ``eligible`` (true, false, or None when facts needed to decide are
@@ -19,8 +19,8 @@ from typing import Any
 
 from pubdata.catalog.vocab import DISTRICT_NAMES
 from pubdata.errors import Invalid
-from pubdata.policy.explain import Describer, money
-from pubdata.policy.pack import Amount, Clause, Pack, Tier
+from pubdata.policy.packs.explain import Describer, money
+from pubdata.policy.packs.pack import Amount, Clause, Pack, Tier
 from pubdata.rules import expr
 from pubdata.rules.evaluate import Outcome, conditions, evaluate, normalise
 from pubdata.rules.sql import quote, to_sql

@@ -24,7 +24,7 @@ from pubdata.catalog.vocab import DISTRICT_NAMES
 from pubdata.db import utcnow
 from pubdata.errors import Conflict, Forbidden, Invalid, NotFound
 from pubdata.identity import service as identity
-from pubdata.policy.application_schemas import ReviewerRead
+from pubdata.policy.applications.schemas import ReviewerRead
 from pubdata.policy.models import PolicyReviewer
 
 DUTIES: dict[str, str] = {"commerce": "商务主管部门"}  # a pack's reviewer.department → its name

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from pubdata.audit import service as audit
 from pubdata.authz import Actor
 from pubdata.errors import Forbidden
-from pubdata.policy import materials
-from pubdata.policy.applications import (
+from pubdata.policy.applications import files as materials
+from pubdata.policy.applications.workflow import (
     ENTERPRISE_EDITABLE,
     MAX_MATERIALS,
     STATE_LABELS,

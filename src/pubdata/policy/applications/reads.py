@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from pubdata.authz import Actor, Permission, require
 from pubdata.errors import Invalid, PubdataError
 from pubdata.identity import service as identity
-from pubdata.policy import reviewers
 from pubdata.policy import service as policies
-from pubdata.policy.application_schemas import (
+from pubdata.policy.applications import reviewers
+from pubdata.policy.applications.schemas import (
     ApplicationRead,
     ApplicationSummary,
     DisbursementRead,
@@ -26,7 +26,7 @@ from pubdata.policy.application_schemas import (
     MaterialRead,
     RequiredMaterial,
 )
-from pubdata.policy.applications import (
+from pubdata.policy.applications.workflow import (
     STATE_LABELS,
     allowed_actions,
     beijing_today,
@@ -37,7 +37,6 @@ from pubdata.policy.applications import (
     registered_district,
     visible_application,
 )
-from pubdata.policy.engine import ClauseResult, check_facts, evaluate_clause
 from pubdata.policy.models import (
     PolicyApplication,
     PolicyApplicationEvent,
@@ -45,7 +44,8 @@ from pubdata.policy.models import (
     PolicyMaterial,
     PolicyNotice,
 )
-from pubdata.policy.pack import Clause, Pack
+from pubdata.policy.packs.engine import ClauseResult, check_facts, evaluate_clause
+from pubdata.policy.packs.pack import Clause, Pack
 
 BOXES = ("mine", "review", "all")
 
