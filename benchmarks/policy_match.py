@@ -243,6 +243,7 @@ def main() -> None:
 
 def run(enterprises: int, repeat: int, full: bool, database_url: str | None, work: Path) -> None:
     os.environ["PUBDATA_HOME"] = str(work / "home")
+    from pubdata import duck
     from pubdata.policy.matching import match
     from pubdata.policy.packs.pack import load_pack
 
@@ -252,7 +253,7 @@ def run(enterprises: int, repeat: int, full: bool, database_url: str | None, wor
     generated_s = time.perf_counter() - t0
     pack = load_pack(PACK)
     ours_file, base_file = work / "pubdata.parquet", work / "baseline.parquet"
-    con = match.connect(work / "spill")  # the connection match_pack uses: same memory limit and threads
+    con = duck.batch_connection(work / "spill")  # the connection match_pack uses: same memory limit and threads
     ours_best = base_best = ours_cpu = base_cpu = float("inf")
     summary = None
     base_counts: tuple[int, ...] = ()

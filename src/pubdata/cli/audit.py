@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +10,7 @@ import typer
 from pubdata.authz import SYSTEM
 from pubdata.cli.base import HomeOpt, JsonOpt, app, emit, fail, use_home
 from pubdata.errors import PubdataError
+from pubdata.files import write_atomic
 
 audit_app = typer.Typer(help="The tamper-evident audit trail", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -101,9 +101,7 @@ def audit_anchor(
         raise typer.Exit(code=4) from None
     except PubdataError as exc:
         fail(exc, as_json)
-    staging = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    staging.write_text(point.dumps(), encoding="utf-8")
-    staging.replace(out)  # never a half-written checkpoint
+    write_atomic(out, point.dumps())  # never a half-written checkpoint
     emit(
         point.as_json(),
         as_json,

@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import duckdb
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pubdata import duck
 from pubdata.audit import service as audit
 from pubdata.authz import SYSTEM, Actor, Permission, require
 from pubdata.db import utcnow
@@ -59,9 +59,7 @@ from pubdata.enterprise.schemas import (
 )
 from pubdata.errors import NotFound
 from pubdata.identity.models import Organisation
-from pubdata.settings import get_settings
 from pubdata.store import engine
-from pubdata.store import files as store_files
 from pubdata.store import read as store_read
 from pubdata.store import service as store
 from pubdata.store.semantic import sql_literal
@@ -169,25 +167,6 @@ def _beijing_year() -> int:
     return datetime.now(SHANGHAI).year
 
 
-def _connect(staged: Path) -> duckdb.DuckDBPyConnection:
-    """The build's own DuckDB (the one writer of facts files): in memory, bounded by the read
-    settings' memory limit, spilling into the staging directory."""
-    settings = get_settings()
-    spill = staged / "spill"
-    spill.mkdir(exist_ok=True)
-    return duckdb.connect(
-        ":memory:",
-        config={
-            "memory_limit": settings.duckdb_memory_limit,
-            "threads": settings.duckdb_threads,
-            "temp_directory": str(spill),
-            "preserve_insertion_order": False,
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-        },
-    )
-
-
 def _sources(plans: dict[str, store_read.ReadPlan]) -> dict[str, build.Source | None]:
     out: dict[str, build.Source | None] = {key: None for key in SOURCES}
     for key, plan in plans.items():
@@ -266,7 +245,7 @@ def build_facts(
     with files.staging(home) as staged:
         started = time.perf_counter()
         target = staged / files.FACTS_FILE
-        con = _connect(staged)
+        con = duck.batch_connection(staged / "spill")  # the build's own DuckDB, spilling into its staging
         try:
             con.execute(f"COPY ({sql}) TO {sql_literal(str(target))} {PARQUET_OPTIONS}")
             row = con.execute(f"SELECT count(*) FROM read_parquet({sql_literal(str(target))})").fetchone()
@@ -292,7 +271,7 @@ def build_facts(
                 session.flush()
         except IntegrityError:
             raise FactsBuildConflict(f"另一个企业档案构建刚刚生成了第 {number} 版，请稍后重试") from None
-        store_files.publish(staged, files.version_dir(home, number))
+        files.publish(staged, home, number)
 
     for plan in plans.values():
         store_read.record_read(session, actor, plan, "facts.source_read", rows=plan.rows)

@@ -14,16 +14,14 @@ version directory that no reader looks at; the previous version is untouched thr
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pubdata import files as core_files
+
 DATA_FILE = "data.parquet"
 REJECTS_FILE = "rejects.csv"
-_STAGING = ".staging-"
 
 
 def store_root(home: Path) -> Path:
@@ -40,50 +38,18 @@ def version_dir(home: Path, resource_id: str, number: int) -> Path:
     return resource_dir(home, resource_id) / f"v{number}"
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 @contextmanager
 def staging(home: Path, resource_id: str) -> Iterator[Path]:
     """A fresh staging directory for a load; removed if the load fails before ``publish``."""
-    parent = resource_dir(home, resource_id)
-    parent.mkdir(parents=True, exist_ok=True)
-    path = parent / f"{_STAGING}{secrets.token_hex(8)}"
-    path.mkdir()
-    try:
+    with core_files.staging_dir(resource_dir(home, resource_id)) as path:
         yield path
-    finally:
-        if path.exists():
-            shutil.rmtree(path, ignore_errors=True)
 
 
 def publish(staged: Path, target: Path) -> None:
     """Move a complete staging directory to its version directory in one rename."""
-    for child in staged.iterdir():
-        if child.is_file():
-            with open(child, "rb") as fh:
-                os.fsync(fh.fileno())
-    _fsync_dir(staged)
-    if target.exists():
-        # a directory left by a load that crashed after its rename but before its commit: never published
-        shutil.rmtree(target)
-    os.rename(staged, target)
-    _fsync_dir(target.parent)
+    core_files.publish_dir(staged, target)
 
 
 def sweep_staging(home: Path, resource_id: str) -> int:
     """Remove staging directories left by interrupted loads; returns how many."""
-    parent = resource_dir(home, resource_id)
-    if not parent.exists():
-        return 0
-    removed = 0
-    for child in parent.iterdir():
-        if child.name.startswith(_STAGING):
-            shutil.rmtree(child, ignore_errors=True)
-            removed += 1
-    return removed
+    return core_files.sweep(resource_dir(home, resource_id))

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pubdata import files as core_files
 from pubdata.errors import Invalid, PubdataError
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -172,14 +173,6 @@ def _sweep(root: Path) -> None:
         return
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def store(home: Path, application_id: int, staged: StagedMaterial) -> str:
     """Move a staged file to its place (one rename); its path relative to the home."""
     directory = materials_root(home) / str(application_id)
@@ -188,8 +181,7 @@ def store(home: Path, application_id: int, staged: StagedMaterial) -> str:
     if target.exists():  # the same bytes uploaded before: keep the stored copy
         staged.discard()
     else:
-        os.replace(staged.path, target)
-        _fsync_dir(directory)
+        core_files.publish_file(staged.path, target)
     return target.relative_to(home).as_posix()
 
 

@@ -11,10 +11,6 @@ what is public: enterprises should know where their application goes.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,7 +18,7 @@ from pubdata.audit import service as audit
 from pubdata.authz import Actor, Permission, require
 from pubdata.catalog.vocab import DISTRICT_NAMES
 from pubdata.db import utcnow
-from pubdata.errors import Conflict, Forbidden, Invalid, NotFound
+from pubdata.errors import Conflict, Invalid
 from pubdata.identity import service as identity
 from pubdata.policy.applications.schemas import ReviewerRead
 from pubdata.policy.models import PolicyReviewer
@@ -36,19 +32,6 @@ class ReviewerNotConfigured(Conflict):
 
 class InvalidReviewer(Invalid):
     code = "policy.invalid_reviewer"
-
-
-def _refusals_audited(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def run(session: Session, actor: Actor, district: str, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(session, actor, district, *args, **kwargs)
-        except (Invalid, Forbidden, Conflict, NotFound) as exc:
-            details = {"district": district, "code": exc.code}
-            audit.refuse(session, actor, audit.Event("policy.reviewer_set", reason=exc.message, details=details))
-            raise
-
-    return run
 
 
 def check_duty(duty: str) -> str:
@@ -66,7 +49,7 @@ def check_district(district: str) -> str:
     return name
 
 
-@_refusals_audited
+@audit.refusals_audited("policy.reviewer_set", "district", statuses={403, 404, 409, 422})
 def set_reviewer(
     session: Session, actor: Actor, district: str, organisation: str, *, duty: str = "commerce"
 ) -> ReviewerRead:

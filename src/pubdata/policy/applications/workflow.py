@@ -32,7 +32,6 @@ clauses, the 最高不超过 figure for up-to tiers, and for an assessed amount 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -51,7 +50,7 @@ from pubdata.catalog.vocab import DISTRICT_NAMES
 from pubdata.db import utcnow
 from pubdata.enterprise import service as enterprise
 from pubdata.enterprise.errors import EnterpriseNotFound, FactsNotBuilt
-from pubdata.errors import Conflict, Forbidden, Invalid, NotFound, PubdataError
+from pubdata.errors import Conflict, Forbidden, Invalid, NotFound
 from pubdata.identity import service as identity
 from pubdata.policy import service as policies
 from pubdata.policy.applications import reviewers
@@ -150,25 +149,8 @@ class InvalidApplication(Invalid):
 
 
 def refusals_audited(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Record a refused attempt (no right, not visible, wrong state, bad input) in the audit trail —
-    kept although the request that carried it rolls back — then let the error through."""
-
-    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(fn)
-        def run(session: Session, actor: Actor, target: Any, *args: Any, **kwargs: Any) -> Any:
-            try:
-                return fn(session, actor, target, *args, **kwargs)
-            except PubdataError as exc:
-                if exc.status not in (403, 404, 409, 413, 422):
-                    raise
-                key = "application_id" if isinstance(target, int) else "policy"
-                details = {key: target, "code": exc.code}
-                audit.refuse(session, actor, audit.Event(action, reason=exc.message, details=details))
-                raise
-
-        return run
-
-    return wrap
+    """A refused attempt (no right, not visible, wrong state, bad input) is audited, then raised."""
+    return audit.refusals_audited(action, lambda target: "application_id" if isinstance(target, int) else "policy")
 
 
 def beijing_today() -> date:

@@ -26,9 +26,6 @@ transaction-level advisory lock keeps two runs of one pack from interleaving.
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -43,18 +40,19 @@ import pyarrow as pa
 from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from pubdata import bulk, duck
+from pubdata import files as core_files
 from pubdata.audit import service as audit
 from pubdata.authz import Actor, Permission, require
 from pubdata.db import keep_whatever_happens, utcnow
 from pubdata.enterprise import service as enterprise
 from pubdata.errors import Invalid, PubdataError
 from pubdata.policy import service
-from pubdata.policy.matching import bulk, notices
+from pubdata.policy.matching import notices
 from pubdata.policy.matching.schemas import MatchRunRead
 from pubdata.policy.models import PolicyMatch, PolicyMatchRun, PolicyPackVersion
 from pubdata.policy.packs.engine import pack_select
 from pubdata.policy.packs.pack import Pack
-from pubdata.settings import get_settings
 from pubdata.store.semantic import sql_literal
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -83,24 +81,6 @@ def results_root(home: Path) -> Path:
 def results_file(home: Path, run_id: int) -> Path:
     """Where a run's results are (every enterprise × clause, as Parquet)."""
     return results_root(home) / f"run-{run_id}.parquet"
-
-
-def connect(spill: Path) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection of the run's own: in memory, bounded by the read settings' memory limit
-    and threads, spilling into ``spill``; no extension is loaded or fetched."""
-    settings = get_settings()
-    spill.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(
-        ":memory:",
-        config={
-            "memory_limit": settings.duckdb_memory_limit,
-            "threads": settings.duckdb_threads,
-            "temp_directory": str(spill),
-            "preserve_insertion_order": False,
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-        },
-    )
 
 
 # --- the vectorised pass -------------------------------------------------------------------------------
@@ -263,11 +243,8 @@ def _execute(
     """The run itself: the pass over the facts, the results file, ``policy_match``, notices, audit."""
     facts_version = run.facts_version
     root = results_root(home)
-    root.mkdir(parents=True, exist_ok=True)
-    work = root / f".staging-{secrets.token_hex(8)}"
-    work.mkdir()
-    try:
-        con = connect(work / "spill")
+    with core_files.staging_dir(root) as work:
+        con = duck.batch_connection(work / "spill")
         try:
             say(f"{pack.id}：计算 {len(pack.clauses)} 个条款 × 企业档案第 {facts_version} 版的全部企业")
             staged = work / "results.parquet"
@@ -277,14 +254,10 @@ def _execute(
                 f"待补充信息 {summary.undecided:,} 项；保存结果"
             )
             target = results_file(home, run.id)
-            with open(staged, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(staged, target)  # a file left by a rolled-back run with this id is replaced
+            core_files.publish_file(staged, target)  # a file left by a rolled-back run with this id is replaced
             changes, newly = _sync(session, con, pack, version, run, target)
         finally:
             con.close()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     facts = enterprise.current_version(session)
     facts_words = f"企业档案（{facts.year}年度，第 {facts.number} 版）" if facts else "企业档案"
     notified = notices.create_notices(session, pack, version.id, facts_words, newly)

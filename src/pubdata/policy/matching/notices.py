@@ -19,12 +19,12 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from pubdata import bulk
 from pubdata.authz import Actor, Permission, require
 from pubdata.db import utcnow
 from pubdata.enterprise import service as enterprise
 from pubdata.errors import NotFound
 from pubdata.identity.models import Organisation
-from pubdata.policy.matching import bulk
 from pubdata.policy.matching.schemas import NoticeRead
 from pubdata.policy.models import PolicyNotice
 from pubdata.policy.packs.explain import money

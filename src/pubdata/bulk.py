@@ -1,5 +1,6 @@
-"""Bulk writes of many plain rows (a million match results): ``COPY`` on PostgreSQL through psycopg,
-one executemany of ready-made tuples elsewhere (SQLite), never an ORM object per row."""
+"""Bulk writes of many plain rows (a million match results, the catalogue's search index): ``COPY``
+on PostgreSQL through psycopg, one executemany of ready-made tuples elsewhere (SQLite), never an ORM
+object per row."""
 
 from __future__ import annotations
 
