@@ -12,7 +12,6 @@ requested fields, masks and row filters are checked against the real table.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -132,25 +131,10 @@ def _decide(
 
 
 def _refusals_audited(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Record a refused governance action (bad input, no right, wrong state) in the audit trail —
-    kept although the request that carried it rolls back — then let the error through."""
-
-    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(fn)
-        def run(session: Session, actor: Actor, target: Any, *args: Any, **kwargs: Any) -> Any:
-            try:
-                return fn(session, actor, target, *args, **kwargs)
-            except (Invalid, Forbidden, Conflict) as exc:
-                key = "resource_id" if isinstance(target, str) else "target"
-                event = audit.Event(action, reason=exc.message, details={key: target, "code": exc.code})
-                if isinstance(target, str):
-                    event.resource_id = target
-                audit.refuse(session, actor, event)
-                raise
-
-        return run
-
-    return wrap
+    """A refused governance action (bad input, no right, wrong state) is audited, then raised."""
+    return audit.refusals_audited(
+        action, lambda target: "resource_id" if isinstance(target, str) else "target", statuses={403, 409, 422}
+    )
 
 
 @_refusals_audited("access.request")

@@ -18,10 +18,11 @@ now extends checkpoints kept elsewhere, which such a rewrite cannot fake.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -36,6 +37,7 @@ from pubdata.audit.errors import ChainBroken, InvalidCheckpoint
 from pubdata.audit.models import AuditAnchor, AuditHead, AuditRecord
 from pubdata.authz import Actor, Permission, require
 from pubdata.db import keep_whatever_happens, utcnow
+from pubdata.errors import PubdataError
 from pubdata.settings import Settings, get_settings
 
 GENESIS = "0" * 64
@@ -134,6 +136,37 @@ def refuse(session: Session, actor: Actor, event: Event) -> None:
     """Record a refusal so that it is kept although the refused request's transaction rolls back."""
     event.result = REFUSED
     keep_whatever_happens(session, lambda s: record(s, actor, event))
+
+
+REFUSALS = frozenset({403, 404, 409, 413, 422})  # no right, not visible, wrong state, too big, bad input
+
+
+def refusals_audited(
+    action: str, target_key: str | Callable[[Any], str], *, statuses: Collection[int] = REFUSALS
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a service function ``fn(session, actor, target, …)``: a refused attempt (an error
+    whose status is in ``statuses``) is recorded as ``action`` with ``{target_key: target}`` — kept
+    although the request that carried it rolls back — and the error goes on. ``target_key`` may be
+    a function of the target; ``resource_id`` also fills the event's resource."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def run(session: Session, actor: Actor, target: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(session, actor, target, *args, **kwargs)
+            except PubdataError as exc:
+                if exc.status not in statuses:
+                    raise
+                key = target_key(target) if callable(target_key) else target_key
+                event = Event(action, reason=exc.message, details={key: target, "code": exc.code})
+                if key == "resource_id":
+                    event.resource_id = target
+                refuse(session, actor, event)
+                raise
+
+        return run
+
+    return wrap
 
 
 def anchor(session: Session, actor: Actor) -> AuditAnchor | None:
