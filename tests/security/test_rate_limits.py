@@ -99,3 +99,58 @@ def test_the_api_refuses_a_token_past_its_rate(token_actor, settings):
     headers = {"Authorization": f"Bearer {secret}"}
     codes = [client.get("/api/v1/me", headers=headers).status_code for _ in range(RATE + 1)]
     assert codes == [200] * RATE + [429]
+
+
+# --- a grant's rate and daily call quota: the same counter, taken first --------------------------
+
+
+@pytest.fixture
+def grant_world(tmp_path: Path, settings) -> Iterator[tuple[Engine, str, Actor, Actor]]:
+    """A database of its own with committed data: the people table, a consumer under a per-minute
+    rate of RATE and another under a daily call quota of RATE."""
+    from tests.access.people import grant, load_people
+
+    engine = fresh_engine(tmp_path, name=f"grant_rate_{uuid.uuid4().hex[:8]}")
+    with session_scope(engine) as s:
+
+        def actor(role: str, kind: str) -> Actor:
+            return builders.actor_of(builders.make_user(s, builders.make_org(s, kind), roles=[role]))
+
+        people = load_people(s, actor("department", "department"), settings.home, tmp_path)
+        operator = actor("operator", "operator")
+        rated, daily = actor("bank", "bank"), actor("bank", "bank")
+        fields = ["name", "district", "amount"]
+        grant(s, rated, operator, people, fields, operator_terms={"rate_per_minute": RATE})
+        grant(s, daily, operator, people, fields, operator_terms={"daily_call_quota": RATE})
+    yield engine, people.resource_id, rated, daily
+    engine.dispose()
+
+
+@pytest.mark.parametrize("who", ["rated", "daily"])
+def test_concurrent_reads_never_get_past_a_grants_call_limits(grant_world, settings, who):
+    """The grant's limits were checked, then counted as the request ended: 16 readers released at
+    once all got through a rate of 5."""
+    from pubdata.store import query
+
+    engine, resource_id, rated, daily = grant_world
+    reader = rated if who == "rated" else daily
+    n = 16
+    start = threading.Barrier(n)
+    results: list[object] = [None] * n
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            with session_scope(engine) as s:
+                results[i] = query.read_rows(s, reader, resource_id, query.RowQuery(limit=5), home=settings.home)
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    refused = [r for r in results if isinstance(r, RateLimited)]  # QuotaExceeded is a RateLimited (429)
+    assert len(refused) == n - RATE, results
+    assert all(not isinstance(r, Exception) or isinstance(r, RateLimited) for r in results), results

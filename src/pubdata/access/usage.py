@@ -15,6 +15,7 @@ order."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pubdata import ratelimit
 from pubdata.access.models import AccessGrant, AccessUsage
 from pubdata.db import keep_whatever_happens
 from pubdata.errors import Invalid, RateLimited
@@ -107,23 +109,29 @@ def _charge_later(session: Session, grant_id: int, window: str, calls: int, rows
     keep_whatever_happens(session, lambda s: _bump(s, grant_id, window, calls, rows))
 
 
+def _take(grant_id: int, window: str, limit: int, session: Session) -> bool:
+    return ratelimit.take(session, AccessUsage, {"grant_id": grant_id}, window, limit)
+
+
 def charge_call(session: Session, grant: AccessGrant) -> None:
-    """Check one more call against the grant's rate and daily quotas (429 past either) and count it.
-    Concurrent calls may overshoot a limit by the calls in flight; they are all counted."""
+    """Count one more call against the grant's rate and daily call quota, or refuse it (429) past
+    either; refuse it too when today's rows are used up. A limited counter is taken first and
+    atomically, apart from the request (``ratelimit.take`` in ``ratelimit.counted_apart``), so
+    concurrent calls never get past a limit; the per-minute count of a call then refused by the daily
+    quota stands (it was an attempt). Unlimited counters are added as the request ends."""
     now = datetime.now(UTC)
     minute, day = _minute_window(now), _day_window(now)
-    minute_calls, _ = _counts(session, grant.id, minute)
-    day_calls, day_rows = usage_today(session, grant.id, now)
-    if grant.rate_per_minute is not None and minute_calls + 1 > grant.rate_per_minute:
-        wait = 60 - now.astimezone(BEIJING).second
-        raise RateLimited(f"调用过于频繁：每分钟最多 {grant.rate_per_minute} 次", retry_after=wait)
     until_midnight = _until_midnight(now)
-    if grant.daily_call_quota is not None and day_calls + 1 > grant.daily_call_quota:
-        raise QuotaExceeded(f"今日调用次数已达上限 {grant.daily_call_quota} 次", retry_after=until_midnight)
-    if grant.daily_row_quota is not None and day_rows >= grant.daily_row_quota:
+    if grant.daily_row_quota is not None and usage_today(session, grant.id, now)[1] >= grant.daily_row_quota:
         raise QuotaExceeded(f"今日数据行数已达上限 {grant.daily_row_quota} 行", retry_after=until_midnight)
-    _charge_later(session, grant.id, minute, 1, 0)
-    _charge_later(session, grant.id, day, 1, 0)
+    for window, limit in ((minute, grant.rate_per_minute), (day, grant.daily_call_quota)):
+        if limit is None:
+            _charge_later(session, grant.id, window, 1, 0)
+        elif not ratelimit.counted_apart(session, functools.partial(_take, grant.id, window, limit)):
+            if window == minute:
+                wait = 60 - now.astimezone(BEIJING).second
+                raise RateLimited(f"调用过于频繁：每分钟最多 {limit} 次", retry_after=wait)
+            raise QuotaExceeded(f"今日调用次数已达上限 {limit} 次", retry_after=until_midnight)
 
 
 def charge_rows(session: Session, grant_id: int, rows: int) -> None:

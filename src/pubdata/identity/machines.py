@@ -15,7 +15,7 @@ import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from pubdata import ratelimit
@@ -155,10 +155,7 @@ def issue_client_token(
 def charge_token(session: Session, actor: Actor, default_rate: int) -> None:
     """Count one more call against the actor's token's per-minute rate, or refuse it (``RateLimited``,
     nothing counted) past the rate. The call is counted first and atomically (``ratelimit.take``), so
-    concurrent calls never get past the rate, in a short transaction of its own committed at once: the
-    count stands whether the request then fails or not, and the counter row is locked for a moment,
-    not for the whole request. A session inside a transaction it does not own (bound to a connection,
-    as tests bind theirs) counts in that transaction instead."""
+    concurrent calls never get past the rate, apart from the request (``ratelimit.counted_apart``)."""
     if actor.token_id is None:
         return
     token = session.get(ApiToken, actor.token_id)
@@ -173,12 +170,5 @@ def charge_token(session: Session, actor: Actor, default_rate: int) -> None:
         s.execute(delete(TokenUsage).where(TokenUsage.token_id == token_id, TokenUsage.window < window))
         return True
 
-    bind = session.get_bind()
-    if isinstance(bind, Engine):
-        with Session(bind) as own:
-            counted = count(own)
-            own.commit()
-    else:
-        counted = count(session)
-    if not counted:
+    if not ratelimit.counted_apart(session, count):
         raise RateLimited(f"令牌调用过于频繁：每分钟最多 {rate} 次", retry_after=60 - now.second)

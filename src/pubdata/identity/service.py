@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from pubdata.audit import service as audit
 from pubdata.authz import ANONYMOUS, SCOPES, Actor, Permission, Role, require, scopes_available_to
-from pubdata.db import utcnow
+from pubdata.db import keep_whatever_happens, utcnow
 from pubdata.errors import Forbidden
 from pubdata.identity import repository as repo
 from pubdata.identity.errors import (
@@ -358,7 +358,12 @@ def actor_from_token(session: Session, secret: str) -> Actor:
         _refuse_token(session, actor_for(token.user, via="token", token_id=token.id), problem[0])
         raise InvalidToken(problem[0], code=problem[1])
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        token.last_used_at = now
+        # written as the request ends: a request writes nothing before its counters are taken apart
+        # (``ratelimit.counted_apart``), which on SQLite would wait for the request's own write lock
+        token_id = token.id
+        keep_whatever_happens(
+            session, lambda s: s.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+        )
     return actor_for(token.user, via="token", scopes=frozenset(token.scopes.split()), token_id=token.id)
 
 
