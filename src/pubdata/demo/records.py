@@ -40,6 +40,7 @@ from pubdata.authz import Actor
 from pubdata.catalog import service as catalog
 from pubdata.catalog.schemas import EntryCreate
 from pubdata.demo import city, entries, names
+from pubdata.demo import progress as fill_progress
 from pubdata.demo import record_sql as q
 from pubdata.demo.record_anchors import BY_CODE, END, START, Sizes
 from pubdata.demo.record_fields import (
@@ -251,33 +252,37 @@ def _operator(open_session: OpenSession) -> Actor:
         return identity.actor_for(identity.get_user(session, "operator"), via="cli")
 
 
-def _table_of(session: Session, actor: Actor, code: str) -> tuple[str | None, str | None]:
-    """The entry's records table (resource id) and its current version's source tag, if any."""
+def table_of(session: Session, actor: Actor, code: str) -> tuple[str, bool, str | None]:
+    """The entry's declared resource (where its rows live: the demo declares one per entry), whether
+    it has its table yet, and the source tag of the table's current version, if any."""
     entry = catalog.get_entry(session, actor, code)
-    for resource in entry.resources:
-        if resource.name == TABLE_NAME:
-            current = next((v for v in store.list_versions(session, actor, resource.id) if v.current), None)
-            return resource.id, current.source_name if current else None
-    return None, None
+    resource = min(entry.resources, key=lambda r: r.position)
+    try:
+        versions = store.list_versions(session, actor, resource.id)
+    except TableNotFound:
+        return resource.id, False, None
+    current = next((v for v in versions if v.current), None)
+    return resource.id, True, current.source_name if current else None
 
 
 def _load(
     open_session: OpenSession, actor: Actor, ds: Dataset, tag: str, sql: str, home: Path, stage: ingest.Progress
 ) -> ingest.LoadResult | None:
-    """Load one dataset as the next version of the entry's table; None when its current version
-    already has this tag. The table is created (and committed) first, so the metadata database is
-    written only briefly at the end of a long load (a server using it meanwhile is not held up)."""
+    """Load one dataset as the next version of the entry's declared resource; None when its current
+    version already has this tag. The resource is given its table (committed) first, so the metadata
+    database is written only briefly at the end of a long load (a server using it meanwhile is not
+    held up)."""
     with open_session() as session:
-        resource_id, current = _table_of(session, actor, ds.code)
+        resource_id, has_table, current = table_of(session, actor, ds.code)
         if current == tag:
             return None
-        if resource_id is None:
-            data = TableCreate(name=TABLE_NAME, description="示范城市合成数据", schema=ds.schema)
-            resource_id = store.create_table(session, actor, ds.code, data).resource_id
+        if not has_table:
+            store.create_resource_table(session, actor, resource_id, ResourceTableCreate(schema=ds.schema))
     with open_session() as session:
         return ingest.load_relation(session, actor, resource_id, sql, home=home, source_name=tag, progress=stage)
 
 
+@fill_progress.recorded  # keeps $PUBDATA_HOME/demo-records/progress.json for the portal and API
 def fill(
     open_session: OpenSession,
     *,

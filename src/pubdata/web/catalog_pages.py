@@ -14,6 +14,7 @@ from pubdata.catalog import service as catalog
 from pubdata.catalog import vocab
 from pubdata.catalog.errors import InvalidSearch
 from pubdata.catalog.schemas import entry_read
+from pubdata.demo import progress as demo_progress
 from pubdata.identity import service as identity
 from pubdata.store import quality_report
 from pubdata.web.deps import ViewerDep
@@ -69,8 +70,35 @@ def home(request: Request, session: DB, viewer: ViewerDep) -> HTMLResponse:
     return render(
         request,
         "home.html",
-        {"nav": "home", "figures": figures, "open_shares": open_shares, "chart_data": chart_data},
+        {
+            "nav": "home",
+            "figures": figures,
+            "open_shares": open_shares,
+            "chart_data": chart_data,
+            "demo_fill": _demo_fill(request),
+        },
     )
+
+
+def records_in_words(n: int) -> str:
+    """A record count as people say it: "4,210 万条" from ten thousand up, else "8,000 条"."""
+    return f"{n // 10_000:,} 万条" if n >= 10_000 else f"{n:,} 条"
+
+
+def _demo_fill(request: Request) -> dict[str, Any] | None:
+    """The demo's record fill while it is loading, or if it stopped before the end; None when it is
+    done or there is none. Counts only: which entry is being loaded is not the public's business."""
+    status = demo_progress.read(request.app.state.settings.resolved_home)
+    if status is None or status.state == demo_progress.DONE:
+        return None
+    return {
+        "state": status.state,
+        "entries_done": status.entries_done,
+        "entries_total": status.entries_total,
+        "records": records_in_words(status.rows_done),
+        "percent": status.percent,
+        "updated_at": status.updated_at,
+    }
 
 
 # --- search ----------------------------------------------------------------------------------

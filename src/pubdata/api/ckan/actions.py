@@ -1,8 +1,10 @@
 """The CKAN actions pubdata answers. Each takes the call context and its parameters and returns the
-``result`` of CKAN's envelope. They read only through the catalogue and identity services."""
+``result`` of CKAN's envelope. They read only through the catalogue and identity services (and
+``status_show`` the demo fill's progress, ``demo.progress``)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +20,8 @@ from pubdata.catalog import service as catalog
 from pubdata.catalog import vocab
 from pubdata.catalog.errors import CategoryNotFound, EntryNotFound, InvalidSearch
 from pubdata.catalog.schemas import entry_read
-from pubdata.errors import NotFound
+from pubdata.demo import progress as demo_progress
+from pubdata.errors import Forbidden, NotFound, Unauthenticated
 from pubdata.identity import service as identity
 from pubdata.identity.errors import OrganisationNotFound
 from pubdata.identity.schemas import OrganisationKind
@@ -102,7 +105,8 @@ def _sorted_groups(rows: list[dict[str, Any]], key: str, descending: bool) -> li
 
 @action
 def status_show(ctx: Context, p: Params) -> dict[str, Any]:
-    """Site information: CKAN version emulated, site title and URL, extensions."""
+    """Site information: CKAN version emulated, site title and URL, extensions; and, in
+    ``pubdata_demo_records``, how far the demo's record fill has got (null if none was run)."""
     return {
         "site_title": "pubdata 公共数据运营平台",
         "site_description": "城市公共数据目录（CKAN Action API 兼容接口）",
@@ -112,7 +116,23 @@ def status_show(ctx: Context, p: Params) -> dict[str, Any]:
         "locale_default": "zh_Hans_CN",
         "error_emails_to": None,
         "extensions": ["pubdata", "datastore"],
+        "pubdata_demo_records": _demo_records(ctx),
     }
+
+
+def _demo_records(ctx: Context) -> dict[str, Any] | None:
+    """The demo's record fill: state, counts and times, and the title of the entry being loaded if
+    the caller may see it (never its code)."""
+    status = demo_progress.read(ctx.settings.resolved_home)
+    if status is None:
+        return None
+    out = status.public()
+    out["current_entry_title"] = None
+    if status.loading and status.current:
+        # deleted meanwhile, or not for this caller: no title
+        with contextlib.suppress(NotFound, Forbidden, Unauthenticated):
+            out["current_entry_title"] = catalog.get_entry(ctx.session, ctx.actor, status.current).title
+    return out
 
 
 @action
