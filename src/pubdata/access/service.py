@@ -137,11 +137,14 @@ def _refusals_audited(action: str) -> Callable[[Callable[..., Any]], Callable[..
     )
 
 
-@_refusals_audited("access.request")
-def submit_request(
-    session: Session, actor: Actor, resource_id: str, data: RequestCreate, table_fields: Sequence[TableField]
-) -> AccessRequest:
-    """A consumer organisation asks for fields of a 有条件开放 table, for a purpose and a period."""
+def may_request(actor: Actor) -> bool:
+    """Whether the actor may ask for governed data at all: the permission, as an organisation."""
+    return actor.can(Permission.ACCESS_REQUEST_CREATE) and actor.organisation_id is not None
+
+
+def requestable(session: Session, actor: Actor, resource_id: str) -> catalog.CatalogResource:
+    """The resource, if the actor's organisation may ask to use it (the portal checks this before
+    offering the form; ``submit_request`` checks it again): 有条件开放 data of another organisation."""
     require(actor, Permission.ACCESS_REQUEST_CREATE)
     resource = catalog.get_resource(session, actor, resource_id)
     entry = resource.entry
@@ -153,6 +156,16 @@ def submit_request(
         raise InvalidRequest("该数据为不予开放数据，不能申请使用", field="resource_id")
     if entry.organisation_id == actor.organisation_id:
         raise InvalidRequest("这是本机构发布的数据，无需申请", field="resource_id")
+    return resource
+
+
+@_refusals_audited("access.request")
+def submit_request(
+    session: Session, actor: Actor, resource_id: str, data: RequestCreate, table_fields: Sequence[TableField]
+) -> AccessRequest:
+    """A consumer organisation asks for fields of a 有条件开放 table, for a purpose and a period."""
+    resource = requestable(session, actor, resource_id)
+    entry = resource.entry
     table = _fields_by_name(table_fields)
     fields = _check_fields(data.fields, table)
     health = [f.name for f in table_fields if f.personal_kind == "health"]

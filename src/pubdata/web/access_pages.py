@@ -67,23 +67,12 @@ FormList = Annotated[list[str], Form()]
 
 
 def _requestable(session: Session, viewer: Viewer, name: str, rid: str) -> tuple[Any, Any]:
-    """The entry and resource, if the viewer's organisation may ask for it (the same rules the
-    service applies on submit, checked first so the form is not offered in vain)."""
+    """The entry and resource, if the viewer's organisation may ask for it (the service's rule,
+    checked first so the form is not offered in vain)."""
     entry = catalog.get_entry(session, viewer.actor, name)
-    resource = catalog.get_resource(session, viewer.actor, rid)
+    resource = access.requestable(session, viewer.actor, rid)
     if resource.entry_id != entry.id:
         raise ResourceNotFound(f"数据目录 {entry.code} 没有资源 {rid}")
-    actor = viewer.actor
-    if not actor.can(Permission.ACCESS_REQUEST_CREATE):
-        raise Forbidden("您的账号没有申请使用数据的权限")
-    if actor.organisation_id is None:
-        raise Forbidden("申请数据需以机构身份提出：当前账号不属于任何机构")
-    if entry.open_type == "unconditional":
-        raise Invalid("该数据为无条件开放，无需申请，可直接使用", field="resource_id")
-    if entry.open_type == "closed":
-        raise Invalid("该数据为不予开放数据，不能申请使用", field="resource_id")
-    if entry.organisation_id == actor.organisation_id:
-        raise Invalid("这是本机构发布的数据，无需申请", field="resource_id")
     return entry, resource
 
 
@@ -253,7 +242,7 @@ def requests_page(request: Request, session: DB, viewer: ViewerDep) -> Response:
         return login_redirect(request)
     names = Names(session, viewer)
     actor = viewer.actor
-    may_request = actor.can(Permission.ACCESS_REQUEST_CREATE) and actor.organisation_id is not None
+    may_request = access.may_request(actor)
     reviewer = _may_review(viewer)
     publisher = actor.can(Permission.ACCESS_REQUEST_REVIEW) and actor.organisation_id is not None
     context = {
