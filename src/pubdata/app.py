@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pubdata import __version__
+from pubdata import __version__, workers
 from pubdata.api import errors as api_errors
 from pubdata.api.ckan import routes as ckan
 from pubdata.api.dcat import router as dcat_router
@@ -38,11 +38,8 @@ from pubdata.api.v1 import store as v1_store
 from pubdata.api.v1 import zones as v1_zones
 from pubdata.catalog import service as catalog_service
 from pubdata.db import get_engine, session_scope
-from pubdata.enterprise.tasks import FactsRefresher
 from pubdata.errors import PubdataError, Unavailable
-from pubdata.policy.tasks import MatchFollower
 from pubdata.settings import Settings, get_settings
-from pubdata.store.job_runner import JobRunner
 from pubdata.web import routes as web
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -68,22 +65,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if settings.search_warmup:
             with session_scope(app.state.engine) as session:
                 catalog_service.warm_search_index(session)
-        # ingest jobs queued by uploads (in any process sharing the database) run here
-        runner = JobRunner.from_settings(app.state.engine, settings)
-        app.state.job_runner = runner
-        runner.start()
-        # the enterprise facts follow their source tables (a new version when one changed)
-        refresher = FactsRefresher(app.state.engine, settings.resolved_home, settings.facts_refresh_seconds)
-        refresher.start()
-        # policy matching follows the facts (new notices when a new facts version appears)
-        matcher = MatchFollower(app.state.engine, settings.resolved_home, settings.facts_refresh_seconds)
-        matcher.start()
-        try:
+        # queued jobs, the facts refresher and the match follower (pubdata.workers)
+        with workers.running(app.state.engine, settings) as work:
+            app.state.job_runner = work.job_runner
             yield
-        finally:
-            matcher.stop()
-            refresher.stop()
-            runner.stop()
 
     app = FastAPI(
         lifespan=lifespan,

@@ -328,6 +328,8 @@ class JobRunner:
     run, each job in a thread of its own. ``wake()`` makes it look at once (after a job is queued);
     otherwise it looks every ``poll_seconds``. It also fails jobs whose process has died."""
 
+    name = "pubdata-job-runner"
+
     def __init__(
         self,
         engine: Engine,
