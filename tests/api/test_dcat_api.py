@@ -47,8 +47,10 @@ def test_jsonld_has_a_prefix_context(client, session):  # noqa: ANN001
     body = client.get("/catalog.jsonld").json()
     for prefix in ("dcat", "dct", "foaf", "vcard", "hydra", "skos", "xsd"):
         assert body["@context"][prefix] == rdf.PREFIXES[prefix]
-    types = [n.get("@type") for n in body["@graph"]]
-    assert "dcat:Catalog" in types and "dcat:Dataset" in types
+    types = {
+        t for n in body["@graph"] for t in ([n["@type"]] if isinstance(n.get("@type"), str) else n.get("@type", []))
+    }
+    assert {"dcat:Catalog", "dcat:Dataset", "dcat:Distribution", "foaf:Document"} <= types
 
 
 @pytest.mark.parametrize("ext", list(MEDIA))

@@ -18,6 +18,9 @@ BASE = "http://data.example.cn"
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 EU_ACCESS = "http://publications.europa.eu/resource/authority/access-right/"
+IANA = "http://www.iana.org/assignments/media-types/"
+PLANNED = "http://publications.europa.eu/resource/authority/planned-availability/"
+DCATAP = Namespace("http://data.europa.eu/r5r/")
 FORMATS = {"ttl": "turtle", "jsonld": "json-ld", "rdf": "xml"}
 
 
@@ -107,6 +110,78 @@ def test_every_resource_is_a_distribution_with_access_url_and_format(session, as
         assert g.value(dist, DCT.modified).datatype == XSD.dateTime
     assert g.value(table, DCT.format) == URIRef("http://publications.europa.eu/resource/authority/file-type/CSV")
     assert g.value(attachment, DCT.format) == URIRef("http://publications.europa.eu/resource/authority/file-type/PDF")
+    assert g.value(table, DCAT.mediaType) == URIRef(IANA + "text/csv")
+    assert g.value(attachment, DCAT.mediaType) == URIRef(IANA + "application/pdf")
+    assert (URIRef(IANA + "text/csv"), RDF.type, DCT.MediaType) in g
+    for dist in (table, attachment):
+        assert g.value(dist, DCT.license) == g.value(ds_uri(entry), DCT.license)
+        assert g.value(dist, DCATAP.availability) == URIRef(PLANNED + "STABLE")
+        assert g.value(dist, DCAT.downloadURL) is None  # no download lookup given: no link
+
+
+def test_download_url_only_where_the_lookup_allows_it(session, as_actor, entry):  # noqa: ANN001
+    table, attachment = entry.resources
+    asked: list[list[str]] = []
+
+    def lookup(allowed: bool):  # noqa: ANN202
+        def tables(entries):  # noqa: ANN001, ANN202
+            asked.append([e.code for e in entries])
+            return {table.id: allowed}
+
+        return tables
+
+    uri = URIRef(f"{BASE}/dataset/{entry.name}/resource/{table.id}")
+    g = parsed(dcat.dataset_document(session, as_actor("anonymous"), entry.name, BASE, downloads=lookup(True)))
+    assert g.value(uri, DCAT.downloadURL) == URIRef(f"{BASE}/api/v1/resources/{table.id}/download.csv")
+    assert g.value(uri, DCAT.mediaType) == URIRef(IANA + "text/csv")
+    no = URIRef(f"{BASE}/dataset/{entry.name}/resource/{attachment.id}")
+    assert g.value(no, DCAT.downloadURL) is None
+    g = parsed(dcat.catalog_document(session, as_actor("anonymous"), BASE, downloads=lookup(False)))
+    assert g.value(uri, DCAT.downloadURL) is None
+    # a published table is described as the CSV the store serves, whoever asks
+    assert g.value(uri, DCT.format) == URIRef("http://publications.europa.eu/resource/authority/file-type/CSV")
+    assert asked == [[entry.code], [entry.code]]
+
+
+def test_typed_ranges_and_fallbacks(session, as_actor):  # noqa: ANN001
+    org = make_org(session, name="青岛市海洋发展局")
+    e = make_entry(
+        session,
+        organisation=org.code,
+        description="",
+        licence="https://creativecommons.org/licenses/by/4.0/",
+        resources=[{"name": "海图", "format": "dwg"}],
+    )
+    g = parsed(dcat.catalog_document(session, as_actor("anonymous"), BASE), "rdf")
+    ds = ds_uri(e)
+    # no description: the title stands in (dct:description is mandatory in DCAT-AP)
+    assert g.value(ds, DCT.description) == Literal(e.title, lang="zh")
+    # no contact: the publishing department is the contact point
+    contact = g.value(ds, DCAT.contactPoint)
+    assert (contact, RDF.type, VCARD.Kind) in g and (contact, RDF.type, VCARD.Organization) in g
+    assert g.value(contact, VCARD.fn) == Literal("青岛市海洋发展局", lang="zh")
+    # a licence given as a URL is that URL, typed
+    licence = URIRef("https://creativecommons.org/licenses/by/4.0/")
+    assert g.value(ds, DCT.license) == licence and (licence, RDF.type, DCT.LicenseDocument) in g
+    # a format outside the EU file types: a typed node labelled with it, never a literal
+    (dist,) = g.objects(ds, DCAT.distribution)
+    fmt = g.value(dist, DCT.format)
+    assert not isinstance(fmt, Literal) and (fmt, RDF.type, DCT.MediaTypeOrExtent) in g
+    assert g.value(fmt, RDFS.label) == Literal("DWG") and g.value(dist, DCAT.mediaType) is None
+    # landing page, homepage and language carry the classes DCAT-AP gives their ranges
+    assert (g.value(ds, DCAT.landingPage), RDF.type, FOAF.Document) in g
+    cat = URIRef(f"{BASE}/catalog")
+    assert (g.value(cat, FOAF.homepage), RDF.type, FOAF.Document) in g
+    language = URIRef("http://publications.europa.eu/resource/authority/language/ZHO")
+    assert g.value(ds, DCT.language) == language and (language, RDF.type, DCT.LinguisticSystem) in g
+    # publishers have an ADMS publisher type, a labelled skos:Concept
+    for agent in (g.value(ds, DCT.publisher), g.value(cat, DCT.publisher)):
+        kind = g.value(agent, DCT.type)
+        assert kind == URIRef("http://purl.org/adms/publishertype/LocalAuthority")
+        assert (kind, RDF.type, SKOS.Concept) in g and g.value(kind, SKOS.prefLabel) is not None
+    # the catalogue's own dates: its first entry, its latest change
+    assert g.value(cat, DCT.issued).toPython() == e.created_at
+    assert g.value(cat, DCT.modified).toPython() == e.modified_at
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,11 @@ search filters) and ``/dataset/{name}.{ttl,jsonld,rdf,xml}``. See docs/dcat.md.
 
 These paths are outside ``/api/``, so the routes render domain errors in the native API's JSON shape
 themselves rather than leaving them to the portal's HTML error page.
+
+Which distributions carry a ``dcat:downloadURL`` depends on the caller (the store's
+``table_downloads``: published tables whose rows the caller may read), so every answer varies on the
+credentials and an authenticated caller's answer is private: a shared cache must never hand one
+caller's download links (and so the grants they reveal) to another.
 """
 
 from __future__ import annotations
@@ -11,21 +16,31 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from pubdata.api import errors as api_errors
 from pubdata.api.deps import DB, ActorDep, Filters
+from pubdata.authz import Actor
 from pubdata.catalog import dcat
 from pubdata.errors import PubdataError
+from pubdata.store import export
 
 router = APIRouter(tags=["dcat"])
 
 
-def _rdf_response(build: Callable[[], bytes], extension: str) -> Response:
+def _downloads(session: Session, actor: Actor) -> dcat.DownloadLookup:
+    return lambda entries: export.table_downloads(session, actor, entries)
+
+
+def _rdf_response(build: Callable[[], bytes], extension: str, actor: Actor) -> Response:
     try:
         body = build()
     except PubdataError as exc:
         return api_errors.pubdata_error_response(exc)
-    return Response(body, media_type=dcat.FORMATS[extension].media_type)
+    headers = {"Vary": "Authorization, Cookie"}
+    if actor.is_authenticated:
+        headers["Cache-Control"] = "private"
+    return Response(body, media_type=dcat.FORMATS[extension].media_type, headers=headers)
 
 
 def _catalog_route(extension: str) -> Callable[..., Response]:
@@ -51,10 +66,11 @@ def _catalog_route(extension: str) -> Callable[..., Response]:
                 page=page,
                 collection_url=collection_url,
                 link_params=link_params,
+                downloads=_downloads(session, actor),
             )
             return doc.serialise(extension)
 
-        return _rdf_response(build, extension)
+        return _rdf_response(build, extension, actor)
 
     return export_catalog
 
@@ -62,9 +78,12 @@ def _catalog_route(extension: str) -> Callable[..., Response]:
 def _dataset_route(extension: str) -> Callable[..., Response]:
     def export_dataset(name: str, request: Request, session: DB, actor: ActorDep) -> Response:
         base_url = request.app.state.settings.resolved_base_url
-        return _rdf_response(
-            lambda: dcat.dataset_document(session, actor, name, base_url).serialise(extension), extension
-        )
+
+        def build() -> bytes:
+            downloads = _downloads(session, actor)
+            return dcat.dataset_document(session, actor, name, base_url, downloads=downloads).serialise(extension)
+
+        return _rdf_response(build, extension, actor)
 
     return export_dataset
 

@@ -7,13 +7,23 @@ properties is documented in docs/dcat.md.
 
 The triples are collected in an ``rdf.Document`` and written by its own writers (see rdf.py for why);
 ``to_graph()`` gives the same triples as an rdflib ``Graph``.
+
+The output conforms to DCAT-AP 3.0.0: it has no violation of SEMIC's SHACL shapes under RDFS
+inference (tests/catalog/test_dcat_conformance.py). Every object of a property whose range the
+shapes check is an IRI or blank node typed with that range (``dct:LicenseDocument``,
+``dct:LinguisticSystem``, ``dct:MediaType``, ``foaf:Document``, ``skos:Concept`` with a
+``skos:prefLabel``, …), never a literal.
+
+``dcat:downloadURL`` depends on who asks: the catalogue domain cannot see the store, so the caller
+passes ``downloads`` (the store's ``table_downloads``), which says for each resource with a published
+table whether this actor may download its rows. Without it no distribution gets a download URL.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -27,6 +37,7 @@ from pubdata.catalog import service, vocab
 from pubdata.catalog.models import CatalogEntry, CatalogResource
 from pubdata.catalog.rdf import (
     DCAT,
+    DCATAP,
     DCT,
     FOAF,
     HYDRA,
@@ -56,22 +67,18 @@ THEME_SCHEME_TITLE = "青岛市公共数据目录分类"
 
 _EU = "http://publications.europa.eu/resource/authority/"
 LANGUAGE_ZH = _EU + "language/ZHO"
-# Formats with a term in the EU file-type vocabulary, and their IANA media types.
-_FILE_TYPES: dict[str, str | None] = {
-    "CSV": "text/csv",
-    "JSON": "application/json",
-    "XML": "application/xml",
-    "XLS": "application/vnd.ms-excel",
-    "XLSX": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "PARQUET": "application/vnd.apache.parquet",
-    "PDF": "application/pdf",
-    "ZIP": "application/zip",
-    "GEOJSON": "application/geo+json",
-    "SHP": None,
-    "TXT": "text/plain",
-    "RDF_TURTLE": "text/turtle",
-}
+LANGUAGE_LABEL = "中文"
+# IANA media types as DCAT-AP writes them (the register's own URIs, http scheme).
+IANA_MEDIA_TYPES = "http://www.iana.org/assignments/media-types/"
+# The store serves a table's rows as CSV (the datapackage's default; also Parquet and JSON Lines):
+# a distribution backed by a published table is described as that CSV, whatever its source was.
+TABLE_FORMAT = "CSV"
+TABLE_DOWNLOAD_EXTENSION = "csv"
 _DISTRICT_CODES = {d.label: d.code for d in vocab.DISTRICTS} | {vocab.CITYWIDE: CITY_CODE}
+
+# resource id -> whether the actor may download its rows, for each of the entries' resources that
+# has a published table (the store's ``export.table_downloads``, bound to a session and an actor).
+DownloadLookup = Callable[[Sequence[CatalogEntry]], Mapping[str, bool]]
 
 
 class InvalidPage(Invalid):
@@ -139,6 +146,9 @@ class Uris:
     def access_url(self, resource: CatalogResource) -> str:
         return f"{self.base}/api/v1/resources/{resource.id}"
 
+    def download_url(self, resource: CatalogResource) -> str:
+        return f"{self.base}/api/v1/resources/{resource.id}/download.{TABLE_DOWNLOAD_EXTENSION}"
+
     def organisation(self, code: str) -> str:
         return f"{self.base}/organisation/{quote(code)}"
 
@@ -160,11 +170,13 @@ def _date(value: date) -> Lit:
 
 class _Builder:
     """Adds entries to a document; describes each shared node (department, theme, place, licence,
-    frequency, access right, format) once however many entries point at it."""
+    frequency, access right, format, media type, language, availability) once however many entries
+    point at it. ``tables`` is what the download lookup said about the entries being added."""
 
     def __init__(self, doc: Document, uris: Uris) -> None:
         self.doc = doc
         self.uris = uris
+        self.tables: Mapping[str, bool] = {}
         self._seen: set[object] = set()
         self._blanks = 0
 
@@ -177,6 +189,27 @@ class _Builder:
             return False
         self._seen.add(key)
         return True
+
+    def _concept(self, uri: str, label: str, scheme: str) -> str:
+        """A term of a published vocabulary, as a ``skos:Concept`` with its label (the shapes require
+        ``skos:prefLabel`` on every concept)."""
+        if self._once(("concept", uri)):
+            self.doc.add(uri, RDF.type, SKOS.Concept)
+            self.doc.add(uri, SKOS.prefLabel, _zh(label))
+            self.doc.add(uri, SKOS.inScheme, scheme)
+        return uri
+
+    def document(self, uri: str) -> str:
+        """A web page (landing page, homepage): ``foaf:Document``."""
+        if self._once(("document", uri)):
+            self.doc.add(uri, RDF.type, FOAF.Document)
+        return uri
+
+    def language(self) -> str:
+        if self._once("language"):
+            self.doc.add(LANGUAGE_ZH, RDF.type, DCT.LinguisticSystem)
+            self.doc.add(LANGUAGE_ZH, RDFS.label, _zh(LANGUAGE_LABEL))
+        return LANGUAGE_ZH
 
     def theme(self, code: str) -> str:
         uri = self.uris.theme(code)
@@ -203,13 +236,20 @@ class _Builder:
                 self.doc.add(scheme, SKOS.hasTopConcept, self.theme(term.code))
         return scheme
 
+    def agent(self, uri: str, name: str, publisher_type: vocab.Term) -> str:
+        """An organisation as ``foaf:Agent`` with its name and ADMS publisher type."""
+        add = self.doc.add
+        add(uri, RDF.type, FOAF.Organization)
+        add(uri, RDF.type, FOAF.Agent)
+        add(uri, FOAF.name, _zh(name))
+        add(uri, DCT.type, self._concept(publisher_type.uri, publisher_type.label, vocab.PUBLISHER_TYPE_SCHEME))
+        return uri
+
     def publisher(self, entry: CatalogEntry) -> str:
         org = entry.organisation
         uri = self.uris.organisation(org.code)
         if self._once(("org", org.id)):
-            self.doc.add(uri, RDF.type, FOAF.Organization)
-            self.doc.add(uri, RDF.type, FOAF.Agent)
-            self.doc.add(uri, FOAF.name, _zh(org.name))
+            self.agent(uri, org.name, vocab.publisher_type(org.kind))
             self.doc.add(uri, DCT.identifier, Lit(org.code))
         return uri
 
@@ -225,12 +265,14 @@ class _Builder:
         return uri
 
     def licence(self, text: str) -> str:
-        if SAFE_URL.match(text):
-            return text
-        node = Blank("licence" + hashlib.sha1(text.encode()).hexdigest()[:16])
+        """The licence as ``dct:LicenseDocument``: its own URL when it is one, else a blank node
+        labelled with its name."""
+        is_url = bool(SAFE_URL.match(text))
+        node = text if is_url else Blank("licence" + hashlib.sha1(text.encode()).hexdigest()[:16])
         if self._once(("licence", text)):
             self.doc.add(node, RDF.type, DCT.LicenseDocument)
-            self.doc.add(node, RDFS.label, _zh(text))
+            if not is_url:
+                self.doc.add(node, RDFS.label, _zh(text))
         return node
 
     def frequency(self, code: str) -> str:
@@ -250,14 +292,54 @@ class _Builder:
             self.doc.add(uri, SKOS.notation, Lit(term.code))
         return uri
 
+    def file_type(self, fmt: str) -> str:
+        """``dct:format``: the EU file-type term, or for a format outside that vocabulary a blank
+        ``dct:MediaTypeOrExtent`` labelled with it (the shapes accept no literal)."""
+        if fmt in vocab.FILE_TYPES:
+            node: str = _EU + "file-type/" + fmt
+        else:
+            node = Blank("format" + hashlib.sha1(fmt.encode()).hexdigest()[:16])
+        if self._once(("format", fmt)):
+            self.doc.add(node, RDF.type, DCT.MediaTypeOrExtent)
+            self.doc.add(node, RDFS.label, Lit(fmt))
+        return node
+
+    def media_type(self, media: str) -> str:
+        """``dcat:mediaType``: the IANA register's URI of the type, as ``dct:MediaType``."""
+        uri = IANA_MEDIA_TYPES + media
+        if self._once(("media", media)):
+            self.doc.add(uri, RDF.type, DCT.MediaType)
+            self.doc.add(uri, RDFS.label, Lit(media))
+        return uri
+
+    def availability(self) -> str:
+        term = vocab.AVAILABILITY_STABLE
+        return self._concept(term.uri, term.label, vocab.AVAILABILITY_SCHEME)
+
+    def contact(self, entry: CatalogEntry) -> Blank:
+        """The entry's contact, or when it names none, its publishing department."""
+        contact = self._blank("contact")
+        add = self.doc.add
+        add(contact, RDF.type, VCARD.Kind)
+        if not (entry.contact_name or entry.contact_email or entry.contact_phone):
+            add(contact, RDF.type, VCARD.Organization)
+            add(contact, VCARD.fn, _zh(entry.organisation.name))
+            return contact
+        add(contact, VCARD.fn, _zh(entry.contact_name or entry.organisation.name))
+        if entry.contact_email:
+            add(contact, VCARD.hasEmail, "mailto:" + quote(entry.contact_email.strip(), safe="@+"))
+        if entry.contact_phone:
+            add(contact, VCARD.hasTelephone, "tel:" + quote("".join(entry.contact_phone.split()), safe="+"))
+        return contact
+
     def dataset(self, entry: CatalogEntry) -> str:
         ds = self.uris.dataset(entry)
         add = self.doc.add
         add(ds, RDF.type, DCAT.Dataset)
         add(ds, DCT.identifier, Lit(entry.code))
         add(ds, DCT.title, _zh(entry.title))
-        if entry.description:
-            add(ds, DCT.description, _zh(entry.description))
+        # dct:description is mandatory in DCAT-AP: an entry registered without one has its title
+        add(ds, DCT.description, _zh(entry.description or entry.title))
         add(ds, DCT.publisher, self.publisher(entry))
         add(ds, DCAT.theme, self.theme(entry.category))
         for tag in entry.tag_names:
@@ -266,7 +348,7 @@ class _Builder:
         add(ds, DCT.modified, _datetime(entry.modified_at))
         add(ds, DCT.accrualPeriodicity, self.frequency(entry.update_frequency))
         add(ds, DCT.accessRights, self.access_rights(entry.open_type))
-        add(ds, DCT.language, LANGUAGE_ZH)
+        add(ds, DCT.language, self.language())
         if entry.district:
             add(ds, DCT.spatial, self.place(entry.district))
         if entry.temporal_start or entry.temporal_end:
@@ -279,16 +361,8 @@ class _Builder:
                 add(period, DCAT.endDate, _date(entry.temporal_end))
         if entry.licence:
             add(ds, DCT.license, self.licence(entry.licence))
-        if entry.contact_name or entry.contact_email or entry.contact_phone:
-            contact = self._blank("contact")
-            add(ds, DCAT.contactPoint, contact)
-            add(contact, RDF.type, VCARD.Kind)
-            add(contact, VCARD.fn, _zh(entry.contact_name or entry.organisation.name))
-            if entry.contact_email:
-                add(contact, VCARD.hasEmail, "mailto:" + quote(entry.contact_email.strip(), safe="@+"))
-            if entry.contact_phone:
-                add(contact, VCARD.hasTelephone, "tel:" + quote("".join(entry.contact_phone.split()), safe="+"))
-        add(ds, DCAT.landingPage, self.uris.landing_page(entry))
+        add(ds, DCAT.contactPoint, self.contact(entry))
+        add(ds, DCAT.landingPage, self.document(self.uris.landing_page(entry)))
         for resource in entry.resources:
             add(ds, DCAT.distribution, self.distribution(entry, resource))
         return ds
@@ -301,38 +375,41 @@ class _Builder:
         add(dist, DCT.title, _zh(resource.name))
         if resource.description:
             add(dist, DCT.description, _zh(resource.description))
-        fmt = (resource.format or "").strip().upper()
-        if fmt in _FILE_TYPES:
-            fmt_uri = _EU + "file-type/" + fmt
-            add(dist, DCT.format, fmt_uri)
-            if self._once(("format", fmt)):
-                add(fmt_uri, RDF.type, DCT.MediaTypeOrExtent)
-                add(fmt_uri, RDFS.label, Lit(fmt))
-            media = _FILE_TYPES[fmt]
+        is_table = resource.id in self.tables
+        fmt = TABLE_FORMAT if is_table else (resource.format or "").strip().upper()
+        if fmt:
+            add(dist, DCT.format, self.file_type(fmt))
+            media = vocab.FILE_TYPES.get(fmt)
             if media:
-                add(dist, DCAT.mediaType, "https://www.iana.org/assignments/media-types/" + media)
-        elif fmt:
-            add(dist, DCT.format, Lit(fmt))
+                add(dist, DCAT.mediaType, self.media_type(media))
         add(dist, DCAT.accessURL, self.uris.access_url(resource))
+        if is_table and self.tables[resource.id]:
+            add(dist, DCAT.downloadURL, self.uris.download_url(resource))
         add(dist, DCT.issued, _datetime(resource.created_at))
         add(dist, DCT.modified, _datetime(resource.modified_at))
         add(dist, DCT.accessRights, self.access_rights(entry.open_type))
+        if entry.licence:
+            add(dist, DCT.license, self.licence(entry.licence))
+        add(dist, DCT.language, self.language())
+        add(dist, DCATAP.availability, self.availability())
         return dist
 
-    def catalog(self) -> str:
+    def catalog(self, issued: datetime | None = None, modified: datetime | None = None) -> str:
         cat = self.uris.catalog
         add = self.doc.add
         add(cat, RDF.type, DCAT.Catalog)
         add(cat, DCT.title, _zh(CATALOG_TITLE))
         add(cat, DCT.description, _zh(CATALOG_DESCRIPTION))
-        add(cat, DCT.language, LANGUAGE_ZH)
-        add(cat, FOAF.homepage, self.uris.base + "/")
+        add(cat, DCT.language, self.language())
+        add(cat, FOAF.homepage, self.document(self.uris.base + "/"))
         add(cat, DCT.spatial, self.place(vocab.CITYWIDE))
+        if issued:
+            add(cat, DCT.issued, _datetime(issued))
+        if modified:
+            add(cat, DCT.modified, _datetime(modified))
         publisher = self.uris.catalog_publisher
         add(cat, DCT.publisher, publisher)
-        add(publisher, RDF.type, FOAF.Organization)
-        add(publisher, RDF.type, FOAF.Agent)
-        add(publisher, FOAF.name, _zh(CATALOG_PUBLISHER))
+        self.agent(publisher, CATALOG_PUBLISHER, vocab.publisher_type("department"))
         add(cat, DCAT.themeTaxonomy, self.theme_scheme())
         return cat
 
@@ -365,17 +442,39 @@ def _query(q: str, filters: Mapping[str, Sequence[str]] | None, offset: int, lim
     )
 
 
+def iter_chunks(
+    session: Session, actor: Actor, q: str = "", filters: Mapping[str, Sequence[str]] | None = None
+) -> Iterator[list[CatalogEntry]]:
+    """Every entry the actor may see that matches ``q`` and ``filters``, by code, ``_CHUNK`` at a time."""
+    offset = 0
+    while True:
+        result = service.search_entries(session, actor, _query(q, filters, offset, _CHUNK), max_rows=_CHUNK)
+        if result.entries:
+            yield result.entries
+        offset += _CHUNK
+        if offset >= result.count or not result.entries:
+            return
+
+
 def iter_entries(
     session: Session, actor: Actor, q: str = "", filters: Mapping[str, Sequence[str]] | None = None
 ) -> Iterable[CatalogEntry]:
     """Every entry the actor may see that matches ``q`` and ``filters``, by code, in chunks."""
-    offset = 0
-    while True:
-        result = service.search_entries(session, actor, _query(q, filters, offset, _CHUNK), max_rows=_CHUNK)
-        yield from result.entries
-        offset += _CHUNK
-        if offset >= result.count or not result.entries:
-            return
+    for chunk in iter_chunks(session, actor, q, filters):
+        yield from chunk
+
+
+def _catalogue_dates(session: Session, actor: Actor) -> tuple[datetime | None, datetime | None]:
+    """When the catalogue (as a whole, whatever the request's filters) got its first entry and
+    when an entry last changed: ``dct:issued`` and ``dct:modified`` of the dcat:Catalog."""
+
+    def first(sort: str) -> Any:
+        query = service.SearchQuery(sort=sort, limit=1, facets=(), load_entries=False)
+        summaries = service.search_entries(session, actor, query, max_rows=1).summaries
+        return summaries[0] if summaries else None
+
+    earliest, latest = first("created_asc"), first("modified_desc")
+    return (earliest.created_at if earliest else None, latest.modified_at if latest else None)
 
 
 @dataclass(frozen=True)
@@ -403,9 +502,11 @@ def catalog_document(
     page: str | int | None = None,
     collection_url: str | None = None,
     link_params: Sequence[tuple[str, str]] = (),
+    downloads: DownloadLookup | None = None,
 ) -> Document:
     """The catalogue as a dcat:Catalog of the entries the actor may see matching ``q`` and
-    ``filters`` (the catalogue search's own query and filters).
+    ``filters`` (the catalogue search's own query and filters). ``downloads`` (see
+    ``DownloadLookup``) decides which distributions get a ``dcat:downloadURL``; without it none do.
 
     Without ``page``: every matching entry. With ``page`` (1-based): ``PAGE_SIZE`` entries by code
     and a hydra:PagedCollection whose links are ``collection_url`` (default
@@ -417,10 +518,10 @@ def catalog_document(
     uris = Uris.of(base_url)
     doc = Document()
     builder = _Builder(doc, uris)
-    catalog = builder.catalog()
+    catalog = builder.catalog(*_catalogue_dates(session, actor))
 
     if number is None:
-        entries: Iterable[CatalogEntry] = iter_entries(session, actor, q, filters)
+        chunks: Iterable[list[CatalogEntry]] = iter_chunks(session, actor, q, filters)
     else:
         size = PAGE_SIZE
         query = _query(q, filters, (number - 1) * size, size)
@@ -432,10 +533,12 @@ def catalog_document(
                 details=[{"field": "page", "message": f"last page is {paging.last}"}],
             )
         _add_paging(doc, paging, collection_url or f"{uris.base}/catalog.ttl", link_params)
-        entries = result.entries
+        chunks = [result.entries]
 
-    for entry in entries:
-        doc.add(catalog, DCAT.dataset, builder.dataset(entry))
+    for entries in chunks:
+        builder.tables = downloads(entries) if downloads else {}
+        for entry in entries:
+            doc.add(catalog, DCAT.dataset, builder.dataset(entry))
     return doc
 
 
@@ -455,12 +558,16 @@ def _add_paging(doc: Document, paging: Paging, collection_url: str, params: Sequ
         doc.add(node, HYDRA.previousPage, link(paging.page - 1))
 
 
-def dataset_document(session: Session, actor: Actor, key: str, base_url: str) -> Document:
+def dataset_document(
+    session: Session, actor: Actor, key: str, base_url: str, *, downloads: DownloadLookup | None = None
+) -> Document:
     """One entry (by URL name, code or id) as a dcat:Dataset with its distributions, publisher,
-    theme and contact; ``EntryNotFound`` when the actor may not see it."""
+    theme and contact; ``EntryNotFound`` when the actor may not see it. ``downloads`` as in
+    ``catalog_document``."""
     entry = service.get_entry(session, actor, key)
     doc = Document()
     builder = _Builder(doc, Uris.of(base_url))
+    builder.tables = downloads([entry]) if downloads else {}
     doc.add(builder.uris.catalog, DCAT.dataset, builder.dataset(entry))
     return doc
 
@@ -470,6 +577,6 @@ def catalog_graph(session: Session, actor: Actor, base_url: str, **options: Any)
     return catalog_document(session, actor, base_url, **options).to_graph()
 
 
-def dataset_graph(session: Session, actor: Actor, key: str, base_url: str) -> Graph:
+def dataset_graph(session: Session, actor: Actor, key: str, base_url: str, **options: Any) -> Graph:
     """``dataset_document`` as an rdflib graph."""
-    return dataset_document(session, actor, key, base_url).to_graph()
+    return dataset_document(session, actor, key, base_url, **options).to_graph()

@@ -35,6 +35,7 @@ class Vocabulary:
 
 
 DCAT = Vocabulary("http://www.w3.org/ns/dcat#")
+DCATAP = Vocabulary("http://data.europa.eu/r5r/")  # DCAT-AP's own terms (dcatap:availability)
 DCT = Vocabulary("http://purl.org/dc/terms/")
 FOAF = Vocabulary("http://xmlns.com/foaf/0.1/")
 VCARD = Vocabulary("http://www.w3.org/2006/vcard/ns#")
@@ -47,6 +48,7 @@ XSD = Vocabulary("http://www.w3.org/2001/XMLSchema#")
 # Prefixes of every serialisation, and the JSON-LD @context.
 PREFIXES: dict[str, str] = {
     "dcat": str(DCAT),
+    "dcatap": str(DCATAP),
     "dct": str(DCT),
     "foaf": str(FOAF),
     "vcard": str(VCARD),

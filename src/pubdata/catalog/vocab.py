@@ -77,6 +77,49 @@ DISTRICTS: tuple[Term, ...] = (
 DISTRICT_NAMES: tuple[str, ...] = tuple(d.label for d in DISTRICTS)
 SPATIAL_COVERAGES: tuple[str, ...] = (CITYWIDE, *DISTRICT_NAMES)
 
+# --- standard vocabularies of the DCAT export (docs/dcat.md) ---------------------------------
+
+_EU = "http://publications.europa.eu/resource/authority/"
+
+# Formats with a term in the EU file-type vocabulary (``{_EU}file-type/<code>``) and their IANA
+# media types (None: no registered type).
+FILE_TYPES: dict[str, str | None] = {
+    "CSV": "text/csv",
+    "JSON": "application/json",
+    "XML": "application/xml",
+    "XLS": "application/vnd.ms-excel",
+    "XLSX": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "PARQUET": "application/vnd.apache.parquet",
+    "PDF": "application/pdf",
+    "ZIP": "application/zip",
+    "GEOJSON": "application/geo+json",
+    "SHP": None,
+    "TXT": "text/plain",
+    "RDF_TURTLE": "text/turtle",
+}
+
+# Planned availability, the EU vocabulary DCAT-AP 3 recommends for dcatap:availability: the platform
+# keeps every registered resource and every published table version, so all are STABLE.
+AVAILABILITY_SCHEME = _EU + "planned-availability"
+AVAILABILITY_STABLE = Term("STABLE", "长期可用", uri=AVAILABILITY_SCHEME + "/STABLE")
+
+# ADMS publisher types (dct:type of a publisher, recommended by DCAT-AP): the city's departments and
+# its regulator are local government; the operator (state-owned) and every other party a company.
+_ADMS = "http://purl.org/adms/publishertype/"
+PUBLISHER_TYPE_SCHEME = _ADMS + "1.0"
+PUBLISHER_TYPES: tuple[Term, ...] = (
+    Term("LocalAuthority", "地方政府部门", uri=_ADMS + "LocalAuthority"),
+    Term("Company", "企业", uri=_ADMS + "Company"),
+)
+_PUBLISHER_TYPE_OF_KIND = {"department": "LocalAuthority", "regulator": "LocalAuthority"}
+
+
+def publisher_type(organisation_kind: str) -> Term:
+    """The ADMS publisher type of an organisation of this kind (identity's OrganisationKind)."""
+    code = _PUBLISHER_TYPE_OF_KIND.get(organisation_kind, "Company")
+    return next(t for t in PUBLISHER_TYPES if t.code == code)
+
+
 FIELD_TYPES: tuple[str, ...] = ("string", "integer", "number", "boolean", "date", "datetime", "year")
 
 PERSONAL_KINDS: tuple[Term, ...] = (

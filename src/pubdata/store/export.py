@@ -23,10 +23,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pubdata.authz import Actor
 from pubdata.catalog import service as catalog
+from pubdata.catalog.models import CatalogEntry
 from pubdata.errors import Forbidden, Invalid, NotFound
 from pubdata.settings import get_settings
 from pubdata.store import engine
@@ -266,6 +268,24 @@ def datapackage(session: Session, actor: Actor, entry_key: str, *, base_url: str
     if unavailable:
         package["x-unavailableResources"] = unavailable
     return package
+
+
+def table_downloads(session: Session, actor: Actor, entries: Iterable[CatalogEntry]) -> dict[str, bool]:
+    """For each of the entries' resources that has a published table: whether the actor may download
+    its rows now (the rule of the datapackage and the resource page, ``has_row_access``: nothing is
+    charged or audited). What the DCAT export needs to give ``dcat:downloadURL`` only to those who
+    may follow it; the download itself checks again."""
+    resources = [(entry, resource) for entry in entries for resource in entry.resources]
+    if not resources:
+        return {}
+    published = set(
+        session.scalars(
+            select(StoreTable.resource_id).where(
+                StoreTable.resource_id.in_([r.id for _, r in resources]), StoreTable.current_version.is_not(None)
+            )
+        )
+    )
+    return {r.id: has_row_access(session, actor, e, r.id) for e, r in resources if r.id in published}
 
 
 def _table_schema_for_package(schema: dict[str, Any]) -> dict[str, Any]:
