@@ -58,7 +58,7 @@ from pubdata.enterprise.schemas import (
     fact_def_read,
 )
 from pubdata.errors import NotFound
-from pubdata.identity.models import Organisation
+from pubdata.identity import service as identity
 from pubdata.store import engine
 from pubdata.store import read as store_read
 from pubdata.store import service as store
@@ -288,9 +288,7 @@ def build_facts(
 
 def own_uscc(session: Session, actor: Actor) -> str | None:
     """The credit code of the actor's organisation (None without one)."""
-    if actor.organisation_id is None:
-        return None
-    org = session.get(Organisation, actor.organisation_id)
+    org = identity.own_organisation(session, actor)
     return org.uscc if org is not None else None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from pubdata.audit import service as audit
 from pubdata.authz import ANONYMOUS, SCOPES, Actor, Permission, Role, require, scopes_available_to
 from pubdata.db import keep_whatever_happens, utcnow
-from pubdata.errors import Forbidden
+from pubdata.errors import Forbidden, Unauthenticated
 from pubdata.identity import repository as repo
 from pubdata.identity.errors import (
     DuplicateOrganisation,
@@ -82,7 +83,7 @@ def get_organisation(session: Session, actor: Actor, code: str) -> Organisation:
     require(actor, Permission.IDENTITY_ORG_READ)
     org = repo.organisation_by_code(session, code)
     if org is None:
-        org_by_id = session.get(Organisation, int(code)) if code.isdigit() and int(code) < 2**31 else None
+        org_by_id = session.get(Organisation, int(code)) if code.isdecimal() and int(code) < 2**31 else None
         if org_by_id is None:
             raise OrganisationNotFound(f"机构不存在：{code}")
         org = org_by_id
@@ -106,6 +107,32 @@ def organisation_names_by_id(session: Session, actor: Actor, ids: list[int]) -> 
     if not ids:
         return {}
     return dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))).all())
+
+
+def own_organisation(session: Session, actor: Actor) -> Organisation | None:
+    """The actor's own organisation (None without one)."""
+    return session.get(Organisation, actor.organisation_id) if actor.organisation_id is not None else None
+
+
+def organisation_ids_by_uscc(session: Session, usccs: Sequence[str]) -> dict[str, int]:
+    """Which organisations hold these unified social credit codes: code → organisation id (codes no
+    organisation holds are left out). For system work such as notices; reveals nothing to a caller."""
+    out: dict[str, int] = {}
+    for start in range(0, len(usccs), 500):
+        chunk = usccs[start : start + 500]
+        rows = session.execute(select(Organisation.uscc, Organisation.id).where(Organisation.uscc.in_(chunk)))
+        out.update({uscc: org_id for uscc, org_id in rows if uscc})
+    return out
+
+
+def current_user(session: Session, actor: Actor) -> User:
+    """The calling user (401 for an anonymous caller)."""
+    if actor.user_id is None:
+        raise Unauthenticated("需要登录", code="auth.login_required")
+    user = session.get(User, actor.user_id)
+    if user is None:
+        raise UserNotFound("用户不存在")
+    return user
 
 
 def organisation_kind_counts(session: Session, actor: Actor) -> dict[str, int]:

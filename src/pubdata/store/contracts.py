@@ -3,15 +3,19 @@ domain (below it) keeps the requests, decisions and grants. The read path enforc
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy.orm import Session
 
 from pubdata.access import service as access
-from pubdata.access.models import AccessRequest
 from pubdata.access.schemas import Decision, RequestCreate, RequestRead, TableField
 from pubdata.authz import SYSTEM, Actor
 from pubdata.store import service as store
 from pubdata.store import table_schema
 from pubdata.store.read import table_fields
+
+if TYPE_CHECKING:
+    from pubdata.access.models import AccessRequest
 
 
 def table_columns(session: Session, resource_id: str) -> list[TableField]:

@@ -21,7 +21,7 @@ import hmac
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
@@ -34,13 +34,15 @@ from pubdata.audit import service as audit
 from pubdata.authz import Actor, Permission, require
 from pubdata.catalog import service as catalog
 from pubdata.catalog import vocab
-from pubdata.catalog.models import CatalogEntry
 from pubdata.errors import Forbidden, NotFound, RateLimited, Unauthenticated
 from pubdata.settings import get_settings
 from pubdata.store import files, table_schema
 from pubdata.store.errors import TableNotFound, VersionNotFound
 from pubdata.store.models import StoreTable, StoreVersion
 from pubdata.store.semantic import quote_identifier, sql_literal
+
+if TYPE_CHECKING:
+    from pubdata.catalog.models import CatalogEntry
 
 ROW_ID = "_id"
 ROW_NUMBER = "_rn"  # 0-based file row number inside the relation; ROW_ID = ROW_NUMBER + 1

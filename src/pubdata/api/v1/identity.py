@@ -7,10 +7,7 @@ from fastapi import APIRouter, Query
 from pubdata.api.deps import DB, ActorDep
 from pubdata.api.errors import ERROR_RESPONSES
 from pubdata.api.params import DbId
-from pubdata.errors import Unauthenticated
 from pubdata.identity import machines, service
-from pubdata.identity.errors import UserNotFound
-from pubdata.identity.models import User
 from pubdata.identity.schemas import (
     ClientCreate,
     ClientCreated,
@@ -41,12 +38,7 @@ def get_organisation(code: str, session: DB, actor: ActorDep) -> OrganisationRea
 
 @router.get("/me", response_model=UserRead, summary="The calling user")
 def me(session: DB, actor: ActorDep) -> UserRead:
-    if actor.user_id is None:
-        raise Unauthenticated("需要登录", code="auth.login_required")
-    user = session.get(User, actor.user_id)
-    if user is None:
-        raise UserNotFound("用户不存在")
-    return UserRead.model_validate(user)
+    return UserRead.model_validate(service.current_user(session, actor))
 
 
 @router.get("/tokens", response_model=list[TokenRead], summary="The caller's API tokens")

@@ -9,7 +9,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from pubdata.access import zones
-from pubdata.access.models import ZoneMember
 from pubdata.api.deps import DB, ActorDep
 from pubdata.api.errors import ERROR_RESPONSES
 from pubdata.api.params import DbId
@@ -42,7 +41,7 @@ class MemberRead(BaseModel):
     reason: str
 
 
-def _member(m: ZoneMember) -> MemberRead:
+def _member(m: zones.ZoneMember) -> MemberRead:
     return MemberRead(
         id=m.id, organisation_id=m.organisation_id, state=m.state, qualifications=m.qualifications,
         applied_at=m.applied_at, reviewed_at=m.reviewed_at, reason=m.reason,

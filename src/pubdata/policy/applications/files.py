@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pubdata import files as core_files
-from pubdata.errors import Invalid, PubdataError
+from pubdata.policy.errors import InvalidMaterial, MaterialTooLarge
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"%PDF-", "application/pdf"),
@@ -35,15 +35,6 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 _SNIFF = max(len(s) for s, _ in _SIGNATURES)
 KIND_LABELS = {"application/pdf": "PDF", "image/png": "PNG 图片", "image/jpeg": "JPEG 图片"}
 STAGING_MAX_AGE_S = 6 * 3600
-
-
-class MaterialTooLarge(PubdataError):
-    status = 413
-    code = "policy.material_too_large"
-
-
-class InvalidMaterial(Invalid):
-    code = "policy.invalid_material"
 
 
 def materials_root(home: Path) -> Path:

@@ -10,7 +10,7 @@ reads only their own organisation's notices; someone else's is "not found".
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -24,7 +24,7 @@ from pubdata.authz import Actor, Permission, require
 from pubdata.db import utcnow
 from pubdata.enterprise import service as enterprise
 from pubdata.errors import NotFound
-from pubdata.identity.models import Organisation
+from pubdata.identity import service as identity
 from pubdata.policy.matching.schemas import NoticeRead
 from pubdata.policy.models import PolicyNotice
 from pubdata.policy.packs.explain import money
@@ -82,15 +82,6 @@ def notice_text(pack: Pack, clause_id: str, amount: int | None, kind: str, facts
     return title[:300], "\n\n".join(paragraphs)
 
 
-def _organisations(session: Session, codes: Sequence[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for start in range(0, len(codes), 500):
-        chunk = codes[start : start + 500]
-        rows = session.execute(select(Organisation.uscc, Organisation.id).where(Organisation.uscc.in_(chunk)))
-        out.update({uscc: org_id for uscc, org_id in rows if uscc})
-    return out
-
-
 def create_notices(
     session: Session, pack: Pack, pack_version_id: int, facts: str, pairs: Iterable[NewlyEligible]
 ) -> int:
@@ -99,7 +90,7 @@ def create_notices(
     pairs = list(pairs)
     if not pairs:
         return 0
-    orgs = _organisations(session, sorted({p.uscc for p in pairs}))
+    orgs = identity.organisation_ids_by_uscc(session, sorted({p.uscc for p in pairs}))
     texts: dict[tuple[str, int | None, str], tuple[str, str]] = {}  # the same text for many enterprises
     rows = []
     for p in pairs:
