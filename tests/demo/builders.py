@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from pubdata import processes
 from pubdata.demo import progress as fill_progress
 
 
@@ -28,7 +30,7 @@ def make_fill_status(**overrides: Any) -> fill_progress.FillStatus:
         updated_at=now,
         finished_at=None,
         error=None,
-        worker=fill_progress._worker(),
+        worker=processes.process_name(tagged=False),
     )
     return replace(base, **overrides)
 
@@ -36,4 +38,4 @@ def make_fill_status(**overrides: Any) -> fill_progress.FillStatus:
 def dead_worker() -> str:
     """``host:pid`` of a process of this machine that has exited."""
     proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True)
-    return f"{fill_progress._worker().rpartition(':')[0]}:{int(proc.stdout)}"
+    return f"{socket.gethostname()}:{int(proc.stdout)}"

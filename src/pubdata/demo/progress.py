@@ -33,8 +33,6 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pubdata import files as core_files
+from pubdata import processes
 
 if TYPE_CHECKING:
     from pubdata.demo.records import FillProgress
@@ -63,29 +62,6 @@ def progress_file(home: Path) -> Path:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _worker() -> str:
-    """The process running the fill: ``host:pid``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _process_is_gone(worker: str) -> bool:
-    """True if ``worker`` names a process on this machine that no longer exists (a process on
-    another machine sharing the home cannot be checked, and is assumed alive)."""
-    host, _, pid_text = worker.rpartition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 @dataclass(frozen=True)
@@ -186,7 +162,7 @@ def read(home: Path) -> FillStatus | None:
         status = FillStatus.from_json(progress_file(home).read_text(encoding="utf-8"))
     except (OSError, ValueError, TypeError):
         return None
-    if status.state == LOADING and _process_is_gone(status.worker):
+    if status.state == LOADING and processes.is_gone(status.worker):
         return replace(status, state=FAILED, error=STOPPED)
     return status
 
@@ -213,7 +189,7 @@ class Recorder:
             updated_at=now,
             finished_at=None,
             error=None,
-            worker=_worker(),
+            worker=processes.process_name(tagged=False),
         )
         self._written = time.monotonic()
         self.started = False  # nothing is written until the fill reports (bad arguments leave no trace)

@@ -16,11 +16,8 @@ The command line runs a job in the foreground: ``start_foreground_ingest`` creat
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 import shutil
-import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -31,6 +28,7 @@ from pathlib import Path
 from sqlalchemy import Engine, event, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
+from pubdata import processes
 from pubdata.authz import Actor
 from pubdata.catalog import service as catalog
 from pubdata.db import session_scope, utcnow
@@ -278,7 +276,7 @@ def list_jobs(session: Session, actor: Actor, resource_id: str, *, limit: int = 
 
 def worker_name() -> str:
     """Identifies the process running a job: ``host:pid:random``."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    return processes.process_name()
 
 
 def claim_jobs(engine: Engine, worker: str, limit: int) -> list[str]:
@@ -324,32 +322,12 @@ def claim_jobs(engine: Engine, worker: str, limit: int) -> list[str]:
     return claimed
 
 
-def _process_is_gone(worker: str | None) -> bool:
-    """True if ``worker`` names a process on this machine that no longer exists."""
-    if not worker:
-        return False
-    host, _, rest = worker.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def _is_gone(worker: str | None, heartbeat_at: datetime | None, stale_seconds: float) -> bool:
     """Whether a running job's process is gone: no heartbeat for ``stale_seconds``, or a process on
     this machine that no longer exists."""
     if heartbeat_at is None or utcnow() - heartbeat_at > timedelta(seconds=stale_seconds):
         return True
-    return _process_is_gone(worker)
+    return processes.is_gone(worker)
 
 
 def fail_interrupted(engine: Engine, home: Path, *, stale_seconds: float, message: str) -> list[str]:
