@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 
 from pubdata.authz import Actor
 from pubdata.catalog import service as catalog
-from pubdata.catalog.models import CatalogEntry
 from pubdata.errors import Forbidden, Invalid, NotFound
 from pubdata.settings import get_settings
 from pubdata.store import engine
@@ -36,6 +35,9 @@ from pubdata.store.models import StoreTable
 from pubdata.store.query import count_rows, csv_bytes, json_value
 from pubdata.store.read import ROW_NUMBER, ReadPlan, has_row_access, open_label, plan_read, take_rows
 from pubdata.store.semantic import quote_identifier
+
+if TYPE_CHECKING:
+    from pubdata.catalog.models import CatalogEntry
 
 BATCH_ROWS = 65_536
 FORMATS = {
