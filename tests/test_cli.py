@@ -94,6 +94,23 @@ def test_resource_create_prints_the_new_id_and_refuses_bad_schemas(cli_home, tmp
     assert r.exit_code == 1 and "schema" in r.output
 
 
+def test_resource_create_gives_the_declared_resource_its_table_once(cli_home, tmp_path):
+    from pubdata.authz import SYSTEM
+    from pubdata.catalog import service as catalog
+    from pubdata.db import session_scope
+
+    entry_of_a_new_department("QD-T-3")  # declares one resource, named as its title
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"fields": [{"name": "uscc", "type": "string", "semanticType": "uscc"}]}))
+    r = run("resource", "create", "QD-T-3", "市场主体登记", "--schema", str(schema), "--json")
+    assert r.exit_code == 0, r.output
+    with session_scope() as s:
+        (resource,) = catalog.get_entry(s, SYSTEM, "QD-T-3").resources
+    assert json.loads(r.output)["resource_id"] == resource.id
+    r = run("resource", "create", "QD-T-3", "市场主体登记", "--schema", str(schema), "--json")
+    assert r.exit_code == 1 and json.loads(r.output)["error"]["code"] == "store.table_exists"
+
+
 def test_ingest_prints_the_version_report_as_json(cli_home, tmp_path):
     from pubdata.standards import uscc_with_check
 

@@ -582,8 +582,8 @@ COVERED_ELSEWHERE: dict[tuple[str, str], str] = {
     ("POST", "/applications/{application_id}/materials"): "applications",
     ("POST", "/applications/{application_id}/{action}"): "applications",
     # one's own notices, one by one (tests/policy/test_match_api.py, tests/policy/test_match_pages.py)
-    ("GET", "/api/v1/notices/{notice_id}"): "own notices",
-    ("POST", "/api/v1/notices/{notice_id}/read"): "own notices",
+    ("GET", "/api/v1/notices/{notice_id:int}"): "own notices",
+    ("POST", "/api/v1/notices/{notice_id:int}/read"): "own notices",
     ("GET", "/me/notices/{notice_id}"): "own notices",
     ("POST", "/me/notices/{notice_id}/read"): "own notices",
     # a match run answers with its counts (operator; tests/policy/test_match_api.py)
@@ -620,6 +620,7 @@ ROW_FREE: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/oauth-clients/{client_id}"): "identity",
     ("POST", "/oauth/token"): "identity",
     ("POST", "/api/v1/entries/{key}/resources"): "a new table's schema",
+    ("POST", "/api/v1/resources/{resource_id}/schema"): "the schema given to the resource's new table",
     ("GET", "/api/v1/resources/{resource_id}/schema"): "the table's schema",
     ("POST", "/api/v1/resources/{resource_id}/versions"): "the queued job (no result yet)",
     ("GET", "/api/v1/audit"): "audit records",

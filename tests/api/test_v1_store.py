@@ -127,3 +127,53 @@ def test_rejects_download_is_for_the_publisher_and_the_operator_only(
         assert r.status_code == 403, role
     missing = client.get(f"/api/v1/resources/{rid}/versions/7/rejects.csv", headers=auth(token_for(dept)))
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "store.version_not_found"
+
+
+def test_the_declared_resource_is_given_its_table_by_id_and_then_holds_the_rows(
+    client, session, as_actor, token_for, settings, tmp_path
+):
+    dept = as_actor("department")
+    entry = make_entry(session, dept, title="登记信息目录", resources=[{"name": "登记信息"}])
+    rid = entry.resources[0].id
+    h = auth(token_for(dept))
+    r = client.post(f"/api/v1/resources/{rid}/schema", json={"schema": SCHEMA}, headers=h)
+    assert r.status_code == 201, r.text
+    assert r.json()["resource_id"] == rid and r.json()["name"] == "登记信息"
+    again = client.post(f"/api/v1/resources/{rid}/schema", json={"schema": SCHEMA}, headers=h)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "store.table_exists"
+    by_name = client.post(f"/api/v1/entries/{entry.code}/resources", json={"name": "登记信息"}, headers=h)
+    assert by_name.status_code == 409 and by_name.json()["error"]["details"] == {"resource_id": rid}
+    from pubdata.standards import uscc_with_check
+    from pubdata.store import ingest
+
+    csv = tmp_path / "v1.csv"
+    csv.write_text(f"uscc\n{uscc_with_check('91370200MA0000001')}\n", encoding="utf-8")
+    assert ingest.ingest(session, dept, rid, csv, home=settings.resolved_home).state == "published"
+    package = client.get(f"/api/3/action/package_show?id={entry.name}").json()["result"]
+    (resource,) = package["resources"]
+    assert resource["id"] == rid and resource["datastore_active"] is True and resource["row_count"] == 1
+
+
+def test_the_declared_resource_is_given_its_table_by_its_name(client, session, as_actor, token_for):
+    dept = as_actor("department")
+    entry = make_entry(session, dept, resources=[{"name": "登记信息", "description": "登记在册"}])
+    r = client.post(f"/api/v1/entries/{entry.code}/resources", json={"name": "登记信息"}, headers=auth(token_for(dept)))
+    assert r.status_code == 201, r.text
+    assert r.json()["resource_id"] == entry.resources[0].id
+    resources = client.get(f"/api/v1/entries/{entry.code}").json()["resources"]
+    assert [(x["name"], x["description"]) for x in resources] == [("登记信息", "登记在册")]
+
+
+def test_only_the_entrys_department_or_the_operator_gives_a_resource_its_table(client, session, as_actor, token_for):
+    entry = make_entry(session, as_actor("department"))
+    url = f"/api/v1/resources/{entry.resources[0].id}/schema"
+    assert client.post(url, json={"schema": SCHEMA}).status_code == 401
+    for role, status in (("department", 403), ("enterprise", 403), ("operator", 201)):
+        r = client.post(url, json={"schema": SCHEMA}, headers=auth(token_for(as_actor(role))))
+        assert r.status_code == status, (role, r.text)
+    assert (
+        client.post(
+            "/api/v1/resources/no-such-resource/schema", json={}, headers=auth(token_for(as_actor("operator")))
+        ).status_code
+        == 404
+    )

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import httpx
 import pytest
+from ckanapi import RemoteCKAN
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from stdnum.cn import ric
@@ -25,6 +27,7 @@ from pubdata.standards import resident_id_problem, uscc_problem
 from pubdata.store import files
 from pubdata.store import service as store
 from tests.conftest import fresh_engine
+from tests.live import run_server
 
 SEED = city.DEFAULT_SEED
 RECORDS = 20_000
@@ -67,8 +70,7 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Filled]:
 def _table(f: Filled, code: str) -> tuple[str, Any]:
     """(resource id, current version) of an entry's records table."""
     with f.sessions() as session:
-        entry = catalog.get_entry(session, SYSTEM, code)
-        (resource,) = [r for r in entry.resources if r.name == records.TABLE_NAME]
+        (resource,) = catalog.get_entry(session, SYSTEM, code).resources  # the one it declares
         current = [v for v in store.list_versions(session, SYSTEM, resource.id) if v.current]
         schema = store.get_table(session, SYSTEM, resource.id).table_schema
         return resource.id, (current[0] if current else None, schema)
@@ -171,6 +173,34 @@ def test_tax_a_list_agrees_with_the_grade_table(filled: Filled) -> None:
     graded = {r[0] for r in _rows(filled, ANCHORS["tax_credit"], sql)}
     assert a_list and a_list <= graded
     assert len(graded - a_list) <= 0.02 * len(graded)  # the few the A list's dirty codes dropped
+
+
+@pytest.mark.server
+def test_each_entry_has_one_resource_the_one_it_declares_and_it_holds_the_rows(filled: Filled) -> None:
+    """What a CKAN client (ckanapi) and the v1 API see: one resource per entry, named as the
+    catalogue declares it, with a published table of rows — no empty declared resource beside it."""
+    declared = {e.code: e.resources[0].name for e in entries.compose(SEED)[0] if e.code in filled.codes}
+    with filled.sessions() as session:
+        names = {code: catalog.get_entry(session, SYSTEM, code).name for code in filled.codes}
+        opened = {
+            code for code in filled.codes if catalog.get_entry(session, SYSTEM, code).open_type == "unconditional"
+        }
+    assert opened and len(declared) == len(filled.codes)
+    with run_server(filled.engine, filled.home) as server, httpx.Client(base_url=server.url) as v1:
+        ckan = RemoteCKAN(server.url)
+        for code in sorted(filled.codes):
+            package = ckan.action.package_show(id=names[code])
+            (resource,) = package["resources"]
+            assert package["num_resources"] == 1, code
+            assert resource["name"] == declared[code], code
+            assert resource["datastore_active"] is True and resource["row_count"] > 0, code
+            if code in opened:
+                found = ckan.action.datastore_search(resource_id=resource["id"], limit=1)
+                assert found["total"] == resource["row_count"] and len(found["records"]) == 1, code
+            entry = v1.get(f"/api/v1/entries/{names[code]}").json()
+            assert [r["id"] for r in entry["resources"]] == [resource["id"]], code
+            table = v1.get(f"/api/v1/resources/{resource['id']}/schema").json()
+            assert table["name"] == declared[code] and table["current_version"] is not None, code
 
 
 def test_rerun_skips_current_entries_and_a_new_size_loads_again(filled: Filled) -> None:

@@ -19,7 +19,7 @@ from pubdata.authz import SYSTEM
 from pubdata.enterprise.facts import SOURCES
 from pubdata.standards import uscc_with_check
 from pubdata.store import ingest, service
-from pubdata.store.schemas import TableCreate
+from pubdata.store.schemas import ResourceTableCreate
 from tests.builders import make_entry, make_org
 
 A = uscc_with_check("91370202MA0000001")  # 市南区: trader with an independent site, key platform
@@ -276,7 +276,9 @@ def build_city(session: Session, home: Path, tmp: Path, only: Collection[str] | 
         entry = make_entry(
             session, code=source.entry_code, title=source.title, open_type=open_type, organisation=department.code
         )
-        table = service.create_table(session, SYSTEM, entry.code, TableCreate(name="数据明细", schema=schema))
+        table = service.create_resource_table(
+            session, SYSTEM, entry.resources[0].id, ResourceTableCreate(schema=schema)
+        )
         city.resources[key] = table.resource_id
         load(session, key, csv, table.resource_id, home, tmp)
     return city

@@ -45,7 +45,7 @@ class Demo:
         """Rows of a source table's current version, read straight from its file (the oracle)."""
         with session_scope(self.engine) as session:
             entry = catalog.get_entry(session, SYSTEM, SOURCES[key].entry_code)
-            (resource,) = [r for r in entry.resources if r.name == records.TABLE_NAME]
+            (resource,) = entry.resources  # the one it declares holds the rows
             number = store.get_table(session, SYSTEM, resource.id).current_version
         assert number is not None
         path = store_files.version_dir(self.home, resource.id, number) / store_files.DATA_FILE

@@ -220,6 +220,7 @@ STATE_CHANGING: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("POST", "/api/v1/oauth-clients"): ("tokens", {"json": {"name": "x", "scopes": ["read"]}}),
     ("DELETE", "/api/v1/oauth-clients/{client_id}"): ("tokens", {}),
     ("POST", "/api/v1/entries/{key}/resources"): ("catalog:write", {"json": {"name": "表"}}),
+    ("POST", "/api/v1/resources/{resource_id}/schema"): ("catalog:write", {"json": {}}),
     ("POST", "/api/v1/resources/{resource_id}/versions/{number}/current"): ("catalog:write", {}),
     ("POST", "/api/v1/resources/{resource_id}/versions"): (
         "catalog:write",

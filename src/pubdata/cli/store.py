@@ -25,8 +25,10 @@ def resource_create(
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a table to a catalogue entry; prints the new resource's id. Without --schema the schema is
-    derived from the entry's declared fields."""
+    """Give a catalogue entry a table; prints its resource's id. The resource the entry declares under
+    NAME gets it (so the entry keeps one resource, holding the rows); a new resource is added only
+    when the entry has none of that name. Without --schema the schema is derived from the entry's
+    declared fields."""
     use_home(home)
     from pubdata.db import migrate as run
     from pubdata.db import session_scope

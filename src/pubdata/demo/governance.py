@@ -20,8 +20,8 @@ from pubdata.access.models import AccessRequest, ZoneMember
 from pubdata.access.schemas import Decision, RequestCreate
 from pubdata.authz import SYSTEM, Actor, Role
 from pubdata.catalog import service as catalog
+from pubdata.demo import records
 from pubdata.demo.catalogue import ANCHOR_CODES
-from pubdata.demo.records import TABLE_NAME
 from pubdata.identity import service as identity
 from pubdata.store import contracts
 
@@ -56,10 +56,8 @@ def _department(session: Session, code: str) -> Actor:
 
 def _resource(session: Session, anchor: str) -> tuple[Any, str] | None:
     entry = catalog.get_entry(session, SYSTEM, ANCHOR_CODES[anchor])
-    for resource in entry.resources:
-        if resource.name == TABLE_NAME:
-            return entry, resource.id
-    return None
+    resource_id, has_table, _tag = records.table_of(session, SYSTEM, entry.code)
+    return (entry, resource_id) if has_table else None
 
 
 def _request(session: Session, consumer: Actor, anchor: str, mode: str = "rows") -> tuple[Any, int] | None:

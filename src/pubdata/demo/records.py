@@ -1,6 +1,6 @@
-"""The demo city's records: every catalogue entry gets a table and a published version of
-synthetic rows, loaded through the store's full pipeline (validation, rejects, quality report,
-atomic versioned publish).
+"""The demo city's records: every catalogue entry's declared resource gets its table and a
+published version of synthetic rows (an entry has one resource, and it holds the rows), loaded
+through the store's full pipeline (validation, rejects, quality report, atomic versioned publish).
 
 ``fill`` splits the requested number of records across the 5,099 entries — the 24 anchor entries
 get about three quarters (``record_anchors``), the others share the rest by update frequency, at
@@ -56,7 +56,8 @@ from pubdata.demo.record_sql import Gen, lit
 from pubdata.identity import service as identity
 from pubdata.store import ingest
 from pubdata.store import service as store
-from pubdata.store.schemas import TableCreate
+from pubdata.store.errors import TableNotFound
+from pubdata.store.schemas import ResourceTableCreate
 
 GENERATOR = "1"  # bump when generated values change: existing versions are then regenerated
 DEFAULT_RECORDS = 1_000_000
@@ -65,7 +66,6 @@ RECORDS_PER_ENTERPRISE = 250
 RECORDS_PER_PERSON = 100
 GENERIC_SHARE = 0.25  # of the records, for the entries other than the anchors
 MIN_ROWS = 20
-TABLE_NAME = "数据明细"
 FREQUENCY_WEIGHT = {"realtime": 4.0, "daily": 3.0, "weekly": 2.0, "monthly": 1.5, "quarterly": 1.0}
 FREQUENCY_WEIGHT |= {"yearly": 0.6, "irregular": 0.8}
 DUCKDB_MEMORY = "1GB"
@@ -293,10 +293,10 @@ def fill(
     only: Collection[str] | None = None,
     workers: int = 2,
 ) -> dict[str, Any]:
-    """Give every demo entry (or those whose codes are in ``only``) a table and a published
-    version of about ``records`` synthetic rows in all. The city itself must exist
-    (``city.build``). Returns counts: entries loaded, skipped (already current) and refused, rows
-    loaded and rejected."""
+    """Give every demo entry's declared resource (or those of the entries whose codes are in
+    ``only``) its table and a published version of about ``records`` synthetic rows in all. The
+    city itself must exist (``city.build``). Returns counts: entries loaded, skipped (already
+    current) and refused, rows loaded and rejected."""
     started = time.perf_counter()
     s = sizes(records)
     items, _times = entries.compose(seed)

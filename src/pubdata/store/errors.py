@@ -1,8 +1,12 @@
-from pubdata.errors import Invalid, NotFound
+from pubdata.errors import Conflict, Invalid, NotFound
 
 
 class TableNotFound(NotFound):
     code = "store.table_not_found"
+
+
+class TableExists(Conflict):
+    code = "store.table_exists"
 
 
 class InvalidSchema(Invalid):

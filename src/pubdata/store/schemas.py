@@ -6,9 +6,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class TableCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=4000)
+class ResourceTableCreate(BaseModel):
+    """The table given to a resource: its schema and how many rejected rows refuse a version."""
+
     table_schema: dict[str, Any] | None = Field(
         default=None,
         alias="schema",
@@ -17,6 +17,14 @@ class TableCreate(BaseModel):
     reject_threshold: float = Field(default=0.05, ge=0, le=1)
 
     model_config = ConfigDict(populate_by_name=True)
+
+
+class TableCreate(ResourceTableCreate):
+    """A table for an entry: the resource the entry declares under ``name`` gets it (its catalogue
+    description stays), or a new resource of that name with ``description`` is added."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
 
 
 class TableRead(BaseModel):

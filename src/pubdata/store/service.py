@@ -1,13 +1,18 @@
-"""The store's tables: creating a resource with its Table Schema, reading it back.
+"""The store's tables: giving a catalogue resource its Table Schema, reading it back.
 
-A table belongs to a catalogue resource. Creating one adds the resource to its entry through the
-catalogue service (so the same owner-or-operator rule and revision apply) and stores the schema,
-validated by ``table_schema.parse_schema`` or derived from the entry's declared fields.
+A table belongs to a catalogue resource, one table per resource. An entry's rows live in the
+resource it declares: ``create_table`` gives that resource its table when one of that name is
+declared, and adds a new resource to the entry only when none is (through the catalogue service, so
+the same owner-or-operator rule and revision apply). The schema is validated by
+``table_schema.parse_schema`` or derived from the entry's declared fields.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pubdata.authz import Actor, Permission, require
@@ -15,29 +20,75 @@ from pubdata.catalog import service as catalog
 from pubdata.catalog.schemas import ResourceIn
 from pubdata.db import utcnow
 from pubdata.store import quality, table_schema
-from pubdata.store.errors import TableNotFound, VersionNotFound, VersionNotPublished
+from pubdata.store.errors import TableExists, TableNotFound, VersionNotFound, VersionNotPublished
 from pubdata.store.models import StoreTable, StoreVersion
 from pubdata.store.read import may_read_rows
-from pubdata.store.schemas import TableCreate, TableRead, VersionRead
+from pubdata.store.schemas import ResourceTableCreate, TableCreate, TableRead, VersionRead
+
+if TYPE_CHECKING:
+    from pubdata.catalog.models import CatalogEntry, CatalogResource
 
 
 def create_table(session: Session, actor: Actor, entry_key: str, data: TableCreate) -> TableRead:
-    """Add a resource (table) to an entry the actor may edit, with its schema."""
-    entry = catalog.get_entry(session, actor, entry_key)
-    if data.table_schema is not None:
-        schema = table_schema.parse_schema(data.table_schema)
-    else:
-        schema = table_schema.schema_from_catalog_fields(list(entry.fields))
-    resource = catalog.add_resource(
+    """Give an entry the actor may edit a table with its schema: the entry's own resource named
+    ``data.name`` when it declares one (its name and description stay as the catalogue has them),
+    else a new resource of that name. ``TableExists`` (409) when that resource already has a table;
+    nothing is written when the schema or the permission is refused."""
+    entry = catalog.editable_entry(session, actor, entry_key)
+    declared = next((r for r in entry.resources if r.name == data.name), None)
+    if declared is not None:
+        _check_no_table(session, declared)
+    schema = _schema(entry, data)
+    resource = declared or catalog.add_resource(
         session, actor, entry.code, ResourceIn(name=data.name, description=data.description, format="CSV")
     )
+    return _give_table(session, entry, resource, schema, data)
+
+
+def create_resource_table(session: Session, actor: Actor, resource_id: str, data: ResourceTableCreate) -> TableRead:
+    """Give an existing resource its table, with its schema (derived from the entry's declared
+    fields when omitted): the way to load rows into the resource an entry was registered with.
+    The entry's department or the operator only; ``TableExists`` (409) when it has one already."""
+    resource = catalog.get_resource(session, actor, resource_id)
+    entry = catalog.editable_entry(session, actor, resource.entry.code)
+    _check_no_table(session, resource)
+    return _give_table(session, entry, resource, _schema(entry, data), data)
+
+
+def _table_exists(resource: CatalogResource) -> TableExists:
+    return TableExists(
+        f"资源“{resource.name}”已建立数据表（{resource.id}），不能重复建立", details={"resource_id": resource.id}
+    )
+
+
+def _check_no_table(session: Session, resource: CatalogResource) -> None:
+    if session.get(StoreTable, resource.id) is not None:
+        raise _table_exists(resource)
+
+
+def _schema(entry: CatalogEntry, data: ResourceTableCreate) -> table_schema.TableSchema:
+    if data.table_schema is not None:
+        return table_schema.parse_schema(data.table_schema)
+    return table_schema.schema_from_catalog_fields(list(entry.fields))
+
+
+def _give_table(
+    session: Session,
+    entry: CatalogEntry,
+    resource: CatalogResource,
+    schema: table_schema.TableSchema,
+    data: ResourceTableCreate,
+) -> TableRead:
     table = StoreTable(
         resource_id=resource.id,
         table_schema=table_schema.to_json(schema),
         reject_threshold=data.reject_threshold,
     )
     session.add(table)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # given its table by a concurrent request since the check
+        raise _table_exists(resource) from None
     return _read(table, entry.code, resource.name)
 
 

@@ -14,7 +14,7 @@ from pubdata.api.deps import DB, ActorDep, Home
 from pubdata.api.errors import ERROR_RESPONSES
 from pubdata.api.params import VersionNumber
 from pubdata.store import export, quality_report, read, service
-from pubdata.store.schemas import TableCreate, TableRead, VersionRead
+from pubdata.store.schemas import ResourceTableCreate, TableCreate, TableRead, VersionRead
 
 router = APIRouter(tags=["store"], responses=ERROR_RESPONSES)
 
@@ -24,10 +24,22 @@ router = APIRouter(tags=["store"], responses=ERROR_RESPONSES)
     response_model=TableRead,
     response_model_by_alias=True,
     status_code=201,
-    summary="Add a table to an entry, with its Table Schema",
+    summary="Give an entry a table with its Table Schema: the resource the entry declares under that name, "
+    "else a new resource (409 when that resource has a table already)",
 )
 def create_table(key: str, body: TableCreate, session: DB, actor: ActorDep) -> TableRead:
     return service.create_table(session, actor, key, body)
+
+
+@router.post(
+    "/resources/{resource_id}/schema",
+    response_model=TableRead,
+    response_model_by_alias=True,
+    status_code=201,
+    summary="Give an existing resource its table, with its Table Schema (409 when it has one already)",
+)
+def create_resource_table(resource_id: str, body: ResourceTableCreate, session: DB, actor: ActorDep) -> TableRead:
+    return service.create_resource_table(session, actor, resource_id, body)
 
 
 @router.get(
