@@ -3,7 +3,8 @@
 The file is read by DuckDB as text columns (CSV in UTF-8 or GBK/GB18030, XLSX through a staged CSV,
 JSON Lines, Parquet), its header checked against the schema, and every value normalised and checked
 in one streamed, vectorised query (``semantic``: a one-regex shortcut for values already canonical
-and valid, the full normalisation and checks for the rest; SQL for the schema's constraints). Only
+and valid; for the rest the cleaned value computed once, the normalisation from it, and the full
+checks unless the normalised value is canonical and valid; SQL for the schema's constraints). Only
 rows with a problem get the list of their problems built. Primary-key and unique-field duplicates
 are found afterwards with one ``GROUP BY`` each. Valid rows are written, typed, to ``data.parquet``;
 rejected ones to ``rejects.csv`` (row, column, value, reason).
@@ -330,10 +331,16 @@ def _select_layers(base: str, layers: list[list[str]]) -> str:
 
 
 def _reason_layer(
-    schema: table_schema.TableSchema, keep: list[str], fast: dict[int, semantic.FastPath | None]
+    schema: table_schema.TableSchema,
+    keep: list[str],
+    fast: dict[int, semantic.FastPath | None],
+    *,
+    settle: bool = False,
 ) -> tuple[list[str], list[tuple[int, str]]]:
     """Select list computing every reason column over the normalised values (the type check only
-    where the shortcut did not apply), and (field index, column) of each."""
+    where the shortcut as written did not apply, nor, with ``settle``, ``semantic.settled_sql`` on
+    the normalised value — both leave check characters to ``_check_characters``; then the
+    constraints), and (field index, column) of each."""
     q = semantic.quote_identifier
     layer = list(keep)
     reasons: list[tuple[int, str]] = []
@@ -343,6 +350,9 @@ def _reason_layer(
         checks: list[str] = []
         if kind != "string":  # text is never a problem
             check = semantic.problem_sql(kind, v, normalised=True)
+            settled = semantic.settled_sql(kind, v) if settle else None
+            if settled is not None:
+                check = f"CASE WHEN {settled} THEN NULL ELSE {check} END"
             spec = fast.get(i)
             checks.append(check if spec is None else f"CASE WHEN {_fast(i)} THEN NULL ELSE {check} END")
         checks += [f"CASE WHEN {cond} THEN {semantic.sql_literal(why)} END" for cond, why in _constraint_checks(f, v)]
@@ -352,12 +362,31 @@ def _reason_layer(
     return layer, reasons
 
 
+def _cleaned(i: int) -> str:
+    return f'"cleaned#{i}"'
+
+
+def _cleaned_layer(
+    schema: table_schema.TableSchema, keep: list[str], fast: dict[int, semantic.FastPath | None]
+) -> list[str]:
+    """The first step of each field's normalisation (``semantic.cleaned_sql``: half-width, trimmed),
+    computed once per value (the later steps refer to it several times), not where the shortcut
+    applies."""
+    layer = list(keep)
+    for i, f in enumerate(schema.fields):
+        cleaned = semantic.cleaned_sql(_kind(f), _text(i), halfwidth_function=True)
+        value = cleaned if fast.get(i) is None else f"CASE WHEN {_fast(i)} THEN NULL ELSE {cleaned} END"
+        layer.append(f"{value} AS {_cleaned(i)}")
+    return layer
+
+
 def _normalise_layer(
     schema: table_schema.TableSchema, keep: list[str], fast: dict[int, semantic.FastPath | None]
 ) -> list[str]:
+    """Each field's normalised value from its cleaned one (``_cleaned_layer``), or the shortcut's."""
     layer = list(keep)
     for i, f in enumerate(schema.fields):
-        full = semantic.normalise_sql(_kind(f), _text(i))
+        full = semantic.normalise_cleaned_sql(_kind(f), _cleaned(i))
         spec = fast.get(i)
         value = full if spec is None else f"CASE WHEN {_fast(i)} THEN {spec.canonical} ELSE {full} END"
         layer.append(f"{value} AS {semantic.quote_identifier(f.name)}")
@@ -373,9 +402,11 @@ def _rows_sql(schema: table_schema.TableSchema, relation: str) -> str:
     ``row_number()`` window would run the whole query on one thread.
 
     Layers, each computed once per value (DuckDB does not share subexpressions across CASE branches):
-    the text as written; whether it is already canonical and valid (``semantic.fast_path_sql``); the
-    normalised value (the full normalisation only where the shortcut does not apply); each reason
-    (the full check only where it does not apply; then the constraints); the flag; the kept texts.
+    the text as written; whether it is already canonical and valid (``semantic.fast_path``); where
+    not, the cleaned value (``semantic.cleaned_sql``); the normalised value (the rest of the
+    normalisation, from the cleaned value, only where the shortcut does not apply); each reason (the
+    full check only where neither the shortcut nor ``semantic.settled_sql`` applies; then the
+    constraints); the flag; the kept texts.
     """
     q = semantic.quote_identifier
     fields = schema.fields
@@ -386,8 +417,9 @@ def _rows_sql(schema: table_schema.TableSchema, relation: str) -> str:
     flags = [_fast(i) for i in shortcuts]
     text_layer = [f"CAST({q(f.name)} AS VARCHAR) AS {texts[i]}" for i, f in enumerate(fields)]
     fast_layer = [*texts, *(f"{spec.condition} AS {_fast(i)}" for i, spec in shortcuts.items())]
+    cleaned_layer = _cleaned_layer(schema, [*texts, *flags], fast)
     norm_layer = _normalise_layer(schema, [*texts, *flags], fast)
-    reason_layer, reasons = _reason_layer(schema, [*texts, *names], fast)
+    reason_layer, reasons = _reason_layer(schema, [*texts, *names], fast, settle=True)
     bad = " OR ".join(f"{col} IS NOT NULL" for _, col in reasons) or "false"
     flag_layer = [*texts, *names, f"({bad}) AS {BAD}"]
     kept = [
@@ -397,7 +429,8 @@ def _rows_sql(schema: table_schema.TableSchema, relation: str) -> str:
     ]
     final = [*names, BAD, *kept]
     return _select_layers(
-        f"SELECT * FROM {relation}", [text_layer, fast_layer, norm_layer, reason_layer, flag_layer, final]
+        f"SELECT * FROM {relation}",
+        [text_layer, fast_layer, cleaned_layer, norm_layer, reason_layer, flag_layer, final],
     )
 
 
@@ -411,6 +444,7 @@ def _problems_sql(schema: table_schema.TableSchema, rows: str) -> str:
     names = [q(f.name) for f in fields]
     base = f"SELECT rowid AS rid, * FROM {rows} WHERE {BAD}"
     text_layer = ["rid", *(f"coalesce({_raw(i)}, {names[i]}) AS {texts[i]}" for i in range(len(fields)))]
+    cleaned_layer = _cleaned_layer(schema, ["rid", *texts], {})
     norm_layer = _normalise_layer(schema, ["rid", *texts], {})
     reason_layer, reasons = _reason_layer(schema, ["rid", *texts, *names], {})
     items = ", ".join(
@@ -418,7 +452,7 @@ def _problems_sql(schema: table_schema.TableSchema, rows: str) -> str:
         for i, col in reasons
     )
     listed = f"list_filter([{items}], p -> p.reason IS NOT NULL)" if reasons else f"CAST([] AS {_PROBLEM_TYPE})"
-    return _select_layers(base, [text_layer, norm_layer, reason_layer, ["rid", f"{listed} AS problems"]])
+    return _select_layers(base, [text_layer, cleaned_layer, norm_layer, reason_layer, ["rid", f"{listed} AS problems"]])
 
 
 def _duplicates(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema) -> bool:
@@ -489,6 +523,7 @@ def _check(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema, rel
     rejected row, and the ``checked`` view that ``quality.measure`` reads: ``_row``, the normalised
     value of each field, ``_bad`` and the ``_problems`` list (empty for valid rows)."""
     q = semantic.quote_identifier
+    semantic.register_functions(con)
     con.execute(f"CREATE TABLE rows AS {_rows_sql(schema, relation)}")
     _check_characters(con, schema)
     con.execute(f"CREATE TABLE problem_rows AS {_problems_sql(schema, 'rows')}")

@@ -11,7 +11,11 @@ by one SQL expression, so the hot path never runs Python per row. Two builders p
 
 Only DuckDB built-ins are used (``regexp_matches``, ``substr``, ``strpos``, ``translate``,
 ``try_strptime``, ``try_cast``, ``CASE``); check sums are unrolled into plain arithmetic, which
-DuckDB evaluates a vector at a time. The rules of each kind, and where they come from:
+DuckDB evaluates a vector at a time. Ingestion computes the same thing in steps (the cleaned value
+once, :func:`cleaned_sql`, then :func:`normalise_cleaned_sql`), may map full-width characters other
+than digits with :func:`halfwidth` (NumPy over Arrow buffers, registered as a DuckDB function) instead
+of ``translate``, and skips the full check where :func:`settled_sql` holds. The rules of each kind,
+and where they come from:
 
 ``uscc`` — unified social credit code, GB 32100-2015 §4: 18 characters over the 31-character
     alphabet ``0-9 A-H J-N P-R T U W-Y`` (no I, O, Z, S, V); characters 3–8 are the registering
@@ -70,6 +74,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 SEMANTIC_KINDS: tuple[str, ...] = (
     "uscc",
@@ -116,6 +121,8 @@ _FULLWIDTH_ALNUM = "".join(chr(0xFEE0 + ord(c)) for c in _HALFWIDTH_ALL if c.isa
 _HALFWIDTH_ALNUM = "".join(c for c in _HALFWIDTH_ALL if c.isascii() and c.isalnum())
 _SPACE_CLASS = r"\s\x{00A0}\x{1680}\x{2000}-\x{200D}\x{2028}\x{2029}\x{202F}\x{205F}\x{2060}\x{3000}\x{FEFF}"
 _FULLWIDTH_PRESENT_RE = r"[\x{FF01}-\x{FF5E}\x{3000}]"
+_FULLWIDTH_NOT_DIGIT_RE = r"[\x{FF01}-\x{FF0F}\x{FF1A}-\x{FF5E}\x{3000}]"
+_FULLWIDTH_DIGITS = "".join(chr(0xFF10 + d) for d in range(10))
 _TRIM_RE = rf"^[{_SPACE_CLASS}]+|[{_SPACE_CLASS}]+$"
 
 _EMAIL_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
@@ -201,12 +208,19 @@ def _replace(value: str, pattern: str, replacement: str) -> str:
     return f"regexp_replace({value}, {_lit(pattern)}, {_lit(replacement)}, 'g')"
 
 
-def _trimmed(column_sql: str, *, table: tuple[str, str] | None) -> str:
-    """Whitespace (including ideographic, no-break and zero-width spaces) trimmed; empty → NULL."""
+def _trimmed(column_sql: str, *, table: tuple[str, str] | None, function: str | None = None) -> str:
+    """Whitespace (including ideographic, no-break and zero-width spaces) trimmed; empty → NULL.
+    ``table`` maps full-width characters to half-width ones, with ``translate`` or ``function``."""
     value = f"CAST({column_sql} AS VARCHAR)"
     if table is not None:
         # translate() is slow on long maps: only pay for it when a full-width character is present.
-        translated = f"translate({value}, {_lit(table[0])}, {_lit(table[1])})"
+        if function is not None:
+            translated = f"{function}({value})"
+        else:
+            translated = f"translate({value}, {_lit(table[0])}, {_lit(table[1])})"
+        # Full-width digits alone (the common case) need only the ten-character map, ~8× faster.
+        digits = f"translate({value}, {_lit(_FULLWIDTH_DIGITS)}, '0123456789')"
+        translated = f"CASE WHEN {_matches(value, _FULLWIDTH_NOT_DIGIT_RE)} THEN {translated} ELSE {digits} END"
         # strlen (bytes) = length (characters) means pure ASCII, the common case, and skips the regex.
         present = f"strlen({value}) <> length({value}) AND {_matches(value, _FULLWIDTH_PRESENT_RE)}"
         value = f"CASE WHEN {present} THEN {translated} ELSE {value} END"
@@ -215,24 +229,53 @@ def _trimmed(column_sql: str, *, table: tuple[str, str] | None) -> str:
 
 _ALL = (_FULLWIDTH_ALL, _HALFWIDTH_ALL)
 _ALNUM = (_FULLWIDTH_ALNUM, _HALFWIDTH_ALNUM)
+_HALFWIDTH_FUNCTIONS = {_ALL: "pubdata_halfwidth_all", _ALNUM: "pubdata_halfwidth_alnum"}
 
 
 def normalise_sql(kind: str, column_sql: str) -> str:
     """SQL for the canonical form of ``column_sql`` under ``kind`` (see the module docstring).
 
     Never raises at query time: a value that cannot be made canonical comes back cleaned but
-    otherwise as written, so :func:`problem_sql` can say what is wrong with it.
+    otherwise as written, so :func:`problem_sql` can say what is wrong with it. It is
+    :func:`normalise_cleaned_sql` applied to :func:`cleaned_sql` (a query may compute the cleaned
+    value once, in a layer of its own, as ingestion does).
+    """
+    return normalise_cleaned_sql(kind, cleaned_sql(kind, column_sql))
+
+
+def _halfwidth_table(kind: str) -> tuple[str, str] | None:
+    if kind == "string":
+        return None
+    return _ALNUM if kind in ("address", "person_name") else _ALL
+
+
+def cleaned_sql(kind: str, column_sql: str, *, halfwidth_function: bool = False) -> str:
+    """SQL for the first step of :func:`normalise_sql`: the value as text, its full-width characters
+    made half-width (all of them, or only letters and digits for addresses and names; none for plain
+    text), trimmed, and NULL when empty. Applying it again changes nothing.
+
+    With ``halfwidth_function`` the half-width mapping is the function :func:`register_functions`
+    adds to a connection (the same mapping over Arrow buffers: DuckDB's ``translate`` rebuilds its
+    map for every value, several microseconds per value with the 95-character map).
     """
     _require_kind(kind)
+    table = _halfwidth_table(kind)
+    return _trimmed(
+        column_sql, table=table, function=_HALFWIDTH_FUNCTIONS[table] if halfwidth_function and table else None
+    )
+
+
+def normalise_cleaned_sql(kind: str, v: str) -> str:
+    """SQL for the canonical form of ``v``, the output of :func:`cleaned_sql` for ``kind``."""
+    _require_kind(kind)
     if kind == "string":
-        return _trimmed(column_sql, table=None)
+        return v
     if kind == "address":
-        return _replace(_trimmed(column_sql, table=_ALNUM), rf"[{_SPACE_CLASS}]+", " ")
+        return _replace(v, rf"[{_SPACE_CLASS}]+", " ")
     if kind == "person_name":
-        v = _replace(_trimmed(column_sql, table=_ALNUM), rf"[{_SPACE_CLASS}]+", " ")
+        v = _replace(v, rf"[{_SPACE_CLASS}]+", " ")
         dotted = _replace(v, rf"\s*[{_MIDDLE_DOTS}·]\s*", "·")
         return f"CASE WHEN {_matches(v, _HAN_RE)} THEN {dotted} ELSE {v} END"
-    v = _trimmed(column_sql, table=_ALL)
     if kind in ("uscc", "resident_id"):
         return "upper(" + _replace(v, r"[\s-]+", "") + ")"
     if kind == "mobile":
@@ -291,7 +334,8 @@ def _phone_normalised(v: str) -> str:
 
 def _date_parsed(v: str) -> str:
     """SQL for ``v`` as a DATE (NULL when it is not one of the accepted spellings or not a real date)."""
-    bare = _replace(v, _MIDNIGHT_RE, "")
+    # The midnight time needs a colon: without one the regular expression need not run.
+    bare = f"CASE WHEN contains({v}, ':') THEN {_replace(v, _MIDNIGHT_RE, '')} ELSE {v} END"
     dashed = _replace(_replace(bare, r"[/.年月]", "-"), "日$", "")
     return (
         f"CASE WHEN {_matches(bare, _DATE_SEPARATED_RE)} "
@@ -369,6 +413,110 @@ def fast_path(
         return FastPath(f"{v} IN ({trues}, {falses})", f"CASE WHEN {v} IN ({trues}) THEN 'true' ELSE 'false' END")
     pattern = _FAST_PATTERNS.get(kind)
     return None if pattern is None else FastPath(_full_match(v, pattern), v)
+
+
+def settled_sql(kind: str, normalised_sql: str) -> str | None:
+    """A condition on a normalised value (the output of :func:`normalise_sql`) under which
+    ``problem_sql(kind, normalised_sql, normalised=True)`` is NULL — with the check character of a
+    code left to :func:`check_characters_ok`, as :func:`fast_path` with ``defer_check_character``
+    — or None. Most values that missed the shortcut as written are canonical once normalised
+    (``+86 139-0000-0000``, ``2000/1/1``, ``1,000``), and one anchored match then replaces the full
+    check. It is the shortcut's condition (which implies no problem for any text), for the kinds whose
+    shortcut keeps the value as it is, and for amounts and integers, whose shortcut's plain digits
+    pass every check of the kind."""
+    spec = fast_path(kind, normalised_sql, defer_check_character=True)
+    if spec is None or (spec.canonical != normalised_sql and kind not in ("amount", "integer")):
+        return None
+    return spec.condition
+
+
+def register_functions(con: Any) -> None:
+    """Add the half-width functions :func:`cleaned_sql` calls with ``halfwidth_function`` to a DuckDB
+    connection (once; a connection that has them is left as it is)."""
+    have = {
+        row[0]
+        for row in con.execute(
+            "SELECT function_name FROM duckdb_functions() WHERE function_name IN (?, ?)",
+            list(_HALFWIDTH_FUNCTIONS.values()),
+        ).fetchall()
+    }
+    for table, name in _HALFWIDTH_FUNCTIONS.items():
+        if name not in have:
+            con.create_function(
+                name,
+                _halfwidth_of(table),
+                ["VARCHAR"],
+                "VARCHAR",
+                type="arrow",
+                side_effects=False,
+            )
+
+
+def _halfwidth_of(table: tuple[str, str]) -> Any:
+    def function(values: pa.Array) -> pa.Array:  # DuckDB reads the parameters off the signature
+        return halfwidth(values, table)
+
+    return function
+
+
+def _halfwidth_lookup(table: tuple[str, str]) -> np.ndarray:
+    """Code point (of a three-byte UTF-8 character) → its one-byte replacement, 0 for the others."""
+    lookup = np.zeros(0x10000, dtype=np.uint8)
+    for wide, narrow in zip(table[0], table[1], strict=True):
+        if not (0x800 <= ord(wide) <= 0xFFFF and ord(narrow) < 0x80):
+            raise ValueError(f"unsupported mapping {wide!r} → {narrow!r}")
+        lookup[ord(wide)] = ord(narrow)
+    return lookup
+
+
+_HALFWIDTH_LOOKUPS = {table: _halfwidth_lookup(table) for table in _HALFWIDTH_FUNCTIONS}
+
+
+def halfwidth(values: pa.Array | pa.ChunkedArray, table: tuple[str, str]) -> pa.Array:
+    """``translate(value, table[0], table[1])`` of every value of an Arrow string array, over its
+    UTF-8 bytes: each three-byte character of the table (full-width forms, the ideographic space)
+    becomes its one ASCII byte, and the offsets move up by what was removed before them."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        values = values.cast(pa.large_string())
+    if values.null_count:
+        done = halfwidth(values.fill_null(""), table)
+        return pc.if_else(values.is_null(), pa.scalar(None, done.type), done)
+    n = len(values)
+    large = pa.types.is_large_string(values.type)
+    _, offsets_buffer, data_buffer = values.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if large else np.int32, count=values.offset + n + 1)
+    first = int(offsets[values.offset])
+    offsets = offsets[values.offset :].astype(np.int64) - first
+    data = (
+        np.frombuffer(data_buffer, dtype=np.uint8)[first : first + int(offsets[-1])]
+        if data_buffer
+        else np.zeros(0, np.uint8)
+    )
+    # In valid UTF-8 (DuckDB's strings are) a byte 0xE0–0xEF always starts a three-byte character.
+    lead = np.flatnonzero((data[:-2] & 0xF0) == 0xE0)
+    code_points = (
+        ((data[lead].astype(np.int64) & 0x0F) << 12)
+        | ((data[lead + 1].astype(np.int64) & 0x3F) << 6)
+        | (data[lead + 2].astype(np.int64) & 0x3F)
+    )
+    narrow = _HALFWIDTH_LOOKUPS[table][code_points]
+    mapped = narrow != 0
+    if not mapped.any():
+        return values
+    hits = lead[mapped]
+    out = data.copy()
+    out[hits] = narrow[mapped]
+    keep = np.ones(len(data), dtype=bool)
+    keep[hits + 1] = False
+    keep[hits + 2] = False
+    removed = np.concatenate(([0], np.cumsum(~keep)))
+    new_offsets = offsets - removed[offsets]
+    kind = pa.large_string() if large else pa.string()
+    return pa.Array.from_buffers(
+        kind, n, [None, pa.py_buffer(new_offsets.astype(np.int64 if large else np.int32)), pa.py_buffer(out[keep])]
+    )
 
 
 # --- check characters over whole columns ------------------------------------------------------------
