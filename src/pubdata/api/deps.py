@@ -15,9 +15,12 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import WithJsonSchema
 from sqlalchemy.orm import Session
 
+from pubdata.api.params import enum_item
 from pubdata.authz import ANONYMOUS, Actor
+from pubdata.catalog import vocab
 from pubdata.db import new_session, write_durable
 from pubdata.identity import machines
 from pubdata.identity import service as identity
@@ -98,17 +101,28 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 FilterParam = Annotated[list[str] | None, Query()]
 
 
+def _codes_and_labels(terms: tuple[vocab.Term, ...]) -> WithJsonSchema:
+    """A vocabulary filter's values: each term by its code or its Chinese label."""
+    return enum_item([v for t in terms for v in (t.code, t.label)])
+
+
+CategoryFilter = Annotated[list[Annotated[str, _codes_and_labels(vocab.CATEGORIES)]] | None, Query()]
+OpenTypeFilter = Annotated[list[Annotated[str, _codes_and_labels(vocab.OPEN_TYPES)]] | None, Query()]
+GradeFilter = Annotated[list[Annotated[str, _codes_and_labels(vocab.SECURITY_GRADES)]] | None, Query()]
+FrequencyFilter = Annotated[list[Annotated[str, _codes_and_labels(vocab.UPDATE_FREQUENCIES)]] | None, Query()]
+
+
 class CatalogFilters:
     """The catalogue's seven filters as query parameters, shared by search, facets and DCAT. Each may
     repeat: OR within a filter, AND across filters; values by code or Chinese label."""
 
     def __init__(
         self,
-        category: FilterParam = None,
+        category: CategoryFilter = None,
         organisation: FilterParam = None,
-        open_type: FilterParam = None,
-        security_grade: FilterParam = None,
-        update_frequency: FilterParam = None,
+        open_type: OpenTypeFilter = None,
+        security_grade: GradeFilter = None,
+        update_frequency: FrequencyFilter = None,
         district: FilterParam = None,
         tags: FilterParam = None,
     ) -> None:

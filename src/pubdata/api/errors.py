@@ -177,20 +177,39 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"model": ErrorResponse, "description": description}
+def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"model": ErrorResponse, "description": description}
+    if headers:
+        out["headers"] = headers
+    return out
 
+
+# the headers ``pubdata_error_response`` always sends with these statuses
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+_WWW_AUTHENTICATE = {
+    "WWW-Authenticate": {
+        "description": "The scheme to authenticate with",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _error("Malformed request (e.g. a body that is not JSON)"),
-    401: _error("Missing, invalid or expired credentials"),
+    401: _error("Missing, invalid or expired credentials", _WWW_AUTHENTICATE),
     403: _error("Not permitted (scope, role or CSRF token)"),
     404: _error("Not found, or not visible to the caller"),
     409: _error("Conflicts with the current state"),
     413: _error("Request body too large"),
     422: _error("Invalid input; `details` names each field"),
-    429: _error("Rate limit or quota exceeded; see `Retry-After`"),
-    503: _error("Server busy; see `Retry-After`"),
+    429: _error("Rate limit or quota exceeded; see `Retry-After`", _RETRY_AFTER),
+    503: _error("Server busy; see `Retry-After`", _RETRY_AFTER),
 }
 """The error responses every native API route may answer, declared at the router level."""
 

@@ -15,8 +15,11 @@ from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pubdata.api.deps import DB
+from pubdata.api.errors import ERROR_RESPONSES
 from pubdata.audit import service as audit
 from pubdata.authz import ANONYMOUS
 from pubdata.db import utcnow
@@ -25,6 +28,69 @@ from pubdata.identity import machines
 
 router = APIRouter(tags=["oauth"])
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+GRANT_TYPE = "client_credentials"
+
+
+class OAuthToken(BaseModel):
+    """RFC 6749 §5.1 access token response."""
+
+    access_token: str
+    token_type: str = Field(description="Always `Bearer`")
+    expires_in: int = Field(description="Seconds until the token expires")
+    scope: str = Field(description="The granted scopes, space-separated")
+
+
+class OAuthError(BaseModel):
+    """RFC 6749 §5.2 error response (not the native API's envelope)."""
+
+    error: str = Field(
+        json_schema_extra={"enum": ["invalid_request", "unsupported_grant_type", "invalid_scope", "invalid_client"]}
+    )
+    error_description: str = Field(description="What went wrong, in Chinese")
+
+
+_NO_STORE_HEADERS = {
+    "Cache-Control": {"schema": {"type": "string", "const": "no-store"}, "required": True},
+    "Pragma": {"schema": {"type": "string", "const": "no-cache"}, "required": True},
+}
+_TOKEN_REQUEST = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": [GRANT_TYPE]},
+                        "client_id": {"type": "string", "description": "Unless sent with HTTP Basic"},
+                        "client_secret": {"type": "string", "description": "Unless sent with HTTP Basic"},
+                        "scope": {"type": "string", "description": "Space-separated; default all the client's"},
+                    },
+                }
+            }
+        },
+    },
+    "security": [{"clientBasic": []}, {}],
+}
+_TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": OAuthToken, "description": "The access token", "headers": _NO_STORE_HEADERS},
+    400: {
+        "model": OAuthError,
+        "description": "`invalid_request`, `unsupported_grant_type` or `invalid_scope`",
+        "headers": _NO_STORE_HEADERS,
+    },
+    401: {
+        "model": OAuthError,
+        "description": "`invalid_client`: unknown client, wrong secret, revoked client",
+        "headers": {
+            **_NO_STORE_HEADERS,
+            "WWW-Authenticate": {"schema": {"type": "string"}, "required": True},
+        },
+    },
+    # refused by the request limits before the endpoint runs: the native API's envelope
+    **{status: ERROR_RESPONSES[status] for status in (413, 429, 503)},
+}
 
 
 def _error(status: int, error: str, description: str) -> JSONResponse:
@@ -46,11 +112,22 @@ def _basic(request: Request) -> tuple[str, str] | None:
     return unquote_plus(user), unquote_plus(password)
 
 
-@router.post("/oauth/token", summary="OAuth2 client credentials grant")
+@router.post(
+    "/oauth/token",
+    summary="OAuth2 client credentials grant",
+    response_model=None,
+    responses=_TOKEN_RESPONSES,
+    openapi_extra=_TOKEN_REQUEST,
+)
 async def token(request: Request, session: DB) -> Any:
-    form = await request.form()
+    try:
+        form = await request.form()
+    except StarletteHTTPException as exc:  # a malformed multipart body; an oversized one stays 413
+        if exc.status_code != 400:
+            raise
+        return _error(400, "invalid_request", f"请求体无法解析：{exc.detail}")
     fields = {k: str(v) for k, v in form.items()}
-    if fields.get("grant_type") != "client_credentials":
+    if fields.get("grant_type") != GRANT_TYPE:
         what = fields.get("grant_type") or "（缺少 grant_type）"
         return _error(400, "unsupported_grant_type", f"只支持 client_credentials 授权方式：{what}")
     credentials = _basic(request) or (fields.get("client_id", ""), fields.get("client_secret", ""))

@@ -15,6 +15,11 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
         "scheme": "bearer",
         "description": "An API token (`pubdata token create`, or `POST /api/v1/tokens`): `Authorization: Bearer pd_…`",
     },
+    "clientBasic": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "An OAuth client's id and secret, for `POST /oauth/token` only (or as form fields)",
+    },
     "ckanApiKey": {
         "type": "apiKey",
         "in": "header",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Path, Query
+from pydantic import WithJsonSchema
 
 DB_INT_MAX = 2**63 - 1  # SQLite INTEGER and PostgreSQL BIGINT
 
@@ -30,3 +31,10 @@ def enum_of(values: Any) -> dict[str, Any]:
     """``json_schema_extra`` declaring a query parameter's fixed list as an enum in the OpenAPI
     document, while the service keeps checking it (and naming the choices in Chinese)."""
     return {"enum": list(values)}
+
+
+def enum_item(values: Any) -> WithJsonSchema:
+    """``Annotated[str, enum_item(...)]``: a string item of a repeatable query parameter
+    (``list[...]``) whose fixed list the OpenAPI document declares as the items' enum, while the
+    service keeps checking it (and naming the choices in Chinese)."""
+    return WithJsonSchema({"type": "string", "enum": list(values)})

@@ -63,7 +63,7 @@ SCALAR_ATTRS = (
 def get_entry(session: Session, actor: Actor, key: str | int) -> CatalogEntry:
     """An entry by id, code or URL name; not found when the actor may not see it."""
     require(actor, Permission.CATALOG_ENTRY_READ)
-    if isinstance(key, int) or (isinstance(key, str) and key.isdigit() and int(key) <= MAX_ID):
+    if isinstance(key, int) or (isinstance(key, str) and key.isdecimal() and int(key) <= MAX_ID):
         entry = repo.entry_by_id(session, actor, int(key))
         if entry is None and isinstance(key, str):
             entry = repo.entry_by_code_or_name(session, actor, key)

@@ -96,7 +96,8 @@ class Measure(BaseModel):
 class Privacy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    epsilon: float = Field(gt=0, le=5, description="ε this query spends from the grant's budget")
+    # at least 0.001: a smaller ε underflows the noise scale to infinity (and no release that noisy is of use)
+    epsilon: float = Field(ge=0.001, le=5, description="ε this query spends from the grant's budget (0.001 … 5)")
 
 
 _MAX_ITEMS: dict[str, Any] = {"maxItems": MAX_FILTER_VALUES}

@@ -81,7 +81,7 @@ def _audit_query(params: dict[str, str]) -> tuple[audit.AuditQuery, int]:
     if since and until and until < since:
         raise Invalid("结束日期早于开始日期", field="until")
     page_text = params.get("page") or "1"
-    if not page_text.isdigit() or not 1 <= int(page_text) <= AUDIT_MAX_PAGE:
+    if not page_text.isdecimal() or not 1 <= int(page_text) <= AUDIT_MAX_PAGE:
         raise Invalid(f"页码应为 1 到 {AUDIT_MAX_PAGE} 之间的整数：{page_text}", field="page")
     page = int(page_text)
     q = audit.AuditQuery(

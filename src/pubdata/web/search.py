@@ -141,7 +141,7 @@ def parse_search(params: QueryParams, organisation_codes: set[str] | None = None
     if sort and sort not in SORT_OPTIONS:
         raise BadSearch(f"不支持的排序方式“{sort}”（可选：{'、'.join(SORT_OPTIONS.values())}）")
     raw_page = params.get("page", "1").strip() or "1"
-    if not raw_page.isdigit() or int(raw_page) < 1:
+    if not raw_page.isdecimal() or int(raw_page) < 1:
         raise BadSearch(f"页码“{raw_page}”无效：页码应为正整数")
     page = int(raw_page)
     if page > MAX_PAGE:

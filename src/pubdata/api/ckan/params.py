@@ -103,4 +103,4 @@ class Params:
 
 def fits_integer_id(key: str) -> bool:
     """False for an all-digit key too large to be a database id (PostgreSQL would fail on it)."""
-    return not key.isdigit() or int(key) <= INT_MAX
+    return not key.isdecimal() or int(key) <= INT_MAX

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from pubdata.api.deps import DB, ActorDep
@@ -74,9 +74,19 @@ def checkpoint(request: Request, session: DB, actor: ActorDep) -> dict[str, Any]
     return audit.checkpoint(session, actor, request.app.state.settings).as_json()
 
 
-@router.get("/audit/export.{fmt}", summary="Export the whole trail as csv or jsonl (regulator), streamed")
-def export(fmt: str, session: DB, actor: ActorDep) -> Response:
-    if fmt not in ("csv", "jsonl"):
+EXPORT_MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset=utf-8"}
+
+
+@router.get(
+    "/audit/export.{fmt}",
+    summary="Export the whole trail as csv or jsonl (regulator), streamed",
+    response_class=StreamingResponse,
+    responses={200: {"content": {media: {} for media in EXPORT_MEDIA.values()}}},
+)
+def export(
+    fmt: Annotated[str, Path(json_schema_extra=enum_of(EXPORT_MEDIA))], session: DB, actor: ActorDep
+) -> Response:
+    if fmt not in EXPORT_MEDIA:
         raise Invalid(f"不支持的导出格式：{fmt}（可用：csv、jsonl）", field="format")
     require(actor, Permission.AUDIT_TRAIL_READ)
 
@@ -90,6 +100,5 @@ def export(fmt: str, session: DB, actor: ActorDep) -> Response:
             for line in audit.export_lines(reading, actor, fmt):
                 yield line.encode()
 
-    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/jsonl; charset=utf-8"
     headers = {"Content-Disposition": f"attachment; filename=audit.{fmt}"}
-    return StreamingResponse(lines(), media_type=media, headers=headers)
+    return StreamingResponse(lines(), media_type=EXPORT_MEDIA[fmt], headers=headers)

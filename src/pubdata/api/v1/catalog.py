@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from pubdata.api.deps import DB, ActorDep, CatalogFilters, FilterParam, Filters
+from pubdata.api.deps import DB, ActorDep, CatalogFilters, Filters
 from pubdata.api.errors import ERROR_RESPONSES
-from pubdata.api.params import Offset, enum_of
+from pubdata.api.params import Offset, enum_item, enum_of
 from pubdata.catalog import service, vocab
 from pubdata.catalog.schemas import (
     EntryCreate,
@@ -24,6 +24,10 @@ from pubdata.catalog.schemas import (
 from pubdata.settings import get_settings
 
 router = APIRouter(tags=["catalogue"], responses=ERROR_RESPONSES)
+FacetParam = Annotated[
+    list[Annotated[str, enum_item(("", *service.FACETS))]] | None,
+    Query(description="Repeatable; default every facet, `facet=` none"),
+]
 
 
 def _search_query(
@@ -53,7 +57,7 @@ def search_entries(
     ),
     offset: Offset = 0,
     limit: int = Query(20, ge=0, le=1000),
-    facet: FilterParam = None,
+    facet: FacetParam = None,
     facet_limit: int = Query(50, ge=-1, le=1000),
 ) -> Response:
     query = _search_query(q, filters, facet, facet_limit, sort=sort, offset=offset, limit=limit)
@@ -76,7 +80,7 @@ def facets(
     actor: ActorDep,
     filters: Filters,
     q: str = Query("", max_length=200),
-    facet: FilterParam = None,
+    facet: FacetParam = None,
     facet_limit: int = Query(50, ge=-1, le=1000),
 ) -> dict[str, list[FacetValue]]:
     query = _search_query(q, filters, facet, facet_limit, limit=0)

@@ -76,7 +76,7 @@ def disposition_filename(header: str | None) -> str | None:
 
 def _check_declared_length(request: Request, limit: int, slack: int) -> None:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + slack:
+    if declared.isdecimal() and int(declared) > limit + slack:
         raise jobs.UploadTooLarge(jobs.upload_limit_message(limit))
 
 

@@ -97,7 +97,7 @@ async def receive_materials(
     if not boundary:
         raise materials.InvalidMaterial("multipart/form-data 请求缺少 boundary", field="file")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit * max_files + multipart.SLACK:
+    if declared.isdecimal() and int(declared) > limit * max_files + multipart.SLACK:
         raise materials.MaterialTooLarge(materials.limit_message(limit))
     limits.allow_body(request, limit * max_files + multipart.SLACK)  # streamed to disk under this limit
     receiver = _Receiver(home, limit, max_files, before_file, into if into is not None else ReceivedForm())

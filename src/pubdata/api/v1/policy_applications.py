@@ -4,17 +4,17 @@ of districts to reviewers. The services decide who may do what (docs/policy.md).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from pubdata.api.deps import DB, ActorDep, Home
 from pubdata.api.errors import ERROR_RESPONSES
-from pubdata.api.params import DbId
+from pubdata.api.params import DbId, enum_of
 from pubdata.api.v1.material_uploads import receive_materials
-from pubdata.policy.applications import files as materials
+from pubdata.catalog.vocab import DISTRICT_NAMES
 from pubdata.policy.applications import materials as mats
 from pubdata.policy.applications import reads, reviewers
 from pubdata.policy.applications import reviews as review
@@ -31,6 +31,7 @@ from pubdata.policy.applications.schemas import (
     ReviewerRead,
     ReviewerSet,
 )
+from pubdata.policy.errors import InvalidMaterial
 
 router = APIRouter(tags=["policy applications"], responses=ERROR_RESPONSES)
 
@@ -80,7 +81,11 @@ def list_applications(
     box: Literal["mine", "review", "all"] | None = Query(
         default=None, description="Default by role: a department's queue, everything for oversight, else mine"
     ),
-    state: str | None = Query(default=None, description="draft, submitted, returned, approved, rejected, …"),
+    state: str | None = Query(
+        default=None,
+        description="draft, submitted, returned, approved, rejected, …",
+        json_schema_extra=enum_of(apps.STATE_LABELS),
+    ),
 ) -> list[ApplicationSummary]:
     return reads.list_applications(session, actor, box=box, state=state)
 
@@ -121,12 +126,12 @@ async def upload_material(
     def check(fields: dict[str, str], _name: str) -> None:
         chosen = label or fields.get("label")
         if not chosen:
-            raise materials.InvalidMaterial("请给出材料名称 label（表单中写在文件之前，或用 ?label=）", field="label")
+            raise InvalidMaterial("请给出材料名称 label（表单中写在文件之前，或用 ?label=）", field="label")
         mats.begin_material(session, actor, application_id, chosen)
 
     form = await receive_materials(request, home, limit=limit, before_file=check)
     if not form.files:
-        raise materials.InvalidMaterial("表单中没有文件（字段 file）", field="file")
+        raise InvalidMaterial("表单中没有文件（字段 file）", field="file")
     chosen = label or form.fields.get("label", "")
     row = await run_in_threadpool(
         lambda: mats.add_material(session, actor, application_id, chosen, form.files[0].staged, home=home)
@@ -216,11 +221,20 @@ def disburse(application_id: DbId, body: DisburseIn, session: DB, actor: ActorDe
 
 
 @router.get("/policy-reviewers", response_model=list[ReviewerRead], summary="Who reviews which district")
-def list_reviewers(session: DB, actor: ActorDep, duty: str | None = None) -> list[ReviewerRead]:
+def list_reviewers(
+    session: DB,
+    actor: ActorDep,
+    duty: str | None = Query(default=None, json_schema_extra=enum_of(reviewers.DUTIES)),
+) -> list[ReviewerRead]:
     return reviewers.list_reviewers(session, actor, duty=duty)
 
 
 @router.put("/policy-reviewers/{district}", response_model=ReviewerRead, summary="Route a district to a department")
-def set_reviewer(district: str, body: ReviewerSet, session: DB, actor: ActorDep) -> ReviewerRead:
+def set_reviewer(
+    district: Annotated[str, Path(json_schema_extra=enum_of(DISTRICT_NAMES))],
+    body: ReviewerSet,
+    session: DB,
+    actor: ActorDep,
+) -> ReviewerRead:
     """The operator's: applications made from now on in ``district`` go to ``organisation``."""
     return reviewers.set_reviewer(session, actor, district, body.organisation, duty=body.duty)

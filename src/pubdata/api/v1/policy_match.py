@@ -94,11 +94,13 @@ def read_all(session: DB, actor: ActorDep) -> NoticeCount:
     return NoticeCount(unread=0)
 
 
-@router.get("/notices/{notice_id}", response_model=NoticeRead, summary="One of my notices")
+# ``:int``: a sibling's literal segment (``/notices/read-all``) is not a notice id, so a GET there is
+# 405 naming POST (as the document says), not this route's 422
+@router.get("/notices/{notice_id:int}", response_model=NoticeRead, summary="One of my notices")
 def get_notice(notice_id: DbId, session: DB, actor: ActorDep) -> NoticeRead:
     return notices.get_notice(session, actor, notice_id)
 
 
-@router.post("/notices/{notice_id}/read", response_model=NoticeRead, summary="Mark a notice read")
+@router.post("/notices/{notice_id:int}/read", response_model=NoticeRead, summary="Mark a notice read")
 def mark_read(notice_id: DbId, session: DB, actor: ActorDep) -> NoticeRead:
     return notices.mark_read(session, actor, notice_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -215,7 +215,7 @@ def rows(
 )
 def download(
     resource_id: str,
-    fmt: str,
+    fmt: Annotated[str, Path(json_schema_extra=enum_of(export.FORMATS))],
     session: DB,
     actor: ActorDep,
     home: Home,
