@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -24,9 +24,11 @@ from pubdata.demo import catalogue, entries, names
 from pubdata.demo.names import OrgSpec
 from pubdata.identity import service as identity
 from pubdata.identity.errors import OrganisationNotFound, UserNotFound
-from pubdata.identity.models import Organisation
 from pubdata.identity.schemas import OrganisationCreate, UserCreate
 from pubdata.policy.applications import reviewers
+
+if TYPE_CHECKING:
+    from pubdata.identity.models import Organisation
 
 DEFAULT_SEED = 20230306
 DEMO_PASSWORD = "Pubdata@Qingdao2023"

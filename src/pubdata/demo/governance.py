@@ -11,12 +11,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pubdata.access import service as access
 from pubdata.access import zones
-from pubdata.access.models import AccessRequest, ZoneMember
 from pubdata.access.schemas import Decision, RequestCreate
 from pubdata.authz import SYSTEM, Actor, Role
 from pubdata.catalog import service as catalog
@@ -67,11 +65,7 @@ def _request(session: Session, consumer: Actor, anchor: str, mode: str = "rows")
     if found is None:
         return None
     entry, rid = found
-    existing = session.scalar(
-        select(AccessRequest).where(
-            AccessRequest.resource_id == rid, AccessRequest.consumer_org_id == consumer.organisation_id
-        )
-    )
+    existing = next((r for r in access.list_requests(session, consumer, "mine") if r.resource_id == rid), None)
     if existing is not None:
         return entry, existing.id
     fields = [f.name for f in contracts.table_columns(session, rid)][:8]
@@ -119,8 +113,12 @@ def apply(session: Session) -> dict[str, int]:
     _advance(session, merchant, "outpatient_visits", operator, to="granted", mode="sandbox")
     session.flush()
     return {
-        "requests": len(session.scalars(select(AccessRequest.id)).all()),
-        "members": len(session.scalars(select(ZoneMember.id).where(ZoneMember.state == "admitted")).all()),
+        "requests": sum(len(access.list_requests(session, c, "mine")) for c in (bank, merchant)),
+        "members": sum(
+            m.state == "admitted"
+            for code in ("finance", "medical")
+            for m in zones.list_members(session, operator, code)
+        ),
     }
 
 

@@ -59,7 +59,6 @@ from pubdata.enterprise.schemas import (
 )
 from pubdata.errors import NotFound
 from pubdata.identity import service as identity
-from pubdata.store import engine
 from pubdata.store import read as store_read
 from pubdata.store import service as store
 from pubdata.store.semantic import sql_literal
@@ -184,12 +183,9 @@ def _default_year(trade: build.Source | None) -> int:
     this_year = _beijing_year()
     if trade is None:
         return this_year - 1
-    cur = engine.cursor()
-    try:
-        row = engine.run(cur, build.default_year_sql(trade, this_year)).fetchone()
-    finally:
-        cur.close()
-    return int(row[0]) if row and row[0] is not None else this_year - 1
+    _, rows = store.analytic_query(build.default_year_sql(trade, this_year))
+    year = rows[0][0] if rows else None
+    return int(year) if year is not None else this_year - 1
 
 
 def _sweep_staging(home: Path) -> None:
@@ -352,14 +348,8 @@ def read_facts(
 
 
 def _row(facts: FactsRead, uscc: str) -> dict[str, Any] | None:
-    cur = engine.cursor()
-    try:
-        result = engine.run(cur, f"SELECT * FROM {facts.relation} WHERE {KEY} = ?", [uscc])
-        names = [d[0] for d in result.description or []]
-        found = result.fetchone()
-    finally:
-        cur.close()
-    return dict(zip(names, found, strict=True)) if found is not None else None
+    names, rows = store.analytic_query(f"SELECT * FROM {facts.relation} WHERE {KEY} = ?", [uscc])
+    return dict(zip(names, rows[0], strict=True)) if rows else None
 
 
 def get_facts(session: Session, actor: Actor, uscc: str, *, home: Path) -> EnterpriseFacts:

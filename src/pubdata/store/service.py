@@ -9,7 +9,8 @@ the same owner-or-operator rule and revision apply). The schema is validated by
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +20,7 @@ from pubdata.authz import Actor, Permission, require
 from pubdata.catalog import service as catalog
 from pubdata.catalog.schemas import ResourceIn
 from pubdata.db import utcnow
-from pubdata.store import quality, table_schema
+from pubdata.store import engine, quality, table_schema
 from pubdata.store.errors import TableExists, TableNotFound, VersionNotFound, VersionNotPublished
 from pubdata.store.models import StoreTable, StoreVersion
 from pubdata.store.read import may_read_rows
@@ -157,3 +158,16 @@ def roll_back(session: Session, actor: Actor, resource_id: str, number: int) -> 
     table.updated_at = utcnow()
     session.flush()
     return _version_read(version, table)
+
+
+def analytic_query(sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run a read-only statement, written by a higher domain over files it owns (the enterprise
+    facts, policy match results), on this process's one DuckDB reader within the query timeout:
+    the column names and the rows. Never for a caller's SQL nor for store tables (those go through
+    the read plan, ``store.read``)."""
+    cur = engine.cursor()
+    try:
+        result = engine.run(cur, sql, params)
+        return [d[0] for d in result.description or []], result.fetchall()
+    finally:
+        cur.close()

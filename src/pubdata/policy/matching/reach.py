@@ -40,7 +40,7 @@ from pubdata.policy.matching.schemas import (
 from pubdata.policy.models import PolicyMatch, PolicyPackVersion
 from pubdata.policy.packs.engine import clause_cap, static_kind
 from pubdata.policy.packs.pack import Pack, compile_pack
-from pubdata.store import engine
+from pubdata.store import service as store
 from pubdata.store.semantic import sql_literal
 
 UNKNOWN_DISTRICT = "未知"
@@ -75,11 +75,7 @@ def _files(
 
 
 def _query(sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    cur = engine.cursor()
-    try:
-        return engine.run(cur, sql, params or []).fetchall()
-    finally:
-        cur.close()
+    return store.analytic_query(sql, params or [])[1]
 
 
 _REACH_SQL = """
