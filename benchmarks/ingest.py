@@ -176,7 +176,8 @@ def run(rows: int, repeat: int, work: Path, realistic: bool = False) -> None:
     from pubdata.db import migrate, session_scope
     from pubdata.identity import service as identity
     from pubdata.identity.schemas import OrganisationCreate
-    from pubdata.store import ingest, service
+    from pubdata.store import service
+    from pubdata.store.ingest import load as ingest
     from pubdata.store.schemas import TableCreate
 
     migrate()

@@ -69,7 +69,7 @@ def main() -> None:
     os.environ["PUBDATA_HOME"] = str(home)
     from pubdata.authz import ANONYMOUS
     from pubdata.db import session_scope
-    from pubdata.store import sql as store_sql
+    from pubdata.store.query import sql as store_sql
 
     baseline = duckdb.connect(config={"threads": 2, "memory_limit": "4GB", "preserve_insertion_order": True})
     baseline.execute("SET parquet_metadata_cache = true")

@@ -1,7 +1,7 @@
 """Semantic-type validation as ingestion runs it, against a per-row python-stdnum loop.
 
 Generates N rows in DuckDB, one column per semantic kind (about 3% of values corrupted), and checks
-every value of every column with the store's ingest check (``pubdata.store.ingest._check``: the
+every value of every column with the store's ingest check (``pubdata.store.ingest.load._check``: the
 one streamed query from the text as written to normalised values and per-row problems, the
 NumPy check-character pass, the problem rows) — what ``ingest`` runs between reading the file and
 writing Parquet. The per-row Python baseline runs over a sample of the same rows: python-stdnum for
@@ -30,8 +30,9 @@ import duckdb
 from stdnum.cn import ric
 
 from pubdata.standards import uscc_problem
-from pubdata.store import ingest, table_schema
-from pubdata.store.semantic import USCC_ALPHABET, resident_id_check_sql, uscc_check_sql
+from pubdata.store import table_schema
+from pubdata.store.ingest import load as ingest
+from pubdata.store.ingest.semantic import USCC_ALPHABET, resident_id_check_sql, uscc_check_sql
 
 COLUMNS = {
     "uscc": "uscc",

@@ -5,4 +5,3 @@ from pubdata.audit import models as audit_models  # noqa: F401
 from pubdata.catalog import models as catalog_models  # noqa: F401
 from pubdata.enterprise import models as enterprise_models  # noqa: F401
 from pubdata.identity import models as identity_models  # noqa: F401
-from pubdata.store import models as store_models  # noqa: F401

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from pubdata.enterprise.tasks import FactsRefresher
 from pubdata.policy.tasks import MatchFollower
 from pubdata.settings import Settings
-from pubdata.store.job_runner import JobRunner
+from pubdata.store.jobs.runner import JobRunner
 
 
 class Worker(Protocol):

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from pubdata.access.schemas import Decision, RequestCreate
 from pubdata.access.service import beijing_today
 from pubdata.authz import Actor
-from pubdata.store import contracts, ingest, service
+from pubdata.store import contracts, service
+from pubdata.store.ingest import load as ingest
 from pubdata.store.schemas import TableCreate
 from tests.builders import make_entry
 

@@ -39,7 +39,7 @@ from fastapi.testclient import TestClient
 from pubdata.authz import SYSTEM
 from pubdata.catalog import service as catalog
 from pubdata.catalog.schemas import EntryUpdate
-from pubdata.store import ingest
+from pubdata.store.ingest import load as ingest
 from pubdata.store.models import StoreJob
 from tests.access import people as people_fixture
 from tests.access.people import grant, load_people

@@ -11,7 +11,9 @@ import pytest
 from ckanapi import RemoteCKAN
 
 from pubdata.standards import uscc_with_check
-from pubdata.store import ingest, quality, service
+from pubdata.store import service
+from pubdata.store.ingest import load as ingest
+from pubdata.store.quality import checks as quality
 from pubdata.store.schemas import TableCreate
 from tests.builders import actor_of, make_entry, make_org, make_user
 

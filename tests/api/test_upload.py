@@ -14,7 +14,8 @@ import pytest
 
 from pubdata.authz import SYSTEM
 from pubdata.identity import service as identity
-from pubdata.store import job_runner, jobs
+from pubdata.store.jobs import queue as jobs
+from pubdata.store.jobs import runner as job_runner
 from tests import asgi, builders
 from tests.store.test_jobs import csv_text, make_table
 

@@ -43,7 +43,7 @@ def test_other_departments_and_anonymous_cannot_add_tables(client, session, as_a
 
 def test_versions_api_lists_and_rolls_back(client, session, as_actor, token_for, tmp_path):
     from pubdata.standards import uscc_with_check
-    from pubdata.store import ingest
+    from pubdata.store.ingest import load as ingest
 
     dept = as_actor("department")
     entry = make_entry(session, dept)
@@ -65,7 +65,7 @@ def test_versions_api_lists_and_rolls_back(client, session, as_actor, token_for,
 
 def _table_with_two_versions(client, session, as_actor, token_for, settings, tmp_path):
     from pubdata.standards import uscc_with_check
-    from pubdata.store import ingest
+    from pubdata.store.ingest import load as ingest
 
     dept = as_actor("department")
     entry = make_entry(session, dept, update_frequency="monthly")
@@ -144,7 +144,7 @@ def test_the_declared_resource_is_given_its_table_by_id_and_then_holds_the_rows(
     by_name = client.post(f"/api/v1/entries/{entry.code}/resources", json={"name": "登记信息"}, headers=h)
     assert by_name.status_code == 409 and by_name.json()["error"]["details"] == {"resource_id": rid}
     from pubdata.standards import uscc_with_check
-    from pubdata.store import ingest
+    from pubdata.store.ingest import load as ingest
 
     csv = tmp_path / "v1.csv"
     csv.write_text(f"uscc\n{uscc_with_check('91370200MA0000001')}\n", encoding="utf-8")

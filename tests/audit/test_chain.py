@@ -14,7 +14,7 @@ from pubdata.audit.models import AuditHead, AuditRecord
 from pubdata.authz import ANONYMOUS, SYSTEM
 from pubdata.db import write_durable
 from pubdata.errors import Forbidden
-from pubdata.store.query import RowQuery, read_rows
+from pubdata.store.query.rows import RowQuery, read_rows
 from tests.store.rows_fixture import load_table
 
 

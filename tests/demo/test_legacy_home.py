@@ -12,8 +12,8 @@ from pubdata.authz import SYSTEM
 from pubdata.catalog import service as catalog
 from pubdata.db import alembic_config, migrate, session_scope
 from pubdata.standards import uscc_with_check
-from pubdata.store import ingest
 from pubdata.store import service as store
+from pubdata.store.ingest import load as ingest
 from pubdata.store.schemas import TableCreate
 from tests.builders import make_entry, make_org
 from tests.conftest import fresh_engine

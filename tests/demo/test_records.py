@@ -246,7 +246,7 @@ def test_governance_leaves_requests_at_each_step_and_grants_that_work(filled: Fi
     from pubdata.access.models import AccessRequest, ZoneMember
     from pubdata.demo import governance
     from pubdata.identity import service as identity
-    from pubdata.store.query import RowQuery, read_rows
+    from pubdata.store.query.rows import RowQuery, read_rows
 
     with filled.sessions() as session:
         first = governance.apply(session)

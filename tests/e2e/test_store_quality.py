@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from pubdata.standards import uscc_with_check
-from pubdata.store import ingest, service
+from pubdata.store import service
+from pubdata.store.ingest import load as ingest
 from pubdata.store.schemas import TableCreate
 from tests import builders
 

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from pubdata.authz import SYSTEM
 from pubdata.enterprise.facts import SOURCES
 from pubdata.standards import uscc_with_check
-from pubdata.store import ingest, service
+from pubdata.store import service
+from pubdata.store.ingest import load as ingest
 from pubdata.store.schemas import ResourceTableCreate
 from tests.builders import make_entry, make_org
 

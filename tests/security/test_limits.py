@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from pubdata.app import create_app
 from pubdata.db import PoolLimits, make_engine, migrate
 from pubdata.settings import Settings
-from pubdata.store import query
+from pubdata.store.query import rows as query
 from tests import asgi
 from tests.conftest import database_url
 from tests.store.rows_fixture import load_table

@@ -24,8 +24,13 @@ from pubdata.audit.models import AuditRecord
 from pubdata.authz import Actor
 from pubdata.db import session_scope
 from pubdata.errors import RateLimited
-from pubdata.store import export, ingest, job_runner, jobs, query, service
+from pubdata.store import service
+from pubdata.store.ingest import load as ingest
+from pubdata.store.jobs import queue as jobs
+from pubdata.store.jobs import runner as job_runner
 from pubdata.store.models import StoreJob
+from pubdata.store.query import export
+from pubdata.store.query import rows as query
 from pubdata.store.schemas import TableCreate
 from tests import builders
 from tests.access.people import People, grant, load_people
@@ -313,7 +318,7 @@ def test_machine_formats_stay_exact(client, formula_table):
 
 
 def test_formula_text_from_an_xlsx_upload_is_neutralised_too(client, session, as_actor, settings, tmp_path):
-    """Formulas in a workbook are refused at upload (store/xlsx.py); text that only looks like one
+    """Formulas in a workbook are refused at upload (store/ingest/xlsx.py); text that only looks like one
     loads as text and leaves through the spreadsheet CSV neutralised. There is no XLSX download."""
     dept = as_actor("department")
     entry = builders.make_entry(session, dept, title="表格公式")

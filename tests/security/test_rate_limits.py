@@ -130,7 +130,7 @@ def grant_world(tmp_path: Path, settings) -> Iterator[tuple[Engine, str, Actor, 
 def test_concurrent_reads_never_get_past_a_grants_call_limits(grant_world, settings, who):
     """The grant's limits were checked, then counted as the request ended: 16 readers released at
     once all got through a rate of 5."""
-    from pubdata.store import query
+    from pubdata.store.query import rows as query
 
     engine, resource_id, rated, daily = grant_world
     reader = rated if who == "rated" else daily

@@ -29,7 +29,9 @@ from pubdata.enterprise import service as enterprise
 from pubdata.enterprise.errors import EnterpriseNotFound
 from pubdata.errors import Forbidden
 from pubdata.policy.matching import match, reach
-from pubdata.store import ingest, quality, quality_report
+from pubdata.store.ingest import load as ingest
+from pubdata.store.quality import checks as quality
+from pubdata.store.quality import report as quality_report
 from tests.access.people import grant, load_people
 from tests.policy.facts_builder import PACK, code, publish_facts
 from tests.store import rows_fixture

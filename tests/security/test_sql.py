@@ -20,8 +20,9 @@ from pubdata.audit.models import AuditRecord
 from pubdata.authz import ANONYMOUS
 from pubdata.db import write_durable
 from pubdata.errors import PubdataError
-from pubdata.store import engine, files, ingest, service
-from pubdata.store import sql as store_sql
+from pubdata.store import engine, files, service
+from pubdata.store.ingest import load as ingest
+from pubdata.store.query import sql as store_sql
 from pubdata.store.schemas import TableCreate
 from tests.access.people import grant, load_people
 from tests.builders import make_entry

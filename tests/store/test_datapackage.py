@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from frictionless import Package
 
-from pubdata.store import ingest, service
+from pubdata.store import service
+from pubdata.store.ingest import load as ingest
 from pubdata.store.schemas import TableCreate
 from tests.access.people import grant, load_people
 from tests.store.rows_fixture import SCHEMA, csv_text, load_table

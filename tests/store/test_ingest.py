@@ -7,7 +7,8 @@ import pytest
 
 from pubdata.catalog.errors import NotEntryOwner
 from pubdata.standards import uscc_with_check
-from pubdata.store import files, ingest, service
+from pubdata.store import files, service
+from pubdata.store.ingest import load as ingest
 from pubdata.store.models import StoreVersion
 from pubdata.store.schemas import TableCreate
 from tests.builders import make_entry

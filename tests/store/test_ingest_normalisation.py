@@ -14,7 +14,9 @@ import pytest
 from stdnum.cn import ric
 
 from pubdata.standards import uscc_with_check
-from pubdata.store import ingest, semantic, table_schema
+from pubdata.store import table_schema
+from pubdata.store.ingest import load as ingest
+from pubdata.store.ingest import semantic
 
 FULL_WIDTH_ALL = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)} | {" ": "\u3000"})
 FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")

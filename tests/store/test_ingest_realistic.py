@@ -14,7 +14,8 @@ import pytest
 from stdnum.cn import ric
 
 from pubdata.standards import uscc_with_check
-from pubdata.store import files, ingest, service
+from pubdata.store import files, service
+from pubdata.store.ingest import load as ingest
 from pubdata.store.schemas import TableCreate
 from tests.builders import make_entry
 

@@ -22,7 +22,9 @@ from pubdata.db import session_scope, utcnow
 from pubdata.errors import Forbidden, Unauthenticated
 from pubdata.identity import service as identity
 from pubdata.standards import uscc_with_check
-from pubdata.store import job_runner, jobs, service
+from pubdata.store import service
+from pubdata.store.jobs import queue as jobs
+from pubdata.store.jobs import runner as job_runner
 from pubdata.store.models import StoreJob, StoreVersion
 from pubdata.store.schemas import TableCreate
 from tests import builders

@@ -10,8 +10,11 @@ import pytest
 
 from pubdata.authz import ANONYMOUS
 from pubdata.settings import get_settings
-from pubdata.store import ingest, pages, query, service
-from pubdata.store.query import Filter, RowQuery, read_rows
+from pubdata.store import service
+from pubdata.store.ingest import load as ingest
+from pubdata.store.query import pages
+from pubdata.store.query import rows as query
+from pubdata.store.query.rows import Filter, RowQuery, read_rows
 from pubdata.store.read import plan_read
 from pubdata.store.schemas import TableCreate
 from tests.builders import make_entry

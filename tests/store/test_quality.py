@@ -10,7 +10,10 @@ import pytest
 
 from pubdata.errors import Invalid
 from pubdata.standards import uscc_with_check
-from pubdata.store import ingest, quality, quality_report, service, table_schema
+from pubdata.store import service, table_schema
+from pubdata.store.ingest import load as ingest
+from pubdata.store.quality import checks as quality
+from pubdata.store.quality import report as quality_report
 from pubdata.store.schemas import TableCreate
 from tests.builders import make_entry
 

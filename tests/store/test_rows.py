@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from pubdata.authz import ANONYMOUS
-from pubdata.store import ingest
-from pubdata.store.query import Filter, InvalidQuery, RowQuery, filters_from_params, read_rows, sort_from_param
+from pubdata.store.ingest import load as ingest
+from pubdata.store.query.rows import Filter, InvalidQuery, RowQuery, filters_from_params, read_rows, sort_from_param
 from pubdata.store.read import RowsForbidden
 from tests.store.rows_fixture import CODES, csv_text, load_table
 

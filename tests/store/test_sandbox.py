@@ -14,8 +14,10 @@ from pubdata.access.service import beijing_today
 from pubdata.audit.models import AuditRecord
 from pubdata.errors import Invalid
 from pubdata.settings import get_settings
-from pubdata.store import contracts, ingest, sandbox, service, table_schema
-from pubdata.store.sandbox import suppress
+from pubdata.store import contracts, service, table_schema
+from pubdata.store.ingest import load as ingest
+from pubdata.store.query import sandbox
+from pubdata.store.query.sandbox import suppress
 from pubdata.store.schemas import TableCreate
 from tests.access.people import person
 from tests.builders import make_entry

@@ -1,4 +1,4 @@
-"""Vectorised semantic-type checks (pubdata.store.semantic) against python-stdnum and scalar references.
+"""Vectorised semantic-type checks (pubdata.store.ingest.semantic) against python-stdnum and scalar references.
 
 Every oracle test loads thousands of generated values into one DuckDB table and evaluates the SQL
 over the whole column in a single query, then compares row by row with the Python verdicts.
@@ -17,7 +17,7 @@ import pytest
 from stdnum.cn import ric, uscc
 
 from pubdata.standards import USCC_ALPHABET, uscc_problem, uscc_with_check
-from pubdata.store.semantic import (
+from pubdata.store.ingest.semantic import (
     KINDS,
     Reject,
     check_characters_ok,

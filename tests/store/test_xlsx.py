@@ -12,7 +12,9 @@ import duckdb
 import pytest
 
 from pubdata.standards import uscc_with_check
-from pubdata.store import files, ingest, service, xlsx
+from pubdata.store import files, service
+from pubdata.store.ingest import load as ingest
+from pubdata.store.ingest import xlsx
 from pubdata.store.models import StoreVersion
 from pubdata.store.schemas import TableCreate
 from tests.builders import make_entry

@@ -15,7 +15,7 @@ from pubdata.audit import service as audit
 from pubdata.catalog import service as catalog
 from pubdata.catalog.schemas import EntryUpdate, ResourceIn
 from pubdata.policy.applications.workflow import ACTION_LABELS as POLICY_STEPS
-from pubdata.store.export import FORMATS
+from pubdata.store.query.export import FORMATS
 from pubdata.web.audit_pages import AUDIT_ACTIONS
 from pubdata.web.catalog_pages import ATTRIBUTE_LABELS
 from tests import builders

@@ -9,7 +9,8 @@ import re
 import pytest
 
 from pubdata.standards import uscc_with_check
-from pubdata.store import ingest, service
+from pubdata.store import service
+from pubdata.store.ingest import load as ingest
 from pubdata.store.schemas import TableCreate
 from tests.builders import make_entry
 from tests.web.helpers import login

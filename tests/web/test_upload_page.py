@@ -9,7 +9,8 @@ from urllib.parse import quote
 import pytest
 
 from pubdata.catalog import service as catalog
-from pubdata.store import job_runner, jobs
+from pubdata.store.jobs import queue as jobs
+from pubdata.store.jobs import runner as job_runner
 from pubdata.store.models import StoreJob
 from tests.store.test_jobs import csv_text, make_table
 from tests.web.helpers import hidden_field, login

@@ -23,7 +23,7 @@ from pubdata.api.deps import DB, ActorDep, Filters
 from pubdata.authz import Actor
 from pubdata.catalog import dcat
 from pubdata.errors import PubdataError
-from pubdata.store import export
+from pubdata.store.query import export
 
 router = APIRouter(tags=["dcat"])
 

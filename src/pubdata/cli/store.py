@@ -74,7 +74,8 @@ def ingest(
     from pubdata.db import get_engine, session_scope
     from pubdata.db import migrate as run
     from pubdata.settings import get_settings
-    from pubdata.store import job_runner, jobs
+    from pubdata.store.jobs import queue as jobs
+    from pubdata.store.jobs import runner as job_runner
 
     run()
     try:

@@ -54,9 +54,9 @@ from pubdata.demo.record_fields import (
 )
 from pubdata.demo.record_sql import Gen, lit
 from pubdata.identity import service as identity
-from pubdata.store import ingest
 from pubdata.store import service as store
 from pubdata.store.errors import TableNotFound
+from pubdata.store.ingest import load as ingest
 from pubdata.store.schemas import ResourceTableCreate
 
 GENERATOR = "1"  # bump when generated values change: existing versions are then regenerated

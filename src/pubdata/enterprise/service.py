@@ -61,7 +61,7 @@ from pubdata.errors import NotFound
 from pubdata.identity import service as identity
 from pubdata.store import read as store_read
 from pubdata.store import service as store
-from pubdata.store.semantic import sql_literal
+from pubdata.store.ingest.semantic import sql_literal
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FIRST_YEAR = 1990

@@ -54,7 +54,7 @@ class StoreVersion(Base):
 class StoreJob(Base):
     """A background job of the store (today: loading an uploaded file as a new version), with its
     progress and outcome. Queued by inserting the row; claimed by one runner with an
-    ``UPDATE … WHERE state = 'queued'``; see ``store/jobs.py``."""
+    ``UPDATE … WHERE state = 'queued'``; see ``store/jobs/queue.py``."""
 
     __tablename__ = "store_job"
 

@@ -38,8 +38,8 @@ from pubdata.errors import Forbidden, NotFound, RateLimited, Unauthenticated
 from pubdata.settings import get_settings
 from pubdata.store import files, table_schema
 from pubdata.store.errors import TableNotFound, VersionNotFound
+from pubdata.store.ingest.semantic import quote_identifier, sql_literal
 from pubdata.store.models import StoreTable, StoreVersion
-from pubdata.store.semantic import quote_identifier, sql_literal
 
 if TYPE_CHECKING:
     from pubdata.catalog.models import CatalogEntry

@@ -20,9 +20,10 @@ from pubdata.authz import Actor, Permission, require
 from pubdata.catalog import service as catalog
 from pubdata.catalog.schemas import ResourceIn
 from pubdata.db import utcnow
-from pubdata.store import engine, quality, table_schema
+from pubdata.store import engine, table_schema
 from pubdata.store.errors import TableExists, TableNotFound, VersionNotFound, VersionNotPublished
 from pubdata.store.models import StoreTable, StoreVersion
+from pubdata.store.quality import checks as quality
 from pubdata.store.read import may_read_rows
 from pubdata.store.schemas import ResourceTableCreate, TableCreate, TableRead, VersionRead
 

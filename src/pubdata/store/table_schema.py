@@ -166,7 +166,7 @@ CONSISTENCY_RULES: dict[str, RuleSpec] = {
 
 class ConsistencyRule(BaseModel):
     """A schema-level ``consistency`` item: ``{"rule": "id_birth_date", "fields": ["id_no", "birth"]}``.
-    An extension of Table Schema; the quality report checks the rule on every row (see store/quality.py)."""
+    An extension of Table Schema; the quality report checks the rule on every row (see store/quality/checks.py)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -16,7 +16,7 @@ from pubdata.catalog.errors import InvalidSearch
 from pubdata.catalog.schemas import entry_read
 from pubdata.demo import progress as demo_progress
 from pubdata.identity import service as identity
-from pubdata.store import quality_report
+from pubdata.store.quality import report as quality_report
 from pubdata.web.deps import ViewerDep
 from pubdata.web.search import (
     FACET_TITLES,

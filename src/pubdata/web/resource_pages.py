@@ -13,9 +13,10 @@ from pubdata.api.deps import DB, Home
 from pubdata.catalog import service as catalog
 from pubdata.catalog.schemas import entry_read
 from pubdata.errors import Forbidden, Invalid, NotFound, RateLimited
-from pubdata.store import query, table_schema
 from pubdata.store import service as store
-from pubdata.store.query import Filter, RowQuery
+from pubdata.store import table_schema
+from pubdata.store.query import rows as query
+from pubdata.store.query.rows import Filter, RowQuery
 from pubdata.store.read import has_row_access
 from pubdata.web.catalog_pages import is_htmx_partial
 from pubdata.web.deps import ViewerDep

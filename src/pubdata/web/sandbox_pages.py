@@ -1,6 +1,6 @@
 """The privacy sandbox page of a table: build an aggregate query (a measure, up to two groupings,
 differential privacy — always on personal or health data for a grantee), see what it costs, run it,
-and read the result as a table and a chart. Only aggregates are ever shown (store/sandbox.py decides
+and read the result as a table and a chart. Only aggregates are ever shown (store/query/sandbox.py decides
 what may be released)."""
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from pydantic import ValidationError
 from pubdata.api.deps import DB, Home
 from pubdata.catalog import service as catalog
 from pubdata.errors import NotFound, PubdataError
-from pubdata.store import sandbox, table_schema
 from pubdata.store import service as store
+from pubdata.store import table_schema
+from pubdata.store.query import sandbox
 from pubdata.web import csrf
 from pubdata.web.deps import ViewerDep
 from pubdata.web.templating import Viewer, render

@@ -22,8 +22,8 @@ from pubdata.api.v1.jobs import receive_file, waker
 from pubdata.catalog import service as catalog
 from pubdata.catalog.errors import ResourceNotFound
 from pubdata.settings import Settings
-from pubdata.store import jobs
-from pubdata.store.ingest import FORMATS
+from pubdata.store.ingest.load import FORMATS
+from pubdata.store.jobs import queue as jobs
 from pubdata.store.schemas import JobRead
 from pubdata.web import csrf
 from pubdata.web.catalog_pages import is_htmx_partial

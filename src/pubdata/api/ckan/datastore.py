@@ -13,8 +13,9 @@ import pyarrow as pa
 from pubdata.api.ckan.actions import Context, action
 from pubdata.api.ckan.errors import invalid
 from pubdata.api.ckan.params import Params
-from pubdata.store import query, sql
-from pubdata.store.query import Filter, RowQuery
+from pubdata.store.query import rows as query
+from pubdata.store.query import sql
+from pubdata.store.query.rows import Filter, RowQuery
 from pubdata.store.read import ROW_ID, plan_read, record_read
 
 RECORDS_FORMATS = ("objects", "lists", "csv", "tsv")

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from pubdata.authz import Actor
 from pubdata.catalog import vocab
 from pubdata.catalog.schemas import EntryRead, ResourceRead, entry_read
-from pubdata.store import quality_report
 from pubdata.store.errors import TableNotFound
-from pubdata.store.quality import DIMENSIONS
+from pubdata.store.quality import report as quality_report
+from pubdata.store.quality.checks import DIMENSIONS
 
 _TAG_NAMESPACE = uuid.UUID("7b6f3c0e-4d1a-5e8f-9a2b-1c3d5e7f9a0b")
 

@@ -27,7 +27,7 @@ from pubdata.api import limits, multipart
 from pubdata.api.deps import DB, ActorDep
 from pubdata.api.errors import ERROR_RESPONSES
 from pubdata.settings import Settings
-from pubdata.store import jobs
+from pubdata.store.jobs import queue as jobs
 from pubdata.store.schemas import JobRead
 
 router = APIRouter(tags=["store"], responses=ERROR_RESPONSES)

@@ -14,8 +14,9 @@ from pubdata.api.deps import DB, ActorDep, Home
 from pubdata.api.errors import ERROR_RESPONSES
 from pubdata.api.params import DB_INT_MAX, Offset, OptionalVersionQuery, enum_of
 from pubdata.errors import Invalid
-from pubdata.store import export, query, sandbox, sql
-from pubdata.store.query import RowPage, RowQuery
+from pubdata.store.query import export, sandbox, sql
+from pubdata.store.query import rows as query
+from pubdata.store.query.rows import RowPage, RowQuery
 from pubdata.store.read import RowsTaken
 
 router = APIRouter(tags=["rows"], responses=ERROR_RESPONSES)

@@ -13,7 +13,9 @@ from pydantic import BaseModel, Field
 from pubdata.api.deps import DB, ActorDep, Home
 from pubdata.api.errors import ERROR_RESPONSES
 from pubdata.api.params import VersionNumber
-from pubdata.store import export, quality_report, read, service
+from pubdata.store import read, service
+from pubdata.store.quality import report as quality_report
+from pubdata.store.query import export
 from pubdata.store.schemas import ResourceTableCreate, TableCreate, TableRead, VersionRead
 
 router = APIRouter(tags=["store"], responses=ERROR_RESPONSES)

@@ -53,7 +53,7 @@ from pubdata.policy.matching.schemas import MatchRunRead
 from pubdata.policy.models import PolicyMatch, PolicyMatchRun, PolicyPackVersion
 from pubdata.policy.packs.engine import pack_select
 from pubdata.policy.packs.pack import Pack
-from pubdata.store.semantic import sql_literal
+from pubdata.store.ingest.semantic import sql_literal
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PARQUET_OPTIONS = "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 131072)"

@@ -41,7 +41,7 @@ from pubdata.policy.models import PolicyMatch, PolicyPackVersion
 from pubdata.policy.packs.engine import clause_cap, static_kind
 from pubdata.policy.packs.pack import Pack, compile_pack
 from pubdata.store import service as store
-from pubdata.store.semantic import sql_literal
+from pubdata.store.ingest.semantic import sql_literal
 
 UNKNOWN_DISTRICT = "未知"
 MAX_PAGE = 200

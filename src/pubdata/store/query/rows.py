@@ -33,9 +33,10 @@ from sqlalchemy.orm import Session
 from pubdata.authz import Actor
 from pubdata.errors import Invalid
 from pubdata.settings import get_settings
-from pubdata.store import engine, pages, table_schema
+from pubdata.store import engine, table_schema
+from pubdata.store.ingest.semantic import quote_identifier
+from pubdata.store.query import pages
 from pubdata.store.read import ROW_ID, ROW_NUMBER, ReadPlan, RowsTaken, plan_read, rows_allowed, take_rows
-from pubdata.store.semantic import quote_identifier
 
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "prefix", "isnull")
 _COMPARE = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -534,9 +535,9 @@ def _from_groups(
     paged: _Sql,
     query: RowQuery,
 ) -> pa.Table | None:
-    """A page in file order from the decoded row groups (``store.pages``), finished by SQL from where
+    """A page in file order from the decoded row groups (``store.query.pages``), finished by SQL from where
     the scan stopped if it had to; None when the page needs SQL from the start (masks, a contract's
-    row filter, text search, a filter ``store.pages`` can't evaluate exactly)."""
+    row filter, text search, a filter ``store.query.pages`` can't evaluate exactly)."""
     if plan.masks or plan.row_filter_sql is not None or paged.typed is None:
         return None
     info = pages.layout(plan.path)

@@ -8,7 +8,7 @@ changes, so a cached column never goes stale); filters are evaluated with Arrow 
 of a group that grow as they go, stopping as soon as the page is full, and the page's rows are
 taken from the cached columns. A page of a group already in memory costs well under a millisecond.
 
-Only what this module evaluates exactly as the SQL path would comes here (``store.query`` decides):
+Only what this module evaluates exactly as the SQL path would comes here (``store.query.rows`` decides):
 the table's own columns (no masks, no contract row filter), no text search, the operators eq, ne,
 gt, gte, lt, lte, in, prefix, isnull, on text, integer, year, amount (decimal), date, datetime and
 boolean fields with values representable in the column's type. ``conditions`` returns None for

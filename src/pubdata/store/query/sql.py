@@ -38,8 +38,8 @@ from pubdata.authz import Actor
 from pubdata.errors import Invalid, PubdataError
 from pubdata.settings import get_settings
 from pubdata.store import engine
+from pubdata.store.ingest.semantic import quote_identifier
 from pubdata.store.read import ROW_ID, ROW_NUMBER, ReadPlan, RowsTaken, plan_read, rows_allowed, take_rows
-from pubdata.store.semantic import quote_identifier
 
 MAX_SQL_LENGTH = 20_000
 

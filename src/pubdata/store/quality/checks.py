@@ -42,7 +42,8 @@ import duckdb
 
 from pubdata.catalog import vocab
 from pubdata.db import utcnow
-from pubdata.store import semantic, table_schema
+from pubdata.store import table_schema
+from pubdata.store.ingest import semantic
 
 DUPLICATE_REASONS = ("主键重复", "值重复")
 DIMENSIONS = ("completeness", "validity", "accuracy", "consistency", "uniqueness", "timeliness")

@@ -50,9 +50,9 @@ from pubdata.catalog import service as catalog
 from pubdata.errors import Forbidden, Invalid
 from pubdata.settings import get_settings
 from pubdata.store import engine, table_schema
-from pubdata.store.query import MAX_FILTER_VALUES, MAX_FILTERS, check_filter_values, json_value
+from pubdata.store.ingest.semantic import quote_identifier
+from pubdata.store.query.rows import MAX_FILTER_VALUES, MAX_FILTERS, check_filter_values, json_value
 from pubdata.store.read import ReadPlan, plan_read
-from pubdata.store.semantic import quote_identifier
 
 IDENTIFIER_KINDS = masks.IDENTIFIER_KINDS
 # Semantic types whose values are about a natural person (a table holding one is personal data).

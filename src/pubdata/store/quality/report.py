@@ -18,7 +18,7 @@ from pubdata.catalog import service as catalog
 from pubdata.errors import Forbidden, Invalid, Unauthenticated
 from pubdata.store import service, table_schema
 from pubdata.store.errors import TableNotFound
-from pubdata.store.quality import CHECK_LABELS, DIMENSIONS, LABELS, SHANGHAI, refresh
+from pubdata.store.quality.checks import CHECK_LABELS, DIMENSIONS, LABELS, SHANGHAI, refresh
 from pubdata.store.read import may_read_rejects
 from pubdata.store.schemas import VersionRead
 

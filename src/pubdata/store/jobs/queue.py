@@ -7,7 +7,7 @@ request's transaction (``queue_ingest``). Runners claim queued jobs with an
 on SQLite and PostgreSQL alike, so several processes can share the queue; a job waits while another
 load of its resource runs) and fail jobs whose process has died (``fail_interrupted``). How a job is
 run — as its uploader, with progress, its outcome committed with the new version — is
-``store/job_runner.py``.
+``store/jobs/runner.py``.
 
 The command line runs a job in the foreground: ``start_foreground_ingest`` creates it ``running``
 (so no runner claims it, and it is visible in the API and portal while it runs), then
@@ -33,8 +33,8 @@ from pubdata.authz import Actor
 from pubdata.catalog import service as catalog
 from pubdata.db import session_scope, utcnow
 from pubdata.errors import Conflict, Forbidden, Invalid, NotFound, PubdataError, Unauthenticated
-from pubdata.store import ingest as loader
 from pubdata.store.errors import TableNotFound
+from pubdata.store.ingest import load as loader
 from pubdata.store.models import StoreJob, StoreTable
 from pubdata.store.schemas import JobRead
 

@@ -36,8 +36,8 @@ from pubdata.db import new_session, session_scope, utcnow
 from pubdata.errors import Forbidden, PubdataError
 from pubdata.identity import service as identity
 from pubdata.settings import Settings
-from pubdata.store import ingest as loader
-from pubdata.store.jobs import (
+from pubdata.store.ingest import load as loader
+from pubdata.store.jobs.queue import (
     FAILED,
     INTERRUPTED_AT_START,
     INTERRUPTED_STALE,

@@ -37,10 +37,11 @@ from pubdata.authz import Actor
 from pubdata.catalog import service as catalog
 from pubdata.db import utcnow
 from pubdata.errors import Invalid
-from pubdata.store import files, semantic, table_schema, xlsx
+from pubdata.store import files, table_schema
 from pubdata.store.errors import TableNotFound
+from pubdata.store.ingest import semantic, xlsx
 from pubdata.store.models import StoreTable, StoreVersion
-from pubdata.store.quality import LoadFacts, measure
+from pubdata.store.quality.checks import LoadFacts, measure
 
 ROW = "_row"  # the source row number (1 = first data row), kept through validation
 BAD = "_bad"  # true when the row has at least one problem (then ``_problems`` lists them)

@@ -31,10 +31,10 @@ from pubdata.catalog import service as catalog
 from pubdata.errors import Forbidden, Invalid, NotFound
 from pubdata.settings import get_settings
 from pubdata.store import engine
+from pubdata.store.ingest.semantic import quote_identifier
 from pubdata.store.models import StoreTable
-from pubdata.store.query import count_rows, csv_bytes, json_value
+from pubdata.store.query.rows import count_rows, csv_bytes, json_value
 from pubdata.store.read import ROW_NUMBER, ReadPlan, has_row_access, open_label, plan_read, take_rows
-from pubdata.store.semantic import quote_identifier
 
 if TYPE_CHECKING:
     from pubdata.catalog.models import CatalogEntry
