@@ -262,7 +262,7 @@ STATE_CHANGING: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("POST", "/api/v1/facts/build"): ("operate", {"json": {}}),
     # marking one's own notices read is part of reading them
     ("POST", "/api/v1/notices/read-all"): ("read", {}),
-    ("POST", "/api/v1/notices/{notice_id}/read"): ("read", {}),
+    ("POST", "/api/v1/notices/{notice_id:int}/read"): ("read", {}),
 }
 
 # POST routes that change nothing but what a read changes (usage counters, the audit trail, the
