@@ -21,7 +21,6 @@ entry commits on its own.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import threading
 import time
@@ -33,9 +32,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from sqlalchemy.orm import Session
 
+from pubdata import duck
+from pubdata import files as core_files
 from pubdata.authz import Actor
 from pubdata.catalog import service as catalog
 from pubdata.catalog.schemas import EntryCreate
@@ -230,14 +230,14 @@ def enterprise_table(path: Path, s: Sizes, seed: int) -> None:
         + ", ".join(f"({lit(row[1])})" for row in demo)
         + ")))) ORDER BY e_idx"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY, "threads": 2, "autoload_known_extensions": False})
-    try:
-        con.execute(f"COPY ({sql}) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
-    finally:
-        con.close()
-    os.replace(tmp, path)
+    with core_files.staging_dir(path.parent) as work:
+        staged = work / path.name
+        con = duck.batch_connection(work / "spill", memory_limit=DUCKDB_MEMORY, threads=2)
+        try:
+            con.execute(f"COPY ({sql}) TO {lit(str(staged))} (FORMAT parquet, COMPRESSION zstd)")
+        finally:
+            con.close()
+        core_files.publish_file(staged, path)
 
 
 def enterprise_file(home: Path, s: Sizes, seed: int) -> Path:
