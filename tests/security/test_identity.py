@@ -342,7 +342,7 @@ def test_every_state_changing_api_route_refuses_a_token_without_its_scope(client
     }
     wrong = []
     for (method, template), (scope, kwargs) in sorted(STATE_CHANGING.items()):
-        url = re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], template)
+        url = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: params[m.group(1)], template)
         r = client.request(method, url, headers=by_scope[scope], **kwargs)
         if r.status_code != 403:
             wrong.append((method, template, scope, r.status_code, r.text[:200]))
