@@ -677,6 +677,7 @@ ROW_FREE: dict[tuple[str, str], str] = {
     ("GET", "/enterprises"): "the lookup form (redirects to /enterprises/{uscc})",
     ("GET", "/dataset/{name}/resource/{rid}/sandbox"): "the sandbox form (the table's schema)",
     ("POST", "/dataset/{name}/resource/{rid}/upload"): "an upload (redirects to the job)",
+    ("POST", "/dataset/{name}/resource/{rid}/schema"): "the schema given to the resource's new table",
     ("GET", "/audit"): "audit records",
     ("GET", "/dataset/{name}/resource/{rid}/request"): "access contracts",
     ("POST", "/dataset/{name}/resource/{rid}/request"): "access contracts",

@@ -9,6 +9,12 @@ class TableExists(Conflict):
     code = "store.table_exists"
 
 
+class TableNotCreated(Conflict):
+    """Rows sent to a resource that has no table yet; the message names how to give it one."""
+
+    code = "store.table_not_created"
+
+
 class InvalidSchema(Invalid):
     code = "store.invalid_schema"
 

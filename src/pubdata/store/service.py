@@ -57,6 +57,28 @@ def create_resource_table(session: Session, actor: Actor, resource_id: str, data
     return _give_table(session, entry, resource, _schema(entry, data), data)
 
 
+def proposed_schema(session: Session, actor: Actor, resource_id: str) -> dict[str, Any]:
+    """The Table Schema a resource's publisher is offered for its new table (Table Schema JSON):
+    one field per field the entry declares in the catalogue, in order, with its type, its label as
+    title, its personal-information kind as ``personalKind`` and a recognisable data standard as
+    ``semanticType``. For those who may give the resource its table only (the entry's department or
+    the operator, as ``create_resource_table``); ``TableExists`` (409) when it has one. Not checked:
+    fields that make no valid schema (none declared, names equal but for case) are offered as they
+    are, for the publisher to correct; ``create_resource_table`` names what is wrong."""
+    entry = check_may_create_table(session, actor, resource_id)
+    return {"fields": table_schema.catalog_schema_fields(list(entry.fields))}
+
+
+def check_may_create_table(session: Session, actor: Actor, resource_id: str) -> CatalogEntry:
+    """The resource's entry, if the actor may give the resource its table now (the checks of
+    ``create_resource_table`` before it reads the schema): not found when they may not see it,
+    refused unless they are its department or the operator, ``TableExists`` when it has one."""
+    resource = catalog.get_resource(session, actor, resource_id)
+    entry = catalog.editable_entry(session, actor, resource.entry.code)
+    _check_no_table(session, resource)
+    return entry
+
+
 def _table_exists(resource: CatalogResource) -> TableExists:
     return TableExists(
         f"资源“{resource.name}”已建立数据表（{resource.id}），不能重复建立", details={"resource_id": resource.id}

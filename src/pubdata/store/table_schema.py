@@ -613,6 +613,13 @@ def guess_semantic_type(name: str, label: str, field_type: str, personal_kind: s
 def schema_from_catalog_fields(fields: list[Any]) -> TableSchema:
     """A default schema from an entry's declared catalogue fields (objects with ``name``, ``label``,
     ``type``, ``description``, ``is_personal``, ``personal_kind``)."""
+    return parse_schema({"fields": catalog_schema_fields(fields)})
+
+
+def catalog_schema_fields(fields: list[Any]) -> list[dict[str, Any]]:
+    """Table Schema fields for declared catalogue fields, unchecked (``schema_from_catalog_fields``
+    checks them): the type (unknown ones as string), the label as title, the personal-information
+    kind as ``personalKind`` and a recognisable data standard as ``semanticType``."""
     out = []
     for f in fields:
         ftype = f.type if f.type in vocab.FIELD_TYPES else "string"
@@ -626,4 +633,4 @@ def schema_from_catalog_fields(fields: list[Any]) -> TableSchema:
         if kind:
             item["personalKind"] = kind
         out.append(item)
-    return parse_schema({"fields": out})
+    return out

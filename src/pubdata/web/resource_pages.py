@@ -1,5 +1,7 @@
 """The resource page: a table's schema, a preview of its rows (search, one filter, paging by cursor)
-read through the store's read path, downloads, the Data Package, and how to reach it by API."""
+read through the store's read path, downloads, the Data Package, and how to reach it by API. A
+declared resource without a table gets the page that says so and offers its publisher the form
+giving it one (``store_pages.table_form_page``)."""
 
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ from pubdata.catalog.schemas import entry_read
 from pubdata.errors import Forbidden, Invalid, NotFound, RateLimited
 from pubdata.store import service as store
 from pubdata.store import table_schema
+from pubdata.store.errors import TableNotFound
 from pubdata.store.query import rows as query
 from pubdata.store.query.rows import Filter, RowQuery
 from pubdata.store.read import has_row_access
+from pubdata.web import store_pages
 from pubdata.web.catalog_pages import is_htmx_partial
 from pubdata.web.deps import ViewerDep
 from pubdata.web.templating import render
@@ -38,7 +42,10 @@ def resource_page(
     resource = catalog.get_resource(session, viewer.actor, resource_id)
     if resource.entry_id != entry.id:
         raise NotFound(f"资源不属于该数据目录：{resource_id}")
-    table = store.get_table(session, viewer.actor, resource_id)
+    try:
+        table = store.get_table(session, viewer.actor, resource_id)
+    except TableNotFound:  # declared in the catalogue, no table yet: its publisher may give it one here
+        return store_pages.table_form_page(request, session, viewer, entry, resource)
     schema = table_schema.parse_schema(table.table_schema)
     params = request.query_params
     form = {

@@ -33,7 +33,7 @@ from pubdata.authz import Actor
 from pubdata.catalog import service as catalog
 from pubdata.db import session_scope, utcnow
 from pubdata.errors import Conflict, Forbidden, Invalid, NotFound, PubdataError, Unauthenticated
-from pubdata.store.errors import TableNotFound
+from pubdata.store.errors import TableNotCreated
 from pubdata.store.ingest import load as loader
 from pubdata.store.models import StoreJob, StoreTable
 from pubdata.store.schemas import JobRead
@@ -120,14 +120,18 @@ def _loadable_table(session: Session, actor: Actor, resource_id: str) -> StoreTa
     resource = catalog.get_resource(session, actor, resource_id)
     catalog.editable_entry(session, actor, resource.entry.code)
     table = session.get(StoreTable, resource.id)
-    if table is None:
-        raise TableNotFound(f"资源尚未建立数据表：{resource_id}")
+    if table is None:  # only the publisher gets this far: tell them how to give it one
+        raise TableNotCreated(
+            f"资源“{resource.name}”尚未建立数据表，不能上传数据。请先为它建立数据表：在门户的资源页面提交表结构，"
+            f"或调用 POST /api/v1/resources/{resource.id}/schema，或使用命令行 pubdata resource create",
+            details={"resource_id": resource.id, "create_table": f"/api/v1/resources/{resource.id}/schema"},
+        )
     return table
 
 
 def check_may_load(session: Session, actor: Actor, resource_id: str) -> None:
     """Raise unless the actor may load versions of the resource (its entry's department or the
-    operator) and the resource has a table."""
+    operator) and the resource has a table (``TableNotCreated``, 409, when it has none)."""
     _loadable_table(session, actor, resource_id)
 
 
