@@ -1,7 +1,7 @@
-"""The native API keeps the promises of its OpenAPI document: integers out of the database's 64-bit
-range are refused (never a 500), every integer parameter declares its bounds, 405 names the allowed
-methods, the error responses and security schemes are declared, and the document is served at
-/openapi.json too."""
+"""The native API keeps the promises of its OpenAPI document: integers out of the database's range
+(ids: 32-bit on PostgreSQL) are refused (never a 500), every integer parameter declares its bounds,
+405 names the allowed methods, the error responses and security schemes are declared, and the
+document is served at /openapi.json too."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 MAX_DB_INT = 2**63 - 1
-HUGE = (2**63, 2**64, -(2**63) - 1)
+HUGE = (2**31, 2**63, 2**64, -(2**63) - 1)  # 2^31: past PostgreSQL INTEGER ids
 ERROR_STATUSES = {"400", "401", "403", "404", "409", "413", "422", "429", "503"}
 
 

@@ -12,18 +12,19 @@ from typing import Annotated, Any
 from fastapi import Path, Query
 from pydantic import WithJsonSchema
 
-DB_INT_MAX = 2**63 - 1  # SQLite INTEGER and PostgreSQL BIGINT
+DB_INT_MAX = 2**63 - 1  # SQLite INTEGER and PostgreSQL BIGINT: offsets and limits
+DB_ID_MAX = 2**31 - 1  # ids and version numbers: PostgreSQL INTEGER columns (a larger value was a 500 there)
 
-DbId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="Database id (1 … 2^63−1)")]
+DbId = Annotated[int, Path(ge=1, le=DB_ID_MAX, description="Database id (1 … 2^31−1)")]
 """A database id in the path (``/applications/{application_id}``)."""
 
-VersionNumber = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="Version number (1 … 2^63−1)")]
+VersionNumber = Annotated[int, Path(ge=1, le=DB_ID_MAX, description="Version number (1 … 2^31−1)")]
 
 Offset = Annotated[int, Query(ge=0, le=DB_INT_MAX, description="Items to skip")]
 
-OptionalDbIdQuery = Annotated[int | None, Query(ge=1, le=DB_INT_MAX)]
+OptionalDbIdQuery = Annotated[int | None, Query(ge=1, le=DB_ID_MAX)]
 OptionalVersionQuery = Annotated[
-    int | None, Query(ge=1, le=DB_INT_MAX, description="A published version; default the current one")
+    int | None, Query(ge=1, le=DB_ID_MAX, description="A published version; default the current one")
 ]
 
 
