@@ -367,24 +367,32 @@ def _cleaned(i: int) -> str:
     return f'"cleaned#{i}"'
 
 
-def _cleaned_layer(
+def _widened(i: int) -> str:
+    return f'"widened#{i}"'
+
+
+def _cleaned_layers(
     schema: table_schema.TableSchema, keep: list[str], fast: dict[int, semantic.FastPath | None]
-) -> list[str]:
+) -> list[list[str]]:
     """The first step of each field's normalisation (``semantic.cleaned_sql``: half-width, trimmed),
     computed once per value (the later steps refer to it several times), not where the shortcut
-    applies."""
-    layer = list(keep)
+    applies: in two layers, the half-width text (``semantic.widened_sql``), then that text trimmed
+    (``semantic.trimmed_sql``, which refers to it several times too)."""
+    widened = list(keep)
+    cleaned = list(keep)
     for i, f in enumerate(schema.fields):
-        cleaned = semantic.cleaned_sql(_kind(f), _text(i), halfwidth_function=True)
-        value = cleaned if fast.get(i) is None else f"CASE WHEN {_fast(i)} THEN NULL ELSE {cleaned} END"
-        layer.append(f"{value} AS {_cleaned(i)}")
-    return layer
+        wide = semantic.widened_sql(_kind(f), _text(i), halfwidth_function=True)
+        widened.append(
+            f"{wide if fast.get(i) is None else f'CASE WHEN {_fast(i)} THEN NULL ELSE {wide} END'} AS {_widened(i)}"
+        )
+        cleaned.append(f"{semantic.trimmed_sql(_widened(i))} AS {_cleaned(i)}")
+    return [widened, cleaned]
 
 
 def _normalise_layer(
     schema: table_schema.TableSchema, keep: list[str], fast: dict[int, semantic.FastPath | None]
 ) -> list[str]:
-    """Each field's normalised value from its cleaned one (``_cleaned_layer``), or the shortcut's."""
+    """Each field's normalised value from its cleaned one (``_cleaned_layers``), or the shortcut's."""
     layer = list(keep)
     for i, f in enumerate(schema.fields):
         full = semantic.normalise_cleaned_sql(_kind(f), _cleaned(i))
@@ -418,7 +426,7 @@ def _rows_sql(schema: table_schema.TableSchema, relation: str) -> str:
     flags = [_fast(i) for i in shortcuts]
     text_layer = [f"CAST({q(f.name)} AS VARCHAR) AS {texts[i]}" for i, f in enumerate(fields)]
     fast_layer = [*texts, *(f"{spec.condition} AS {_fast(i)}" for i, spec in shortcuts.items())]
-    cleaned_layer = _cleaned_layer(schema, [*texts, *flags], fast)
+    cleaned_layers = _cleaned_layers(schema, [*texts, *flags], fast)
     norm_layer = _normalise_layer(schema, [*texts, *flags], fast)
     reason_layer, reasons = _reason_layer(schema, [*texts, *names], fast, settle=True)
     bad = " OR ".join(f"{col} IS NOT NULL" for _, col in reasons) or "false"
@@ -431,7 +439,7 @@ def _rows_sql(schema: table_schema.TableSchema, relation: str) -> str:
     final = [*names, BAD, *kept]
     return _select_layers(
         f"SELECT * FROM {relation}",
-        [text_layer, fast_layer, cleaned_layer, norm_layer, reason_layer, flag_layer, final],
+        [text_layer, fast_layer, *cleaned_layers, norm_layer, reason_layer, flag_layer, final],
     )
 
 
@@ -445,7 +453,7 @@ def _problems_sql(schema: table_schema.TableSchema, rows: str) -> str:
     names = [q(f.name) for f in fields]
     base = f"SELECT rowid AS rid, * FROM {rows} WHERE {BAD}"
     text_layer = ["rid", *(f"coalesce({_raw(i)}, {names[i]}) AS {texts[i]}" for i in range(len(fields)))]
-    cleaned_layer = _cleaned_layer(schema, ["rid", *texts], {})
+    cleaned_layers = _cleaned_layers(schema, ["rid", *texts], {})
     norm_layer = _normalise_layer(schema, ["rid", *texts], {})
     reason_layer, reasons = _reason_layer(schema, ["rid", *texts, *names], {})
     items = ", ".join(
@@ -453,7 +461,9 @@ def _problems_sql(schema: table_schema.TableSchema, rows: str) -> str:
         for i, col in reasons
     )
     listed = f"list_filter([{items}], p -> p.reason IS NOT NULL)" if reasons else f"CAST([] AS {_PROBLEM_TYPE})"
-    return _select_layers(base, [text_layer, cleaned_layer, norm_layer, reason_layer, ["rid", f"{listed} AS problems"]])
+    return _select_layers(
+        base, [text_layer, *cleaned_layers, norm_layer, reason_layer, ["rid", f"{listed} AS problems"]]
+    )
 
 
 def _duplicates(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema) -> bool:

@@ -12,10 +12,11 @@ by one SQL expression, so the hot path never runs Python per row. Two builders p
 Only DuckDB built-ins are used (``regexp_matches``, ``substr``, ``strpos``, ``translate``,
 ``try_strptime``, ``try_cast``, ``CASE``); check sums are unrolled into plain arithmetic, which
 DuckDB evaluates a vector at a time. Ingestion computes the same thing in steps (the cleaned value
-once, :func:`cleaned_sql`, then :func:`normalise_cleaned_sql`), may map full-width characters other
-than digits with :func:`halfwidth` (NumPy over Arrow buffers, registered as a DuckDB function) instead
-of ``translate``, and skips the full check where :func:`settled_sql` holds. The rules of each kind,
-and where they come from:
+once, as :func:`trimmed_sql` of :func:`widened_sql` — :func:`cleaned_sql` in two layers, the trim's
+regular expression only where an edge can be a space — then :func:`normalise_cleaned_sql`), may map
+full-width characters other than digits with :func:`halfwidth` (NumPy over Arrow buffers, registered
+as a DuckDB function) instead of ``translate``, and skips the full check where :func:`settled_sql`
+holds. The rules of each kind, and where they come from:
 
 ``uscc`` — unified social credit code, GB 32100-2015 §4: 18 characters over the 31-character
     alphabet ``0-9 A-H J-N P-R T U W-Y`` (no I, O, Z, S, V); characters 3–8 are the registering
@@ -208,9 +209,9 @@ def _replace(value: str, pattern: str, replacement: str) -> str:
     return f"regexp_replace({value}, {_lit(pattern)}, {_lit(replacement)}, 'g')"
 
 
-def _trimmed(column_sql: str, *, table: tuple[str, str] | None, function: str | None = None) -> str:
-    """Whitespace (including ideographic, no-break and zero-width spaces) trimmed; empty → NULL.
-    ``table`` maps full-width characters to half-width ones, with ``translate`` or ``function``."""
+def _widened(column_sql: str, *, table: tuple[str, str] | None, function: str | None = None) -> str:
+    """The value as text, its full-width characters mapped to half-width ones by ``table`` (with
+    ``translate`` or ``function``); not trimmed."""
     value = f"CAST({column_sql} AS VARCHAR)"
     if table is not None:
         # translate() is slow on long maps: only pay for it when a full-width character is present.
@@ -224,7 +225,27 @@ def _trimmed(column_sql: str, *, table: tuple[str, str] | None, function: str | 
         # strlen (bytes) = length (characters) means pure ASCII, the common case, and skips the regex.
         present = f"strlen({value}) <> length({value}) AND {_matches(value, _FULLWIDTH_PRESENT_RE)}"
         value = f"CASE WHEN {present} THEN {translated} ELSE {value} END"
-    return f"nullif({_replace(value, _TRIM_RE, '')}, '')"
+    return value
+
+
+def _trimmed(column_sql: str, *, table: tuple[str, str] | None, function: str | None = None) -> str:
+    """Whitespace (including ideographic, no-break and zero-width spaces) trimmed; empty → NULL.
+    ``table`` maps full-width characters to half-width ones, with ``translate`` or ``function``."""
+    return f"nullif({_replace(_widened(column_sql, table=table, function=function), _TRIM_RE, '')}, '')"
+
+
+# The characters of _SPACE_CLASS below U+0080 (RE2's \s is [\t\n\f\r ]).
+_ASCII_SPACES = ("\t", "\n", "\f", "\r", " ")
+
+
+def trimmed_sql(v: str) -> str:
+    """``v`` trimmed as :func:`cleaned_sql` trims (whitespace of ``_SPACE_CLASS`` at either end), and
+    NULL when empty. The regular expression only runs where it can change something: a pure-ASCII
+    value (the common case) that neither starts nor ends with an ASCII space comes back as it is.
+    ``v`` is referenced several times: give it a column, not an expression."""
+    edges = " OR ".join(f"prefix({v}, {_lit(c)}) OR suffix({v}, {_lit(c)})" for c in _ASCII_SPACES)
+    plain = f"{v} IS NULL OR (strlen({v}) = length({v}) AND NOT ({edges}))"
+    return f"nullif(CASE WHEN {plain} THEN {v} ELSE {_replace(v, _TRIM_RE, '')} END, '')"
 
 
 _ALL = (_FULLWIDTH_ALL, _HALFWIDTH_ALL)
@@ -265,6 +286,17 @@ def cleaned_sql(kind: str, column_sql: str, *, halfwidth_function: bool = False)
     )
 
 
+def widened_sql(kind: str, column_sql: str, *, halfwidth_function: bool = False) -> str:
+    """The first half of :func:`cleaned_sql`: the value as text with its full-width characters made
+    half-width, not trimmed. ``trimmed_sql(widened_sql(kind, x))`` is ``cleaned_sql(kind, x)``
+    (ingestion computes the two in layers of their own)."""
+    _require_kind(kind)
+    table = _halfwidth_table(kind)
+    return _widened(
+        column_sql, table=table, function=_HALFWIDTH_FUNCTIONS[table] if halfwidth_function and table else None
+    )
+
+
 def normalise_cleaned_sql(kind: str, v: str) -> str:
     """SQL for the canonical form of ``v``, the output of :func:`cleaned_sql` for ``kind``."""
     _require_kind(kind)
@@ -291,7 +323,10 @@ def normalise_cleaned_sql(kind: str, v: str) -> str:
             f"THEN split_part({v}, '@', 1) || '@' || lower(split_part({v}, '@', 2)) ELSE {v} END"
         )
     if kind == "amount":
-        cleaned = _replace(_replace(v, r"^([+-]?)\s*[¥￥]\s*", r"\1"), r"\s*元$", "")
+        # The regular expressions only run on values they can change (a currency sign; a final 元).
+        stripped = _replace(_replace(v, r"^([+-]?)\s*[¥￥]\s*", r"\1"), r"\s*元$", "")
+        marked = f"contains({v}, '¥') OR contains({v}, '￥') OR suffix({v}, '元')"
+        cleaned = f"CASE WHEN {marked} THEN {stripped} ELSE {v} END"
         # DECIMAL(18,2) holds 16 integer digits, enough for the 10^15 bound (a wider try_cast is slow).
         number = f"try_cast(replace({cleaned}, ',', '') AS DECIMAL(18,2))"
         return (
@@ -336,10 +371,19 @@ def _date_parsed(v: str) -> str:
     """SQL for ``v`` as a DATE (NULL when it is not one of the accepted spellings or not a real date)."""
     # The midnight time needs a colon: without one the regular expression need not run.
     bare = f"CASE WHEN contains({v}, ':') THEN {_replace(v, _MIDNIGHT_RE, '')} ELSE {v} END"
-    dashed = _replace(_replace(bare, r"[/.年月]", "-"), "日$", "")
+    # "日$" only matches a final 日 (RE2's $ is the end of the text), which no separator replacement makes
+    # or removes: dropping that character first, without a regular expression, is the same.
+    unsuffixed = f"CASE WHEN suffix({bare}, '日') THEN left({bare}, length({bare}) - 1) ELSE {bare} END"
+    # Where dashed is used (the text matched _DATE_SEPARATED_RE) only the 年 spelling has 年, 月 or 日.
+    dashed = (
+        f"CASE WHEN contains({bare}, '年') THEN {_replace(unsuffixed, r'[/.年月]', '-')} "
+        f"ELSE replace(replace({bare}, '/', '-'), '.', '-') END"
+    )
+    # dashed is \d{4}-\d{1,2}-\d{1,2} here, where a cast reads the same dates as try_strptime (which is
+    # about twice as slow): tests/store/test_ingest_date_amount.py compares the two over such spellings.
     return (
         f"CASE WHEN {_matches(bare, _DATE_SEPARATED_RE)} "
-        f"THEN CAST(try_strptime({dashed}, '%Y-%m-%d') AS DATE) "
+        f"THEN try_cast({dashed} AS DATE) "
         f"WHEN {_matches(bare, _DATE_COMPACT_RE)} THEN CAST(try_strptime({bare}, '%Y%m%d') AS DATE) END"
     )
 
