@@ -33,6 +33,7 @@ import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pubdata import duck
 from pubdata.authz import Actor
 from pubdata.catalog import service as catalog
 from pubdata.db import utcnow
@@ -671,22 +672,10 @@ def load_relation(
 
 
 def _connect(staged: Path) -> duckdb.DuckDBPyConnection:
-    """The load's own DuckDB: in memory (writing the checked rows into a database file would cost
-    as much as the whole raw load), spilling to the staging directory beyond ``MEMORY_LIMIT``."""
-    spill = staged / "spill"
-    spill.mkdir(exist_ok=True)
-    con = duckdb.connect(
-        ":memory:",
-        config={
-            "memory_limit": MEMORY_LIMIT,
-            "threads": THREADS,
-            "temp_directory": str(spill),
-            "preserve_insertion_order": True,  # row numbers follow the file; data.parquet keeps its order
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-        },
-    )
-    return con
+    """The load's own DuckDB (``pubdata.duck``): in memory (writing the checked rows into a database
+    file would cost as much as the whole raw load), spilling to the staging directory beyond
+    ``MEMORY_LIMIT``; row numbers follow the file, so data.parquet keeps its order."""
+    return duck.batch_connection(staged / "spill", memory_limit=MEMORY_LIMIT, threads=THREADS, keep_order=True)
 
 
 def _load(
