@@ -141,6 +141,22 @@ def test_ingest_prints_the_version_report_as_json(cli_home, tmp_path):
     assert r.exit_code == 1 and "wrong" in json.loads(r.output)["error"]["message"]
 
 
+def test_ingest_into_a_resource_without_a_table_says_how_to_create_one(cli_home, tmp_path):
+    from pubdata.authz import SYSTEM
+    from pubdata.catalog import service as catalog
+    from pubdata.db import session_scope
+
+    entry_of_a_new_department("QD-T-4")  # a declared resource, no table yet
+    with session_scope() as s:
+        (resource,) = catalog.get_entry(s, SYSTEM, "QD-T-4").resources
+    csv = tmp_path / "data.csv"
+    csv.write_text("a\n1\n")
+    r = run("ingest", resource.id, str(csv), "--json")
+    assert r.exit_code == 1, r.output
+    error = json.loads(r.output.splitlines()[-1])["error"]
+    assert error["code"] == "store.table_not_created" and "pubdata resource create" in error["message"]
+
+
 def test_commands_refuse_a_home_without_a_database(tmp_path, monkeypatch):
     """Run in the wrong directory, a command says where it looked instead of starting an empty home."""
     monkeypatch.delenv("PUBDATA_DATABASE_URL", raising=False)

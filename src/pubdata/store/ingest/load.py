@@ -39,7 +39,7 @@ from pubdata.catalog import service as catalog
 from pubdata.db import utcnow
 from pubdata.errors import Invalid
 from pubdata.store import files, table_schema
-from pubdata.store.errors import TableNotFound
+from pubdata.store.errors import TableNotCreated
 from pubdata.store.ingest import semantic, xlsx
 from pubdata.store.models import StoreTable, StoreVersion
 from pubdata.store.quality.checks import LoadFacts, measure
@@ -671,6 +671,21 @@ def load_relation(
     )
 
 
+def loadable_table(session: Session, actor: Actor, resource_id: str) -> StoreTable:
+    """The resource's table, if the actor may load versions of it (its entry's department or the
+    operator); ``TableNotCreated`` (409) naming the ways to create it when the resource has none."""
+    resource = catalog.get_resource(session, actor, resource_id)
+    catalog.editable_entry(session, actor, resource.entry.code)
+    table = session.get(StoreTable, resource.id)
+    if table is None:  # only the publisher gets this far: tell them how to give it one
+        raise TableNotCreated(
+            f"资源“{resource.name}”尚未建立数据表，不能上传数据。请先为它建立数据表：在门户的资源页面提交表结构，"
+            f"或调用 POST /api/v1/resources/{resource.id}/schema，或使用命令行 pubdata resource create",
+            details={"resource_id": resource.id, "create_table": f"/api/v1/resources/{resource.id}/schema"},
+        )
+    return table
+
+
 def _connect(staged: Path) -> duckdb.DuckDBPyConnection:
     """The load's own DuckDB (``pubdata.duck``): in memory (writing the checked rows into a database
     file would cost as much as the whole raw load), spilling to the staging directory beyond
@@ -691,11 +706,8 @@ def _load(
     progress: Progress | None,
 ) -> LoadResult:
     report = progress or (lambda _stage, _pct, _rows: None)
+    table = loadable_table(session, actor, resource_id)
     resource = catalog.get_resource(session, actor, resource_id)
-    catalog.editable_entry(session, actor, resource.entry.code)
-    table = session.get(StoreTable, resource.id)
-    if table is None:
-        raise TableNotFound(f"资源尚未建立数据表：{resource_id}")
     schema = table_schema.parse_schema(table.table_schema)
     number = (
         session.scalar(select(func.max(StoreVersion.number)).where(StoreVersion.resource_id == resource.id)) or 0

@@ -30,12 +30,10 @@ from sqlalchemy.orm import Session, aliased
 
 from pubdata import processes
 from pubdata.authz import Actor
-from pubdata.catalog import service as catalog
 from pubdata.db import session_scope, utcnow
 from pubdata.errors import Conflict, Forbidden, Invalid, NotFound, PubdataError, Unauthenticated
-from pubdata.store.errors import TableNotCreated
 from pubdata.store.ingest import load as loader
-from pubdata.store.models import StoreJob, StoreTable
+from pubdata.store.models import StoreJob
 from pubdata.store.schemas import JobRead
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
@@ -116,29 +114,16 @@ def remove_upload(home: Path, job_id: str) -> None:
 # --- creating and reading jobs -----------------------------------------------------------------
 
 
-def _loadable_table(session: Session, actor: Actor, resource_id: str) -> StoreTable:
-    resource = catalog.get_resource(session, actor, resource_id)
-    catalog.editable_entry(session, actor, resource.entry.code)
-    table = session.get(StoreTable, resource.id)
-    if table is None:  # only the publisher gets this far: tell them how to give it one
-        raise TableNotCreated(
-            f"资源“{resource.name}”尚未建立数据表，不能上传数据。请先为它建立数据表：在门户的资源页面提交表结构，"
-            f"或调用 POST /api/v1/resources/{resource.id}/schema，或使用命令行 pubdata resource create",
-            details={"resource_id": resource.id, "create_table": f"/api/v1/resources/{resource.id}/schema"},
-        )
-    return table
-
-
 def check_may_load(session: Session, actor: Actor, resource_id: str) -> None:
     """Raise unless the actor may load versions of the resource (its entry's department or the
     operator) and the resource has a table (``TableNotCreated``, 409, when it has none)."""
-    _loadable_table(session, actor, resource_id)
+    loader.loadable_table(session, actor, resource_id)
 
 
 def begin_upload(session: Session, actor: Actor, resource_id: str, home: Path) -> Upload:
     """Check, before a byte of the file is read, that the actor may load the resource; reserve the
     job's id and upload directory."""
-    _loadable_table(session, actor, resource_id)
+    loader.loadable_table(session, actor, resource_id)
     job_id = str(uuid.uuid4())
     directory = upload_dir(home, job_id)
     directory.mkdir(parents=True)
@@ -157,7 +142,7 @@ def queue_ingest(
 ) -> JobRead:
     """Queue the load of an uploaded file (flushed with the caller's transaction); ``on_commit`` is
     called once that transaction commits (to wake the runner)."""
-    _loadable_table(session, actor, upload.resource_id)
+    loader.loadable_table(session, actor, upload.resource_id)
     job = StoreJob(
         id=upload.job_id,
         kind="ingest",
@@ -191,7 +176,7 @@ def start_foreground_ingest(
     """A job its caller runs itself (the command line): created ``running`` under ``worker``, so no
     runner claims it; the caller commits, then calls ``run_job``. One load of a resource runs at a
     time: ``JobConflict`` while another is running (a running job whose process is gone is failed)."""
-    _loadable_table(session, actor, resource_id)
+    loader.loadable_table(session, actor, resource_id)
     source_suffix(path.name)
     if not path.is_file():
         raise InvalidUpload(f"文件不存在：{path}", field="file")
@@ -248,7 +233,7 @@ def _may_see(session: Session, actor: Actor, job: StoreJob) -> bool:
     if actor.user_id is not None and job.created_by == actor.user_id:
         return True
     try:
-        _loadable_table(session, actor, job.resource_id)
+        loader.loadable_table(session, actor, job.resource_id)
     except (Forbidden, Unauthenticated, NotFound):
         return False
     return True
@@ -265,7 +250,7 @@ def get_job(session: Session, actor: Actor, job_id: str) -> JobRead:
 
 def list_jobs(session: Session, actor: Actor, resource_id: str, *, limit: int = 50) -> list[JobRead]:
     """The resource's jobs, newest first (its entry's department and the operator)."""
-    _loadable_table(session, actor, resource_id)
+    loader.loadable_table(session, actor, resource_id)
     jobs = session.scalars(
         select(StoreJob)
         .where(StoreJob.resource_id == resource_id)
