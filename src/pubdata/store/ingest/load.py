@@ -25,7 +25,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -43,6 +43,9 @@ from pubdata.store.errors import TableNotCreated
 from pubdata.store.ingest import semantic, xlsx
 from pubdata.store.models import StoreTable, StoreVersion
 from pubdata.store.quality.checks import LoadFacts, measure
+
+if TYPE_CHECKING:
+    from pubdata.catalog.models import CatalogResource
 
 ROW = "_row"  # the source row number (1 = first data row), kept through validation
 BAD = "_bad"  # true when the row has at least one problem (then ``_problems`` lists them)
@@ -674,6 +677,10 @@ def load_relation(
 def loadable_table(session: Session, actor: Actor, resource_id: str) -> StoreTable:
     """The resource's table, if the actor may load versions of it (its entry's department or the
     operator); ``TableNotCreated`` (409) naming the ways to create it when the resource has none."""
+    return _loadable(session, actor, resource_id)[1]
+
+
+def _loadable(session: Session, actor: Actor, resource_id: str) -> tuple[CatalogResource, StoreTable]:
     resource = catalog.get_resource(session, actor, resource_id)
     catalog.editable_entry(session, actor, resource.entry.code)
     table = session.get(StoreTable, resource.id)
@@ -683,7 +690,7 @@ def loadable_table(session: Session, actor: Actor, resource_id: str) -> StoreTab
             f"或调用 POST /api/v1/resources/{resource.id}/schema，或使用命令行 pubdata resource create",
             details={"resource_id": resource.id, "create_table": f"/api/v1/resources/{resource.id}/schema"},
         )
-    return table
+    return resource, table
 
 
 def _connect(staged: Path) -> duckdb.DuckDBPyConnection:
@@ -706,8 +713,7 @@ def _load(
     progress: Progress | None,
 ) -> LoadResult:
     report = progress or (lambda _stage, _pct, _rows: None)
-    table = loadable_table(session, actor, resource_id)
-    resource = catalog.get_resource(session, actor, resource_id)
+    resource, table = _loadable(session, actor, resource_id)
     schema = table_schema.parse_schema(table.table_schema)
     number = (
         session.scalar(select(func.max(StoreVersion.number)).where(StoreVersion.resource_id == resource.id)) or 0
