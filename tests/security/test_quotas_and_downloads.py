@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +33,7 @@ from pubdata.store.query import rows as query
 from pubdata.store.schemas import TableCreate
 from tests import builders
 from tests.access.people import People, grant, load_people
+from tests.concurrency import together
 from tests.conftest import fresh_engine
 from tests.store.test_xlsx import write_xlsx
 
@@ -178,26 +178,6 @@ def committed(tmp_path: Path, settings) -> Iterator[tuple[Engine, People, Actor,
     engine.dispose()
 
 
-def _together(n: int, work) -> list[object]:  # type: ignore[no-untyped-def]
-    """Run ``work()`` in ``n`` threads released at once; each thread's result or exception."""
-    start = threading.Barrier(n)
-    out: list[object] = [None] * n
-
-    def run(i: int) -> None:
-        start.wait()
-        try:
-            out[i] = work()
-        except Exception as exc:  # noqa: BLE001 - collected for the assertions
-            out[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
-
-
 def test_concurrent_readers_cannot_overshoot_the_quota(committed, settings):
     engine, people, reader, downloader = committed
 
@@ -210,7 +190,7 @@ def test_concurrent_readers_cannot_overshoot_the_quota(committed, settings):
         with session_scope(engine) as s:
             return query.read_rows(s, reader, people.resource_id, spec, home=settings.home).table.num_rows
 
-    pages = _together(len(asks), page)
+    pages = together(len(asks), page)
     assert all(isinstance(p, int | RateLimited) for p in pages), pages  # no deadlock, no other error
     assert sum(p for p in pages if isinstance(p, int)) == 25  # 80 rows asked, exactly the quota given
 
@@ -219,7 +199,7 @@ def test_concurrent_readers_cannot_overshoot_the_quota(committed, settings):
             result = export.download(s, downloader, people.resource_id, "jsonl", home=settings.home)
         return sum(chunk.count(b"\n") for chunk in result.chunks)
 
-    downloads = _together(5, download)
+    downloads = together(5, download)
     served = [d for d in downloads if isinstance(d, int)]
     assert all(d == 30 for d in served) and len(served) == 2, downloads  # 2 × 30 ≤ 70 < 3 × 30
     assert all(isinstance(d, usage.QuotaExceeded) for d in downloads if not isinstance(d, int))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from pubdata.identity import machines
 from pubdata.identity import service as identity
 from pubdata.identity.models import TokenUsage
 from tests import builders
+from tests.concurrency import together
 from tests.conftest import fresh_engine
 
 RATE = 5
@@ -62,21 +62,7 @@ def _call(engine: Engine, actor: Actor, *, fail: bool = False) -> bool:
 def test_concurrent_calls_never_get_past_the_token_rate(token_actor):
     engine, actor, _ = token_actor
     n = 16
-    start = threading.Barrier(n)
-    results: list[object] = [None] * n
-
-    def run(i: int) -> None:
-        start.wait()
-        try:
-            results[i] = _call(engine, actor)
-        except Exception as exc:  # noqa: BLE001 - collected for the assertion
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = together(n, lambda: _call(engine, actor))
     assert results.count(True) == RATE, results
     assert results.count(False) == n - RATE, results
     with session_scope(engine) as s:
@@ -135,22 +121,12 @@ def test_concurrent_reads_never_get_past_a_grants_call_limits(grant_world, setti
     engine, resource_id, rated, daily = grant_world
     reader = rated if who == "rated" else daily
     n = 16
-    start = threading.Barrier(n)
-    results: list[object] = [None] * n
 
-    def run(i: int) -> None:
-        start.wait()
-        try:
-            with session_scope(engine) as s:
-                results[i] = query.read_rows(s, reader, resource_id, query.RowQuery(limit=5), home=settings.home)
-        except Exception as exc:  # noqa: BLE001 - collected for the assertion
-            results[i] = exc
+    def read() -> object:
+        with session_scope(engine) as s:
+            return query.read_rows(s, reader, resource_id, query.RowQuery(limit=5), home=settings.home)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = together(n, read)
     refused = [r for r in results if isinstance(r, RateLimited)]  # QuotaExceeded is a RateLimited (429)
     assert len(refused) == n - RATE, results
     assert all(not isinstance(r, Exception) or isinstance(r, RateLimited) for r in results), results
