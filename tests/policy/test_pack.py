@@ -191,7 +191,7 @@ def test_cli_check_test_and_evaluate(tmp_path: Path) -> None:
 
 def test_api_evaluates_supplied_facts(client: Any) -> None:
     listed = client.get("/api/v1/policies").json()
-    assert [p["id"] for p in listed] == [CBEC]
+    assert [p["id"] for p in listed] == ["miit-tiers-2022", "miit-tiers-2026", CBEC]
     detail = client.get(f"/api/v1/policies/{CBEC}").json()
     assert [c["id"] for c in detail["clause_list"]] == [
         "independent_site", "key_platform", "key_park", "overseas_warehouse", "public_warehouse",

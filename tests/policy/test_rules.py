@@ -20,6 +20,7 @@ from pubdata.rules.expr import (
     facts_used,
     number,
     parse,
+    substitute,
 )
 from pubdata.rules.sql import to_sql
 
@@ -120,3 +121,14 @@ def test_string_constants_cannot_change_the_statement() -> None:
 def test_conditions_lists_the_simple_conditions_for_explanations() -> None:
     node = parse("site and (export > 1 or not site) and district == 'x'")
     assert [type(n).__name__ for n in conditions(node)] == ["Fact", "Compare", "Not", "Compare"]
+
+
+def test_named_conditions_are_inlined_everywhere_a_fact_may_stand() -> None:
+    big = parse("export >= 2000万 and months > 0")
+    node = substitute(parse("not big or (site and big) or min(months, 3) in [1, 2] or -months < 0"), {"big": big})
+    assert facts_used(node) == ["export", "months", "site"]
+    for row in ROWS:
+        inlined = evaluate(node, row)
+        by_hand = evaluate(parse("not (export >= 2000万 and months > 0) or (site and export >= 2000万 and months > 0)"
+                                 " or min(months, 3) in [1, 2] or -months < 0"), row)  # fmt: skip
+        assert (inlined.value, inlined.missing) == (by_hand.value, by_hand.missing)

@@ -1,12 +1,16 @@
 """``pubdata policy …``: check a policy pack, run its test cases on both back ends, evaluate facts.
 
-PACK is a shipped pack's id (``qingdao-cbec-2023``) or the path of a pack file being written."""
+PACK is a shipped pack's id (``qingdao-cbec-2023``) or the path of a pack file being written; for
+``evaluate``, also a family of versioned packs (``miit-tiers``) with ``--on DATE`` choosing the version
+in force that day."""
 
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -18,6 +22,7 @@ policy_app = typer.Typer(help="Policy packs (政策通): check, test, evaluate, 
 reviewer_app = typer.Typer(help="Reviewers of policy applications, by district", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 policy_app.add_typer(reviewer_app, name="reviewer")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 DutyOpt = Annotated[str, typer.Option("--duty", help="The pack's reviewer.department (commerce)")]
 
 
@@ -92,9 +97,14 @@ def policy_test(pack: str, as_json: JsonOpt = False) -> None:
 
 
 def _render(result: dict[str, Any]) -> str:
-    lines = [f"《{result['title']}》"]
+    lines = [f"《{result['title']}》（{result['policy']}）"]
+    if result.get("assessed_on"):
+        lines.append(f"评价日期 {result['assessed_on']} 适用的版本")
     for c in result["clauses"]:
         state = {True: "符合", False: "不符合", None: "无法判断"}[c["eligible"]]
+        if c.get("score_min") is not None:
+            exact = c.get("score")
+            state += f"，得分 {exact}" if exact is not None else f"，得分 {c['score_min']}～{c['score_max']}"
         lines.append(f"\n[{c['id']}] {c['title']}：{state}")
         lines += [f"  {t}" for t in c["trace"][1:]]
     lines.append(f"\n合计（已知金额）：{result['total']:,} 元")
@@ -108,15 +118,33 @@ def policy_evaluate(
     enterprise: Annotated[
         str | None, typer.Option("--enterprise", help="An enterprise's credit code: use its facts-table row")
     ] = None,
+    on: Annotated[
+        str | None,
+        typer.Option(
+            "--on",
+            help="Assessment date (YYYY-MM-DD): use the version in force that day; PACK may then be a family "
+            "of versioned packs, e.g. miit-tiers (a family alone means today)",
+        ),
+    ] = None,
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Evaluate a pack for one enterprise, with the explanation of every clause."""
     from pubdata.policy import service
+    from pubdata.policy.packs.pack import shipped_packs
 
     try:
         if (facts is None) == (enterprise is None):
             raise Invalid("请给出 --facts FILE.json 或 --enterprise 统一社会信用代码（二选一）")
+        day = None
+        if not Path(pack).suffix and (on is not None or pack not in shipped_packs()):
+            try:
+                day = date.fromisoformat(on) if on is not None else datetime.now(SHANGHAI).date()
+            except ValueError:
+                raise Invalid(f"--on 应为日期 YYYY-MM-DD：{on}") from None
+            pack = service.pack_in_force(SYSTEM, pack, day).id
+        elif on is not None:
+            raise Invalid("--on 只用于已发布的政策或政策系列，不用于政策包文件")
         if facts is not None:
             try:
                 data = json.loads(facts.read_text(encoding="utf-8"))
@@ -144,6 +172,8 @@ def policy_evaluate(
                 )
     except PubdataError as exc:
         fail(exc, as_json)
+    if day is not None:
+        result["assessed_on"] = day.isoformat()  # the date whose rules were applied
     emit(result, as_json, _render(result))
 
 

@@ -65,6 +65,18 @@ class ClauseResultRead(BaseModel):
     cap: int | None
     trace: list[str]
     missing: list[str]
+    score: float | None = Field(
+        default=None, description="Scored clauses: the total, when every indicator is known (None otherwise)"
+    )
+    score_min: float | None = Field(
+        default=None, description="Scored clauses: the lowest total the unknown indicators allow (= score when known)"
+    )
+    score_max: float | None = Field(
+        default=None, description="Scored clauses: the highest total the unknown indicators allow (= score when known)"
+    )
+    score_detail: dict[str, Any] | None = Field(
+        default=None, description="Scored clauses: pass mark, groups (bounds, floor) and every indicator's points"
+    )
 
 
 class EvaluationRead(BaseModel):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from pubdata.authz import Actor, Permission, require
 from pubdata.enterprise import service as enterprise
 from pubdata.enterprise.facts import FACTS
+from pubdata.errors import Conflict
 from pubdata.policy.models import PolicyPackVersion
 from pubdata.policy.packs.engine import check_facts, evaluate_pack
 from pubdata.policy.packs.pack import PACKS_DIR, RULE_TYPES, InvalidPack, Pack, PackNotFound, load_pack, shipped_packs
@@ -58,6 +59,26 @@ def list_packs(actor: Actor, *, on: date | None = None) -> list[Pack]:
     require(actor, Permission.POLICY_PACK_READ)
     packs = [get_pack(actor, p) for p in shipped_packs()]
     return [p for p in packs if on is None or p.active_on(on)]
+
+
+def pack_in_force(actor: Actor, family: str, on: date) -> Pack:
+    """The shipped pack of ``family`` (e.g. ``miit-tiers``; a pack's own id names a family of one)
+    whose ``effective`` period contains ``on``: the rules in force on that date. A certificate issued
+    under an earlier version stays valid to its expiry — that is the certificate's date, not this
+    choice, which only says which rules an assessment on ``on`` applies."""
+    require(actor, Permission.POLICY_PACK_READ)
+    members = [p for p in list_packs(actor) if family in (p.family, p.id)]
+    if not members:
+        raise PackNotFound(f"没有这个政策或政策系列：{family}")
+    in_force = [p for p in members if p.active_on(on)]
+    if not in_force:
+        periods = "；".join(f"{p.id}：{p.spec.effective.from_} 至 {p.spec.effective.to or '今'}" for p in members)
+        raise PackNotFound(f"{family} 在 {on} 没有生效的版本（{periods}）", code="policy.pack_not_in_force")
+    if len(in_force) > 1:
+        raise Conflict(
+            f"{family} 在 {on} 有多个生效版本：{'、'.join(p.id for p in in_force)}", code="policy.pack_versions_overlap"
+        )
+    return in_force[0]
 
 
 def register_version(session: Session, pack: Pack) -> PolicyPackVersion:
@@ -101,4 +122,12 @@ def check_pack(ref: str | Path) -> tuple[Pack, list[str]]:
     return pack, check_inputs_against_facts(pack)
 
 
-__all__ = ["InvalidPack", "check_pack", "evaluate_enterprise", "evaluate_facts", "get_pack", "list_packs"]
+__all__ = [
+    "InvalidPack",
+    "check_pack",
+    "evaluate_enterprise",
+    "evaluate_facts",
+    "get_pack",
+    "list_packs",
+    "pack_in_force",
+]

@@ -34,6 +34,8 @@ def match_if_stale(engine: Engine, home: Path) -> list[MatchRunRead]:
         if facts is None:
             return []
         for pack in service.list_packs(SYSTEM, on=datetime.now(match.SHANGHAI).date()):
+            if not pack.notifies:  # recognition packs (tiers): no notices
+                continue
             latest = match.latest_run(session, pack.id)
             if latest is not None and latest[0].facts_version == facts.number and latest[1].digest == pack.digest:
                 continue

@@ -13,7 +13,7 @@ them; numbers are exact (``Decimal``), never floats.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -321,3 +321,23 @@ def compile_number(text: str, facts: Mapping[str, Type]) -> Node:
     if type_of(node, facts) != "number":
         raise InvalidExpression(f"应为数值表达式：{text}")
     return node
+
+
+def substitute(node: Node, names: Mapping[str, Node]) -> Node:
+    """``node`` with every fact named in ``names`` replaced by its tree: how a pack's named
+    conditions (``definitions``) are inlined, so both back ends see one plain expression."""
+    if isinstance(node, Fact):
+        return names.get(node.name, node)
+    if isinstance(node, Const):
+        return node
+    if isinstance(node, Neg | Not):
+        return replace(node, operand=substitute(node.operand, names))
+    if isinstance(node, Arith | Compare):
+        return replace(node, left=substitute(node.left, names), right=substitute(node.right, names))
+    if isinstance(node, Member):
+        return replace(node, item=substitute(node.item, names))
+    if isinstance(node, BoolOp):
+        return replace(node, operands=tuple(substitute(o, names) for o in node.operands))
+    if isinstance(node, Call):
+        return replace(node, args=tuple(substitute(a, names) for a in node.args))
+    raise TypeError(f"cannot substitute in {node!r}")  # pragma: no cover

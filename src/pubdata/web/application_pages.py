@@ -39,7 +39,13 @@ from pubdata.web.templating import Viewer, render
 
 router = APIRouter(include_in_schema=False)
 WAN = Decimal(10_000)
-KIND_LABELS = {"fixed": "固定金额", "up_to": "最高限额", "formula": "按比例计算", "assessed": "据实核定"}
+KIND_LABELS = {
+    "fixed": "固定金额",
+    "up_to": "最高限额",
+    "formula": "按比例计算",
+    "assessed": "据实核定",
+    "none": "认定标准",
+}
 STATUS_LABELS = {"same": "一致", "differs": "不一致", "no_public": "公共数据无记录", "unknown": "未知"}
 
 

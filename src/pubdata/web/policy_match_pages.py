@@ -23,7 +23,13 @@ from pubdata.web.templating import Viewer, render
 
 router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store"}
-KIND_LABELS = {"fixed": "固定金额", "up_to": "最高限额", "formula": "按比例计算", "assessed": "据实核定"}
+KIND_LABELS = {
+    "fixed": "固定金额",
+    "up_to": "最高限额",
+    "formula": "按比例计算",
+    "assessed": "据实核定",
+    "none": "认定标准",
+}
 PAGE = 50
 
 

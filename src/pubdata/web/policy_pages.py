@@ -22,7 +22,13 @@ from pubdata.web.deps import ViewerDep
 from pubdata.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-KIND_LABELS = {"fixed": "固定金额", "up_to": "最高限额", "formula": "按比例计算", "assessed": "据实核定"}
+KIND_LABELS = {
+    "fixed": "固定金额",
+    "up_to": "最高限额",
+    "formula": "按比例计算",
+    "assessed": "据实核定",
+    "none": "认定标准",
+}
 ELIGIBLE_LABELS = {True: "符合", False: "不符合", None: "无法判断"}
 WAN = Decimal(10_000)
 

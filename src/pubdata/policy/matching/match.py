@@ -302,12 +302,14 @@ def match_all(
     force: bool = False,
     progress: Progress | None = None,
 ) -> list[MatchRunRead]:
-    """Match every pack in force on ``on`` (today in Beijing time by default)."""
+    """Match every support pack in force on ``on`` (today in Beijing time by default); recognition
+    packs (the MIIT tiers) pay nothing and take no applications, so they push no notices."""
     require(actor, Permission.POLICY_MATCH_RUN)
     day = on or datetime.now(SHANGHAI).date()
     return [
         match_pack(session, actor, p.id, home=home, force=force, progress=progress)
         for p in service.list_packs(actor, on=day)
+        if p.notifies
     ]
 
 

@@ -5,6 +5,7 @@ matching runs it). A case passes when both give exactly what it expects."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import duckdb
@@ -40,6 +41,8 @@ def facts_table(pack: Pack, rows: list[dict[str, Any]]) -> pa.Table:
         values = [r.get(name) for r in rows]
         if spec.type in ("money", "integer"):
             values = [None if v is None else int(v) for v in values]
+        elif spec.type == "number":  # the facts table keeps numbers as DOUBLE
+            values = [None if v is None else float(v) for v in values]
         columns[name] = pa.array(values, type=ARROW_TYPES[spec.type])
     return pa.table(columns)
 
@@ -49,7 +52,29 @@ def sql_results(pack: Pack, table: pa.Table) -> dict[tuple[str, str], dict[str, 
     con = duckdb.connect()
     con.register("facts", table)
     rows = con.execute(pack_select(pack, "facts")).fetchall()
-    return {(r[0], r[1]): {"eligible": r[2], "amount": r[3], "amount_kind": r[4]} for r in rows}
+    return {
+        (r[0], r[1]): {
+            "eligible": r[2],
+            "amount": r[3],
+            "amount_kind": r[4],
+            "score": r[5],
+            "score_min": r[6],
+            "score_max": r[7],
+        }
+        for r in rows
+    }
+
+
+COMPARED = ("eligible", "amount", "amount_kind", "score", "score_min", "score_max")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, comparing numbers exactly as decimals (a score of 12.5 from YAML, Python or SQL)."""
+    if isinstance(a, int | float | Decimal) and isinstance(b, int | float | Decimal):
+        if isinstance(a, bool) or isinstance(b, bool):
+            return a is b
+        return Decimal(str(a)) == Decimal(str(b))
+    return bool(a == b)
 
 
 def run_cases(pack: Pack) -> list[CaseResult]:
@@ -71,13 +96,13 @@ def run_cases(pack: Pack) -> list[CaseResult]:
                     continue
                 if key == "missing":
                     want = sorted(want)
-                if got_py[key] != want:
+                if not _same(got_py[key], want):
                     result.failures.append(f"{clause_id}.{key}：期望 {want!r}，Python 求值得到 {got_py[key]!r}")
-                if key in got_sql and got_sql[key] != want:
+                if key in got_sql and not _same(got_sql[key], want):
                     result.failures.append(f"{clause_id}.{key}：期望 {want!r}，SQL 求值得到 {got_sql[key]!r}")
             # the two back ends agree on every clause, expected or not
-            for key in ("eligible", "amount", "amount_kind"):
-                if got_py[key] != got_sql[key]:
+            for key in COMPARED:
+                if not _same(got_py[key], got_sql[key]):
                     result.failures.append(
                         f"{clause_id}.{key}：Python 得到 {got_py[key]!r}，SQL 得到 {got_sql[key]!r}（两种求值不一致）"
                     )

@@ -6,7 +6,10 @@ Per clause the result is: ``eligible`` (true, false, or None when facts needed t
 missing — listed in ``missing``), ``amount`` (integer yuan, or None when the enterprise isn't
 eligible, the text sets no figure, or a fact the amount needs is missing) with its ``amount_kind``
 (``fixed``: the amount itself; ``up_to``: 最高不超过, the reviewer approves at most this;
-``formula``: computed from the facts and capped; ``assessed``: no figure in the text).
+``formula``: computed from the facts and capped; ``assessed``: no figure in the text; ``none``: a
+recognition clause, no money at all). A scored clause (``policy.packs.score``) also gives ``score``
+(the total when every indicator is known), ``score_min``/``score_max`` (the interval unknown
+indicators leave) and ``score_detail``.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from typing import Any
 
 from pubdata.catalog.vocab import DISTRICT_NAMES
 from pubdata.errors import Invalid
-from pubdata.policy.packs.explain import Describer, money
+from pubdata.policy.packs.explain import MARKS, Describer, money
 from pubdata.policy.packs.pack import Amount, Clause, Pack, Tier
+from pubdata.policy.packs.score import SCORE_PASSES, evaluate_score, score_detail, score_sql, score_trace
 from pubdata.rules import expr
 from pubdata.rules.evaluate import Outcome, conditions, evaluate, normalise
 from pubdata.rules.sql import quote, to_sql
@@ -41,9 +45,26 @@ class ClauseResult:
     cap: int | None
     trace: list[str]
     missing: list[str]
+    # scored clauses only (None otherwise): the total when every indicator is known, and the
+    # interval it lies in (equal bounds when known); the per-indicator detail
+    score: Decimal | None = None
+    score_min: Decimal | None = None
+    score_max: Decimal | None = None
+    score_detail: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: plain(v) for k, v in self.__dict__.items()}
+
+
+def plain(value: Any) -> Any:
+    """Decimals (scores) as JSON numbers: an int when whole, else a float; recursively."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
 
 
 # --- facts ---------------------------------------------------------------------------------------------
@@ -79,6 +100,9 @@ def check_facts(pack: Pack, facts: Mapping[str, Any], *, strict: bool = True) ->
         elif kind == "district":
             ok = value in DISTRICT_NAMES
             message = f"应为青岛市的区（市）之一：{'、'.join(DISTRICT_NAMES)}"
+        elif spec.values is not None:
+            ok = value in spec.values
+            message = f"应为以下之一：{'、'.join(spec.values)}"
         else:
             ok = isinstance(value, str)
             message = "应为文本"
@@ -124,6 +148,8 @@ def _formula_words(amount: Amount, facts: Mapping[str, Any], say: Describer) -> 
 def _amount(amount: Amount, facts: Mapping[str, Any], say: Describer) -> tuple[int | None, str, list[str], set[str]]:
     """(amount, kind, trace lines, missing facts) for an eligible enterprise."""
     included = f"（含基础奖励{money(amount.base)}）" if amount.base else ""
+    if amount.kind == "none":
+        return None, "none", [], set()
     if amount.kind == "fixed":
         return amount.fixed, "fixed", [f"金额：{money(amount.fixed or 0)}{included}"], set()
     if amount.kind == "assessed":
@@ -155,16 +181,39 @@ def _amount(amount: Amount, facts: Mapping[str, Any], say: Describer) -> tuple[i
     return tier.amount, "fixed", [f"金额：{where}，{money(tier.amount or 0)}{included}"], set()
 
 
+def _condition_lines(pack: Pack, node: expr.Node, facts: Mapping[str, Any], say: Describer, indent: str) -> list[str]:
+    """One line per simple condition; a named condition (definition) is a heading with its own
+    conditions under it; ``score_passes`` points to the score's lines."""
+    lines = []
+    for leaf in conditions(node):
+        if isinstance(leaf, expr.Fact) and leaf.name in pack.definitions:
+            d = pack.definitions[leaf.name]
+            held = evaluate(d.when, facts).value
+            lines.append(f"{indent}条件 {MARKS[held if held is None else bool(held)]} {d.title}：")
+            lines += _condition_lines(pack, d.source, facts, say, indent + "  ")
+        elif isinstance(leaf, expr.Fact) and leaf.name == SCORE_PASSES:
+            held = facts.get(SCORE_PASSES)
+            lines.append(f"{indent}条件 {MARKS[held]} 评价得分达标（评分见下）")
+        else:
+            line, _ = say.condition(leaf, facts)
+            lines.append(f"{indent}条件 {line}")
+    return lines
+
+
 def evaluate_clause(pack: Pack, clause: Clause, facts: Mapping[str, Any]) -> ClauseResult:
     say = Describer(pack.inputs)
     trace = [f"依据《{pack.spec.title}》{clause.article}（{clause.title}）：“{clause.text}”"]
+    scored = evaluate_score(clause.score, facts, say) if clause.score is not None else None
+    if scored is not None:
+        facts = {**facts, SCORE_PASSES: scored.passes}
+    sources = ([pack.applies_when] if pack.applies_when is not None else []) + [clause.when_source or clause.when]
     parts = ([pack.applies_when] if pack.applies_when is not None else []) + [clause.when]
     outcomes: list[Outcome] = []
-    for part in parts:
-        for leaf in conditions(part):
-            line, _ = say.condition(leaf, facts)
-            trace.append("条件 " + line)
+    for source, part in zip(sources, parts, strict=True):
+        trace += _condition_lines(pack, source, facts, say, "")
         outcomes.append(evaluate(part, facts))
+    if scored is not None:
+        trace += score_trace(scored, say)
     if any(o.value is False for o in outcomes):
         eligible: bool | None = False
     elif any(o.value is None for o in outcomes):
@@ -174,8 +223,12 @@ def evaluate_clause(pack: Pack, clause: Clause, facts: Mapping[str, Any]) -> Cla
     missing: set[str] = set()
     for o in outcomes:
         missing |= o.missing
+    if SCORE_PASSES in missing:  # the score is undecided: name the facts that would decide it
+        missing = (missing - {SCORE_PASSES}) | set(scored.missing if scored else ())
     amount, kind = None, static_kind(clause.amount)
-    if eligible is True:
+    if eligible is True and clause.amount.kind == "none":
+        trace.append("结论：符合条件")
+    elif eligible is True:
         amount, kind, lines, more = _amount(clause.amount, facts, say)
         trace += lines
         missing |= more
@@ -197,6 +250,10 @@ def evaluate_clause(pack: Pack, clause: Clause, facts: Mapping[str, Any]) -> Cla
         cap=clause_cap(clause.amount),
         trace=trace,
         missing=sorted(missing),
+        score=scored.exact if scored else None,
+        score_min=scored.low if scored else None,
+        score_max=scored.high if scored else None,
+        score_detail=score_detail(scored) if scored else None,
     )
 
 
@@ -236,6 +293,8 @@ def amount_sql(amount: Amount, column: Any = quote) -> tuple[str, str]:
     """(amount, kind) SQL expressions for an eligible row, matching ``_amount``."""
     if amount.kind == "fixed":
         return str(amount.fixed), "'fixed'"
+    if amount.kind == "none":
+        return "CAST(NULL AS BIGINT)", "'none'"
     if amount.kind == "assessed":
         return "CAST(NULL AS BIGINT)", "'assessed'"
     if amount.kind == "formula":
@@ -258,17 +317,29 @@ def amount_sql(amount: Amount, column: Any = quote) -> tuple[str, str]:
     )
 
 
+SCORE_TYPE = "DECIMAL(18, 4)"
+
+
 def clause_sql(pack: Pack, clause: Clause, column: Any = quote) -> dict[str, str]:
-    """SQL expressions over a facts table for the clause's ``eligible``, ``amount`` and
-    ``amount_kind``: the same results as ``evaluate_clause``."""
+    """SQL expressions over a facts table for the clause's ``eligible``, ``amount``,
+    ``amount_kind``, ``score``, ``score_min`` and ``score_max``: the same results as
+    ``evaluate_clause`` (the scores NULL for a clause that doesn't score)."""
+    scores = score_sql(clause.score, column) if clause.score is not None else None
+
+    def reads(name: str) -> str:
+        return f"({scores['passes']})" if scores is not None and name == SCORE_PASSES else str(column(name))
+
     parts = ([pack.applies_when] if pack.applies_when is not None else []) + [clause.when]
-    eligible = "(" + " AND ".join(to_sql(p, column) for p in parts) + ")"
+    eligible = "(" + " AND ".join(to_sql(p, reads) for p in parts) + ")"
     amount, kind = amount_sql(clause.amount, column)
-    return {
+    out = {
         "eligible": eligible,
         "amount": f"CASE WHEN {eligible} THEN {amount} END",
         "amount_kind": f"CASE WHEN {eligible} THEN {kind} ELSE '{static_kind(clause.amount)}' END",
     }
+    for key in ("score", "score_min", "score_max"):
+        out[key] = f"CAST({scores[key] if scores else 'NULL'} AS {SCORE_TYPE})"
+    return out
 
 
 def pack_select(pack: Pack, source: str, key: str = "uscc") -> str:
@@ -279,6 +350,7 @@ def pack_select(pack: Pack, source: str, key: str = "uscc") -> str:
         sql = clause_sql(pack, c)
         selects.append(
             f"SELECT {quote(key)} AS enterprise, '{c.id}' AS clause, {sql['eligible']} AS eligible, "
-            f"{sql['amount']} AS amount, {sql['amount_kind']} AS amount_kind FROM {source}"
+            f"{sql['amount']} AS amount, {sql['amount_kind']} AS amount_kind, {sql['score']} AS score, "
+            f"{sql['score_min']} AS score_min, {sql['score_max']} AS score_max FROM {source}"
         )
     return "\nUNION ALL\n".join(selects)

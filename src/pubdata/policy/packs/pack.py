@@ -1,17 +1,20 @@
 """Policy packs: a policy written as YAML (docs/policy-packs.md), validated and compiled.
 
-A pack declares its inputs (facts, with types), an applicability condition common to all clauses,
-and clauses, each with provenance (article and quoted text), a condition in the rules language, an
-amount rule and the application materials; then table-driven test cases. ``load_pack`` reads and
-checks everything — syntax of every expression, facts that no input declares, types, tiers that
-overlap or leave a gap, caps below the base reward, test cases naming unknown clauses — and
-reports every problem with where it is, before anything uses the pack.
+A pack declares its inputs (facts, with types), named conditions (``definitions``), an applicability
+condition common to all clauses, and clauses, each with provenance (article and quoted text), a
+condition in the rules language, an amount rule (support packs) or none (recognition packs), an
+optional points table (``score``, ``policy.packs.score``) and the application materials; then
+table-driven test cases. Packs of one ``family`` are versions chosen by their ``effective`` dates.
+``load_pack`` reads and checks everything — syntax of every expression, facts that no input
+declares, types, tiers and score bands that overlap or leave a gap, caps below the base reward, test
+cases naming unknown clauses — and reports every problem with where it is, before anything uses
+the pack.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pubdata.errors import Invalid, NotFound
 from pubdata.policy.packs.explain import money
+from pubdata.policy.packs.score import SCORE_PASSES, Score, ScoreSpec, compile_score
 from pubdata.rules import expr
 
 PACKS_DIR = Path(__file__).parent  # the shipped packs (YAML) live beside this module
@@ -63,6 +67,7 @@ class InputSpec(_Strict):
     title: str
     unit: str | None = None
     description: str | None = None
+    values: list[str] | None = None  # a string fact's allowed values (others are refused)
 
 
 class TierSpec(_Strict):
@@ -108,8 +113,16 @@ class ClauseSpec(_Strict):
     article: str
     text: str
     when: str
-    amount: AmountSpec
+    amount: AmountSpec | None = None  # required in support packs, absent in recognition packs
+    score: ScoreSpec | None = None  # a points table; ``when`` reads its verdict as ``score_passes``
     materials: list[str] = Field(default_factory=list)
+
+
+class DefinitionSpec(_Strict):
+    """A named condition (e.g. the base conditions every tier shares), usable in any ``when``."""
+
+    title: str
+    when: str
 
 
 class SourceSpec(_Strict):
@@ -125,7 +138,8 @@ class PeriodSpec(_Strict):
 
 
 class ReviewerSpec(_Strict):
-    department: Literal["commerce"]  # whose department reviews applications
+    # whose department reviews applications: commerce (商务), industry (工信 / 中小企业主管部门)
+    department: Literal["commerce", "industry"]
     of: Literal["registered_district"]  # … of which place
 
 
@@ -139,6 +153,12 @@ class CaseSpec(_Strict):
 class PackSpec(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     version: int = Field(ge=1)
+    # support: a policy that pays (amounts, applications, proactive notices); recognition: a
+    # standard an enterprise meets or not (认定/评价标准: eligibility and scores, no amounts)
+    kind: Literal["support", "recognition"] = "support"
+    # packs that are versions of one rule set (miit-tiers-2022, miit-tiers-2026 → miit-tiers): the
+    # one in force on a date is chosen by ``effective`` (``service.pack_in_force``)
+    family: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
     summary: str | None = None
     source: SourceSpec
@@ -146,6 +166,7 @@ class PackSpec(_Strict):
     reviewer: ReviewerSpec
     applies_when: str | None = None
     inputs: dict[str, InputSpec]
+    definitions: dict[str, DefinitionSpec] = Field(default_factory=dict)
     clauses: list[ClauseSpec] = Field(min_length=1)
     test_defaults: dict[str, Any] = Field(default_factory=dict)
     tests: list[CaseSpec] = Field(default_factory=list)
@@ -170,7 +191,7 @@ class Tier:
 
 @dataclass(frozen=True)
 class Amount:
-    kind: str  # fixed | formula | tiers | assessed
+    kind: str  # fixed | formula | tiers | assessed | none (a recognition clause: no amount at all)
     fixed: int | None = None
     formula: expr.Node | None = None
     formula_text: str | None = None
@@ -185,15 +206,31 @@ class Amount:
 
 
 @dataclass(frozen=True)
+class Definition:
+    name: str
+    title: str
+    text: str
+    source: expr.Node  # as written (may name earlier definitions)
+    when: expr.Node  # with every definition inlined
+
+
+@dataclass(frozen=True)
 class Clause:
     id: str
     title: str
     article: str
     text: str
     when_text: str
-    when: expr.Node
-    amount: Amount
+    when: expr.Node  # definitions inlined; may read ``score_passes`` when the clause scores
+    amount: Amount  # kind ``none`` for a recognition clause
     materials: tuple[str, ...]
+    when_source: expr.Node | None = None  # as written, naming definitions (for explanations)
+    score: Score | None = None
+
+    def facts(self) -> list[str]:
+        """Every fact the clause reads: its condition, its score and its amount."""
+        used = [n for n in expr.facts_used(self.when) if n != SCORE_PASSES]
+        return list(dict.fromkeys(used + (self.score.facts() if self.score else []) + self.amount.facts()))
 
 
 @dataclass(frozen=True)
@@ -203,6 +240,7 @@ class Pack:
     applies_when: expr.Node | None
     digest: str  # of the pack's text: a changed pack is a new version even if ``version`` wasn't bumped
     path: Path | None = None
+    definitions: dict[str, Definition] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -217,6 +255,15 @@ class Pack:
             if c.id == clause_id:
                 return c
         raise NotFound(f"政策 {self.id} 没有条款：{clause_id}", code="policy.clause_not_found")
+
+    @property
+    def family(self) -> str:
+        return self.spec.family or self.spec.id
+
+    @property
+    def notifies(self) -> bool:
+        """Whether bulk matching pushes notices and takes applications for it (support packs)."""
+        return self.spec.kind == "support"
 
     def active_on(self, day: date) -> bool:
         period = self.spec.effective
@@ -337,16 +384,34 @@ def compile_pack(text: str, *, path: Path | None = None) -> Pack:
         shape = [f"{'.'.join(str(p) for p in e['loc'])}：{e['msg']}" for e in exc.errors()]
         raise InvalidPack("政策包格式错误：" + "；".join(shape), details=shape) from None
     problems: list[str] = []
-    types = {name: RULE_TYPES[i.type] for name, i in spec.inputs.items()}
+    types: dict[str, expr.Type] = {name: RULE_TYPES[i.type] for name, i in spec.inputs.items()}
 
-    def condition(source: str, where: str) -> expr.Node:
+    def condition(source: str, where: str, known: dict[str, expr.Type]) -> expr.Node:
         try:
-            return expr.compile_condition(source, types)
+            return expr.compile_condition(source, known)
         except expr.InvalidExpression as exc:
             problems.append(f"{where}：{exc.message}")
             return expr.Const(0, True)
 
-    scope = condition(spec.applies_when, "applies_when") if spec.applies_when else None
+    for name, declared in spec.inputs.items():
+        if declared.values is not None and declared.type != "string":
+            problems.append(f"inputs.{name}：values 只用于 string 类型的事实")
+    if SCORE_PASSES in spec.inputs:
+        problems.append(f"inputs.{SCORE_PASSES}：这个名称留给评分结果，不能用作事实")
+    definitions: dict[str, Definition] = {}
+    named = dict(types)  # facts, then each definition once it is defined (earlier ones only: no cycles)
+    for name, d in spec.definitions.items():
+        if name in types or name == SCORE_PASSES or not name.isidentifier():
+            problems.append(f"definitions.{name}：名称无效或与事实重名")
+            continue
+        source = condition(d.when, f"definitions.{name}", named)
+        inlined = expr.substitute(source, {n: x.when for n, x in definitions.items()})
+        definitions[name] = Definition(name, d.title, d.when, source, inlined)
+        named[name] = "boolean"
+    inline = {n: d.when for n, d in definitions.items()}
+    scope = None
+    if spec.applies_when:
+        scope = expr.substitute(condition(spec.applies_when, "applies_when", named), inline)
     clauses = []
     seen: set[str] = set()
     for i, c in enumerate(spec.clauses, 1):
@@ -354,9 +419,29 @@ def compile_pack(text: str, *, path: Path | None = None) -> Pack:
         if c.id in seen:
             problems.append(f"{where}：条款 id 重复")
         seen.add(c.id)
-        when = condition(c.when, f"{where}.when")
-        amount = _compile_amount(c.amount, f"{where}.amount", types, problems)
-        clauses.append(Clause(c.id, c.title, c.article, c.text, c.when, when, amount, tuple(c.materials)))
+        score = compile_score(c.score, f"{where}.score", types, problems) if c.score is not None else None
+        source = condition(c.when, f"{where}.when", {**named, SCORE_PASSES: "boolean"} if score else named)
+        if score is not None and SCORE_PASSES not in expr.facts_used(source):
+            problems.append(f"{where}.when：条款有评分（score），条件中应使用 {SCORE_PASSES}")
+        if spec.kind == "support" and c.amount is None:
+            problems.append(f"{where}：扶持政策（kind: support）的条款需要 amount")
+        if spec.kind == "recognition" and c.amount is not None:
+            problems.append(f"{where}：认定标准（kind: recognition）的条款没有金额，不写 amount")
+        amount = _compile_amount(c.amount, f"{where}.amount", types, problems) if c.amount else Amount(kind="none")
+        clauses.append(
+            Clause(
+                c.id,
+                c.title,
+                c.article,
+                c.text,
+                c.when,
+                expr.substitute(source, inline),
+                amount,
+                tuple(c.materials),
+                when_source=source,
+                score=score,
+            )  # fmt: skip
+        )
     for i, case in enumerate(spec.tests, 1):
         for clause_id in case.expect:
             if clause_id not in seen:
@@ -369,7 +454,9 @@ def compile_pack(text: str, *, path: Path | None = None) -> Pack:
     if problems:
         raise InvalidPack(f"政策包 {spec.id} 有 {len(problems)} 处错误：" + "；".join(problems), details=problems)
     digest = hashlib.sha256(text.encode()).hexdigest()
-    return Pack(spec=spec, clauses=tuple(clauses), applies_when=scope, digest=digest, path=path)
+    return Pack(
+        spec=spec, clauses=tuple(clauses), applies_when=scope, digest=digest, path=path, definitions=definitions
+    )
 
 
 def load_pack(ref: str | Path) -> Pack:
