@@ -335,6 +335,19 @@ def test_recognition_packs_push_no_notices() -> None:
     assert (PACKS_DIR / f"{P2026}.yaml").is_file()
 
 
+def test_recognition_packs_take_no_applications_and_no_bulk_matching(
+    session: Any, as_actor: Any, tmp_path: Path
+) -> None:
+    from pubdata.policy.applications.workflow import InvalidApplication, submit_application
+    from pubdata.policy.matching.match import PackNotMatchable, match_pack
+
+    with pytest.raises(InvalidApplication) as exc:
+        submit_application(session, as_actor("enterprise"), P2026, "specialised_sme", home=tmp_path)
+    assert "认定标准" in exc.value.message
+    with pytest.raises(PackNotMatchable):
+        match_pack(session, SYSTEM, P2022, home=tmp_path)
+
+
 def test_definitions_and_kinds_are_checked() -> None:
     data = yaml.safe_load(_score_pack(None, when="a"))  # type: ignore[arg-type]
     del data["clauses"][0]["score"]

@@ -435,6 +435,8 @@ def submit_application(
     require(actor, Permission.POLICY_APPLICATION_SUBMIT)
     pack = policies.get_pack(actor, pack_id)
     clause = pack.clause(clause_id)
+    if not pack.notifies:
+        raise InvalidApplication(f"《{pack.spec.title}》是认定标准，不在政策通申报：认定按主管部门的认定程序办理")
     today = beijing_today()
     if not pack.active_on(today):
         raise InvalidApplication(f"《{pack.spec.title}》不在有效期内（{today}），不再受理申报")

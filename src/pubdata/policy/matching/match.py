@@ -174,6 +174,8 @@ def match_pack(
     require(actor, Permission.POLICY_MATCH_RUN)
     say = progress or (lambda _message: None)
     pack = service.get_pack(actor, pack_id)
+    if not pack.notifies:
+        raise PackNotMatchable(f"政策 {pack.id} 是认定标准，不做批量匹配和主动推送")
     problems = service.check_inputs_against_facts(pack)
     if problems:
         raise PackNotMatchable(f"政策 {pack.id} 不能批量匹配：" + "；".join(problems), details=problems)
