@@ -5,7 +5,7 @@ over the same Parquet files (the baseline).
 
     python benchmarks/facts.py [--enterprises 1000000] [--work DIR] [--memory-limit 4GB] [--rounds 2]
 
-The 13 source tables are the demo city's generators (``demo.record_anchors``) sized for N
+The source tables are the demo city's generators (``demo.record_anchors``) sized for N
 enterprises as a city of 250 × N records would have them (monthly social insurance for 36 months,
 five tax years, three trade years, patents, lists…), typed as the ingest would store them and
 registered as published versions directly (the load path has its own benchmark); they are generated
@@ -46,7 +46,7 @@ def _datasets(enterprises: int) -> list[Any]:
     from pubdata.demo.record_anchors import BY_CODE
     from pubdata.enterprise.facts import SOURCES
 
-    codes = {s.entry_code for s in SOURCES.values()}
+    codes = {c for s in SOURCES.values() for c in s.entry_codes}
     items, _ = entries.compose(SEED)
     return [BY_CODE[e.code](e, _sizes(enterprises), SEED) for e in items if e.code in codes]
 
@@ -73,7 +73,7 @@ def generate(work: Path, enterprises: int) -> None:
 
 
 def register(home: Path, work: Path) -> dict[str, Path]:
-    """The 13 source entries, each with a table whose version 1 is the generated file."""
+    """The source entries, each with a table whose version 1 is the generated file (by entry code)."""
     os.environ["PUBDATA_HOME"] = str(home)
     from pubdata.authz import SYSTEM
     from pubdata.catalog import service as catalog
@@ -92,14 +92,14 @@ def register(home: Path, work: Path) -> dict[str, Path]:
         identity.create_organisation(
             session, SYSTEM, OrganisationCreate(code="bench-dept", name="基准测试部门", kind="department")
         )
-        for key, source in SOURCES.items():
-            parquet = work / f"{source.entry_code}.parquet"
-            schema = json.loads((work / f"{source.entry_code}.schema.json").read_text())
+        for code, source in ((c, s) for s in SOURCES.values() for c in s.entry_codes):
+            parquet = work / f"{code}.parquet"
+            schema = json.loads((work / f"{code}.schema.json").read_text())
             entry = catalog.create_entry(
                 session,
                 SYSTEM,
                 EntryCreate(
-                    code=source.entry_code,
+                    code=code,
                     title=source.title,
                     category="business",
                     open_type="conditional",
@@ -126,26 +126,30 @@ def register(home: Path, work: Path) -> dict[str, Path]:
             stored = session.get(StoreTable, table.resource_id)
             assert stored is not None
             stored.current_version = 1
-            paths[key] = parquet
+            paths[code] = parquet
     return paths
 
 
 def baseline(paths: dict[str, Path], work: Path, memory_limit: str, threads: int) -> tuple[float, int]:
     """The facts query over the files themselves, written to Parquet the same way."""
     from pubdata.enterprise import build
+    from pubdata.enterprise import facts as catalogue
     from pubdata.enterprise.service import PARQUET_OPTIONS
 
+    sources_file = catalogue.refresh()
     sources: dict[str, build.Source | None] = {}
-    for key, path in paths.items():
-        schema = json.loads((path.parent / f"{path.stem}.schema.json").read_text())
-        scale = {
-            f["name"]: build.yuan_factor(f.get("title"), f.get("description"))
-            for f in schema["fields"]
-            if build.yuan_factor(f.get("title"), f.get("description")) != 1
-        }
-        relation = f"(SELECT file_row_number AS _rn, * FROM read_parquet('{path}', file_row_number = true))"
-        sources[key] = build.Source(relation, scale, unique_key=schema.get("primaryKey") == ["uscc"])
-    sql = build.facts_sql(sources, BASELINE_YEAR)
+    for spec in sources_file.table_sources:
+        members = []
+        unique = False
+        for code in spec.entries:
+            path = paths[code]
+            schema = json.loads((path.parent / f"{path.stem}.schema.json").read_text())
+            units = {f["name"]: f.get("unit") for f in schema["fields"]}
+            relation = f"(SELECT file_row_number AS _rn, * FROM read_parquet('{path}', file_row_number = true))"
+            members.append(build.Member(relation, units))
+            unique = schema.get("primaryKey") == [spec.key_column]
+        sources[spec.key] = build.Source(tuple(members), unique_key=unique)
+    sql = build.facts_sql(sources_file, sources, BASELINE_YEAR)
     out = work / "baseline-facts.parquet"
     spill = Path(tempfile.mkdtemp(dir=work))
     config = {"memory_limit": memory_limit, "threads": threads, "temp_directory": str(spill)}

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     facts_refresh_seconds: float = Field(
         default=300, ge=0, description="How often a server rebuilds the enterprise facts if a source changed; 0: never"
     )
+    facts_sources_file: Path | None = Field(
+        default=None,
+        description="The fact-sources file (YAML) the enterprise facts are built from; unset: the demo city's "
+        "(src/pubdata/enterprise/sources/qingdao.yaml)",
+    )
     upload_max_bytes: int = Field(default=4 * 1024**3, gt=0, description="Largest file an upload may send, in bytes")
     request_max_bytes: int = Field(
         default=1024**2, gt=0, description="Largest request body other than an upload (JSON, forms), in bytes"

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +41,11 @@ class Demo:
     home: Path
     number: int
 
-    def source_rows(self, key: str, columns: str) -> list[tuple[Any, ...]]:
-        """Rows of a source table's current version, read straight from its file (the oracle)."""
+    def source_rows(self, key: str, columns: str, code: str | None = None) -> list[tuple[Any, ...]]:
+        """Rows of a source table's current version (its first entry's, or ``code``'s), read straight
+        from its file (the oracle)."""
         with session_scope(self.engine) as session:
-            entry = catalog.get_entry(session, SYSTEM, SOURCES[key].entry_code)
+            entry = catalog.get_entry(session, SYSTEM, code or SOURCES[key].entry_code)
             (resource,) = entry.resources  # the one it declares holds the rows
             number = store.get_table(session, SYSTEM, resource.id).current_version
         assert number is not None
@@ -73,7 +74,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     with session_scope(engine) as session:
         city.build(session, seed=SEED, progress=lambda _msg: None)
     home = root / "home"
-    codes = {s.entry_code for s in SOURCES.values()}
+    codes = {c for s in SOURCES.values() for c in s.entry_codes}
     records.fill(lambda: session_scope(engine), home=home, seed=SEED, records=RECORDS, only=codes)
     with session_scope(engine) as session:
         built = service.build_facts(session, SYSTEM, home=home)
@@ -204,6 +205,8 @@ def test_cli_build_show_catalogue(
         assert shown["version"]["number"] == demo.number + 1 and shown["values"]["cbec_export_amount"] == 44_000_000
         r = runner.invoke(cli_app, ["facts", "show", uscc])
         assert "跨境电商出口额：44,000,000 元" in r.output and "开设出口独立站：是" in r.output
+        assert "水电费按时缴纳比例：100.00 %" in r.output  # a number fact; the demo's first enterprise pays on time
+        assert shown["values"]["utility_on_time_ratio_pct"] == 100.0  # a JSON number
         r = runner.invoke(cli_app, ["facts", "show", "91370202MA00000000"])
         assert r.exit_code == 2 and "enterprise.not_found" in r.output
         r = runner.invoke(cli_app, ["facts", "catalogue", "--json"])
@@ -217,3 +220,106 @@ def test_cli_build_show_catalogue(
         get_engine().dispose()
         get_settings.cache_clear()
         get_engine.cache_clear()
+
+
+# --- the credit profile (issue 12) ----------------------------------------------------------------
+
+
+def _pct(num: int, den: int) -> Decimal:
+    """A percentage with two decimals, rounded half away from zero (as the build rounds)."""
+    return (Decimal(num) * 100 / Decimal(den)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _full_years(start: date, end: date) -> int:
+    return max(0, end.year - start.year - ((end.month, end.day) < (start.month, start.day)))
+
+
+def test_credit_profile_facts_match_the_rows(demo: Demo) -> None:
+    facts = demo.facts()
+    end = date(YEAR, 12, 31)
+    founded = dict(demo.source_rows("enterprise_registry", "uscc, found_date"))
+    by_year: dict[str, dict[int, str]] = defaultdict(dict)
+    for uscc, year, grade in demo.source_rows("tax_credit", "uscc, eval_year, credit_grade"):
+        if grade in ("A", "B", "M", "C", "D"):
+            by_year[uscc][year] = grade
+    months: dict[str, dict[str, int]] = defaultdict(dict)
+    for uscc, period, total in demo.source_rows("social_insurance", "uscc, period, insured_total"):
+        if total is not None:
+            months[uscc][period] = total
+    ip1: dict[str, int] = defaultdict(int)
+    ip2: dict[str, int] = defaultdict(int)
+    for uscc, granted, status, kind in demo.source_rows("patents", "uscc, grant_date, legal_status, patent_type"):
+        if granted is not None and granted <= end and status == "有效":
+            (ip1 if kind == "发明" else ip2)[uscc] += kind in ("发明", "实用新型", "外观设计")
+    fines: dict[str, Decimal] = defaultdict(Decimal)
+    for uscc, decided, fine in demo.source_rows("penalties", "uscc, decision_date, fine_amount"):
+        if decided is not None and date(YEAR - 2, 1, 1) <= decided <= end:
+            fines[uscc] += fine or 0
+    levels: dict[str, set[str]] = defaultdict(set)
+    for uscc, year, level in demo.source_rows("specialised", "uscc, recognised_year, honour_level"):
+        if year is not None and year <= YEAR:
+            levels[uscc].add(level)
+    open_cases: dict[str, int] = defaultdict(int)
+    for uscc, filed, closed in demo.source_rows("enforcement_cases", "uscc, filing_date, closed_date"):
+        if filed is not None and filed <= end and (closed is None or closed > end):
+            open_cases[uscc] += 1
+    for uscc, f in facts.items():
+        assert f["age_years"] == (None if founded[uscc] is None else _full_years(founded[uscc], end)), uscc
+        years = sorted((y for y in by_year.get(uscc, {}) if y <= YEAR), reverse=True)
+        assert f["tax_credit_grade_previous"] == (by_year[uscc][years[1]] if len(years) > 1 else None), uscc
+        graded = by_year.get(uscc)
+        window = [graded[y] for y in range(YEAR - 2, YEAR + 1) if y in graded] if graded else None
+        assert f["tax_grade_a_years_3"] == (None if window is None else window.count("A")), uscc
+        assert f["tax_grade_cd_years_3"] == (None if window is None else sum(g in "CD" for g in window)), uscc
+        series = months.get(uscc)
+        expected_months = (
+            None if series is None else sum(1 for p, n in series.items() if p.startswith(f"{YEAR}-") and n > 0)
+        )
+        assert f["insured_months_12"] == expected_months, uscc
+        now, before = (series or {}).get(f"{YEAR}-12"), (series or {}).get(f"{YEAR - 1}-12")
+        change = None if not before or now is None else _pct(now - before, before)
+        assert f["insured_headcount_change_pct"] == change, uscc
+        assert f["ip_class1_count"] == ip1.get(uscc, 0) and f["ip_class2_count"] == ip2.get(uscc, 0), uscc
+        assert f["penalty_fine_amount_3y"] == int((fines.get(uscc, Decimal(0)) * 10_000).to_integral_value()), uscc
+        best = next((lv for lv in ("国家级", "省级", "市级") if lv in levels.get(uscc, ())), "无")
+        assert f["specialised_level"] == best, uscc
+        assert f["enforcement_count"] == open_cases.get(uscc, 0), uscc
+        assert f["high_tech_enterprise_valid"] is f["is_high_tech"]
+        either = f["is_abnormal_operation"] or f["is_dishonest_debtor"]
+        assert f["listed_abnormal_or_seriously_dishonest"] is either, uscc
+        assert f["is_sme"] is None and f["rd_expense_ratio_pct"] is None  # enterprise-supplied: never built
+    # the demo gives these signals variety
+    assert sum(ip1.values()) and sum(ip2.values()) and sum(open_cases.values()) and len(levels) > 1
+    assert {f["specialised_level"] for f in facts.values()} >= {"无", "市级"}
+
+
+def test_utility_facts_match_both_entries_rows(demo: Demo) -> None:
+    facts = demo.facts()
+    bills: dict[str, list[tuple[str, date | None, bool]]] = defaultdict(list)
+    for code in SOURCES["utility_bills"].entry_codes:
+        for uscc, period, paid, arrears in demo.source_rows(
+            "utility_bills", "uscc, period, paid_date, arrears", code=code
+        ):
+            bills[uscc].append((period, paid, arrears))
+    late = 0
+    for uscc, f in facts.items():
+        rows = bills.get(uscc)
+        if rows is None:
+            assert f["utility_bill_months_12"] is None and f["utility_on_time_ratio_pct"] is None, uscc
+            continue
+        year = [b for b in rows if b[0].startswith(f"{YEAR}-")]
+        assert f["utility_bill_months_12"] == len({b[0] for b in year}), uscc
+        assert f["utility_arrears_months_12"] == len({b[0] for b in year if b[2]}), uscc
+        on_time = 0
+        for period, paid, arrears in year:
+            y, m = int(period[:4]), int(period[5:7])
+            due = date(y + (m == 12), m % 12 + 1, 1)  # the first day of the next month …
+            due = date(due.year + (due.month == 12), due.month % 12 + 1, 1)  # … of the month after: exclusive
+            ok = paid is not None and paid < due and not arrears
+            on_time += ok
+            late += paid is not None and not ok
+        expected = None if not year else _pct(on_time, len(year))
+        assert f["utility_on_time_ratio_pct"] == expected, uscc
+    assert late > 0  # some bills are paid late
+    ratios = [f["utility_on_time_ratio_pct"] for f in facts.values() if f["utility_on_time_ratio_pct"] is not None]
+    assert min(ratios) < 100 and max(ratios) == 100

@@ -21,7 +21,7 @@ from pubdata.settings import Settings
 from pubdata.standards import uscc_with_check
 from pubdata.store import service as store
 from tests import builders
-from tests.enterprise.mini_city import EXPECTED, TABLES, A, B, C, build_city, load
+from tests.enterprise.mini_city import ENTRY, EXPECTED, TABLES, A, B, C, build_city, load
 
 
 @pytest.fixture
@@ -178,7 +178,7 @@ def test_reads_and_builds_are_audited(session: Session, city, as_actor) -> None:
     assert read.details == {"uscc": B} and read.version == built.version.number
     # the governed (conditionally open) sources' reads are recorded, the open ones are not
     source_reads = {r.entry_code for r in records if r.action == "facts.source_read"}
-    governed = {SOURCES[k].entry_code for k, (open_type, _s, _c) in TABLES.items() if open_type != "unconditional"}
+    governed = {ENTRY[k] for k, (open_type, _s, _c) in TABLES.items() if open_type != "unconditional"}
     assert source_reads == governed
 
 

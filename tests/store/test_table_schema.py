@@ -13,6 +13,8 @@ import pytest
 from pubdata.errors import Invalid
 from pubdata.store.table_schema import (
     MAX_FIELDS,
+    MONEY_UNITS,
+    UNIT_LABELS,
     describe,
     duckdb_type,
     parse_schema,
@@ -412,3 +414,35 @@ def test_personal_kind_alone_suggests_a_semantic_type():
         [SimpleNamespace(name="x", label="备注", type="string", description="", is_personal=True, personal_kind=None)]
     )
     assert schema.fields[0].personal_kind == "other" and schema.fields[0].semantic_type is None
+
+
+# --- unit (issue 12): the unit of a numeric column's values -------------------------------------------
+
+
+def test_unit_is_parsed_and_round_trips():
+    schema = parse_schema(
+        {
+            "fields": [
+                {"name": "reg_capital", "type": "number", "title": "注册资本", "unit": "wan_yuan"},
+                {"name": "staff", "type": "integer", "unit": "person"},
+                {"name": "ratio", "type": "number", "unit": "percent"},
+                {"name": "plain", "type": "number"},
+            ]
+        }
+    )
+    assert [f.unit for f in schema.fields] == ["wan_yuan", "person", "percent", None]
+    out = to_json(schema)
+    assert out["fields"][0]["unit"] == "wan_yuan" and "unit" not in out["fields"][3]
+    assert parse_schema(out) == schema
+    assert set(MONEY_UNITS) <= set(UNIT_LABELS) and UNIT_LABELS["yi_yuan"] == "亿元"
+
+
+def test_unit_must_be_known_and_on_a_numeric_field():
+    details = _problems(_fields(name="amount", type="number", unit="wan"))
+    assert details[0]["field"] == "fields[0].unit" and "wan_yuan" in details[0]["message"]
+    details = _problems(_fields(name="label", type="string", unit="yuan"))
+    assert (
+        details[0]["field"] == "fields[0].unit"
+        and "只适用于整数（integer）或数值（number）字段" in details[0]["message"]
+    )
+    assert _paths(_fields(name="d", type="date", unit="day")) == {"fields[0].unit"}

@@ -1,7 +1,9 @@
-"""``pubdata facts``: enterprise facts (一企一档) — build, show, the fact catalogue."""
+"""``pubdata facts``: enterprise facts (一企一档) — build, show, the fact catalogue, and checking a
+fact-sources file."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -56,6 +58,8 @@ def _fact_text(value: Any, unit: str) -> str:
         return "是" if value else "否"
     if isinstance(value, int):
         return f"{value:,} {unit}".rstrip()
+    if isinstance(value, float):  # a number fact (two decimals), e.g. a percentage
+        return f"{value:,.2f} {unit}".rstrip()
     return str(value)
 
 
@@ -96,3 +100,39 @@ def facts_catalogue(as_json: JsonOpt = False) -> None:
         for f in out
     ]
     emit(out, as_json, "\n".join(lines))
+
+
+@facts_app.command("check-sources")
+def facts_check_sources(
+    file: Annotated[
+        Path | None, typer.Argument(help="The fact-sources file (YAML); default: the configured one")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a fact-sources file: every problem is listed by its path (exit 1 when there is any)."""
+    from pubdata.enterprise import config
+
+    path = file or config.configured_path()
+    try:
+        checked = config.load_sources(path)
+    except PubdataError as exc:
+        fail(exc, as_json)
+    kinds: dict[str, int] = {}
+    for f in checked.facts.values():
+        kind = f.aggregate.kind if f.aggregate else checked.sources[f.source].kind
+        kinds[kind] = kinds.get(kind, 0) + 1
+    out = {
+        "file": str(path),
+        "version": checked.version,
+        "digest": checked.digest,
+        "sources": len(checked.sources),
+        "facts": len(checked.facts),
+        "supplied": sum(1 for f in checked.facts.values() if checked.sources[f.source].kind == "enterprise_supplied"),
+        "aggregates": kinds,
+    }
+    emit(
+        out,
+        as_json,
+        f"{path}：版本 {checked.version}，{out['sources']} 个数据来源、{out['facts']} 个事实"
+        f"（其中企业填报 {out['supplied']} 个），检查通过",
+    )

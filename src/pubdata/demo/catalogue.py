@@ -148,6 +148,11 @@ QD-ZY-XY-00001 | 失信被执行人名单 | credit | qd-zy
     case_no uscc ent_name court obligation performance publish_date
     法人及其他组织失信被执行人名单（不含自然人）。
 
+QD-ZY-XY-00002 | 被执行人信息 | credit | qd-zy
+    daily unconditional general | 被执行人 执行案件
+    case_no uscc ent_name court filing_date exec_amount performance closed_date
+    以法人及其他组织为被执行人的执行案件：立案日期、执行标的、履行情况和结案日期（未结案为空）。
+
 QD-SCJGJ-XY-00002 | 经营异常名录 | credit | qd-scjgj
     daily unconditional general | 经营异常 信用
     uscc ent_name listed_reason listed_date removed_date removed_reason
@@ -248,6 +253,7 @@ ANCHOR_CODES: dict[str, str] = {
     "patents": "QD-SCJGJ-KJ-00001",
     "penalties": "QD-SCJGJ-XY-00001",
     "dishonest_debtors": "QD-ZY-XY-00001",
+    "enforcement_cases": "QD-ZY-XY-00002",
     "abnormal_operations": "QD-SCJGJ-XY-00002",
     "high_tech": "QD-KJJ-KJ-00001",
     "specialised": "QD-GXJ-KJ-00001",

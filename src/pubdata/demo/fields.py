@@ -56,6 +56,9 @@ FIELDS: dict[str, FieldDef] = {
     "court": ("执行法院", "string", None, "作出执行的人民法院"),
     "obligation": ("生效法律文书确定的义务", "string", None, "被执行人应履行的义务"),
     "performance": ("履行情况", "string", None, "全部未履行、部分履行"),
+    "filing_date": ("立案日期", "date", None, "执行案件立案日期"),
+    "exec_amount": ("执行标的（元）", "number", None, "执行标的金额，单位元"),
+    "closed_date": ("结案日期", "date", None, "执行案件结案（终结）日期，未结案为空"),
     "publish_date": ("发布日期", "date", None, "公开发布的日期"),
     "listed_reason": ("列入原因", "string", None, "列入名录的原因"),
     "listed_date": ("列入日期", "date", None, "列入名录的日期"),
@@ -241,3 +244,61 @@ BOOKKEEPING = (
     "is_valid",
     "stat_date",
 )
+
+# The unit of each numeric column (Table Schema ``unit``, see store/table_schema.py): money columns
+# say in which unit their values are (the enterprise facts convert them to yuan from it), counts
+# and quantities what they count.
+UNITS: dict[str, str] = {
+    # money
+    "reg_capital": "wan_yuan",
+    "fine_amount": "wan_yuan",
+    "tax_amount": "wan_yuan",
+    "amount": "yuan",
+    "contribution_base": "yuan",
+    "paid_amount": "yuan",
+    "total_cost": "yuan",
+    "fund_paid": "yuan",
+    "self_paid": "yuan",
+    "revenue": "wan_yuan",
+    "export_amount": "wan_yuan",
+    "import_amount": "wan_yuan",
+    "retail_sales": "wan_yuan",
+    "funding": "wan_yuan",
+    "contract_amount": "wan_yuan",
+    "bill_amount": "yuan",
+    "subsidy_amount": "yuan",
+    "exec_amount": "yuan",
+    "bid_amount": "wan_yuan",
+    "site_investment": "wan_yuan",
+    # ratios
+    "yoy": "percent",
+    # counts
+    "insured_total": "person",
+    "pension_insured": "person",
+    "medical_insured": "person",
+    "unemployment_insured": "person",
+    "injury_insured": "person",
+    "students": "person",
+    "teachers": "person",
+    "enrol_plan": "person",
+    "capacity": "person",
+    "flow_count": "person_time",
+    "visitors": "person_time",
+    # quantities
+    "water_volume": "cubic_metre",
+    "power_kwh": "kwh",
+    "gas_volume": "cubic_metre",
+    "throughput": "wan_tonne",
+    "teu": "wan_teu",
+    "warehouse_area": "square_metre",
+    "land_area": "square_metre",
+    "building_area": "square_metre",
+    "planting_area": "mu",
+    "output": "tonne",
+    "vessel_power": "kilowatt",
+    "sea_area": "hectare",
+    "catch_ton": "tonne",
+    "sea_temp": "celsius",
+    "wave_height": "metre",
+}
+assert all(FIELDS[name][1] in ("integer", "number") for name in UNITS if name in FIELDS)

@@ -1,6 +1,6 @@
 """The anchor entries' records: the datasets later features read by entry code (enterprise
-registry, tax credit, social insurance, utilities, patents, credit lists, honours, cross-border
-e-commerce, medical, schools, transport, ocean, tourism).
+registry, tax credit, social insurance, utilities, patents, credit lists and court enforcement
+cases, honours, cross-border e-commerce, medical, schools, transport, ocean, tourism).
 
 Enterprise-keyed datasets take their enterprise from the key table (``e_*`` columns), so a code,
 name and district agree everywhere and the demo city's 300 enterprises come first: series (tax
@@ -182,11 +182,18 @@ def social_insurance(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
 def _utility(
     entry: EntryCreate, s: Sizes, seed: int, fraction: float, column: str, top: float, price: float
 ) -> Dataset:
+    """Monthly bills: most paid within the next month (on time); one enterprise in five pays late
+    often (a third of its bills 35–80 days after the month ends); a few bills are left unpaid
+    (arrears), more of them at the late payers. The demo's first enterprise always pays on time."""
     rows, kw = _monthly(entry, s, fraction)
     g = Gen(seed, entry.code)
     volume = f"round(exp(ln(5) + {g.unit('base', row='_ei')} * ln({top / 5})) * (0.85 + 0.3 * {g.unit('m')}), 1)"
-    kw["helpers"] = [*kw["helpers"], ("_v", volume), ("_late", g.chance("late", 30))]
-    paid = f"CAST({_month('_m')} + to_months(1) AS DATE) + CAST({g.integer('pd', 5, 24)} AS INTEGER)"
+    slow = f"(_ei > 0 AND {g.chance('slow', 200, row='_ei')})"
+    late = f"({slow} AND {g.chance('late', 330)})"
+    owing = f"(_ei > 0 AND ({g.chance('owe', 15)} OR ({slow} AND {g.chance('owe2', 60)})))"
+    kw["helpers"] = [*kw["helpers"], ("_v", volume), ("_late", late), ("_owing", owing)]
+    delay = f"CASE WHEN _late THEN {g.integer('pl', 35, 80)} ELSE {g.integer('pd', 5, 24)} END"
+    paid = f"CAST({_month('_m')} + to_months(1) AS DATE) + CAST({delay} AS INTEGER)"
     return _dataset(
         entry,
         seed,
@@ -196,8 +203,8 @@ def _utility(
             "period": f"strftime({_month('_m')}, '%Y-%m')",
             column: "CAST(_v AS VARCHAR)",
             "bill_amount": f"CAST(CAST(round(_v * {price}, 2) AS DECIMAL(18,2)) AS VARCHAR)",
-            "paid_date": f"CASE WHEN _late THEN NULL ELSE strftime({paid}, '%Y-%m-%d') END",
-            "arrears": "CASE WHEN _late THEN 'true' ELSE 'false' END",
+            "paid_date": f"CASE WHEN _owing THEN NULL ELSE strftime({paid}, '%Y-%m-%d') END",
+            "arrears": "CASE WHEN _owing THEN 'true' ELSE 'false' END",
         },
         primary_key=["account_no", "period"],
         **kw,
@@ -265,18 +272,52 @@ def penalties(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
     )
 
 
+def _dishonest(seed: int, s: Sizes) -> tuple[int, str, str]:
+    """The dishonest-debtor list's rows, and (over ``r``) its enterprise and case filing day."""
+    g = Gen(seed, ANCHOR_CODES["dishonest_debtors"])
+    enterprise = f"({g.h('ent')} % {max(1, s.enterprises - 300)}) + {min(300, s.enterprises - 1)}"
+    return s.share(0.0002), enterprise, g.date("day", "2018-01-01", 1815)
+
+
 def dishonest_debtors(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
-    g = Gen(seed, entry.code)
-    day = g.date("day", "2018-01-01", 1815)
+    rows, enterprise, day = _dishonest(seed, s)
     return _dataset(
         entry,
         seed,
-        s.share(0.0002),
+        rows,
         {
             "case_no": f"('（' || CAST(year({day}) AS VARCHAR) || '）鲁02执' || CAST(r + 1 AS VARCHAR) || '号')",
             "publish_date": f"strftime({day} + INTERVAL 60 DAY, '%Y-%m-%d')",
         },
-        enterprise=f"({g.h('ent')} % {max(1, s.enterprises - 300)}) + {min(300, s.enterprises - 1)}",
+        enterprise=enterprise,
+        primary_key=["case_no"],
+    )
+
+
+def enforcement_cases(entry: EntryCreate, s: Sizes, seed: int) -> Dataset:
+    """Court enforcement cases against enterprises (被执行人): the first rows are the dishonest
+    debtors' cases (same case number and filing day, never concluded), the others drawn — about
+    three in five concluded 30–600 days after filing. The demo's first enterprise has none."""
+    g = Gen(seed, entry.code)
+    listed, dd_enterprise, dd_day = _dishonest(seed, s)
+    rows = max(s.share(0.0006), listed)
+    day = f"CASE WHEN r < {listed} THEN {dd_day} ELSE {g.date('day', '2018-01-01', 1815)} END"
+    closed = f"(r >= {listed} AND {g.chance('closed', 600)})"
+    end = f"{day} + CAST({g.integer('after', 30, 600)} AS INTEGER)"
+    return _dataset(
+        entry,
+        seed,
+        rows,
+        {
+            "case_no": f"('（' || CAST(year({day}) AS VARCHAR) || '）鲁02执' || CAST(r + 1 AS VARCHAR) || '号')",
+            "filing_date": f"strftime({day}, '%Y-%m-%d')",
+            "exec_amount": g.log_amount("amt", 5000, 5_000_000),
+            "performance": q.when(closed, "'全部履行'", g.pick("perf", ("全部未履行", "全部未履行", "部分履行"))),
+            "closed_date": f"CASE WHEN {closed} AND {end} <= DATE '2022-12-20' THEN strftime({end}, '%Y-%m-%d') END",
+        },
+        enterprise=(
+            f"CASE WHEN r < {listed} THEN {dd_enterprise} ELSE 1 + {g.h('ent')} % {max(1, s.enterprises - 1)} END"
+        ),
         primary_key=["case_no"],
     )
 
@@ -613,6 +654,7 @@ BUILDERS: dict[str, Callable[[EntryCreate, Sizes, int], Dataset]] = {
     "patents": patents,
     "penalties": penalties,
     "dishonest_debtors": dishonest_debtors,
+    "enforcement_cases": enforcement_cases,
     "abnormal_operations": abnormal_operations,
     "high_tech": high_tech,
     "specialised": specialised,

@@ -23,6 +23,7 @@ from datetime import date
 from typing import Any
 
 from pubdata.demo import record_sql as q
+from pubdata.demo.fields import UNITS
 from pubdata.demo.record_sql import Gen, lit
 
 DEMO_ENTERPRISES = 300  # enterprises 0..299 are the demo city's organisations: never spoiled
@@ -71,6 +72,7 @@ SEMANTIC: dict[str, str] = {
     "subsidy_amount": "amount",
     "bid_amount": "amount",
     "site_investment": "amount",
+    "exec_amount": "amount",
 }
 ENTERPRISE_FIELDS = {"uscc", "ent_name", "ent_type", "industry_code", "industry_name", "reg_capital", "found_date"}
 ENTERPRISE_FIELDS |= {"status", "ent_address", "legal_rep", "reg_authority", "business_scope"}
@@ -541,7 +543,8 @@ def schema_of(
     fields: list[Any], *, primary_key: list[str] | None = None, extra: dict[str, dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     """A Table Schema for catalogue fields (objects with name, label, type, description,
-    personal_kind): semantic types from ``SEMANTIC``, personal kinds as declared; ``extra`` adds
+    personal_kind): semantic types from ``SEMANTIC``, units from ``fields.UNITS``, personal kinds as
+    declared; ``extra`` adds
     properties (constraints) per field."""
     out = []
     for f in fields:
@@ -553,6 +556,9 @@ def schema_of(
             item["semanticType"] = semantic
         if f.personal_kind:
             item["personalKind"] = f.personal_kind
+        unit = UNITS.get(f.name)
+        if unit and f.type in ("integer", "number"):
+            item["unit"] = unit
         item.update((extra or {}).get(f.name, {}))
         out.append(item)
     schema: dict[str, Any] = {"fields": out}

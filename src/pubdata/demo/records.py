@@ -2,7 +2,7 @@
 published version of synthetic rows (an entry has one resource, and it holds the rows), loaded
 through the store's full pipeline (validation, rejects, quality report, atomic versioned publish).
 
-``fill`` splits the requested number of records across the 5,099 entries — the 24 anchor entries
+``fill`` splits the requested number of records across the 5,099 entries — the 25 anchor entries
 get about three quarters (``record_anchors``), the others share the rest by update frequency, at
 least ``MIN_ROWS`` each — and loads each entry's rows as one DuckDB query
 (``store.ingest.load_relation``): no Python runs per row, and DuckDB's memory limit bounds memory.

@@ -23,3 +23,22 @@ class InvalidYear(Invalid):
 
 class FactsBuildConflict(Conflict):
     code = "enterprise.facts_build_conflict"
+
+
+class InvalidFactSources(Invalid):
+    """A fact-sources file that cannot be used; ``details`` lists every problem by its path."""
+
+    code = "enterprise.invalid_fact_sources"
+
+
+class FactSourceMissing(SourceColumnsMissing):
+    """A source the fact-sources file names is not in the catalogue (entry or resource) or lacks a
+    column: a configuration problem, refused before anything is written."""
+
+    code = "enterprise.fact_source_missing"
+
+
+class SourceUnitMissing(Invalid):
+    """A money column a fact reads declares no money unit in its Table Schema (``unit``)."""
+
+    code = "enterprise.source_unit_missing"

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PlainSerializer
 
 from pubdata.enterprise.facts import FactDef
+
+# A ``number`` fact (two decimals, e.g. a percentage) is exact in Python and a JSON number on the wire.
+Number = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+FactScalar = bool | int | Number | str | date | None
 
 
 class SourceRead(BaseModel):
     key: str
-    entry_code: str
+    entry_code: str  # the first of entry_codes; "" for a source without a table
     title: str
     covers: str
+    kind: str = "table"  # table | enterprise_supplied | derived
+    entry_codes: list[str] = []
 
 
 class FactDefRead(BaseModel):
@@ -35,6 +42,7 @@ class FactsVersionRead(BaseModel):
     year: int
     enterprises: int
     sources: dict[str, int | None]  # entry code → the version read (None: no published data)
+    sources_file_version: str | None = None  # the fact-sources file's version it was built from
     built_via: str
     seconds: float
     built_at: datetime
@@ -51,7 +59,7 @@ class FactsBuild(BaseModel):
 class FactValue(BaseModel):
     name: str
     title: str
-    value: str | int | bool | date | None
+    value: FactScalar
     type: str
     unit: str
     meaning: str
@@ -63,7 +71,7 @@ class EnterpriseFacts(BaseModel):
     uscc: str
     name: str | None
     version: FactsVersionRead
-    values: dict[str, Any]  # fact name → value (None: unknown)
+    values: dict[str, FactScalar]  # fact name → value (None: unknown)
     facts: list[FactValue]
 
 

@@ -36,15 +36,20 @@ from sqlalchemy.orm import Session
 from pubdata import duck
 from pubdata.audit import service as audit
 from pubdata.authz import SYSTEM, Actor, Permission, require
+from pubdata.catalog import service as catalog
 from pubdata.db import utcnow
 from pubdata.enterprise import build, files
+from pubdata.enterprise import facts as catalogue
+from pubdata.enterprise.config import SourcesConfig, SourceSpec
 from pubdata.enterprise.errors import (
     EnterpriseNotFound,
     FactsBuildConflict,
     FactsNotBuilt,
+    FactSourceMissing,
     InvalidYear,
     RegistryMissing,
     SourceColumnsMissing,
+    SourceUnitMissing,
 )
 from pubdata.enterprise.facts import FACTS, KEY, SOURCES
 from pubdata.enterprise.models import EnterpriseFactsVersion
@@ -74,11 +79,14 @@ PARQUET_OPTIONS = "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 65536)"
 
 def _source_read(key: str) -> SourceRead:
     s = SOURCES[key]
-    return SourceRead(key=s.key, entry_code=s.entry_code, title=s.title, covers=s.covers)
+    return SourceRead(
+        key=s.key, entry_code=s.entry_code, title=s.title, covers=s.covers, kind=s.kind, entry_codes=list(s.entry_codes)
+    )
 
 
 def fact_catalogue() -> list[FactDefRead]:
     """Every fact with its meaning, unit, type, source and missing-record rule (public)."""
+    catalogue.refresh()
     return [fact_def_read(f, _source_read(f.source)) for f in FACTS.values()]
 
 
@@ -86,44 +94,88 @@ def fact_catalogue() -> list[FactDefRead]:
 
 
 @dataclass(frozen=True)
-class _Resolved:
+class _Table:
+    entry_code: str
     resource_id: str
     version: int
 
 
-def _resolve(session: Session, actor: Actor, key: str) -> _Resolved | None:
-    """The source's table: the entry's first table with a published version holding every column
-    the facts read. None when the entry or such a table does not exist; an error naming the columns
-    when the entry's tables have data but lack some."""
-    source = SOURCES[key]
-    try:
-        tables = store_read.readable_tables(session, actor, source.entry_code)
-    except NotFound:
-        return None
-    lacking: list[str] | None = None
-    for resource_id, _name, current in tables:
-        if current is None:
+@dataclass(frozen=True)
+class _Resolved:
+    """A source's tables with published data (one per entry that has some), and what was read for
+    every entry (``{entry code: version or None}``)."""
+
+    tables: tuple[_Table, ...]
+    recorded: dict[str, int | None]
+
+
+def _resolve(session: Session, actor: Actor, source: SourceSpec, problems: list[dict[str, str]]) -> _Resolved:
+    """Each entry's table: the named resource's (``resource``), else the entry's first table with a
+    published version holding every column the facts read. An entry or resource missing from the
+    catalogue, or a table with data lacking columns, is a problem (the build is refused); an entry
+    without published data is a source without data."""
+    tables: list[_Table] = []
+    recorded: dict[str, int | None] = {}
+    where = f"sources.{source.key}"
+    for code in source.entries:
+        recorded[code] = None
+        try:
+            entry = catalog.get_entry(session, actor, code)
+        except NotFound:
+            problems.append({"field": where, "message": f"数据目录中没有 {code}（{source.title}）"})
             continue
-        schema = store.get_table(session, actor, resource_id).table_schema
-        names = {f["name"] for f in schema.get("fields", [])}
-        missing = [c for c in source.columns if c not in names]
-        if not missing:
-            return _Resolved(resource_id, current)
-        lacking = lacking or missing
-    if lacking is not None:
-        raise SourceColumnsMissing(
-            f"来源数据缺少企业档案需要的字段：{source.title}（{source.entry_code}）缺少 {'、'.join(lacking)}",
-            field=source.entry_code,
-        )
-    return None
+        if source.resource is not None and source.resource not in {r.name for r in entry.resources}:
+            present = "、".join(r.name for r in entry.resources) or "无"
+            problems.append(
+                {
+                    "field": f"{where}.resource",
+                    "message": f"{code} 没有名为“{source.resource}”的资源（现有：{present}）",
+                }
+            )
+            continue
+        lacking: list[str] | None = None
+        found = None
+        for resource_id, name, current in store_read.readable_tables(session, actor, code):
+            if current is None or (source.resource is not None and name != source.resource):
+                continue
+            schema = store.get_table(session, actor, resource_id).table_schema
+            names = {f["name"] for f in schema.get("fields", [])}
+            missing = [c for c in source.columns if c not in names]
+            if not missing:
+                found = _Table(code, resource_id, current)
+                break
+            lacking = lacking or missing
+        if found is not None:
+            tables.append(found)
+            recorded[code] = found.version
+        elif lacking is not None:
+            problems.append(
+                {
+                    "field": f"{where}.columns",
+                    "message": f"来源数据缺少企业档案需要的字段：{source.title}（{code}）缺少 {'、'.join(lacking)}",
+                }
+            )
+    return _Resolved(tuple(tables), recorded)
 
 
-def _resolve_all(session: Session, actor: Actor) -> dict[str, _Resolved | None]:
-    return {key: _resolve(session, actor, key) for key in SOURCES}
+def _resolve_all(session: Session, actor: Actor, config: SourcesConfig) -> dict[str, _Resolved]:
+    """Every table source resolved; ``FactSourceMissing`` (or ``SourceColumnsMissing`` when only
+    columns lack) naming every problem."""
+    problems: list[dict[str, str]] = []
+    resolved = {s.key: _resolve(session, actor, s, problems) for s in config.table_sources}
+    if problems:
+        only_columns = all(p["field"].endswith(".columns") for p in problems)
+        error = SourceColumnsMissing if only_columns else FactSourceMissing
+        message = "；".join(p["message"] for p in problems)
+        raise error(f"企业档案的数据来源有误：{message}", details=problems)
+    return resolved
 
 
-def _recorded(resolved: dict[str, _Resolved | None]) -> dict[str, int | None]:
-    return {SOURCES[key].entry_code: (r.version if r else None) for key, r in resolved.items()}
+def _recorded(resolved: dict[str, _Resolved]) -> dict[str, int | None]:
+    out: dict[str, int | None] = {}
+    for r in resolved.values():
+        out.update(r.recorded)
+    return out
 
 
 # --- versions -------------------------------------------------------------------------------------
@@ -147,13 +199,16 @@ def list_versions(session: Session, actor: Actor) -> list[FactsVersionRead]:
 
 
 def facts_stale(session: Session) -> bool:
-    """Whether a build would make a new version: no version yet, or some source table's current
-    version differs from the one the current facts were built from."""
+    """Whether a build would make a new version: no version yet, the fact-sources file changed, or
+    some source table's current version differs from the one the current facts were built from."""
     row = _current(session)
     if row is None:
         return True
+    config = catalogue.refresh()
+    if row.sources_file_digest != config.digest:
+        return True
     try:
-        recorded = _recorded(_resolve_all(session, SYSTEM))
+        recorded = _recorded(_resolve_all(session, SYSTEM, config))
     except SourceColumnsMissing:
         return True  # a build would say what is wrong
     return recorded != dict(row.sources)
@@ -166,24 +221,61 @@ def _beijing_year() -> int:
     return datetime.now(SHANGHAI).year
 
 
-def _sources(plans: dict[str, store_read.ReadPlan]) -> dict[str, build.Source | None]:
-    out: dict[str, build.Source | None] = {key: None for key in SOURCES}
-    for key, plan in plans.items():
-        scale = {}
-        for f in plan.fields:
-            factor = build.yuan_factor(f.title, f.description)
-            if factor != 1 and f.type in ("number", "integer"):
-                scale[f.name] = factor
-        out[key] = build.Source(plan.relation, scale, unique_key=plan.schema.primary_key_fields == [KEY])
+def _money_columns(config: SourcesConfig) -> dict[str, set[str]]:
+    """Per source, the columns money facts read (they need a declared money unit)."""
+    out: dict[str, set[str]] = {}
+    for f in config.facts.values():
+        a = f.aggregate
+        if f.type != "money" or a is None:
+            continue
+        columns = set(a.columns) | ({a.column} if a.column and a.kind in ("value", "latest") else set())
+        out.setdefault(f.source, set()).update(columns)
     return out
 
 
-def _default_year(trade: build.Source | None) -> int:
-    """The latest full year of the cross-border e-commerce statistics; last year without them."""
+def _sources(
+    config: SourcesConfig, resolved: dict[str, _Resolved], plans: dict[tuple[str, str], store_read.ReadPlan]
+) -> dict[str, build.Source | None]:
+    """The build's view of each source; ``SourceUnitMissing`` naming every money column whose Table
+    Schema declares no money unit (yuan, wan_yuan, …): amounts are never guessed from titles."""
+    money = _money_columns(config)
+    problems: list[dict[str, str]] = []
+    out: dict[str, build.Source | None] = {}
+    for key, r in resolved.items():
+        spec = config.sources[key]
+        members = []
+        unique = False
+        for t in r.tables:
+            plan = plans[(key, t.entry_code)]
+            units: dict[str, str | None] = {f.name: f.unit for f in plan.fields}
+            for column in sorted(money.get(key, ())):
+                if units.get(column) not in build.YUAN_PER_UNIT:
+                    declared = units.get(column)
+                    problems.append(
+                        {
+                            "field": f"sources.{key}.columns",
+                            "message": f"{spec.title}（{t.entry_code}）的金额字段 {column} "
+                            + (f"的单位 {declared} 不是金额单位" if declared else "没有在表结构中声明单位（unit）")
+                            + "：应为 fen、yuan、wan_yuan 或 yi_yuan",
+                        }
+                    )
+            members.append(build.Member(plan.relation, units))
+            unique = plan.schema.primary_key_fields == [spec.key_column]
+        out[key] = build.Source(tuple(members), unique_key=unique) if members else None
+    if problems:
+        message = "；".join(p["message"] for p in problems)
+        raise SourceUnitMissing(f"企业档案的数据来源有误：{message}", details=problems)
+    return out
+
+
+def _default_year(config: SourcesConfig, sources: dict[str, build.Source | None]) -> int:
+    """The latest full year of the default-year source (the cross-border e-commerce statistics in
+    the demo); last year without it."""
     this_year = _beijing_year()
-    if trade is None:
+    source = sources.get(config.default_year_source or "")
+    if source is None:
         return this_year - 1
-    _, rows = store.analytic_query(build.default_year_sql(trade, this_year))
+    _, rows = store.analytic_query(build.default_year_sql(config, source, this_year))
     year = rows[0][0] if rows else None
     return int(year) if year is not None else this_year - 1
 
@@ -206,38 +298,48 @@ def build_facts(
     year: int | None = None,
     force: bool = False,
     via: str = "cli",
+    config: SourcesConfig | None = None,
 ) -> FactsBuild:
     """Build a new version of the facts table for ``year`` (default: the latest full year of the
-    cross-border e-commerce statistics) from the current version of every source table, unless the
-    current facts were built for that year from exactly those versions (``force`` builds anyway).
-    The operator's (or the system's) right to build; reads of governed sources are audited.
-    Raises ``RegistryMissing`` without registry data, ``SourceColumnsMissing`` when a source table
-    lacks a column, ``InvalidYear``, and ``FactsBuildConflict`` when another build took the number."""
+    fact-sources file's ``default_year`` source) from the current version of every source table,
+    unless the current facts were built for that year from exactly those versions and the same
+    fact-sources file (``force`` builds anyway). ``config``: the fact-sources file to build from
+    (default the configured one). The operator's (or the system's) right to build; reads of
+    governed sources are audited. Raises ``RegistryMissing`` without registry data,
+    ``FactSourceMissing`` when the file names an entry or resource the catalogue lacks,
+    ``SourceColumnsMissing`` when a source table lacks a column, ``SourceUnitMissing`` when a money
+    column declares no unit, ``InvalidYear``, and ``FactsBuildConflict`` when another build took the
+    number. Nothing is written when any of these is raised."""
     require(actor, Permission.ENTERPRISE_FACTS_BUILD)
-    resolved = _resolve_all(session, actor)
-    registry = resolved["enterprise_registry"]
-    if registry is None:
-        source = SOURCES["enterprise_registry"]
-        raise RegistryMissing(f"生成企业档案需要{source.title}（{source.entry_code}）的已发布数据")
+    config = config or catalogue.refresh(strict=True)
+    resolved = _resolve_all(session, actor, config)
+    if not resolved[config.registry].tables:
+        source = config.sources[config.registry]
+        raise RegistryMissing(f"生成企业档案需要{source.title}（{'、'.join(source.entries)}）的已发布数据")
     plans = {
-        key: store_read.plan_read(session, actor, r.resource_id, r.version, home=home)
+        (key, t.entry_code): store_read.plan_read(session, actor, t.resource_id, t.version, home=home)
         for key, r in resolved.items()
-        if r is not None
+        for t in r.tables
     }
-    sources = _sources(plans)
+    sources = _sources(config, resolved, plans)
     this_year = _beijing_year()
     if year is None:
-        year = _default_year(sources["cbec_trade"])
+        year = _default_year(config, sources)
     elif not FIRST_YEAR <= year <= this_year:
         raise InvalidYear(f"统计年度应在 {FIRST_YEAR} 至 {this_year} 年之间：{year}", field="year")
     recorded = _recorded(resolved)
     current = _current(session)
-    stale = current is None or current.year != year or dict(current.sources) != recorded
+    stale = (
+        current is None
+        or current.year != year
+        or dict(current.sources) != recorded
+        or current.sources_file_digest != config.digest
+    )
     if current is not None and not stale and not force:
         return FactsBuild(version=FactsVersionRead.model_validate(current), built=False, stale_before=False)
 
     _sweep_staging(home)
-    sql = build.facts_sql(sources, year)
+    sql = build.facts_sql(config, sources, year)
     with files.staging(home) as staged:
         started = time.perf_counter()
         target = staged / files.FACTS_FILE
@@ -256,6 +358,8 @@ def build_facts(
             year=year,
             enterprises=enterprises,
             sources=recorded,
+            sources_file_version=config.version,
+            sources_file_digest=config.digest,
             built_by=actor.user_id,
             built_via=via,
             seconds=seconds,
@@ -274,7 +378,12 @@ def build_facts(
     audit.record_later(
         session,
         actor,
-        audit.Event("facts.build", version=number, rows=enterprises, details={"year": year, "sources": recorded}),
+        audit.Event(
+            "facts.build",
+            version=number,
+            rows=enterprises,
+            details={"year": year, "sources": recorded, "sources_file_version": config.version},
+        ),
     )
     return FactsBuild(version=FactsVersionRead.model_validate(version), built=True, stale_before=stale)
 
@@ -357,6 +466,7 @@ def get_facts(session: Session, actor: Actor, uscc: str, *, home: Path) -> Enter
     organisation's users, and those who may read any enterprise's facts; "not found" for everyone
     else (and for a code the facts do not hold). The read is audited."""
     code = uscc.strip().upper()
+    catalogue.refresh()
     source = read_facts(session, actor, home=home, uscc=code)
     current = session.scalar(select(EnterpriseFactsVersion).where(EnterpriseFactsVersion.number == source.version))
     row = _row(source, code)

@@ -13,7 +13,13 @@ from sqlalchemy import Engine
 from pubdata.authz import SYSTEM
 from pubdata.db import session_scope
 from pubdata.enterprise import service
-from pubdata.enterprise.errors import FactsBuildConflict, RegistryMissing
+from pubdata.enterprise.errors import (
+    FactsBuildConflict,
+    InvalidFactSources,
+    RegistryMissing,
+    SourceColumnsMissing,
+    SourceUnitMissing,
+)
 from pubdata.enterprise.schemas import FactsBuild
 from pubdata.periodic import Periodic
 
@@ -22,13 +28,17 @@ log = logging.getLogger(__name__)
 
 def refresh_if_stale(engine: Engine, home: Path) -> FactsBuild | None:
     """Build the facts (as the system) if they are stale; None when nothing was built (current,
-    no registry data yet, or another process built them first)."""
+    no registry data yet, another process built them first, or the fact-sources configuration has
+    a problem — logged, and left for ``pubdata facts build`` to report)."""
     with session_scope(engine) as session:
-        if not service.facts_stale(session):
-            return None
         try:
+            if not service.facts_stale(session):
+                return None
             return service.build_facts(session, SYSTEM, home=home, via="refresh")
         except (RegistryMissing, FactsBuildConflict):
+            return None
+        except (InvalidFactSources, SourceColumnsMissing, SourceUnitMissing) as exc:
+            log.warning("enterprise facts not refreshed: %s", exc.message)
             return None
 
 

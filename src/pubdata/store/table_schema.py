@@ -1,7 +1,9 @@
 """Resource schemas: a Frictionless Table Schema (https://specs.frictionlessdata.io/table-schema/)
-extended with two field properties, ``semanticType`` (the data standard a value must meet: unified
-social credit code, resident ID number, ...) and ``personalKind`` (which kind of personal information
-the column holds). ``parse_schema`` is the one way in; every problem it finds is reported at once as
+extended with three field properties, ``semanticType`` (the data standard a value must meet: unified
+social credit code, resident ID number, ...), ``personalKind`` (which kind of personal information
+the column holds) and ``unit`` (the unit of a numeric column's values, one of ``UNIT_LABELS``: money
+in ``yuan``/``wan_yuan``/``yi_yuan``/``fen``, ``percent``, counts and physical quantities).
+``parse_schema`` is the one way in; every problem it finds is reported at once as
 ``Invalid(code="store.invalid_schema")`` with ``details`` naming the field and the property."""
 
 from __future__ import annotations
@@ -32,6 +34,21 @@ FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"
 SemanticType = Literal[
     "uscc", "resident_id", "mobile", "phone", "postcode", "email", "division_code", "person_name", "address", "amount"
 ]
+
+# The closed list of units a numeric field may declare (``unit``): code → Chinese label.
+Unit = Literal[
+    "fen", "yuan", "wan_yuan", "yi_yuan", "percent", "person", "person_time", "piece", "month", "day",
+    "year", "kwh", "cubic_metre", "square_metre", "mu", "hectare", "tonne", "wan_tonne", "kilowatt",
+    "wan_teu", "metre", "celsius",
+]  # fmt: skip
+UNIT_LABELS: dict[str, str] = {
+    "fen": "分", "yuan": "元", "wan_yuan": "万元", "yi_yuan": "亿元", "percent": "%", "person": "人",
+    "person_time": "人次", "piece": "件", "month": "月", "day": "天", "year": "年", "kwh": "千瓦时",
+    "cubic_metre": "立方米", "square_metre": "平方米", "mu": "亩", "hectare": "公顷", "tonne": "吨",
+    "wan_tonne": "万吨", "kilowatt": "千瓦", "wan_teu": "万标箱", "metre": "米", "celsius": "℃",
+}  # fmt: skip
+MONEY_UNITS: tuple[str, ...] = ("fen", "yuan", "wan_yuan", "yi_yuan")
+_UNIT_FIELD_TYPES = ("integer", "number")
 
 TYPE_LABELS: dict[str, str] = {
     "string": "文本", "integer": "整数", "number": "数值", "boolean": "布尔",
@@ -88,6 +105,7 @@ class SchemaField(BaseModel):
     false_values: list[StrictStr] | None = Field(default=None, alias="falseValues")
     semantic_type: SemanticType | None = Field(default=None, alias="semanticType")
     personal_kind: StrictStr | None = Field(default=None, alias="personalKind")
+    unit: Unit | None = None
 
     @field_validator("personal_kind")
     @classmethod
@@ -319,6 +337,8 @@ def _check_field(f: SchemaField, add: Any) -> None:
     if f.semantic_type and f.type not in SEMANTIC_FIELD_TYPES[f.semantic_type]:
         need = "、".join(TYPE_LABELS[t] + f"（{t}）" for t in SEMANTIC_FIELD_TYPES[f.semantic_type])
         add("semanticType", f"{f.semantic_type}（{SEMANTIC_LABELS[f.semantic_type]}）要求字段类型为 {need}")
+    if f.unit is not None and f.type not in _UNIT_FIELD_TYPES:
+        add("unit", "只适用于整数（integer）或数值（number）字段")
     if (f.true_values is not None or f.false_values is not None) and f.type != "boolean":
         add("trueValues" if f.true_values is not None else "falseValues", "只适用于布尔（boolean）字段")
     c = f.constraints
