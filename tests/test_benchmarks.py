@@ -28,6 +28,8 @@ CASES: dict[str, list[str]] = {
     "facts": ["--enterprises", "1000", "--rounds", "1", "--work", "{tmp}/work"],
     # fewer than ~5,000 enterprises leaves a policy clause with no eligible enterprise (the script checks)
     "policy_match": ["--enterprises", "5000", "--repeat", "1"],
+    # the script checks the synthetic city spreads over at least five grades: a few thousand enterprises do
+    "credit": ["--enterprises", "5000", "--repeat", "1"],
     # each query asks for a full page of 100 rows; the narrowest (a 0.1 % capital range) needs ~100k rows
     "rows": ["--rows", "150000", "--rounds", "1", "--work", "{tmp}/work"],
     "sql": ["--rows", "10000", "--rounds", "1", "--work", "{tmp}/work"],

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from pubdata import workers
 from pubdata.app import create_app
 
-NAMES = {"pubdata-job-runner", "pubdata-facts-refresh", "pubdata-policy-match"}
+NAMES = {"pubdata-job-runner", "pubdata-facts-refresh", "pubdata-policy-match", "pubdata-credit-score"}
 
 
 def _alive() -> set[str]:

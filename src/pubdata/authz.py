@@ -59,6 +59,23 @@ class Permission(StrEnum):
     POLICY_APPLICATION_READ_ANY = "policy:application:read_any"  # every application (oversight; no materials)
     POLICY_DISBURSE = "policy:disbursement:create"  # record the payment of an application one's organisation approved
     POLICY_REVIEWER_MANAGE = "policy:reviewer:manage"  # which organisation reviews a duty in a district
+    # credit scoring (金融专区). Banks hold none of these: a bank sees an enterprise's score only in a
+    # credit report read under that enterprise's live consent (授权, FINANCE_REPORT_READ), never directly
+    FINANCE_SCORE_RUN = "finance:score:run"  # score every enterprise with a scorecard (operator, system)
+    FINANCE_SCORE_READ = "finance:score:read"  # one's own organisation's credit score, grade and reasons
+    FINANCE_SCORE_READ_ANY = "finance:score:read_any"  # any enterprise's score; runs and model versions (operator)
+    FINANCE_MODEL_FIT = "finance:model:fit"  # fit a scorecard on loan outcomes (operator, for a bank)
+    FINANCE_CONSENT_GRANT = "finance:consent:grant"  # authorise a bank to read one's own credit report, revoke it
+    FINANCE_CONSENT_READ = "finance:consent:read"  # one's organisation's consents, given or received, and their uses
+    FINANCE_CONSENT_READ_ANY = "finance:consent:read_any"  # every consent and its uses (oversight)
+    FINANCE_REPORT_READ = "finance:report:read"  # a bank: credit reports, only under a live consent
+    FINANCE_PRODUCT_READ = "finance:product:read"  # published loan products (everyone)
+    FINANCE_PRODUCT_MANAGE = "finance:product:manage"  # a bank of the finance zone: its own loan products
+    FINANCE_LOAN_APPLY = "finance:loan:apply"  # apply for a loan for one's own enterprise, withdraw it
+    FINANCE_LOAN_REVIEW = "finance:loan:review"  # a bank: work the applications to its own products
+    FINANCE_LOAN_READ = "finance:loan:read"  # one's own organisation's loan applications
+    FINANCE_LOAN_READ_ANY = "finance:loan:read_any"  # every loan application (oversight)
+    FINANCE_DASHBOARD_READ = "finance:dashboard:read"  # the finance zone's aggregates of credit extended
 
 
 _PUBLIC = {
@@ -67,6 +84,7 @@ _PUBLIC = {
     Permission.CATALOG_REVISION_READ,
     Permission.STORE_ROWS_READ,
     Permission.POLICY_PACK_READ,
+    Permission.FINANCE_PRODUCT_READ,
 }
 _SIGNED_IN = _PUBLIC | {
     Permission.IDENTITY_TOKEN_CREATE,
@@ -75,6 +93,8 @@ _SIGNED_IN = _PUBLIC | {
     Permission.AUDIT_OWN_READ,
     Permission.ENTERPRISE_FACTS_READ,
     Permission.POLICY_NOTICE_READ,
+    Permission.FINANCE_CONSENT_READ,
+    Permission.FINANCE_LOAN_READ,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -96,6 +116,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.POLICY_REACH_READ,
             Permission.POLICY_APPLICATION_READ_ANY,
             Permission.POLICY_REVIEWER_MANAGE,
+            Permission.FINANCE_CONSENT_READ_ANY,
+            Permission.FINANCE_LOAN_READ_ANY,
+            Permission.FINANCE_DASHBOARD_READ,
+            Permission.FINANCE_SCORE_RUN,
+            Permission.FINANCE_SCORE_READ_ANY,
+            Permission.FINANCE_MODEL_FIT,
         }
     ),
     Role.DEPARTMENT: frozenset(
@@ -113,8 +139,26 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.POLICY_DISBURSE,  # only applications it approved
         }
     ),
-    Role.ENTERPRISE: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE, Permission.POLICY_APPLICATION_SUBMIT}),
-    Role.BANK: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
+    Role.ENTERPRISE: frozenset(
+        _SIGNED_IN
+        | {
+            Permission.ACCESS_REQUEST_CREATE,
+            Permission.POLICY_APPLICATION_SUBMIT,
+            Permission.FINANCE_CONSENT_GRANT,
+            Permission.FINANCE_SCORE_READ,
+            Permission.FINANCE_LOAN_APPLY,
+        }
+    ),
+    Role.BANK: frozenset(
+        _SIGNED_IN
+        | {
+            Permission.ACCESS_REQUEST_CREATE,
+            Permission.FINANCE_REPORT_READ,
+            Permission.FINANCE_PRODUCT_MANAGE,
+            Permission.FINANCE_LOAN_REVIEW,
+            Permission.FINANCE_DASHBOARD_READ,
+        }
+    ),
     Role.DATA_MERCHANT: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
     Role.APPRAISER: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
     Role.REGULATOR: frozenset(
@@ -125,6 +169,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ENTERPRISE_FACTS_READ_ANY,
             Permission.POLICY_REACH_READ,
             Permission.POLICY_APPLICATION_READ_ANY,
+            Permission.FINANCE_CONSENT_READ_ANY,
+            Permission.FINANCE_LOAN_READ_ANY,
+            Permission.FINANCE_DASHBOARD_READ,
         }
     ),
 }
@@ -146,6 +193,14 @@ SCOPES: dict[str, frozenset[Permission]] = {
             Permission.POLICY_NOTICE_READ,
             Permission.POLICY_APPLICATION_READ_ANY,
             Permission.ACCESS_REQUEST_READ,
+            Permission.FINANCE_CONSENT_READ,
+            Permission.FINANCE_CONSENT_READ_ANY,
+            Permission.FINANCE_REPORT_READ,
+            Permission.FINANCE_LOAN_READ,
+            Permission.FINANCE_LOAN_READ_ANY,
+            Permission.FINANCE_DASHBOARD_READ,
+            Permission.FINANCE_SCORE_READ,
+            Permission.FINANCE_SCORE_READ_ANY,
         }
     ),
     "catalog:write": frozenset(
@@ -175,9 +230,25 @@ SCOPES: dict[str, frozenset[Permission]] = {
             Permission.POLICY_REVIEWER_MANAGE,
         }
     ),
+    # 银企直通车: an enterprise's consents and loan applications, a bank's products and pipeline
+    "finance": frozenset(
+        {
+            Permission.FINANCE_CONSENT_GRANT,
+            Permission.FINANCE_PRODUCT_MANAGE,
+            Permission.FINANCE_LOAN_APPLY,
+            Permission.FINANCE_LOAN_REVIEW,
+        }
+    ),
     # the operator's platform jobs: build the enterprise facts, run policy matching. The jobs read
     # every source table and every enterprise's facts, so a token running them carries `read` too
-    "operate": frozenset({Permission.ENTERPRISE_FACTS_BUILD, Permission.POLICY_MATCH_RUN}),
+    "operate": frozenset(
+        {
+            Permission.ENTERPRISE_FACTS_BUILD,
+            Permission.POLICY_MATCH_RUN,
+            Permission.FINANCE_SCORE_RUN,
+            Permission.FINANCE_MODEL_FIT,
+        }
+    ),
     # every permission: only for platform administrators (Role.ADMIN), see scopes_available_to
     "admin": frozenset(Permission),
 }

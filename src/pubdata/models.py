@@ -4,4 +4,7 @@ from pubdata.access import models as access_models  # noqa: F401
 from pubdata.audit import models as audit_models  # noqa: F401
 from pubdata.catalog import models as catalog_models  # noqa: F401
 from pubdata.enterprise import models as enterprise_models  # noqa: F401
+from pubdata.finance import models as finance_models  # noqa: F401
+from pubdata.finance.consent import models as finance_consent_models  # noqa: F401
+from pubdata.finance.loans import models as finance_loans_models  # noqa: F401
 from pubdata.identity import models as identity_models  # noqa: F401

@@ -2,7 +2,8 @@
 
 - the job runner: queued jobs (ingestion of uploads), claimed from the database;
 - the facts refresher: a new enterprise-facts version when a source table changed;
-- the match follower: policy matching of every pack in force when the facts changed.
+- the match follower: policy matching of every pack in force when the facts changed;
+- the score follower: credit scores of every enterprise (the expert card) when the facts changed.
 
 ``running(engine, settings)`` starts them all and stops them in reverse order. Today every server
 process runs them (``app.py``): each claims work through the database, so several processes
@@ -19,6 +20,7 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from pubdata.enterprise.tasks import FactsRefresher
+from pubdata.finance.tasks import ScoreFollower
 from pubdata.policy.tasks import MatchFollower
 from pubdata.settings import Settings
 from pubdata.store.jobs.runner import JobRunner
@@ -42,7 +44,15 @@ def workers(engine: Engine, settings: Settings) -> Workers:
     """The background work of a process, not started."""
     home, every = settings.resolved_home, settings.facts_refresh_seconds
     runner = JobRunner.from_settings(engine, settings)
-    return Workers(runner, (runner, FactsRefresher(engine, home, every), MatchFollower(engine, home, every)))
+    return Workers(
+        runner,
+        (
+            runner,
+            FactsRefresher(engine, home, every),
+            MatchFollower(engine, home, every),
+            ScoreFollower(engine, home, every),
+        ),
+    )
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from pubdata.api.errors import pydantic_message
 from pubdata.audit import service as audit
 from pubdata.catalog import service as catalog
 from pubdata.catalog.schemas import EntryUpdate, ResourceIn
+from pubdata.finance.loans.schemas import STATES as LOAN_STATES
 from pubdata.policy.applications.workflow import ACTION_LABELS as POLICY_STEPS
 from pubdata.store.query.export import FORMATS
 from pubdata.web.audit_pages import AUDIT_ACTIONS
@@ -38,6 +39,8 @@ EXPANSIONS = {
     "policy.": list(POLICY_STEPS),  # applications.record_step(..., action, ...)
     "access.": ["approve", "narrow"],  # access.service.review_access
     "download.": list(FORMATS),  # store.export
+    "loan.": list(LOAN_STATES),  # finance.loans.service._event: the state an application moved to
+    "loan.product_": ["published", "withdrawn"],  # finance.loans.service.set_product_state
 }
 
 

@@ -480,6 +480,7 @@ class AuditQuery:
     entry_code: str | None = None
     resource_id: str | None = None
     actor_org_id: int | None = None
+    publisher_org_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 100
@@ -503,6 +504,7 @@ def search(session: Session, actor: Actor, q: AuditQuery) -> tuple[int, list[Aud
         (AuditRecord.entry_code, q.entry_code),
         (AuditRecord.resource_id, q.resource_id),
         (AuditRecord.actor_org_id, q.actor_org_id),
+        (AuditRecord.publisher_org_id, q.publisher_org_id),
     ):
         if value is not None:
             stmt = stmt.where(column == value)

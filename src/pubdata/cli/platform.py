@@ -101,6 +101,21 @@ def _demo_match(home: Path) -> None:
         )
 
 
+def _demo_scores(home: Path) -> None:
+    """Credit scores of every demo enterprise with the expert card (nothing new when neither the facts
+    nor the card changed)."""
+    from pubdata.db import session_scope
+    from pubdata.finance import service as finance
+
+    try:
+        with session_scope() as session:
+            run = finance.run_scoring(session, SYSTEM, home=home, via="demo")
+    except PubdataError as exc:
+        typer.echo(f"信用评分未运行：{exc.message}", err=True)
+        return
+    typer.echo(f"信用评分就绪：{run.enterprises:,} 个企业（评分卡 {run.model_id} 第 {run.model_version} 版）")
+
+
 @app.command()
 def demo(
     home: HomeOpt = None,
@@ -169,9 +184,13 @@ def demo(
         )
         with session_scope() as session:
             governed = demo_governance.apply(session)
-        typer.echo(f"授权运营示例就绪：{governed['requests']} 个数据申请，{governed['members']} 个专区成员")
+        typer.echo(
+            f"授权运营示例就绪：{governed['requests']} 个数据申请，{governed['members']} 个专区成员，"
+            f"{governed['products']} 个贷款产品"
+        )
         _demo_facts(home_dir)
         _demo_match(home_dir)
+        _demo_scores(home_dir)
         if first is not None:
             threading.Thread(
                 target=_fill_in_background, args=(home_dir, seed, records), name="demo-records", daemon=True

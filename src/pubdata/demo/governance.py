@@ -18,6 +18,7 @@ from pubdata.access import zones
 from pubdata.access.schemas import Decision, RequestCreate
 from pubdata.authz import SYSTEM, Actor, Role
 from pubdata.catalog import service as catalog
+from pubdata.demo import finance as demo_finance
 from pubdata.demo import records
 from pubdata.demo.catalogue import ANCHOR_CODES
 from pubdata.identity import service as identity
@@ -111,8 +112,10 @@ def apply(session: Session) -> dict[str, int]:
     _advance(session, bank, "water", operator, to="requested")
     # the data merchant: medical visits only as aggregates in the sandbox
     _advance(session, merchant, "outpatient_visits", operator, to="granted", mode="sandbox")
+    products = demo_finance.apply(session, bank)  # the demo bank's loan products (银企直通车)
     session.flush()
     return {
+        "products": products,
         "requests": sum(len(access.list_requests(session, c, "mine")) for c in (bank, merchant)),
         "members": sum(
             m.state == "admitted"

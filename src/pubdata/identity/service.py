@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -34,7 +34,7 @@ from pubdata.identity.errors import (
 )
 from pubdata.identity.models import ApiToken, LoginSession, OAuthClient, Organisation, User
 from pubdata.identity.passwords import check_password
-from pubdata.identity.schemas import OrganisationCreate, OrganisationKind, UserCreate
+from pubdata.identity.schemas import OrganisationCreate, OrganisationKind, OrganisationRead, UserCreate
 from pubdata.settings import get_settings
 from pubdata.standards import uscc_problem
 
@@ -107,6 +107,15 @@ def organisation_names_by_id(session: Session, actor: Actor, ids: list[int]) -> 
     if not ids:
         return {}
     return dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))).all())
+
+
+def organisations_by_id(session: Session, actor: Actor, ids: Collection[int]) -> dict[int, OrganisationRead]:
+    """Id → the organisation (public facts: code, name, kind) for the given ids."""
+    require(actor, Permission.IDENTITY_ORG_READ)
+    if not ids:
+        return {}
+    rows = session.scalars(select(Organisation).where(Organisation.id.in_(list(ids))))
+    return {o.id: OrganisationRead.model_validate(o) for o in rows}
 
 
 def own_organisation(session: Session, actor: Actor) -> Organisation | None:

@@ -103,6 +103,17 @@ def evaluate_facts(actor: Actor, pack_id: str, facts: Mapping[str, Any]) -> dict
     return evaluate_pack(pack, check_facts(pack, facts))
 
 
+TIER_FAMILY = "miit-tiers"
+
+
+def tiers_in_force(actor: Actor, facts: Mapping[str, Any], on: date) -> dict[str, bool | None]:
+    """The tier results (梯度培育) of an enterprise's facts under the tier rules in force on ``on``:
+    clause id → eligible (None: undecided for want of facts). The caller read the facts."""
+    pack = pack_in_force(actor, TIER_FAMILY, on)
+    result = evaluate_pack(pack, check_facts(pack, {k: facts.get(k) for k in pack.inputs}, strict=False))
+    return {c["id"]: c["eligible"] for c in result["clauses"]}
+
+
 def evaluate_enterprise(session: Session, actor: Actor, pack_id: str, uscc: str, *, home: Path) -> dict[str, Any]:
     """The pack's result for an enterprise's facts-table row: its own users, and those who may read
     any enterprise's facts (the read is audited by the enterprise domain)."""

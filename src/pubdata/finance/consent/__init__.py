@@ -1,0 +1,1 @@
+"""Consent (授权): an enterprise authorises a named bank to read its credit report."""
