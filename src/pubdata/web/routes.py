@@ -16,6 +16,8 @@ from pubdata.web import (
     application_pages,
     catalog_pages,
     enterprise_pages,
+    finance_loan_pages,
+    finance_pages,
     policy_match_pages,
     policy_pages,
     resource_pages,
@@ -37,6 +39,8 @@ router.include_router(enterprise_pages.router)
 router.include_router(sandbox_pages.router)
 router.include_router(store_pages.router)
 router.include_router(access_pages.router)
+router.include_router(finance_pages.router)
+router.include_router(finance_loan_pages.router)
 
 STATUS_TITLES: dict[int, str] = {
     400: "请求有误",
