@@ -151,7 +151,10 @@ def baseline_sql(facts: Path) -> str:
     ]
     return "\nUNION ALL\n".join(
         f"SELECT uscc AS enterprise, '{cid}' AS clause, {when} AS eligible, "
-        f"CASE WHEN {when} THEN {amount} END AS amount, CASE WHEN {when} THEN {kind} ELSE '{other}' END AS amount_kind "
+        f"CASE WHEN {when} THEN {amount} END AS amount, "
+        f"CASE WHEN {when} THEN {kind} ELSE '{other}' END AS amount_kind, "
+        # the pack scores nothing: its result rows carry empty score columns, as pubdata's do
+        "NULL::DECIMAL(18, 4) AS score, NULL::DECIMAL(18, 4) AS score_min, NULL::DECIMAL(18, 4) AS score_max "
         f"FROM read_parquet('{facts}')"
         for cid, when, amount, kind, other in clauses
     )
