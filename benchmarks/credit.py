@@ -1,5 +1,5 @@
 """Credit scoring: N synthetic enterprises' facts scored with the shipped expert card
-(``finance/scorecards/expert-v1.yaml``) by pubdata's pass (``finance.service.score_pass``: the card
+(``finance/scorecards/expert-v2.yaml``) by pubdata's pass (``finance.service.score_pass``: the card
 compiled to one DuckDB statement by ``scorecards.sql``, every enterprise's score, grade, measured
 values and points written to Parquet, then the run's summaries — grade counts, mean, the score
 distribution) and by the same computation written by hand in DuckDB SQL, in the same run, on the same
@@ -13,15 +13,21 @@ seconds. With ``--full`` (the default) it then times ``run_scoring`` end to end 
 database (SQLite under a temporary home unless ``--database-url``): the card's version row, the facts
 read, the pass, the atomic publish of the file, the run row and the audit record.
 
-The hand-written SQL encodes the expert card v1 as shipped: when the card changes, change
-``baseline_sql`` with it (the results check fails loudly until then).
+The hand-written SQL encodes the expert card v2 as shipped (``expert-v2.yaml``, what ``expert`` resolves
+to): when the card changes, change ``baseline_sql`` with it (the results check fails loudly until then).
 
 The facts are generated deterministically in DuckDB SQL: every column of the facts catalogue the
-card may use, and the credit-profile facts coming next (``age_years`` …), with realistic shares —
-tax grades A 25 % / B 45 % / M 15 % / C 8 % / D 2 % / unknown 5 %, 3 % revoked or cancelled, 2 %
-dishonest debtors, 5 % abnormal operation, 10 % high-tech, log-uniform capital and headcounts, a
-few percent of unknowns per fact — and fixed strides put enterprises exactly on bin edges (3
-penalties, 10 insured, 100万 and 2000万 capital, founded exactly 5 years before the facts year's end).
+cards v1 and v2 use, with realistic shares — tax grades A 25 % / B 45 % / M 15 % / C 8 % / D 2 % /
+unknown 5 %, 3 % revoked or cancelled, 2 % dishonest debtors, 5 % abnormal operation, 10 % high-tech,
+5 % 专精特新 (国家级 / 省级 / 市级 1 : 3 : 6), log-uniform capital and headcounts, a few percent of
+unknowns per fact — and the credit-profile facts consistent with them as the facts build derives them
+(the tax history holds the current grade and repeats it 70 % of the time; months insured and the
+headcount change are unknown where the headcount is; fines only with penalties; dishonest debtors
+have enforcement cases; the abnormal-listing count includes the current listing; 85 % insured all
+year, 90 % with 12 months of utility bills, half paying every bill on time, 20 % with arrears).
+Fixed strides put enterprises exactly on bin edges (3 penalties, 10 insured, 100万 and 2000万
+capital, founded exactly 5 years before the facts year's end, a headcount change of −30 %, 0 % and
+30 %, 80 % and 95 % of utility bills on time, fines of 1万 and 10万).
 """
 
 from __future__ import annotations
@@ -54,6 +60,12 @@ def _log_int(tag: str, low: int, high: int) -> str:
     return f"CAST(floor(exp(ln({low}) + {_u(tag)} * ln({high} / {low}))) AS BIGINT)"
 
 
+def _history(current: str, previous: str, third: str, condition: str) -> str:
+    """Years (of the last three) whose grade meets ``condition``; null when never graded."""
+    years = " + ".join(f"CAST(coalesce(({g}) {condition}, FALSE) AS BIGINT)" for g in (current, previous, third))
+    return f"CASE WHEN ({current}) IS NULL THEN NULL ELSE {years} END"
+
+
 def generate(path: Path, enterprises: int) -> None:
     """The facts Parquet file: the catalogue's columns the card uses, typed as the facts build writes them."""
     districts = "[" + ", ".join(f"'{d}'" for d in DISTRICTS) + "]"
@@ -79,6 +91,13 @@ def generate(path: Path, enterprises: int) -> None:
         f"CASE WHEN i % 1021 = 1 THEN 3 WHEN {_u('pn')} < 0.85 THEN 0 "
         f"ELSE CAST(floor(exp({_u('pn2')} * ln(20))) AS BIGINT) END"
     )
+    # the grades of the two evaluations before the current one: mostly the same grade again
+    tax2, tax3 = tax.replace("'tx'", "'tx2'"), tax.replace("'tx'", "'tx3'")
+    previous = (
+        f"CASE WHEN ({tax}) IS NULL OR {_u('tp?')} < 0.05 THEN NULL WHEN {_u('tp')} < 0.7 THEN ({tax}) ELSE {tax2} END"
+    )
+    third = f"CASE WHEN ({previous}) IS NULL THEN NULL WHEN {_u('t3')} < 0.7 THEN ({previous}) ELSE {tax3} END"
+    penalties_known = _unknown("pn", 0.01, penalties)
     trade = f"CASE WHEN {_u('tr')} < 0.85 THEN 0 ELSE {_log_int('trv', 10000, 500000000)} END"
     patents = f"CASE WHEN {_u('pt')} < 0.7 THEN 0 ELSE {_log_int('ptn', 1, 200)} END"
     columns = {
@@ -98,25 +117,59 @@ def generate(path: Path, enterprises: int) -> None:
         "penalty_count": _unknown("pn", 0.01, penalties),
         "is_dishonest_debtor": _unknown("dd", 0.01, f"{_u('dd')} < 0.02"),
         "is_abnormal_operation": _unknown("ab", 0.01, f"{_u('ab')} < 0.05"),
-        # the credit-profile facts of issue 12 §2, so a card using them can be benchmarked as it is
+        # the credit-profile facts of issue 12 §2 (the card v2 uses them), consistent with the facts
+        # above as the facts build derives them: the tax history holds the current grade, the counts
+        # are null where the source has no record, fines only with penalties, listings include the
+        # current one
         "age_years": f"date_sub('year', {founded}, DATE '{FACTS_YEAR}-12-31')",
-        "tax_credit_grade_previous": tax.replace("'tx'", "'tx2'"),
-        "tax_grade_a_years_3": f"CAST(floor({_u('ta3')} * 4) AS BIGINT)",
-        "tax_grade_cd_years_3": f"CASE WHEN {_u('tc3')} < 0.9 THEN 0 ELSE CAST(floor({_u('tc3b')} * 4) AS BIGINT) END",
-        "insured_months_12": f"CAST(floor({_u('im')} * 13) AS BIGINT)",
-        "insured_headcount_change_pct": f"round(({_u('ic')} - 0.5) * 60, 1)",
-        "utility_bill_months_12": "12",
-        "utility_on_time_ratio_pct": f"round(70 + {_u('ut')} * 30, 1)",
+        "tax_credit_grade_previous": previous,
+        "tax_grade_a_years_3": _history(tax, previous, third, "IN ('A')"),
+        "tax_grade_cd_years_3": _history(tax, previous, third, "IN ('C', 'D')"),
+        "insured_months_12": (
+            f"CASE WHEN ({insured}) IS NULL OR {_u('ins?')} < 0.06 THEN NULL "
+            f"WHEN ({insured}) = 0 THEN CAST(floor({_u('im0')} * 6) AS BIGINT) "
+            f"WHEN {_u('im')} < 0.85 THEN 12 ELSE CAST(1 + floor({_u('imb')} * 11) AS BIGINT) END"
+        ),
+        "insured_headcount_change_pct": (
+            f"CASE WHEN ({insured}) IS NULL OR {_u('ins?')} < 0.06 OR ({insured}) = 0 OR {_u('ic?')} < 0.05 "
+            f"THEN NULL WHEN i % 1031 = 1 THEN -30.0 WHEN i % 1031 = 2 THEN 0.0 WHEN i % 1031 = 3 THEN 30.0 "
+            f"ELSE round(power(({_u('ic')} - 0.45) * 2, 3) * 60, 1) END"
+        ),
+        "utility_bill_months_12": (
+            f"CASE WHEN {_u('ub?')} < 0.08 THEN NULL WHEN {_u('ub')} < 0.9 THEN 12 "
+            f"ELSE CAST(floor({_u('ubn')} * 12) AS BIGINT) END"
+        ),
+        "utility_on_time_ratio_pct": (
+            f"CASE WHEN {_u('ub?')} < 0.08 OR ({_u('ub')} >= 0.9 AND floor({_u('ubn')} * 12) = 0) THEN NULL "
+            f"WHEN i % 1033 = 1 THEN 80.0 WHEN i % 1033 = 2 THEN 95.0 WHEN {_u('ut')} < 0.5 THEN 100.0 "
+            f"WHEN {_u('ut')} < 0.8 THEN round(90 + {_u('utv')} * 10, 1) "
+            f"ELSE round(50 + {_u('utv')} * 40, 1) END"
+        ),
         "utility_arrears_months_12": (
-            f"CASE WHEN {_u('ua')} < 0.9 THEN 0 ELSE CAST(floor({_u('uab')} * 6) AS BIGINT) END"
+            f"CASE WHEN {_u('ub?')} < 0.08 THEN NULL WHEN {_u('ua')} < 0.8 THEN 0 "
+            f"WHEN {_u('ua')} < 0.95 THEN CAST(1 + floor({_u('uab')} * 2) AS BIGINT) "
+            f"ELSE CAST(3 + floor({_u('uab')} * 4) AS BIGINT) END"
         ),
         "ip_class1_count": f"CASE WHEN {_u('i1')} < 0.8 THEN 0 ELSE {_log_int('i1n', 1, 50)} END",
         "ip_class2_count": f"CASE WHEN {_u('i2')} < 0.6 THEN 0 ELSE {_log_int('i2n', 1, 100)} END",
-        "penalty_fine_amount_3y": f"CASE WHEN {_u('pf')} < 0.85 THEN 0 ELSE {_log_int('pfa', 100, 1000000)} END",
-        "enforcement_count": f"CASE WHEN {_u('en')} < 0.95 THEN 0 ELSE CAST(floor({_u('enb')} * 5) AS BIGINT) END",
-        "abnormal_listings_3y": f"CASE WHEN {_u('al')} < 0.9 THEN 0 ELSE CAST(floor({_u('alb')} * 3) AS BIGINT) END",
-        "listed_abnormal_or_seriously_dishonest": f"{_u('ls')} < 0.03",
-        "high_tech_enterprise_valid": f"{_u('ht')} < 0.10",
+        "specialised_level": (
+            f"CASE WHEN {_u('sp?')} < 0.01 THEN NULL WHEN {_u('sp')} >= 0.05 THEN '无' "
+            f"WHEN {_u('spl')} < 0.1 THEN '国家级' WHEN {_u('spl')} < 0.4 THEN '省级' ELSE '市级' END"
+        ),
+        "penalty_fine_amount_3y": (
+            f"CASE WHEN ({penalties_known}) IS NULL THEN NULL WHEN ({penalties_known}) = 0 OR {_u('pf')} < 0.4 THEN 0 "
+            f"WHEN i % 1039 = 1 THEN 10000 WHEN i % 1039 = 2 THEN 100000 ELSE {_log_int('pfa', 100, 1000000)} END"
+        ),
+        "enforcement_count": (
+            f"CASE WHEN {_u('dd')} < 0.02 THEN CAST(1 + floor({_u('enb')} * 4) AS BIGINT) "
+            f"WHEN {_u('en')} < 0.95 THEN 0 ELSE CAST(1 + floor({_u('enb')} * 3) AS BIGINT) END"
+        ),
+        "abnormal_listings_3y": (
+            f"CASE WHEN {_u('ab')} < 0.05 THEN CAST(1 + floor({_u('alb')} * 2) AS BIGINT) "
+            f"WHEN {_u('al')} < 0.93 THEN 0 ELSE CAST(1 + floor({_u('alb')} * 2) AS BIGINT) END"
+        ),
+        "listed_abnormal_or_seriously_dishonest": f"{_u('dd')} < 0.02 OR {_u('ab')} < 0.05",
+        "high_tech_enterprise_valid": _unknown("ht", 0.01, f"{_u('ht')} < 0.10"),
     }
     select = ", ".join(f"{expr} AS {name}" for name, expr in columns.items())
     duckdb.sql(
@@ -126,65 +179,114 @@ def generate(path: Path, enterprises: int) -> None:
 
 
 def baseline_sql(facts: Path) -> str:
-    """The expert card v1 written by hand: the same columns, values and points as pubdata's statement."""
-    ref = f"DATE '{FACTS_YEAR}-12-31'"
+    """The expert card v2 written by hand: the same columns, values and points as pubdata's statement."""
     return f"""
     SELECT uscc, name, score,
       CASE WHEN score >= 820 THEN 'AAA' WHEN score >= 770 THEN 'AA' WHEN score >= 720 THEN 'A'
            WHEN score >= 670 THEN 'BBB' WHEN score >= 620 THEN 'BB' WHEN score >= 570 THEN 'B'
            WHEN score >= 520 THEN 'CCC' WHEN score >= 450 THEN 'CC' ELSE 'C' END AS grade,
       raw_score,
-      v__status, p__status, v__founded, p__founded, v__registered_capital, p__registered_capital,
-      v__tax_credit_grade, p__tax_credit_grade, v__insured_headcount, p__insured_headcount,
-      v__cbec_import_export_amount, p__cbec_import_export_amount, v__is_high_tech, p__is_high_tech,
-      v__is_specialised, p__is_specialised, v__patent_count, p__patent_count,
-      v__penalty_count, p__penalty_count, v__is_dishonest_debtor, p__is_dishonest_debtor,
-      v__is_abnormal_operation, p__is_abnormal_operation
+      v__status, p__status, v__age_years, p__age_years, v__registered_capital, p__registered_capital,
+      v__tax_credit_grade, p__tax_credit_grade, v__tax_credit_grade_previous, p__tax_credit_grade_previous,
+      v__tax_grade_a_years_3, p__tax_grade_a_years_3, v__tax_grade_cd_years_3, p__tax_grade_cd_years_3,
+      v__insured_headcount, p__insured_headcount, v__insured_months_12, p__insured_months_12,
+      v__insured_headcount_change_pct, p__insured_headcount_change_pct,
+      v__cbec_import_export_amount, p__cbec_import_export_amount,
+      v__utility_bill_months_12, p__utility_bill_months_12, v__utility_on_time_ratio_pct, p__utility_on_time_ratio_pct,
+      v__utility_arrears_months_12, p__utility_arrears_months_12,
+      v__high_tech_enterprise_valid, p__high_tech_enterprise_valid, v__specialised_level, p__specialised_level,
+      v__ip_class1_count, p__ip_class1_count, v__ip_class2_count, p__ip_class2_count,
+      v__penalty_count, p__penalty_count, v__penalty_fine_amount_3y, p__penalty_fine_amount_3y,
+      v__enforcement_count, p__enforcement_count, v__is_dishonest_debtor, p__is_dishonest_debtor,
+      v__is_abnormal_operation, p__is_abnormal_operation, v__abnormal_listings_3y, p__abnormal_listings_3y
     FROM (
       SELECT *, CAST(least(greatest(raw_score, 300), 900) AS INTEGER) AS score FROM (
-        SELECT *, CAST(600 + p__status + p__founded + p__registered_capital + p__tax_credit_grade
-               + p__insured_headcount + p__cbec_import_export_amount + p__is_high_tech + p__is_specialised
-               + p__patent_count + p__penalty_count + p__is_dishonest_debtor + p__is_abnormal_operation
+        SELECT *, CAST(600 + p__status + p__age_years + p__registered_capital
+               + p__tax_credit_grade + p__tax_credit_grade_previous + p__tax_grade_a_years_3 + p__tax_grade_cd_years_3
+               + p__insured_headcount + p__insured_months_12 + p__insured_headcount_change_pct
+               + p__cbec_import_export_amount + p__utility_bill_months_12 + p__utility_on_time_ratio_pct
+               + p__utility_arrears_months_12 + p__high_tech_enterprise_valid + p__specialised_level
+               + p__ip_class1_count + p__ip_class2_count + p__penalty_count + p__penalty_fine_amount_3y
+               + p__enforcement_count + p__is_dishonest_debtor + p__is_abnormal_operation + p__abnormal_listings_3y
                AS INTEGER) AS raw_score
         FROM (
           SELECT uscc, name,
             status AS v__status,
             CAST(CASE WHEN status IS NULL THEN -30 WHEN status IN ('存续', '在业') THEN 0
                       WHEN status IN ('吊销', '注销', '迁出') THEN -250 ELSE -30 END AS INTEGER) AS p__status,
-            date_sub('year', founded, {ref}) AS v__founded,
-            CAST(CASE WHEN founded IS NULL THEN -20 WHEN date_sub('year', founded, {ref}) < 1 THEN -40
-                      WHEN date_sub('year', founded, {ref}) < 3 THEN -15
-                      WHEN date_sub('year', founded, {ref}) < 5 THEN 0
-                      WHEN date_sub('year', founded, {ref}) < 10 THEN 25 ELSE 45 END AS INTEGER) AS p__founded,
+            age_years AS v__age_years,
+            CAST(CASE WHEN age_years IS NULL THEN -20 WHEN age_years < 1 THEN -40 WHEN age_years < 3 THEN -15
+                      WHEN age_years < 5 THEN 0 WHEN age_years < 10 THEN 25 ELSE 45 END AS INTEGER) AS p__age_years,
             registered_capital AS v__registered_capital,
             CAST(CASE WHEN registered_capital IS NULL THEN 0 WHEN registered_capital < 1000000 THEN -10
                       WHEN registered_capital < 5000000 THEN 0 WHEN registered_capital < 20000000 THEN 10
                       ELSE 20 END AS INTEGER) AS p__registered_capital,
             tax_credit_grade AS v__tax_credit_grade,
-            CAST(CASE tax_credit_grade WHEN 'A' THEN 80 WHEN 'B' THEN 40 WHEN 'M' THEN 0 WHEN 'C' THEN -60
-                      WHEN 'D' THEN -150 ELSE -20 END AS INTEGER) AS p__tax_credit_grade,
+            CAST(CASE tax_credit_grade WHEN 'A' THEN 60 WHEN 'B' THEN 30 WHEN 'M' THEN 0 WHEN 'C' THEN -60
+                      WHEN 'D' THEN -120 ELSE -20 END AS INTEGER) AS p__tax_credit_grade,
+            tax_credit_grade_previous AS v__tax_credit_grade_previous,
+            CAST(CASE tax_credit_grade_previous WHEN 'A' THEN 15 WHEN 'B' THEN 5 WHEN 'M' THEN 0 WHEN 'C' THEN -20
+                      WHEN 'D' THEN -40 ELSE 0 END AS INTEGER) AS p__tax_credit_grade_previous,
+            tax_grade_a_years_3 AS v__tax_grade_a_years_3,
+            CAST(CASE WHEN tax_grade_a_years_3 IS NULL THEN 0 WHEN tax_grade_a_years_3 < 1 THEN 0
+                      WHEN tax_grade_a_years_3 < 3 THEN 5 ELSE 20 END AS INTEGER) AS p__tax_grade_a_years_3,
+            tax_grade_cd_years_3 AS v__tax_grade_cd_years_3,
+            CAST(CASE WHEN tax_grade_cd_years_3 IS NULL THEN 0 WHEN tax_grade_cd_years_3 < 1 THEN 0
+                      WHEN tax_grade_cd_years_3 < 2 THEN -30 ELSE -60 END AS INTEGER) AS p__tax_grade_cd_years_3,
             insured_headcount AS v__insured_headcount,
             CAST(CASE WHEN insured_headcount IS NULL THEN -20 WHEN insured_headcount < 1 THEN -40
                       WHEN insured_headcount < 10 THEN 0 WHEN insured_headcount < 50 THEN 20
                       WHEN insured_headcount < 300 THEN 35 ELSE 50 END AS INTEGER) AS p__insured_headcount,
+            insured_months_12 AS v__insured_months_12,
+            CAST(CASE WHEN insured_months_12 IS NULL THEN 0 WHEN insured_months_12 < 6 THEN -20
+                      WHEN insured_months_12 < 12 THEN -10 ELSE 5 END AS INTEGER) AS p__insured_months_12,
+            insured_headcount_change_pct AS v__insured_headcount_change_pct,
+            CAST(CASE WHEN insured_headcount_change_pct IS NULL THEN 0 WHEN insured_headcount_change_pct < -30 THEN -20
+                      WHEN insured_headcount_change_pct < 0 THEN 0 WHEN insured_headcount_change_pct < 30 THEN 5
+                      ELSE 10 END AS INTEGER) AS p__insured_headcount_change_pct,
             cbec_import_export_amount AS v__cbec_import_export_amount,
             CAST(CASE WHEN cbec_import_export_amount IS NULL THEN 0 WHEN cbec_import_export_amount < 1 THEN 0
                       WHEN cbec_import_export_amount < 10000000 THEN 10 ELSE 20 END AS INTEGER)
               AS p__cbec_import_export_amount,
-            is_high_tech AS v__is_high_tech,
-            CAST(CASE WHEN is_high_tech THEN 40 ELSE 0 END AS INTEGER) AS p__is_high_tech,
-            is_specialised AS v__is_specialised,
-            CAST(CASE WHEN is_specialised THEN 40 ELSE 0 END AS INTEGER) AS p__is_specialised,
-            patent_count AS v__patent_count,
-            CAST(CASE WHEN patent_count IS NULL THEN 0 WHEN patent_count < 1 THEN 0 WHEN patent_count < 5 THEN 10
-                      WHEN patent_count < 20 THEN 20 ELSE 30 END AS INTEGER) AS p__patent_count,
+            utility_bill_months_12 AS v__utility_bill_months_12,
+            CAST(CASE WHEN utility_bill_months_12 IS NULL THEN 0 WHEN utility_bill_months_12 < 1 THEN -20
+                      WHEN utility_bill_months_12 < 6 THEN -10 ELSE 0 END AS INTEGER) AS p__utility_bill_months_12,
+            utility_on_time_ratio_pct AS v__utility_on_time_ratio_pct,
+            CAST(CASE WHEN utility_on_time_ratio_pct IS NULL THEN 0 WHEN utility_on_time_ratio_pct < 80 THEN -20
+                      WHEN utility_on_time_ratio_pct < 95 THEN 0 ELSE 10 END AS INTEGER)
+              AS p__utility_on_time_ratio_pct,
+            utility_arrears_months_12 AS v__utility_arrears_months_12,
+            CAST(CASE WHEN utility_arrears_months_12 IS NULL THEN 0 WHEN utility_arrears_months_12 < 1 THEN 0
+                      WHEN utility_arrears_months_12 < 3 THEN -10 ELSE -30 END AS INTEGER)
+              AS p__utility_arrears_months_12,
+            high_tech_enterprise_valid AS v__high_tech_enterprise_valid,
+            CAST(CASE WHEN high_tech_enterprise_valid THEN 40 ELSE 0 END AS INTEGER) AS p__high_tech_enterprise_valid,
+            specialised_level AS v__specialised_level,
+            CAST(CASE specialised_level WHEN '国家级' THEN 60 WHEN '省级' THEN 40 WHEN '市级' THEN 25 ELSE 0 END
+                 AS INTEGER) AS p__specialised_level,
+            ip_class1_count AS v__ip_class1_count,
+            CAST(CASE WHEN ip_class1_count IS NULL THEN 0 WHEN ip_class1_count < 1 THEN 0
+                      WHEN ip_class1_count < 4 THEN 15 ELSE 30 END AS INTEGER) AS p__ip_class1_count,
+            ip_class2_count AS v__ip_class2_count,
+            CAST(CASE WHEN ip_class2_count IS NULL THEN 0 WHEN ip_class2_count < 1 THEN 0
+                      WHEN ip_class2_count < 10 THEN 5 ELSE 10 END AS INTEGER) AS p__ip_class2_count,
             penalty_count AS v__penalty_count,
-            CAST(CASE WHEN penalty_count IS NULL THEN 0 WHEN penalty_count < 1 THEN 20 WHEN penalty_count < 3 THEN -20
-                      WHEN penalty_count < 10 THEN -40 ELSE -80 END AS INTEGER) AS p__penalty_count,
+            CAST(CASE WHEN penalty_count IS NULL THEN 0 WHEN penalty_count < 1 THEN 20 WHEN penalty_count < 3 THEN -15
+                      WHEN penalty_count < 10 THEN -30 ELSE -60 END AS INTEGER) AS p__penalty_count,
+            penalty_fine_amount_3y AS v__penalty_fine_amount_3y,
+            CAST(CASE WHEN penalty_fine_amount_3y IS NULL THEN 0 WHEN penalty_fine_amount_3y < 10000 THEN 0
+                      WHEN penalty_fine_amount_3y < 100000 THEN -20 ELSE -40 END AS INTEGER)
+              AS p__penalty_fine_amount_3y,
+            enforcement_count AS v__enforcement_count,
+            CAST(CASE WHEN enforcement_count IS NULL THEN 0 WHEN enforcement_count < 1 THEN 0
+                      WHEN enforcement_count < 2 THEN -40 ELSE -80 END AS INTEGER) AS p__enforcement_count,
             is_dishonest_debtor AS v__is_dishonest_debtor,
             CAST(CASE WHEN is_dishonest_debtor THEN -200 ELSE 0 END AS INTEGER) AS p__is_dishonest_debtor,
             is_abnormal_operation AS v__is_abnormal_operation,
-            CAST(CASE WHEN is_abnormal_operation THEN -80 ELSE 0 END AS INTEGER) AS p__is_abnormal_operation
+            CAST(CASE WHEN is_abnormal_operation THEN -80 ELSE 0 END AS INTEGER) AS p__is_abnormal_operation,
+            abnormal_listings_3y AS v__abnormal_listings_3y,
+            CAST(CASE WHEN abnormal_listings_3y IS NULL THEN 0 WHEN abnormal_listings_3y < 1 THEN 0
+                      WHEN abnormal_listings_3y < 2 THEN -20 ELSE -40 END AS INTEGER) AS p__abnormal_listings_3y
           FROM read_parquet('{facts}'))))
     """
 

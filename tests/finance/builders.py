@@ -76,11 +76,75 @@ SYNTHETIC = {
     "is_dishonest_debtor": f"{_u('dd')} < 0.03",
     "is_abnormal_operation": f"{_u('ab')} < 0.06",
 }
+_TAX = SYNTHETIC["tax_credit_grade"]
+# the earlier tax grades: the same grade again 70 % of the time, otherwise an independent draw
+_TAX2, _TAX3 = _TAX.replace("'tx'", "'tx2'"), _TAX.replace("'tx'", "'tx3'")
+_TAX_PREVIOUS = f"CASE WHEN {_u('tp')} < 0.7 THEN {_TAX} ELSE {_TAX2} END"
+_TAX_THIRD = f"CASE WHEN {_u('t3')} < 0.7 THEN {_TAX_PREVIOUS} ELSE {_TAX3} END"
+
+
+def _tax_years(condition: str) -> str:
+    years = " + ".join(f"CAST(coalesce(({g}) {condition}, FALSE) AS BIGINT)" for g in (_TAX, _TAX_PREVIOUS, _TAX_THIRD))
+    return f"CASE WHEN ({_TAX}) IS NULL THEN NULL ELSE {years} END"
+
+
+_INSURED = SYNTHETIC["insured_headcount"]
+# the credit-profile facts (issue 12 §2) the expert card v2 uses, consistent with the facts above as the
+# facts build derives them (the same shapes as benchmarks/credit.py)
+SYNTHETIC |= {
+    "age_years": f"date_sub('year', {SYNTHETIC['founded']}, DATE '2025-12-31')",
+    "tax_credit_grade_previous": f"CASE WHEN ({_TAX}) IS NULL THEN NULL ELSE {_TAX_PREVIOUS} END",
+    "tax_grade_a_years_3": _tax_years("= 'A'"),
+    "tax_grade_cd_years_3": _tax_years("IN ('C', 'D')"),
+    "insured_months_12": (
+        f"CASE WHEN ({_INSURED}) IS NULL THEN NULL WHEN ({_INSURED}) = 0 THEN CAST(floor({_u('im0')} * 6) AS BIGINT) "
+        f"WHEN {_u('im')} < 0.85 THEN 12 ELSE CAST(1 + floor({_u('imb')} * 11) AS BIGINT) END"
+    ),
+    "insured_headcount_change_pct": (
+        f"CASE WHEN ({_INSURED}) IS NULL OR ({_INSURED}) = 0 THEN NULL "
+        f"ELSE round(power(({_u('ic')} - 0.45) * 2, 3) * 60, 1) END"
+    ),
+    "utility_bill_months_12": (
+        f"CASE WHEN {_u('ub?')} < 0.08 THEN NULL WHEN {_u('ub')} < 0.9 THEN 12 "
+        f"ELSE CAST(floor({_u('ubn')} * 12) AS BIGINT) END"
+    ),
+    "utility_on_time_ratio_pct": (
+        f"CASE WHEN {_u('ub?')} < 0.08 OR ({_u('ub')} >= 0.9 AND floor({_u('ubn')} * 12) = 0) THEN NULL "
+        f"WHEN {_u('ut')} < 0.5 THEN 100.0 WHEN {_u('ut')} < 0.8 THEN round(90 + {_u('utv')} * 10, 1) "
+        f"ELSE round(50 + {_u('utv')} * 40, 1) END"
+    ),
+    "utility_arrears_months_12": (
+        f"CASE WHEN {_u('ub?')} < 0.08 THEN NULL WHEN {_u('ua')} < 0.8 THEN 0 "
+        f"WHEN {_u('ua')} < 0.95 THEN CAST(1 + floor({_u('uab')} * 2) AS BIGINT) "
+        f"ELSE CAST(3 + floor({_u('uab')} * 4) AS BIGINT) END"
+    ),
+    "ip_class1_count": f"CASE WHEN {_u('i1')} < 0.8 THEN 0 ELSE CAST(floor(exp({_u('i1n')} * ln(50))) AS BIGINT) END",
+    "ip_class2_count": f"CASE WHEN {_u('i2')} < 0.6 THEN 0 ELSE CAST(floor(exp({_u('i2n')} * ln(100))) AS BIGINT) END",
+    "specialised_level": (
+        f"CASE WHEN {_u('sp')} >= 0.05 THEN '无' WHEN {_u('spl')} < 0.1 THEN '国家级' "
+        f"WHEN {_u('spl')} < 0.4 THEN '省级' ELSE '市级' END"
+    ),
+    "high_tech_enterprise_valid": SYNTHETIC["is_high_tech"],
+    "penalty_fine_amount_3y": (
+        f"CASE WHEN ({SYNTHETIC['penalty_count']}) = 0 OR {_u('pf')} < 0.4 THEN 0 "
+        f"ELSE CAST(floor(exp(ln(100) + {_u('pfa')} * ln(10000))) AS BIGINT) END"
+    ),
+    "enforcement_count": (
+        f"CASE WHEN {_u('dd')} < 0.03 THEN CAST(1 + floor({_u('enb')} * 4) AS BIGINT) "
+        f"WHEN {_u('en')} < 0.95 THEN 0 ELSE CAST(1 + floor({_u('enb')} * 3) AS BIGINT) END"
+    ),
+    "abnormal_listings_3y": (
+        f"CASE WHEN {_u('ab')} < 0.06 THEN CAST(1 + floor({_u('alb')} * 2) AS BIGINT) "
+        f"WHEN {_u('al')} < 0.93 THEN 0 ELSE CAST(1 + floor({_u('alb')} * 2) AS BIGINT) END"
+    ),
+    "listed_abnormal_or_seriously_dishonest": f"{_u('dd')} < 0.03 OR {_u('ab')} < 0.06",
+}
 
 
 def publish_synthetic_facts(session: Session, home: Path, enterprises: int, *, year: int = 2025) -> int:
     """A facts version of ``enterprises`` synthetic enterprises (deterministic; realistic shares of
-    tax grades, penalties, listings, headcounts); facts not generated here are null."""
+    tax grades, penalties, listings, headcounts, and the credit-profile facts consistent with them);
+    facts not generated here are null."""
     import duckdb
 
     select_list = ", ".join(f"{expr} AS {name}" for name, expr in SYNTHETIC.items())

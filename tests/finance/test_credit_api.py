@@ -41,9 +41,15 @@ def test_score_runs_and_scores_over_the_api(client, session, settings, as_actor,
     r = client.get(f"/api/v1/credit/{E2}", headers=bearer(mine))
     assert r.status_code == 200, r.text
     score = r.json()
-    assert (score["score"], score["grade"]) == (395, "C")
+    assert (score["score"], score["grade"]) == (345, "C") and score["model"]["version"] == 2
     assert score["reasons_down"][0]["text"] == "在经营异常名录中（−80 分）"
     assert client.get(f"/api/v1/credit/{E1}", headers=bearer(operator)).json()["grade"] == "AAA"
+    # the first version of the card stays available by its versioned id, with its own run
+    r = client.post("/api/v1/credit/score-runs", headers=bearer(operator), json={"model": "expert-v1"})
+    assert r.status_code == 200 and r.json()["model_version"] == 1 and r.json()["reused"] is False
+    old = client.get(f"/api/v1/credit/{E1}", params={"model": "expert-v1"}, headers=bearer(operator)).json()
+    assert (old["score"], old["model"]["version"]) == (850, 1)
+    assert client.get(f"/api/v1/credit/{E1}", headers=bearer(operator)).json()["score"] == 885
     for token in (bank, department):
         r = client.get(f"/api/v1/credit/{E2}", headers=bearer(token))
         assert r.status_code == 404 and r.json()["error"]["code"] == "finance.score_not_found"
@@ -70,7 +76,12 @@ def test_credit_cli_scores_and_shows(tmp_path, monkeypatch):
     assert run["enterprises"] == 3 and run["model_id"] == "expert"
     result = runner.invoke(cli_app, ["credit", "show", E1])
     assert result.exit_code == 0, result.output
-    assert "信用评分 850 分，等级 AAA" in result.stdout and "纳税信用等级为 A（+80 分）" in result.stdout
+    assert "信用评分 885 分，等级 AAA" in result.stdout and "纳税信用等级为 A（+60 分）" in result.stdout
+    result = runner.invoke(cli_app, ["credit", "score", "--model", "expert-v1", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.strip().splitlines()[-1])["model_version"] == 1
+    result = runner.invoke(cli_app, ["credit", "show", E1, "--model", "expert-v1"])
+    assert result.exit_code == 0 and "信用评分 850 分" in result.stdout, result.output
     result = runner.invoke(cli_app, ["credit", "show", "91370200MA00000000", "--json"])
     assert result.exit_code == 2
     assert json.loads(result.stdout)["error"]["code"] == "finance.score_not_found"

@@ -45,9 +45,13 @@ def test_a_fit_on_synthetic_outcomes_lands_in_the_documented_auc_range(session, 
     assert 0.2 < metrics["ks"] < 0.7
     assert metrics["card_agreement"] == 1.0  # the card's bins and points give exactly the fitted scores
     assert set(metrics["iv"]) == {f.fact for f in service.cards.load_card("expert").features}
+    # the expert card v2's features: every fact the outcome model draws from is among them
+    assert {"age_years", "high_tech_enterprise_valid", "is_dishonest_debtor", "status", "insured_headcount"} <= set(
+        metrics["iv"]
+    )
     # the features with a real signal carry information; one without any (专精特新) hardly
     assert metrics["iv"]["tax_credit_grade"] > 0.1 and metrics["iv"]["penalty_count"] > 0.05
-    assert metrics["iv"]["is_specialised"] < metrics["iv"]["tax_credit_grade"]
+    assert metrics["iv"]["specialised_level"] < metrics["iv"]["tax_credit_grade"]
     training = model.training
     assert training["holdout"] == 900 and training["train"] == 2100 and training["supplied_by"] == "测试银行"
     assert len(training["psi_expected"]) == len(training["psi_edges"]) + 1
@@ -73,7 +77,7 @@ def test_a_fit_on_synthetic_outcomes_lands_in_the_documented_auc_range(session, 
     second = fit.fit_scorecard(session, SYSTEM, city[:2000], home=tmp_path, score=False)
     assert second.model.version == 2 and second.run is None
     kinds = [(m.model_id, m.version) for m in service.list_models(session, SYSTEM)]
-    assert ("fitted", 1) in kinds and ("fitted", 2) in kinds and ("expert", 1) in kinds
+    assert ("fitted", 1) in kinds and ("fitted", 2) in kinds and ("expert", 2) in kinds
 
 
 def _fitted_versions(session) -> int:  # type: ignore[no-untyped-def]

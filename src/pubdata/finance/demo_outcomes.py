@@ -24,7 +24,9 @@ from pubdata.errors import Invalid
 from pubdata.finance import service
 from pubdata.store import service as store
 
-# the logistic model's coefficients, on the facts as the facts table holds them
+# the logistic model's coefficients, on the facts as the facts table holds them: only facts the expert
+# card (v2) scores, so a card fitted on the card's features can find the whole signal (v1 of this model
+# read `founded` and `is_high_tech`; `age_years` and `high_tech_enterprise_valid` are the same facts)
 COEFFICIENTS: dict[str, Any] = {
     "intercept": -1.5,
     "tax_credit_grade": {"A": -0.9, "B": -0.3, "M": 0.0, "C": 0.9, "D": 1.8, None: 0.4},
@@ -34,16 +36,15 @@ COEFFICIENTS: dict[str, Any] = {
     "status_revoked": 1.2,  # 吊销、注销、迁出
     "insured_headcount_log": -0.25,  # × ln(1 + headcount)
     "insured_headcount_unknown": 0.3,
-    "is_high_tech": -0.5,
+    "high_tech_enterprise_valid": -0.5,
     "age_years": -0.04,  # per complete year in business, counted up to 20
 }
 
 
-def logit_sql(facts_year: int) -> str:
+def logit_sql() -> str:
     """z for one facts row, in DuckDB SQL (unknown facts count as stated in ``COEFFICIENTS``)."""
     c = COEFFICIENTS
     tax = " ".join(f"WHEN '{g}' THEN {w}" for g, w in c["tax_credit_grade"].items() if g is not None)
-    age = f"date_sub('year', founded, DATE '{facts_year}-12-31')"
     return (
         f"({c['intercept']} + CASE tax_credit_grade {tax} ELSE {c['tax_credit_grade'][None]} END"
         f" + {c['penalty_count']} * least(coalesce(penalty_count, 0), 5)"
@@ -52,8 +53,8 @@ def logit_sql(facts_year: int) -> str:
         f" + {c['status_revoked']} * CAST(coalesce(status IN ('吊销', '注销', '迁出'), FALSE) AS INTEGER)"
         f" + CASE WHEN insured_headcount IS NULL THEN {c['insured_headcount_unknown']}"
         f" ELSE {c['insured_headcount_log']} * ln(1 + greatest(insured_headcount, 0)) END"
-        f" + {c['is_high_tech']} * CAST(coalesce(is_high_tech, FALSE) AS INTEGER)"
-        f" + {c['age_years']} * least(greatest(coalesce({age}, 0), 0), 20))"
+        f" + {c['high_tech_enterprise_valid']} * CAST(coalesce(high_tech_enterprise_valid, FALSE) AS INTEGER)"
+        f" + {c['age_years']} * least(greatest(coalesce(age_years, 0), 0), 20))"
     )
 
 
@@ -68,7 +69,7 @@ def draw_outcomes(
     facts = enterprise.read_facts(session, actor, home=home)
     year = service.facts_year_of(session, facts.version)
     observed = f"{year + 1}-12-31"
-    z = logit_sql(year)
+    z = logit_sql()
     _, rows = store.analytic_query(
         f"SELECT uscc, ((hash(uscc, 'default', {int(seed)}) % 1000000) / 1000000.0) < p AS defaulted, p "
         f"FROM (SELECT uscc, 1 / (1 + exp(-{z})) AS p FROM {facts.relation} "

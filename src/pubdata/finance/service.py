@@ -401,11 +401,20 @@ def may_read(session: Session, actor: Actor, uscc: str) -> bool:
     return actor.can(Permission.FINANCE_SCORE_READ) and enterprise.own_uscc(session, actor) == uscc
 
 
-def _latest_run(session: Session, model_id: str) -> tuple[FinanceScoreRun, FinanceModelVersion] | None:
+def _latest_run(session: Session, model: str) -> tuple[FinanceScoreRun, FinanceModelVersion] | None:
+    """The latest finished run of ``model``: a shipped card reference names one version (``expert`` is
+    the newest shipped file, ``expert-v1`` the first), a fitted model id any of its versions."""
+    which = FinanceModelVersion.model_id == model
+    try:
+        card = cards.load_card(model)
+    except ModelNotFound:
+        pass
+    else:
+        which = (FinanceModelVersion.model_id == card.id) & (FinanceModelVersion.version == card.version)
     row = session.execute(
         select(FinanceScoreRun, FinanceModelVersion)
         .join(FinanceModelVersion, FinanceModelVersion.id == FinanceScoreRun.model_version_id)
-        .where(FinanceModelVersion.model_id == model_id, FinanceScoreRun.state == "done")
+        .where(which, FinanceScoreRun.state == "done")
         .order_by(FinanceScoreRun.id.desc())
         .limit(1)
     ).first()
@@ -494,3 +503,76 @@ def _score_read(
         reasons_up=[ReasonRead(fact=r.fact, dimension=r.dimension, points=r.points, text=r.text) for r in up],
         reasons_down=[ReasonRead(fact=r.fact, dimension=r.dimension, points=r.points, text=r.text) for r in down],
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ScorePoint:
+    """One enterprise's score in one finished run: when, over which facts and card version."""
+
+    run_id: int
+    scored_at: datetime | None
+    facts_version: int
+    facts_year: int | None
+    model_id: str
+    model_version: int
+    score: int
+    grade: str
+
+
+def score_history(
+    session: Session, actor: Actor, uscc: str, *, home: Path, model: str = DEFAULT_MODEL
+) -> list[ScorePoint]:
+    """One enterprise's score in every finished run of ``model`` (every card version of that id),
+    oldest first; a run that rewrote the same results file (same facts and card version) counts
+    once, as its latest run. Who may read it as ``score_enterprise`` (others: "not found", audited);
+    the read is audited (``credit.read``, ``history``)."""
+    code = uscc.strip().upper()
+    owner = identity.organisation_ids_by_uscc(session, [code]).get(code)
+    if not may_read(session, actor, code):
+        event = audit.Event(
+            "credit.read", reason=f"无权读取企业信用评分：{code}", publisher_org_id=owner,
+            details={"uscc": code, "model": model, "history": True},
+        )  # fmt: skip
+        audit.refuse(session, actor, event)
+        raise ScoreNotFound(f"没有该企业的信用评分：{code}")
+    rows = session.execute(
+        select(FinanceScoreRun, FinanceModelVersion)
+        .join(FinanceModelVersion, FinanceModelVersion.id == FinanceScoreRun.model_version_id)
+        .where(FinanceModelVersion.model_id == model, FinanceScoreRun.state == "done")
+        .order_by(FinanceScoreRun.id.desc())
+    ).all()
+    latest: dict[str, tuple[FinanceScoreRun, FinanceModelVersion]] = {}
+    for run, version in rows:
+        if run.results_path and run.results_path not in latest and (home / run.results_path).is_file():
+            latest[run.results_path] = (run, version)
+    if not latest:
+        return []
+    paths = ", ".join(sql_literal(str(home / p)) for p in latest)
+    _, found = store.analytic_query(
+        f"SELECT filename, score, grade FROM read_parquet([{paths}], filename = true) WHERE uscc = ?", [code]
+    )
+    by_file = {str(r[0]): (int(r[1]), str(r[2])) for r in found}
+    points = []
+    for path, (run, version) in latest.items():
+        hit = by_file.get(str(home / path))
+        if hit is None:
+            continue
+        points.append(
+            ScorePoint(
+                run_id=run.id,
+                scored_at=run.finished_at,
+                facts_version=run.facts_version,
+                facts_year=(run.charts or {}).get("facts_year"),
+                model_id=version.model_id,
+                model_version=version.version,
+                score=hit[0],
+                grade=hit[1],
+            )  # fmt: skip
+        )
+    audit.record_later(
+        session,
+        actor,
+        audit.Event("credit.read", rows=len(points), publisher_org_id=owner,
+                    details={"uscc": code, "model": model, "history": True}),
+    )  # fmt: skip
+    return sorted(points, key=lambda p: p.run_id)
