@@ -517,6 +517,12 @@ FACT_PATHS: dict[str, FactPath] = {
     "my_policies_page": FactPath("own", ("GET", "/me/policies"), _has("eligible")),
     "notices_api": FactPath("own", ("GET", "/api/v1/notices"), _listed),
     "notices_page": FactPath("own", ("GET", "/me/notices"), _has("notice-list")),
+    "supplied_facts_api": FactPath(
+        "one", ("GET", "/api/v1/enterprises/{uscc}/supplied-facts"), lambda r: r.json().get("uscc") == TARGET
+    ),
+    "tiers_api": FactPath("one", ("GET", "/api/v1/enterprises/{uscc}/tiers"), _names),
+    "tiers_page": FactPath("one", ("GET", "/enterprises/{uscc}/tiers"), _names),
+    "my_tiers_page": FactPath("own", ("GET", "/me/tiers"), _names),
 }
 
 
@@ -589,6 +595,41 @@ COVERED_ELSEWHERE: dict[tuple[str, str], str] = {
     # a match run answers with its counts (operator; tests/policy/test_match_api.py)
     ("POST", "/api/v1/policies/{pack}/match"): "match run",
     ("POST", "/policies/{pack_id}/match"): "match run",
+    # supplying one's own enterprise-supplied facts: only its own users (tests/enterprise/test_supplied_facts.py,
+    # tests/web/test_tier_page.py); the answer is what the enterprise supplied, and its tiers page
+    ("POST", "/api/v1/enterprises/{uscc}/supplied-facts"): "supplied facts",
+    ("POST", "/enterprises/{uscc}/tiers"): "supplied facts (redirects to the tier page)",
+    # credit scores: the enterprise's own users and the operator; a bank only through the report under a
+    # live consent (tests/finance/test_credit_api.py, test_report.py, tests/web/test_credit_pages.py)
+    ("GET", "/api/v1/credit/{uscc}"): "credit score",
+    ("GET", "/api/v1/credit/{uscc}/report"): "credit report under consent",
+    ("GET", "/api/v1/credit/score-runs"): "score runs: counts and grade distributions (operator)",
+    ("POST", "/api/v1/credit/score-runs"): "score runs: counts and grade distributions (operator)",
+    ("GET", "/api/v1/credit/models"): "model versions and their metrics (operator)",
+    ("POST", "/api/v1/credit/models/fit"): "model versions and their metrics (operator)",
+    ("GET", "/credit"): "credit score (the enterprise's own; redirects)",
+    ("GET", "/credit/{uscc}"): "credit score",
+    ("GET", "/credit/models"): "model versions and their metrics (operator)",
+    ("GET", "/finance/report"): "credit report under consent (the bank's consents)",
+    ("GET", "/finance/report/{uscc}"): "credit report under consent",
+    # 银企直通车: matches show the enterprise's own facts; an application's eligibility snapshot only to
+    # the enterprise, the bank under a live consent, and oversight; the dashboard folds small groups
+    # (tests/finance/test_loans.py, tests/web/test_finance_pages.py, tests/e2e/test_finance_flow.py)
+    ("GET", "/api/v1/enterprises/{uscc}/loan-matches"): "loan matches",
+    ("GET", "/api/v1/loan-applications"): "loan applications",
+    ("POST", "/api/v1/loan-applications"): "loan applications",
+    ("GET", "/api/v1/loan-applications/{application_id}"): "loan applications",
+    ("POST", "/api/v1/loan-applications/{application_id}/steps"): "loan applications",
+    ("POST", "/api/v1/loan-applications/{application_id}/withdraw"): "loan applications",
+    ("GET", "/api/v1/finance/dashboard"): "loan aggregates",
+    ("GET", "/finance/products"): "loan matches",
+    ("POST", "/finance/products/{product_id}/apply"): "loan applications",
+    ("GET", "/finance/applications"): "loan applications",
+    ("GET", "/finance/applications/{application_id}"): "loan applications",
+    ("POST", "/finance/applications/{application_id}/steps/{action}"): "loan applications",
+    ("POST", "/finance/applications/{application_id}/withdraw"): "loan applications",
+    ("GET", "/finance/pipeline"): "loan applications",
+    ("GET", "/finance/dashboard"): "loan aggregates",
 }
 
 # Routes that return nothing derived from any row: catalogue metadata, schemas, identities, access
@@ -688,6 +729,30 @@ ROW_FREE: dict[tuple[str, str], str] = {
     ("POST", "/access/requests/{request_id}/withdraw"): "access contracts",
     ("GET", "/access/grants"): "access contracts",
     ("POST", "/access/grants/{grant_id}/revoke"): "access contracts",
+    ("GET", "/api/v1/consents"): "consents (who may read which sections)",
+    ("POST", "/api/v1/consents"): "consents",
+    ("GET", "/api/v1/consents/options"): "consents (the sections and purposes)",
+    ("GET", "/api/v1/consents/{consent_id}"): "consents",
+    ("POST", "/api/v1/consents/{consent_id}/revoke"): "consents",
+    ("GET", "/api/v1/consents/{consent_id}/uses"): "audit records of reads under a consent",
+    ("GET", "/finance"): "redirects to the role's page",
+    ("GET", "/finance/consents"): "consents",
+    ("POST", "/finance/consents"): "consents",
+    ("GET", "/finance/consents/{consent_id}"): "consents and the audit records of their uses",
+    ("POST", "/finance/consents/{consent_id}/revoke"): "consents",
+    ("GET", "/api/v1/loan-products"): "loan products (a bank's offer)",
+    ("POST", "/api/v1/loan-products"): "loan products",
+    ("GET", "/api/v1/loan-products/{product_id}"): "loan products",
+    ("PUT", "/api/v1/loan-products/{product_id}"): "loan products",
+    ("POST", "/api/v1/loan-products/{product_id}/publish"): "loan products",
+    ("POST", "/api/v1/loan-products/{product_id}/withdraw"): "loan products",
+    ("GET", "/finance/bank/products"): "loan products",
+    ("GET", "/finance/bank/products/new"): "loan products",
+    ("POST", "/finance/bank/products/new"): "loan products",
+    ("GET", "/finance/bank/products/{product_id}"): "loan products",
+    ("POST", "/finance/bank/products/{product_id}"): "loan products",
+    ("POST", "/finance/bank/products/{product_id}/{state}"): "loan products",
+    ("GET", "/finance/loan-inputs"): "the names a loan rule may use (definitions)",
 }
 
 # Covered by their own tests in this module rather than by PATHS.

@@ -15,6 +15,7 @@ from pubdata.web import (
     account,
     application_pages,
     catalog_pages,
+    credit_pages,
     enterprise_pages,
     finance_loan_pages,
     finance_pages,
@@ -41,6 +42,7 @@ router.include_router(store_pages.router)
 router.include_router(access_pages.router)
 router.include_router(finance_pages.router)
 router.include_router(finance_loan_pages.router)
+router.include_router(credit_pages.router)
 
 STATUS_TITLES: dict[int, str] = {
     400: "请求有误",

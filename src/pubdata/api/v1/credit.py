@@ -1,6 +1,7 @@
 """Native REST API for credit scoring (以数据变信用): the operator scores every enterprise with a
 scorecard and lists runs and model versions; an enterprise reads its own score, grade and reasons.
-Banks have no route here: they see a score only in a credit report read under a live consent."""
+Banks have no score route: they see a score only in the credit report (``/credit/{uscc}/report``),
+read under the enterprise's live consent."""
 
 from __future__ import annotations
 
@@ -11,11 +12,20 @@ from pydantic import BaseModel, Field
 
 from pubdata.api.deps import DB, ActorDep, Home
 from pubdata.api.errors import ERROR_RESPONSES
-from pubdata.finance import service
+from pubdata.finance import report, service
 from pubdata.finance.schemas import CreditScoreRead, FitRead, ModelVersionRead, OutcomeIn, ScoreRunRead
 from pubdata.finance.scorecards import fit
 
 router = APIRouter(tags=["credit"], responses=ERROR_RESPONSES)
+
+SectionsQuery = Annotated[
+    str | None,
+    Query(
+        max_length=200, pattern=r"^[a-z_,]*$",
+        description="Comma-separated report sections (basic, score, tax, employment, utilities, innovation, "
+        "compliance, trade); omitted: every section the caller may read",
+    ),
+]  # fmt: skip
 
 ModelQuery = Annotated[
     str, Query(min_length=1, max_length=48, pattern=r"^[a-z][a-z0-9-]*$", description="Scorecard id (default expert)")
@@ -78,3 +88,16 @@ def credit_score(uscc: str, session: DB, actor: ActorDep, home: Home, model: Mod
     score, from the latest run. The enterprise's own users and the operator; everyone else gets 404
     (banks too: their way is a credit report under the enterprise's consent)."""
     return service.score_enterprise(session, actor, uscc, home=home, model=model)
+
+
+@router.get("/credit/{uscc}/report", response_model=report.CreditReportRead, summary="An enterprise's credit report")
+def credit_report(
+    uscc: str, session: DB, actor: ActorDep, home: Home, sections: SectionsQuery = None
+) -> report.CreditReportRead:
+    """The credit report: per section its facts (title, value, unit, meaning), and for ``score`` the
+    expert score, grade and reasons. A bank reads it only under the enterprise's live consent covering
+    every section asked for (omitted: the sections its live consent covers) — otherwise 403
+    ``finance.consent_required``, audited; every read is audited and shown to the enterprise among
+    the consent's uses. The enterprise's own users read their full report; everyone else is refused."""
+    wanted = [s for s in sections.split(",") if s] if sections else None
+    return report.credit_report(session, actor, uscc, wanted, home=home)
