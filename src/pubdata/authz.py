@@ -49,6 +49,7 @@ class Permission(StrEnum):
     ENTERPRISE_FACTS_READ = "enterprise:facts:read"  # one's own organisation's enterprise facts (一企一档)
     ENTERPRISE_FACTS_READ_ANY = "enterprise:facts:read_any"  # any enterprise's facts (oversight, services)
     ENTERPRISE_FACTS_BUILD = "enterprise:facts:build"  # build a new version of the facts table
+    ENTERPRISE_FACTS_SUPPLY = "enterprise:facts:supply"  # supply one's own enterprise's enterprise-supplied facts
     POLICY_PACK_READ = "policy:pack:read"  # policies, their text and the calculator (everyone)
     POLICY_MATCH_RUN = "policy:match:run"  # match every active pack against every enterprise
     POLICY_MATCH_READ = "policy:match:read"  # which enterprises a pack matches, one by one (operator, departments)
@@ -144,6 +145,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {
             Permission.ACCESS_REQUEST_CREATE,
             Permission.POLICY_APPLICATION_SUBMIT,
+            Permission.ENTERPRISE_FACTS_SUPPLY,
             Permission.FINANCE_CONSENT_GRANT,
             Permission.FINANCE_SCORE_READ,
             Permission.FINANCE_LOAN_APPLY,
@@ -221,10 +223,12 @@ SCOPES: dict[str, frozenset[Permission]] = {
             Permission.ACCESS_GRANT_ISSUE,
         }
     ),
-    # 政策通 applications: apply, review, disburse, and the operator's reviewer routing
+    # 政策通 applications: apply, review, disburse, and the operator's reviewer routing; the facts
+    # an enterprise supplies for policies and tiers (梯度培育)
     "policy": frozenset(
         {
             Permission.POLICY_APPLICATION_SUBMIT,
+            Permission.ENTERPRISE_FACTS_SUPPLY,
             Permission.POLICY_APPLICATION_REVIEW,
             Permission.POLICY_DISBURSE,
             Permission.POLICY_REVIEWER_MANAGE,

@@ -67,7 +67,7 @@ def test_a_tokens_only_token_cannot_register_a_more_powerful_client(client, as_a
 
 def test_scopes_must_be_available_to_the_users_role(session, as_actor, client, token_for):
     bank = as_actor("bank")
-    assert scopes_available_to(frozenset({Role.BANK})) == {"read", "tokens", "access"}
+    assert scopes_available_to(frozenset({Role.BANK})) == {"read", "tokens", "access", "finance"}
     assert "admin" in scopes_available_to(frozenset({Role.ADMIN}))
     assert "admin" not in scopes_available_to(frozenset({Role.OPERATOR}))
     assert "operate" in scopes_available_to(frozenset({Role.OPERATOR}))
@@ -208,6 +208,11 @@ def test_a_client_gets_only_the_scopes_its_users_roles_still_allow(session, as_a
 # (so that the call reaches the service's permission check). Path ids name real objects where the
 # service looks its target up first (see ``targets``), made-up ones elsewhere. A new route must be
 # added here (the test says so).
+LOAN_PRODUCT = {
+    "code": "p1", "name": "贷款", "category": "inclusive", "amount_min": 1, "amount_max": 2, "term_min_months": 1,
+    "term_max_months": 2, "rate_min_bp": 300, "rate_max_bp": 400, "guarantee": "credit",
+    "eligibility": "age_years >= 1", "sections": ["basic"],
+}  # fmt: skip
 STATE_CHANGING: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("POST", "/api/v1/entries"): (
         "catalog:write",
@@ -260,6 +265,24 @@ STATE_CHANGING: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("PUT", "/api/v1/policy-reviewers/{district}"): ("policy", {"json": {"organisation": "x"}}),
     ("POST", "/api/v1/policies/{pack}/match"): ("operate", {}),
     ("POST", "/api/v1/facts/build"): ("operate", {"json": {}}),
+    ("POST", "/api/v1/enterprises/{uscc}/supplied-facts"): ("policy", {"json": {"facts": {"is_sme": True}}}),
+    ("POST", "/api/v1/credit/score-runs"): ("operate", {"json": {}}),
+    ("POST", "/api/v1/credit/models/fit"): ("operate", {"json": {"outcomes": []}}),
+    ("POST", "/api/v1/consents"): (
+        "finance",
+        {"json": {"bank": "bank-x", "sections": ["basic"], "purpose": "loan_application", "expires_on": "2030-01-01"}},
+    ),
+    ("POST", "/api/v1/consents/{consent_id}/revoke"): ("finance", {"json": {}}),
+    ("POST", "/api/v1/loan-products"): ("finance", {"json": LOAN_PRODUCT}),
+    ("PUT", "/api/v1/loan-products/{product_id}"): ("finance", {"json": LOAN_PRODUCT}),
+    ("POST", "/api/v1/loan-products/{product_id}/publish"): ("finance", {}),
+    ("POST", "/api/v1/loan-products/{product_id}/withdraw"): ("finance", {}),
+    ("POST", "/api/v1/loan-applications"): (
+        "finance",
+        {"json": {"product_id": 1, "consent_id": 1, "amount": 100000, "term_months": 12, "purpose": "流动资金"}},
+    ),
+    ("POST", "/api/v1/loan-applications/{application_id}/steps"): ("finance", {"json": {"action": "review"}}),
+    ("POST", "/api/v1/loan-applications/{application_id}/withdraw"): ("finance", {}),
     # marking one's own notices read is part of reading them
     ("POST", "/api/v1/notices/read-all"): ("read", {}),
     ("POST", "/api/v1/notices/{notice_id:int}/read"): ("read", {}),
@@ -291,6 +314,9 @@ SAMPLE_PARAMS = {
     "application_id": "999999",
     "district": "370202",
     "notice_id": "999999",
+    "uscc": "91370202MA0000001X",
+    "consent_id": "999999",
+    "product_id": "999999",
 }
 
 

@@ -7,7 +7,10 @@ yuan (exact DECIMAL) by the unit their Table Schema field declares, several entr
 stacked — then reduced to at most one row per enterprise by one grouped aggregate holding every
 fact of that source (``FILTER`` clauses for each fact's year rule and conditions; hash aggregates
 spill to disk beyond the connection's memory limit), and left-joined to the registry. A fact whose
-source has no data, and every enterprise-supplied fact, is a typed NULL for everyone.
+source has no data is a typed NULL for everyone. Enterprise-supplied facts come from one more
+relation (``supplied``: the current values enterprises supplied, one row per enterprise and fact,
+canonical text), pivoted to one column per fact and left-joined the same way; without it they are
+NULL for everyone.
 
 Nothing here runs per row in Python: the caller runs ``facts_sql`` as one ``COPY``.
 """
@@ -350,8 +353,21 @@ def _final(f: FactSpec, agg: _Agg, alias: str) -> str:
     return present if f.absent.value is None else f"coalesce({present}, {absent})"
 
 
-def facts_sql(config: SourcesConfig, sources: dict[str, Source | None], year: int) -> str:
-    """The query of the facts table for ``year`` over the given sources (None: no data)."""
+def _supplied_cte(config: SourcesConfig, relation: str) -> tuple[str, dict[str, str]]:
+    """The supplied values (``uscc, name, value``) as one row per enterprise, a column per
+    enterprise-supplied fact; and each fact's typed value over it."""
+    names = [f for f in config.facts.values() if config.sources[f.source].kind == "enterprise_supplied"]
+    pivots = ", ".join(f"max(value) FILTER (WHERE name = {_lit(f.name)}) AS {_q('v_' + f.name)}" for f in names)
+    cte = f"sup AS (SELECT CAST(uscc AS VARCHAR) AS _key, {pivots} FROM {relation} GROUP BY 1)"
+    values = {f.name: f"TRY_CAST(sup.{_q('v_' + f.name)} AS {DUCKDB_TYPES[f.type]})" for f in names}
+    return cte, values
+
+
+def facts_sql(
+    config: SourcesConfig, sources: dict[str, Source | None], year: int, *, supplied: str | None = None
+) -> str:
+    """The query of the facts table for ``year`` over the given sources (None: no data) and the
+    relation of enterprise-supplied values (None: none supplied)."""
     registry = sources.get(config.registry)
     if registry is None:
         raise ValueError("the registry is required")
@@ -400,6 +416,13 @@ def facts_sql(config: SourcesConfig, sources: dict[str, Source | None], year: in
         ctes.append(f"p{i} AS (SELECT *{x.select()} FROM ({union}))")
         ctes.append(f"{alias} AS (SELECT _key, {', '.join(columns)} FROM p{i} GROUP BY _key)")
         joins.append(f"LEFT JOIN {alias} ON {alias}._key = r._key")
+
+    if supplied is not None and any(s.kind == "enterprise_supplied" for s in config.sources.values()):
+        cte, supplied_values = _supplied_cte(config, supplied)
+        if supplied_values:
+            ctes.append(cte)
+            joins.append("LEFT JOIN sup ON sup._key = r._key")
+            value.update(supplied_values)
 
     for f in config.facts.values():  # derived facts, over the others' values
         if f.aggregate is not None and f.aggregate.kind == "any_fact":

@@ -1,4 +1,4 @@
-from pubdata.errors import Conflict, Invalid, NotFound
+from pubdata.errors import Conflict, Forbidden, Invalid, NotFound
 
 
 class FactsNotBuilt(NotFound):
@@ -42,3 +42,23 @@ class SourceUnitMissing(Invalid):
     """A money column a fact reads declares no money unit in its Table Schema (``unit``)."""
 
     code = "enterprise.source_unit_missing"
+
+
+class InvalidSuppliedFacts(Invalid):
+    """Supplied facts that cannot be stored; ``details`` names every problem by fact. Nothing of the
+    supply is written."""
+
+    code = "enterprise.invalid_supplied_facts"
+
+
+class SupplyNotAllowed(Forbidden):
+    """Only the enterprise's own users supply its facts (those who may read any enterprise's facts
+    see them, but may not supply them)."""
+
+    code = "enterprise.supply_not_allowed"
+
+
+class SupplyConflict(Conflict):
+    """Another supply of the same fact of the same enterprise was stored at the same moment."""
+
+    code = "enterprise.supply_conflict"

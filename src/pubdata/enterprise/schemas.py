@@ -43,6 +43,7 @@ class FactsVersionRead(BaseModel):
     enterprises: int
     sources: dict[str, int | None]  # entry code → the version read (None: no published data)
     sources_file_version: str | None = None  # the fact-sources file's version it was built from
+    supplied_through: int | None = None  # the newest enterprise-supplied value it carries (row id)
     built_via: str
     seconds: float
     built_at: datetime
@@ -65,6 +66,11 @@ class FactValue(BaseModel):
     meaning: str
     missing: str
     source: SourceRead
+    supplied: bool = False  # an enterprise-supplied fact (public data cannot supply it)
+    # who supplied the current value and when (enterprise-supplied facts with a value supplied)
+    supplied_by: str | None = None
+    supplied_at: datetime | None = None
+    supplied_note: str | None = None
 
 
 class EnterpriseFacts(BaseModel):
@@ -86,3 +92,38 @@ def fact_def_read(f: FactDef, source: SourceRead) -> FactDefRead:
         missing=f.missing,
         source=source,
     )
+
+
+class SuppliedFactRead(BaseModel):
+    """One value an enterprise supplied, with who supplied it and when."""
+
+    id: int
+    name: str
+    title: str
+    type: str
+    unit: str
+    value: FactScalar  # None: the value was withdrawn (unknown again)
+    note: str
+    supplied_by: str  # the user's name when they supplied it
+    supplied_by_user_id: int | None
+    organisation_id: int | None
+    supplied_at: datetime
+    superseded_at: datetime | None = None  # None: the current value
+
+
+class SuppliedFacts(BaseModel):
+    """An enterprise's supplied facts: the current value of each fact supplied (withdrawn ones
+    left out), and the history, newest first."""
+
+    uscc: str
+    current: list[SuppliedFactRead]
+    history: list[SuppliedFactRead]
+
+
+class SupplyResult(BaseModel):
+    """The outcome of ``supply_facts``: the values stored now, the names whose value was already
+    exactly that (nothing written), and the enterprise's supplied facts afterwards."""
+
+    stored: list[str]
+    unchanged: list[str]
+    facts: SuppliedFacts

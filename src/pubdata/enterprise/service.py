@@ -12,6 +12,11 @@ Builds are idempotent: when the facts year and every source's version equal the 
 version's, nothing is built (unless forced). ``facts_stale`` answers the same question without
 building.
 
+Enterprise-supplied facts (``supplied``): a build carries each enterprise's current supplied values
+into the table (one more join, over a small Parquet of them written into the staging directory) and
+records the newest supplied value it saw; a later supply makes the facts stale. ``get_facts``
+overlays the current supplied values at once, with who supplied them and when.
+
 Reading: every read of the facts file goes through ``read_facts``, the one permission check: an
 organisation's users see their own enterprise's facts (the organisation's credit code); the
 operator, departments and the regulator see any enterprise's, and only they (and the system actor)
@@ -38,7 +43,7 @@ from pubdata.audit import service as audit
 from pubdata.authz import SYSTEM, Actor, Permission, require
 from pubdata.catalog import service as catalog
 from pubdata.db import utcnow
-from pubdata.enterprise import build, files
+from pubdata.enterprise import build, files, supplied
 from pubdata.enterprise import facts as catalogue
 from pubdata.enterprise.config import SourcesConfig, SourceSpec
 from pubdata.enterprise.errors import (
@@ -53,6 +58,7 @@ from pubdata.enterprise.errors import (
 )
 from pubdata.enterprise.facts import FACTS, KEY, SOURCES
 from pubdata.enterprise.models import EnterpriseFactsVersion
+from pubdata.enterprise.rights import may_read, own_uscc
 from pubdata.enterprise.schemas import (
     EnterpriseFacts,
     FactDefRead,
@@ -62,8 +68,8 @@ from pubdata.enterprise.schemas import (
     SourceRead,
     fact_def_read,
 )
+from pubdata.enterprise.supplied import check_may_supply, supplied_facts, supply_facts
 from pubdata.errors import NotFound
-from pubdata.identity import service as identity
 from pubdata.store import read as store_read
 from pubdata.store import service as store
 from pubdata.store.ingest.semantic import sql_literal
@@ -198,14 +204,19 @@ def list_versions(session: Session, actor: Actor) -> list[FactsVersionRead]:
     return [FactsVersionRead.model_validate(r) for r in rows]
 
 
+def _supplied_changed(row: EnterpriseFactsVersion, through: int | None) -> bool:
+    return (row.supplied_through or 0) != (through or 0)
+
+
 def facts_stale(session: Session) -> bool:
-    """Whether a build would make a new version: no version yet, the fact-sources file changed, or
-    some source table's current version differs from the one the current facts were built from."""
+    """Whether a build would make a new version: no version yet, the fact-sources file changed,
+    some source table's current version differs from the one the current facts were built from, or
+    an enterprise supplied a value since."""
     row = _current(session)
     if row is None:
         return True
     config = catalogue.refresh()
-    if row.sources_file_digest != config.digest:
+    if row.sources_file_digest != config.digest or _supplied_changed(row, supplied.latest_id(session)):
         return True
     try:
         recorded = _recorded(_resolve_all(session, SYSTEM, config))
@@ -280,6 +291,21 @@ def _default_year(config: SourcesConfig, sources: dict[str, build.Source | None]
     return int(year) if year is not None else this_year - 1
 
 
+SUPPLIED_FILE = "supplied.parquet"
+
+
+def _write_supplied(path: Path, rows: list[tuple[str, str, str]]) -> str:
+    """The current supplied values as a small Parquet (uscc, name, value: canonical text) for the
+    build's one query; kept beside the facts file as the record of what the version carried."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    usccs, names, values = (list(c) for c in zip(*rows, strict=True))
+    table = pa.table({"uscc": usccs, "name": names, "value": values})
+    pq.write_table(table, path, compression="zstd")
+    return f"read_parquet({sql_literal(str(path))})"
+
+
 def _sweep_staging(home: Path) -> None:
     root = files.facts_root(home)
     if not root.is_dir():
@@ -328,20 +354,24 @@ def build_facts(
     elif not FIRST_YEAR <= year <= this_year:
         raise InvalidYear(f"统计年度应在 {FIRST_YEAR} 至 {this_year} 年之间：{year}", field="year")
     recorded = _recorded(resolved)
+    through = supplied.latest_id(session)
     current = _current(session)
     stale = (
         current is None
         or current.year != year
         or dict(current.sources) != recorded
         or current.sources_file_digest != config.digest
+        or _supplied_changed(current, through)
     )
     if current is not None and not stale and not force:
         return FactsBuild(version=FactsVersionRead.model_validate(current), built=False, stale_before=False)
 
     _sweep_staging(home)
-    sql = build.facts_sql(config, sources, year)
+    supplied_rows = supplied.build_snapshot(session, through)
     with files.staging(home) as staged:
         started = time.perf_counter()
+        relation = _write_supplied(staged / SUPPLIED_FILE, supplied_rows) if supplied_rows else None
+        sql = build.facts_sql(config, sources, year, supplied=relation)
         target = staged / files.FACTS_FILE
         con = duck.batch_connection(staged / "spill")  # the build's own DuckDB, spilling into its staging
         try:
@@ -360,6 +390,7 @@ def build_facts(
             sources=recorded,
             sources_file_version=config.version,
             sources_file_digest=config.digest,
+            supplied_through=through,
             built_by=actor.user_id,
             built_via=via,
             seconds=seconds,
@@ -382,27 +413,18 @@ def build_facts(
             "facts.build",
             version=number,
             rows=enterprises,
-            details={"year": year, "sources": recorded, "sources_file_version": config.version},
+            details={
+                "year": year,
+                "sources": recorded,
+                "sources_file_version": config.version,
+                "supplied_values": len(supplied_rows),
+            },
         ),
     )
     return FactsBuild(version=FactsVersionRead.model_validate(version), built=True, stale_before=stale)
 
 
 # --- reading --------------------------------------------------------------------------------------
-
-
-def own_uscc(session: Session, actor: Actor) -> str | None:
-    """The credit code of the actor's organisation (None without one)."""
-    org = identity.own_organisation(session, actor)
-    return org.uscc if org is not None else None
-
-
-def may_read(session: Session, actor: Actor, uscc: str) -> bool:
-    """Whether the actor may read this enterprise's facts: any enterprise's with the read-any
-    permission, otherwise only its own organisation's."""
-    if actor.can(Permission.ENTERPRISE_FACTS_READ_ANY):
-        return True
-    return actor.can(Permission.ENTERPRISE_FACTS_READ) and own_uscc(session, actor) == uscc
 
 
 @dataclass(frozen=True)
@@ -475,17 +497,39 @@ def get_facts(session: Session, actor: Actor, uscc: str, *, home: Path) -> Enter
     audit.record_later(
         session, actor, audit.Event("facts.read", version=source.version, rows=1, details={"uscc": code})
     )
-    facts = [
-        FactValue(
-            name=f.name, title=f.title, value=row.get(f.name), type=f.type, unit=f.unit, meaning=f.meaning,
-            missing=f.missing, source=_source_read(f.source),
-        )
-        for f in FACTS.values()
-    ]  # fmt: skip
+    # the enterprise's current supplied values, seen at once (the table carries them from the next build)
+    overlay = supplied.current_values(session, code)
+    facts = []
+    for f in FACTS.values():
+        given = overlay.get(f.name) if f.supplied else None
+        facts.append(
+            FactValue(
+                name=f.name, title=f.title, value=given.value if given else row.get(f.name), type=f.type,
+                unit=f.unit, meaning=f.meaning, missing=f.missing, source=_source_read(f.source),
+                supplied=f.supplied, supplied_by=given.supplied_by if given else None,
+                supplied_at=given.supplied_at if given else None, supplied_note=given.note if given else None,
+            )
+        )  # fmt: skip
     return EnterpriseFacts(
         uscc=code,
         name=row.get("name"),
         version=FactsVersionRead.model_validate(current),
-        values={f.name: row.get(f.name) for f in FACTS.values()},
+        values={f.name: f.value for f in facts},
         facts=facts,
     )
+
+
+__all__ = [
+    "build_facts",
+    "check_may_supply",
+    "current_version",
+    "fact_catalogue",
+    "facts_stale",
+    "get_facts",
+    "list_versions",
+    "may_read",
+    "own_uscc",
+    "read_facts",
+    "supplied_facts",
+    "supply_facts",
+]

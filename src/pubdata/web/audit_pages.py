@@ -46,6 +46,8 @@ AUDIT_ACTIONS = {
     "zone.add_entry": "专区目录加入数据",
     "facts.build": "生成企业事实",
     "facts.read": "查看企业事实",
+    "facts.supply": "企业填报事实",
+    "facts.supplied_read": "查看企业填报的事实",
     "facts.source_read": "读取事实来源数据",
     "policy.match": "政策匹配",
     "policy.matches_read": "查看政策匹配结果",

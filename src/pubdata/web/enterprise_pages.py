@@ -1,8 +1,9 @@
 """企业档案 pages: an enterprise's own facts (``/me/facts``), any enterprise's facts for those who may
 read them (``/enterprises/{uscc}``, the operator, departments and the regulator) and a lookup by
 credit code (``/enterprises``). Every fact is shown with its title, unit, meaning, the rule for an
-unknown value and a link to its source entry; the reads go through ``enterprise.get_facts`` (who
-may read whose facts, the audit)."""
+unknown value and a link to its source entry — or, for facts only the enterprise supplies, who
+supplied the value and when; the reads go through ``enterprise.get_facts`` (who may read whose
+facts, the audit). The tier pages (梯度培育, ``tier_pages``) hang off the same paths."""
 
 from __future__ import annotations
 
@@ -18,15 +19,19 @@ from pubdata.enterprise import service
 from pubdata.enterprise.errors import EnterpriseNotFound, FactsNotBuilt
 from pubdata.enterprise.schemas import EnterpriseFacts, FactValue
 from pubdata.errors import NotFound
+from pubdata.web import tier_pages
 from pubdata.web.deps import ViewerDep
 from pubdata.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+router.include_router(tier_pages.router)
 
-GROUPS = (("basic", "基本信息"), ("cbec", "跨境电商"), ("credit", "信用与荣誉"))
+GROUPS = (("basic", "基本信息"), ("cbec", "跨境电商"), ("credit", "信用与荣誉"), ("supplied", "企业填报"))
 
 
 def _group(f: FactValue) -> str:
+    if f.supplied:
+        return "supplied"
     if f.source.key == "enterprise_registry":
         return "basic"
     return "cbec" if f.source.key.startswith("cbec_") else "credit"
