@@ -133,3 +133,25 @@ def test_cleaned_values_are_half_width_and_trimmed(kind: str, with_function: boo
     sql = semantic.cleaned_sql(kind, "v", halfwidth_function=with_function)
     got = [row[0] for row in con.execute(f"SELECT {sql} FROM given ORDER BY i").fetchall()]
     assert [(v, g, e) for v, g, e in zip(values, got, expected, strict=True) if g != e] == []
+
+
+@pytest.mark.parametrize("kind", ["mobile", "address"])
+def test_widened_values_are_translate_whatever_the_neighbouring_code_points(kind: str) -> None:
+    """Against Python's ``str.translate`` with the kind's table, over texts of full-width digits among
+    the code points whose UTF-8 bytes look most like theirs (EF BC xx, EF BD xx, U+FF00, U+FF5F–U+FFEF)
+    and others: the digits alone are mapped over the bytes as hexadecimal text."""
+    rng = random.Random(kind)
+    near = [chr(c) for c in (0xFF00, *range(0xFF5F, 0xFF70), *range(0xFFE0, 0xFFEF), 0xFEFF, 0x3001, 0x30FB)]
+    alphabet = [*"０１２３４５６７８９" * 6, *near, *"09 -+.:;", "中", "年", "é", "😀", "\u00bc", "\u0bc9"]
+    values = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 10))) for _ in range(6000)]
+    values += [v + rng.choice(["：", "？", "＜", "Ａ", "\u3000"]) for v in values[:500]]  # the general map
+    table = semantic._halfwidth_table(kind)
+    assert table is not None
+    mapping = str.maketrans(*table)
+    con = duckdb.connect()
+    semantic.register_functions(con)
+    con.register("given", pa.table({"i": list(range(len(values))), "v": pa.array(values, type=pa.string())}))
+    for function in (False, True):
+        sql = semantic.widened_sql(kind, "v", halfwidth_function=function)
+        got = [row[0] for row in con.execute(f"SELECT {sql} FROM given ORDER BY i").fetchall()]
+        assert [(v, g) for v, g in zip(values, got, strict=True) if g != v.translate(mapping)] == []

@@ -2,12 +2,13 @@
 
 The file is read by DuckDB as text columns (CSV in UTF-8 or GBK/GB18030, XLSX through a staged CSV,
 JSON Lines, Parquet), its header checked against the schema, and every value normalised and checked
-in one streamed, vectorised query (``semantic``: a one-regex shortcut for values already canonical
-and valid; for the rest the cleaned value computed once, the normalisation from it, and the full
-checks unless the normalised value is canonical and valid; SQL for the schema's constraints). Only
-rows with a problem get the list of their problems built. Primary-key and unique-field duplicates
-are found afterwards with one ``GROUP BY`` each. Valid rows are written, typed, to ``data.parquet``;
-rejected ones to ``rejects.csv`` (row, column, value, reason).
+in one streamed, vectorised query (``semantic``: a one-regex shortcut for values valid and canonical
+or in a common plain spelling; for the rest the cleaned value computed once, the same shortcut tried
+on it, else the normalisation from it and the full checks unless the normalised value is canonical
+and valid; SQL for the schema's constraints). Only rows with a problem get the list of their
+problems built. Primary-key and unique-field duplicates are found afterwards with one ``GROUP BY``
+each (over the keys' hashes first). Valid rows are written, typed, to ``data.parquet``; rejected ones
+to ``rejects.csv`` (row, column, value, reason).
 
 The work happens in an in-memory DuckDB database whose temporary directory is inside the staging
 directory, so memory stays bounded (DuckDB spills the checked rows there beyond its memory limit)
@@ -61,8 +62,11 @@ FORMATS = {
 MAX_LINE_BYTES = 10 * 1024 * 1024  # one CSV line (record) at most
 MEMORY_LIMIT = "2GB"  # DuckDB's share; beyond it the checked rows spill to the staging directory
 THREADS = 2
-# zstd level 1: a quarter less CPU than the default level 3 for a file about a tenth larger.
-PARQUET_OPTIONS = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
+# zstd level 1: a quarter less CPU than the default level 3 for a file about a tenth larger. A
+# dictionary only for columns of at most 10,000 distinct values in a row group (codes, names, phone
+# numbers are written plain at once rather than after a dictionary of most of their values was
+# built and dropped): a sixth less CPU for the file, and a smaller one; the values are the same.
+PARQUET_OPTIONS = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, DICTIONARY_SIZE_LIMIT 10000)"
 _CHUNK = 1 << 20
 _CHECK_BATCH = 1 << 20  # codes per NumPy batch when verifying check characters
 _SNIFF = 64 * 1024
@@ -341,11 +345,12 @@ def _reason_layer(
     fast: dict[int, semantic.FastPath | None],
     *,
     settle: bool = False,
+    again: dict[int, semantic.FastPath] | None = None,
 ) -> tuple[list[str], list[tuple[int, str]]]:
     """Select list computing every reason column over the normalised values (the type check only
-    where the shortcut as written did not apply, nor, with ``settle``, ``semantic.settled_sql`` on
-    the normalised value — both leave check characters to ``_check_characters``; then the
-    constraints), and (field index, column) of each."""
+    where neither the shortcut as written nor, from ``again``, the shortcut on the cleaned value
+    applied, nor, with ``settle``, ``semantic.settled_sql`` on the normalised value — all leave check
+    characters to ``_check_characters``; then the constraints), and (field index, column) of each."""
     q = semantic.quote_identifier
     layer = list(keep)
     reasons: list[tuple[int, str]] = []
@@ -358,8 +363,8 @@ def _reason_layer(
             settled = semantic.settled_sql(kind, v) if settle else None
             if settled is not None:
                 check = f"CASE WHEN {settled} THEN NULL ELSE {check} END"
-            spec = fast.get(i)
-            checks.append(check if spec is None else f"CASE WHEN {_fast(i)} THEN NULL ELSE {check} END")
+            taken = [flag for flag, spec in ((_fast(i), fast.get(i)), (_again(i), (again or {}).get(i))) if spec]
+            checks.append(f"CASE WHEN {' OR '.join(taken)} THEN NULL ELSE {check} END" if taken else check)
         checks += [f"CASE WHEN {cond} THEN {semantic.sql_literal(why)} END" for cond, why in _constraint_checks(f, v)]
         for j, check in enumerate(checks):
             layer.append(f"{check} AS {_reason(i, j)}")
@@ -373,6 +378,10 @@ def _cleaned(i: int) -> str:
 
 def _widened(i: int) -> str:
     return f'"widened#{i}"'
+
+
+def _again(i: int) -> str:
+    return f'"again#{i}"'
 
 
 def _cleaned_layers(
@@ -393,15 +402,33 @@ def _cleaned_layers(
     return [widened, cleaned]
 
 
+def _again_paths(schema: table_schema.TableSchema) -> dict[int, semantic.FastPath]:
+    """The shortcut tested again on the cleaned value of the values that missed it as written
+    (``semantic.plain_path``: full-width digits and padding removed, many are then in a plain
+    spelling), for every field but plain text, whose normalisation is its cleaning."""
+    paths = {}
+    for i, f in enumerate(schema.fields):
+        spec = semantic.plain_path(_kind(f), _cleaned(i), defer_check_character=True)
+        if spec is not None and _kind(f) != "string":
+            paths[i] = spec
+    return paths
+
+
 def _normalise_layer(
-    schema: table_schema.TableSchema, keep: list[str], fast: dict[int, semantic.FastPath | None]
+    schema: table_schema.TableSchema,
+    keep: list[str],
+    fast: dict[int, semantic.FastPath | None],
+    again: dict[int, semantic.FastPath] | None = None,
 ) -> list[str]:
-    """Each field's normalised value from its cleaned one (``_cleaned_layers``), or the shortcut's."""
+    """Each field's normalised value from its cleaned one (``_cleaned_layers``), or the shortcut's
+    (as written, then, from ``again``, on the cleaned value)."""
     layer = list(keep)
     for i, f in enumerate(schema.fields):
-        full = semantic.normalise_cleaned_sql(_kind(f), _cleaned(i))
-        spec = fast.get(i)
-        value = full if spec is None else f"CASE WHEN {_fast(i)} THEN {spec.canonical} ELSE {full} END"
+        whens = [(_fast(i), spec.canonical) for spec in [fast.get(i)] if spec is not None]
+        whens += [(_again(i), spec.canonical) for spec in [(again or {}).get(i)] if spec is not None]
+        value = semantic.normalise_cleaned_sql(_kind(f), _cleaned(i))
+        if whens:
+            value = f"CASE {' '.join(f'WHEN {flag} THEN {canonical}' for flag, canonical in whens)} ELSE {value} END"
         layer.append(f"{value} AS {semantic.quote_identifier(f.name)}")
     return layer
 
@@ -415,24 +442,33 @@ def _rows_sql(schema: table_schema.TableSchema, relation: str) -> str:
     ``row_number()`` window would run the whole query on one thread.
 
     Layers, each computed once per value (DuckDB does not share subexpressions across CASE branches):
-    the text as written; whether it is already canonical and valid (``semantic.fast_path``); where
-    not, the cleaned value (``semantic.cleaned_sql``); the normalised value (the rest of the
-    normalisation, from the cleaned value, only where the shortcut does not apply); each reason (the
-    full check only where neither the shortcut nor ``semantic.settled_sql`` applies; then the
-    constraints); the flag; the kept texts.
+    the text as written; whether it is valid and canonical or in a plain spelling
+    (``semantic.plain_path``); where not, the cleaned value (``semantic.cleaned_sql``); whether that
+    is (the same shortcut again); the normalised value (the shortcut's, or the rest of the
+    normalisation from the cleaned value); each reason (the full check only where neither shortcut
+    nor ``semantic.settled_sql`` applies; then the constraints); the flag; the kept texts.
     """
     q = semantic.quote_identifier
     fields = schema.fields
     texts = [_text(i) for i in range(len(fields))]
     names = [q(f.name) for f in fields]
-    fast = {i: semantic.fast_path(_kind(f), texts[i], defer_check_character=True) for i, f in enumerate(fields)}
+    fast = {i: semantic.plain_path(_kind(f), texts[i], defer_check_character=True) for i, f in enumerate(fields)}
     shortcuts = {i: spec for i, spec in fast.items() if spec is not None}
     flags = [_fast(i) for i in shortcuts]
+    again = _again_paths(schema)
     text_layer = [f"CAST({q(f.name)} AS VARCHAR) AS {texts[i]}" for i, f in enumerate(fields)]
     fast_layer = [*texts, *(f"{spec.condition} AS {_fast(i)}" for i, spec in shortcuts.items())]
     cleaned_layers = _cleaned_layers(schema, [*texts, *flags], fast)
-    norm_layer = _normalise_layer(schema, [*texts, *flags], fast)
-    reason_layer, reasons = _reason_layer(schema, [*texts, *names], fast, settle=True)
+    # The cleaned value is NULL where the shortcut as written applied: so is the condition here.
+    again_layer = [
+        *texts,
+        *flags,
+        *(_cleaned(i) for i in range(len(fields))),
+        *(f"{spec.condition} AS {_again(i)}" for i, spec in again.items()),
+    ]
+    again_flags = [_again(i) for i in again]
+    norm_layer = _normalise_layer(schema, [*texts, *flags, *again_flags], fast, again)
+    reason_layer, reasons = _reason_layer(schema, [*texts, *names], fast, settle=True, again=again)
     bad = " OR ".join(f"{col} IS NOT NULL" for _, col in reasons) or "false"
     flag_layer = [*texts, *names, f"({bad}) AS {BAD}"]
     kept = [
@@ -443,7 +479,7 @@ def _rows_sql(schema: table_schema.TableSchema, relation: str) -> str:
     final = [*names, BAD, *kept]
     return _select_layers(
         f"SELECT * FROM {relation}",
-        [text_layer, fast_layer, *cleaned_layers, norm_layer, reason_layer, flag_layer, final],
+        [text_layer, fast_layer, *cleaned_layers, again_layer, norm_layer, reason_layer, flag_layer, final],
     )
 
 
@@ -488,9 +524,12 @@ def _duplicates(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema
     for ord_, (columns, label, shown, reason) in enumerate(keys):
         cols = ", ".join(q(c) for c in columns)
         where = f"WHERE {q(columns[0])} IS NOT NULL" if reason == "值重复" else ""
+        # Equal keys have equal hashes: grouping the 64-bit hashes first (cheaper than the texts) leaves
+        # only the rows whose hash repeats to group by the key itself — most often none.
+        repeated = f"SELECT hash({cols}) FROM rows {where} GROUP BY 1 HAVING count(*) > 1"
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE dupkey AS SELECT {cols}, min(rowid) AS first FROM rows {where} "
-            f"GROUP BY {cols} HAVING count(*) > 1"
+            f"CREATE OR REPLACE TEMP TABLE dupkey AS SELECT {cols}, min(rowid) AS first FROM rows "
+            f"{where or 'WHERE true'} AND hash({cols}) IN ({repeated}) GROUP BY {cols} HAVING count(*) > 1"
         )
         if not con.execute("SELECT count(*) FROM dupkey").fetchone()[0]:  # type: ignore[index]
             continue
@@ -508,7 +547,7 @@ def _duplicates(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema
 
 
 def _check_characters(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema) -> None:
-    """Verify the check characters the main pass left to NumPy (``semantic.fast_path`` with
+    """Verify the check characters the main pass left to NumPy (``semantic.plain_path`` with
     ``defer_check_character``), a million rows at a time, and flag the rows with a wrong one bad (an
     in-place update). One scan of the code columns in row order: a value's position in the scan is
     its ``rowid`` (the table was just created, nothing deleted). Values that took the full check,
