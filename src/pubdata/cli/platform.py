@@ -102,17 +102,20 @@ def _demo_match(home: Path) -> None:
 
 
 def _demo_scores(home: Path) -> None:
-    """Credit scores of every demo enterprise with the expert card (nothing new when neither the facts
-    nor the card changed)."""
+    """Tiers under both rule versions and credit scores of every demo enterprise with the expert card
+    (scores reused when neither the facts nor the card changed)."""
     from pubdata.db import session_scope
     from pubdata.finance import service as finance
+    from pubdata.policy.matching import tiers
 
     try:
         with session_scope() as session:
+            passes = tiers.build_tiers(session, SYSTEM, home=home)
             run = finance.run_scoring(session, SYSTEM, home=home, via="demo")
     except PubdataError as exc:
-        typer.echo(f"信用评分未运行：{exc.message}", err=True)
+        typer.echo(f"梯度培育与信用评分未运行：{exc.message}", err=True)
         return
+    typer.echo("梯度培育就绪：" + "；".join(f"{t.pack_id} 待补充信息 {t.undecided:,} 项" for t in passes))
     typer.echo(f"信用评分就绪：{run.enterprises:,} 个企业（评分卡 {run.model_id} 第 {run.model_version} 版）")
 
 
