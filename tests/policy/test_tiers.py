@@ -377,3 +377,15 @@ def test_a_string_fact_with_listed_values_refuses_others() -> None:
     assert check_facts(pack, {"rd_institution_level": "省级"}) == {"rd_institution_level": "省级"}
     with pytest.raises(InvalidFacts, match="应为以下之一：国家级、省级、市级、市级以下、未建立"):
         check_facts(pack, {"rd_institution_level": "国家级研发中心"})
+
+
+def test_an_undecided_case_indicator_names_every_fact_that_could_decide_it() -> None:
+    """The IP indicator's cases (高价值Ⅰ类 → 自主研发Ⅰ类 → Ⅰ类 → Ⅱ类): unknown at the first case, any
+    later case may be the one that holds, so the form must ask for all of them at once."""
+    facts = {k: v for k, v in FACTS.items() if not k.startswith("ip_")}
+    got = _clause(service.evaluate_facts(SYSTEM, P2022, facts), "innovative_sme")
+    ip = {"ip_class1_high_value_count", "ip_class1_self_developed_count", "ip_class1_count", "ip_class2_count"}
+    assert got["score"] is None
+    detail = {i["id"]: i for g in got["score_detail"]["groups"] for i in g["indicators"]}
+    ip_indicator = next(i for i in detail.values() if set(i["missing"]) & ip)
+    assert ip <= set(ip_indicator["missing"])

@@ -410,7 +410,13 @@ def _score_indicator(ind: Indicator, facts: Mapping[str, Any], say: Describer) -
                     shown.append(item)
             got = evaluate(choice.when, facts)
             if got.value is None:
-                return IndicatorResult(ind, None, None, "，".join(shown), got.missing)
+                # undecided here: every later case may still be the one that holds, so the facts any
+                # of them lacks are what would decide it (not only this case's)
+                missing = set(got.missing)
+                for later in ind.choices[ind.choices.index(choice) + 1 :]:
+                    if later.when is not None:
+                        missing |= evaluate(later.when, facts).missing
+                return IndicatorResult(ind, None, None, "，".join(shown), frozenset(missing))
             if got.value:
                 return IndicatorResult(ind, choice.points, f"“{choice.label or choice.text}”", "，".join(shown))
         raise AssertionError("cases end with otherwise (checked)")  # pragma: no cover
