@@ -14,7 +14,8 @@ import pytest
 from pubdata.access import zones
 from pubdata.finance.loans import service as loans
 from tests import builders
-from tests.finance.test_loans import product, publish_facts
+from tests.finance.builders import publish_facts
+from tests.finance.channel import product
 
 pytestmark = pytest.mark.e2e
 

@@ -21,8 +21,7 @@ from pubdata.finance.loans.schemas import ApplicationIn
 from pubdata.settings import Settings
 from pubdata.web.finance_loan_pages import RULE_EXAMPLES
 from tests import builders
-from tests.finance.test_consent import admitted_bank
-from tests.finance.test_loans import consent_to, product, publish_facts
+from tests.finance.channel import consent_to, make_channel
 from tests.web.helpers import hidden_field, login
 
 
@@ -44,29 +43,7 @@ def quick_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def channel(session: Session, as_actor: Any, settings: Any) -> dict[str, Any]:
-    """A bank admitted to the finance zone with one published product (tax grade A/B, 10+ insured,
-    not a dishonest debtor); enterprises that match it (good), fail it (weak, tax grade C) and lack a
-    fact (unknown: no headcount)."""
-    bank_org, bank = admitted_bank(session, as_actor)
-    good, weak, unknown = (builders.make_org(session, "enterprise") for _ in range(3))
-    publish_facts(
-        session, settings.home,
-        [
-            {"uscc": good.uscc, "name": good.name, "registered_district": "崂山区", "industry_code": "I6511",
-             "tax_credit_grade": "A", "insured_headcount": 35, "is_dishonest_debtor": False},
-            {"uscc": weak.uscc, "name": weak.name, "registered_district": "市南区", "industry_code": "F5292",
-             "tax_credit_grade": "C", "insured_headcount": 50, "is_dishonest_debtor": False},
-            {"uscc": unknown.uscc, "name": unknown.name, "registered_district": "黄岛区", "industry_code": "C3499",
-             "tax_credit_grade": "B", "insured_headcount": None, "is_dishonest_debtor": False},
-        ],
-    )  # fmt: skip
-    made = loans.create_product(session, bank, product())
-    loans.set_product_state(session, bank, made.id, "published")
-    return {
-        "bank_org": bank_org, "bank": bank, "product": made,
-        "good": (good, as_actor("enterprise", good)), "weak": (weak, as_actor("enterprise", weak)),
-        "unknown": (unknown, as_actor("enterprise", unknown)),
-    }  # fmt: skip
+    return make_channel(session, as_actor, settings.home)
 
 
 def sign_in(client: TestClient, actor: Actor) -> None:
