@@ -41,15 +41,12 @@ import time
 from pathlib import Path
 
 import duckdb
+from common import differences
+from common import uniform as _u  # short: it is used in long SQL strings
 
 FACTS_YEAR = 2025
 BENCH_SCHEMA = "pubdata_bench_credit"
 DISTRICTS = ("市南区", "市北区", "李沧区", "崂山区", "黄岛区", "城阳区", "即墨区", "胶州市", "平度市", "莱西市")
-
-
-def _u(tag: str) -> str:
-    """A deterministic uniform number in [0, 1) per enterprise and tag."""
-    return f"((hash(i, '{tag}') % 1000000) / 1000000.0)"
 
 
 def _unknown(tag: str, share: float, expr: str) -> str:
@@ -302,14 +299,6 @@ def baseline_pass(con: duckdb.DuckDBPyConnection, facts: Path, target: Path) -> 
     ).fetchall()
     assert row is not None
     return (sum(grades.values()), round(float(row[0]), 2), len(buckets))
-
-
-def differences(con: duckdb.DuckDBPyConnection, a: Path, b: Path) -> int:
-    """Rows in one result and not the other (NULLs compare equal in EXCEPT ALL)."""
-    one_way = "SELECT count(*) FROM (SELECT * FROM read_parquet('{}') EXCEPT ALL SELECT * FROM read_parquet('{}'))"
-    row = con.execute(f"SELECT ({one_way.format(a, b)}) + ({one_way.format(b, a)})").fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def same_columns(con: duckdb.DuckDBPyConnection, a: Path, b: Path) -> bool:

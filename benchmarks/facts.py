@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from common import differences
 
 SEED = 20230306
 RECORDS_PER_ENTERPRISE = 250
@@ -162,14 +163,6 @@ def baseline(paths: dict[str, Path], work: Path, memory_limit: str, threads: int
     return seconds, int(row[0]) if row else 0
 
 
-def differences(a: Path, b: Path) -> int:
-    """Rows in one result and not the other (NULLs compare equal in EXCEPT ALL)."""
-    one_way = "SELECT count(*) FROM (SELECT * FROM read_parquet('{}') EXCEPT ALL SELECT * FROM read_parquet('{}'))"
-    row = duckdb.connect().execute(f"SELECT ({one_way.format(a, b)}) + ({one_way.format(b, a)})").fetchone()
-    assert row is not None
-    return int(row[0])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--enterprises", type=int, default=1_000_000)
@@ -219,7 +212,7 @@ def main() -> None:
         from pubdata.enterprise import files as facts_files
 
         ours = facts_files.facts_file(home, result.version.number)
-        diff = differences(ours, work / "baseline-facts.parquet")
+        diff = differences(duckdb.connect(), ours, work / "baseline-facts.parquet")
         assert diff == 0, f"pubdata's facts differ from the baseline's in {diff} rows"
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"source rows {source_rows:,}; enterprises {base_rows:,}", file=sys.stderr)

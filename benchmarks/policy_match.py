@@ -35,16 +35,13 @@ import time
 from pathlib import Path
 
 import duckdb
+from common import differences
+from common import uniform as _u  # short: it is used in long SQL strings
 
 PACK = "qingdao-cbec-2023"
 BENCH_SCHEMA = "pubdata_bench_policy_match"
 DISTRICTS = ("市南区", "市北区", "李沧区", "崂山区", "黄岛区", "城阳区", "即墨区", "胶州市", "平度市", "莱西市")
 IN_QINGDAO = "registered_district IN (" + ", ".join(f"'{d}'" for d in DISTRICTS) + ")"
-
-
-def _u(tag: str) -> str:
-    """A deterministic uniform number in [0, 1) per enterprise and tag."""
-    return f"((hash(i, '{tag}') % 1000000) / 1000000.0)"
 
 
 def _log_amount(tag: str, low: int, high: int) -> str:
@@ -173,14 +170,6 @@ def baseline_pass(con: duckdb.DuckDBPyConnection, facts: Path, target: Path) -> 
     con.execute(f"SELECT count(*) FROM read_parquet('{facts}')").fetchone()
     assert row is not None
     return tuple(int(v) for v in row)
-
-
-def differences(con: duckdb.DuckDBPyConnection, a: Path, b: Path) -> int:
-    """Rows in one result and not the other (NULLs compare equal in EXCEPT ALL)."""
-    one_way = "SELECT count(*) FROM (SELECT * FROM read_parquet('{}') EXCEPT ALL SELECT * FROM read_parquet('{}'))"
-    row = con.execute(f"SELECT ({one_way.format(a, b)}) + ({one_way.format(b, a)})").fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def full_match(work: Path, facts: Path, enterprises: int, database_url: str | None) -> dict[str, float | int]:
