@@ -73,26 +73,29 @@ def _own_enterprise(session: Session, actor: Actor) -> tuple[int, str]:
     return org.id, org.uscc
 
 
+def is_zone_bank(session: Session, organisation_id: int | None, kind: str | None) -> bool:
+    """Whether an organisation is a bank admitted to the finance zone: the banks consents name, and
+    the banks that publish loan products and work applications."""
+    if organisation_id is None or kind != "bank":
+        return False
+    zone = zones.get_zone(session, FINANCE_ZONE)
+    return zones.membership_state(session, zone.id, organisation_id) == "admitted"
+
+
 def _admitted_bank(session: Session, actor: Actor, code: str) -> int:
     try:
         bank = identity.get_organisation(session, actor, code.strip())
     except OrganisationNotFound:
         bank = None
-    zone = zones.get_zone(session, FINANCE_ZONE)
-    if bank is None or bank.kind != "bank" or zones.membership_state(session, zone.id, bank.id) != "admitted":
+    if bank is None or not is_zone_bank(session, bank.id, bank.kind):
         raise UnknownBank(f"银行不存在或未入驻金融专区：{code}", field="bank")
     return bank.id
 
 
 def admitted_banks(session: Session, actor: Actor) -> list[OrganisationRead]:
     """The banks a consent may name: organisations of kind bank admitted to the finance zone."""
-    zone = zones.get_zone(session, FINANCE_ZONE)
     banks = identity.list_organisations(session, actor, kind="bank")
-    return [
-        OrganisationRead.model_validate(b)
-        for b in banks
-        if zones.membership_state(session, zone.id, b.id) == "admitted"
-    ]
+    return [OrganisationRead.model_validate(b) for b in banks if is_zone_bank(session, b.id, b.kind)]
 
 
 def _check(data: ConsentCreate) -> None:

@@ -25,7 +25,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pubdata.access import zones
 from pubdata.access.service import beijing_today
 from pubdata.audit import service as audit
 from pubdata.authz import Actor, Permission, require
@@ -68,18 +67,13 @@ from pubdata.rules.evaluate import conditions, evaluate
 from pubdata.rules.expr import InvalidExpression, Node, compile_condition, facts_used
 from pubdata.standards import INDUSTRY_SECTIONS, industry_section
 
-FINANCE_ZONE = "finance"
-
 # --- products -------------------------------------------------------------------------------------
 
 
 def _zone_bank(session: Session, actor: Actor, permission: Permission) -> int:
     require(actor, permission)
-    zone = zones.get_zone(session, FINANCE_ZONE)
-    if (
-        actor.organisation_id is None
-        or actor.organisation_kind != "bank"
-        or zones.membership_state(session, zone.id, actor.organisation_id) != "admitted"
+    if actor.organisation_id is None or not consents.is_zone_bank(
+        session, actor.organisation_id, actor.organisation_kind
     ):
         raise NotAZoneBank("只有入驻金融专区的银行才能发布贷款产品、办理贷款申请")
     return actor.organisation_id
