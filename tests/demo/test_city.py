@@ -176,6 +176,9 @@ def test_a_demo_user_for_every_role_can_log_in(db: Session) -> None:
 
     routes = {r.district: r.organisation_code for r in reviewers.list_reviewers(db, ANONYMOUS, duty="commerce")}
     assert routes == names.DISTRICT_COMMERCE_CODES
+    # the loan-related packs' 科技 duty goes to the city's science-and-technology bureau, in every district
+    tech = {r.district: r.organisation_code for r in reviewers.list_reviewers(db, ANONYMOUS, duty="tech")}
+    assert tech == dict.fromkeys(names.DISTRICT_COMMERCE_CODES, "qd-kjj")
 
 
 def test_chinese_search_finds_medical_and_credit_entries(db: Session) -> None:

@@ -191,7 +191,9 @@ def test_cli_check_test_and_evaluate(tmp_path: Path) -> None:
 
 def test_api_evaluates_supplied_facts(client: Any) -> None:
     listed = client.get("/api/v1/policies").json()
-    assert [p["id"] for p in listed] == ["miit-tiers-2022", "miit-tiers-2026", CBEC]
+    assert [p["id"] for p in listed] == [
+        "miit-tiers-2022", "miit-tiers-2026", CBEC, "qingdao-guarantee-fee-2025", "qingdao-lukedai-interest-2025"
+    ]  # fmt: skip
     detail = client.get(f"/api/v1/policies/{CBEC}").json()
     assert [c["id"] for c in detail["clause_list"]] == [
         "independent_site", "key_platform", "key_park", "overseas_warehouse", "public_warehouse",

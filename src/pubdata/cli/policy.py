@@ -23,7 +23,7 @@ reviewer_app = typer.Typer(help="Reviewers of policy applications, by district",
 app.add_typer(policy_app, name="policy")
 policy_app.add_typer(reviewer_app, name="reviewer")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-DutyOpt = Annotated[str, typer.Option("--duty", help="The pack's reviewer.department (commerce)")]
+DutyOpt = Annotated[str, typer.Option("--duty", help="The pack's reviewer.department: commerce, industry, tech or sme")]
 
 
 def _problems_text(exc: PubdataError) -> str:

@@ -247,13 +247,17 @@ def _ensure_users(session: Session, seed: int) -> Actor:
 
 
 def _ensure_reviewers(session: Session) -> int:
-    """Route each district's policy applications to its commerce bureau (政策通), where not yet
+    """Route each district's policy applications: commerce to the district's commerce bureau
+    (政策通), the other duties to the city bureau of ``names.CITY_WIDE_REVIEWERS`` — where not yet
     routed (the operator may have changed a route since: it is kept)."""
-    routed = {r.district for r in reviewers.list_reviewers(session, SYSTEM, duty="commerce")}
+    wanted = {("commerce", district): code for district, code in names.DISTRICT_COMMERCE_CODES.items()}
+    for duty, code in names.CITY_WIDE_REVIEWERS.items():
+        wanted.update({(duty, district): code for district in names.DISTRICT_COMMERCE_CODES})
+    routed = {(r.duty, r.district) for r in reviewers.list_reviewers(session, SYSTEM)}
     made = 0
-    for district, code in names.DISTRICT_COMMERCE_CODES.items():
-        if district not in routed:
-            reviewers.set_reviewer(session, SYSTEM, district, code, duty="commerce")
+    for (duty, district), code in wanted.items():
+        if (duty, district) not in routed:
+            reviewers.set_reviewer(session, SYSTEM, district, code, duty=duty)
             made += 1
     return made
 

@@ -71,6 +71,11 @@ CITY_DEPARTMENTS: tuple[tuple[str, str, str], ...] = (
     ("qd-tyjrj", "青岛市退役军人事务局", "退役军人服务保障与优抚"),
 )
 
+# City bureaus that receive every district's applications of a duty (the loan-related packs name
+# the districts' 科技 / 民营经济（中小企业） departments; the demo city routes them to the city bureaus,
+# which the operator may change): duty → organisation code.
+CITY_WIDE_REVIEWERS: dict[str, str] = {"industry": "qd-gxj", "tech": "qd-kjj", "sme": "qd-gxj"}
+
 # District commerce bureaus (区/市商务主管部门) review cross-border e-commerce reward applications.
 DISTRICT_COMMERCE_CODES: dict[str, str] = {
     "市南区": "sn-swj",

@@ -105,7 +105,7 @@ def policy_read(pack: Pack) -> PolicyRead:
         document=s.source.document,
         reference=s.source.reference,
         applies_when=s.applies_when,
-        reviewer={"department": s.reviewer.department, "of": s.reviewer.of},
+        reviewer={"department": s.reviewer.department, "of": s.reviewer.of, "office": pack.reviewing_office},
         inputs=[InputRead(name=n, type=i.type, title=i.title, unit=i.unit) for n, i in s.inputs.items()],
         clause_list=[
             ClauseRead(

@@ -39,7 +39,10 @@ def match_if_stale(engine: Engine, home: Path) -> list[MatchRunRead]:
             latest = match.latest_run(session, pack.id)
             if latest is not None and latest[0].facts_version == facts.number and latest[1].digest == pack.digest:
                 continue
-            runs.append(match.match_pack(session, SYSTEM, pack.id, home=home))
+            try:
+                runs.append(match.match_pack(session, SYSTEM, pack.id, home=home))
+            except match.PackNotMatchable as exc:  # until the facts are rebuilt; the others go on
+                log.warning("%s", exc.message)
     return runs
 
 

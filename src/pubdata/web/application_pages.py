@@ -248,7 +248,7 @@ def review_queue(request: Request, session: DB, viewer: ViewerDep) -> Response:
     elif actor.can(Permission.POLICY_APPLICATION_REVIEW) and actor.organisation_id is not None:
         box = "review"
     else:
-        raise Forbidden("您的账号不审核政策申报：政策申报由企业注册地所在区（市）的商务主管部门审核")
+        raise Forbidden("您的账号不审核政策申报：政策申报由平台为企业注册地所在区（市）配置的主管部门审核")
     rows = reads.list_applications(session, actor, box=box)
     groups = [
         ("pending", "待审核", [r for r in rows if r.state == "submitted"]),

@@ -22,8 +22,9 @@ from pubdata.errors import Conflict, Invalid
 from pubdata.identity import service as identity
 from pubdata.policy.applications.schemas import ReviewerRead
 from pubdata.policy.models import PolicyReviewer
+from pubdata.policy.packs.pack import DUTY_NAMES
 
-DUTIES: dict[str, str] = {"commerce": "商务主管部门"}  # a pack's reviewer.department → its name
+DUTIES = DUTY_NAMES  # a pack's reviewer.department → its name
 
 
 class ReviewerNotConfigured(Conflict):

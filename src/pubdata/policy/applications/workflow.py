@@ -271,7 +271,7 @@ def reviewed_application(session: Session, actor: Actor, application_id: int) ->
     require(actor, Permission.POLICY_APPLICATION_REVIEW)
     app = visible_application(session, actor, application_id)
     if not is_reviewer(actor, app):
-        raise Forbidden("只有该申报的审核部门（企业注册地所在区（市）的商务主管部门）可以审核")
+        raise Forbidden("只有该申报的审核部门（平台为企业注册地所在区（市）配置的主管部门）可以审核")
     return app
 
 
@@ -332,7 +332,7 @@ def registered_district(pack: Pack, public: Mapping[str, Any] | None, org: Any) 
         )
     if district not in DISTRICT_NAMES:
         raise RegisteredElsewhere(
-            f"本企业注册地为“{district}”，不在青岛市：本政策由企业注册地所在区（市）商务主管部门受理，"
+            f"本企业注册地为“{district}”，不在青岛市：本政策由企业{pack.reviewing_office}受理，"
             f"只受理注册地在青岛市各区（市）（{'、'.join(DISTRICT_NAMES)}）的企业",
             field=f"claimed_facts.{place}",
         )
@@ -347,8 +347,8 @@ def _claim(
     place = pack.spec.reviewer.of
     if given.get(place) is not None and given[place] != district:
         raise RegisteredElsewhere(
-            f"申报填写的注册地“{given[place]}”与公共数据记录的注册地“{district}”不一致：本政策由注册地所在区（市）"
-            "商务主管部门受理，请向注册地申报，或先更正登记信息",
+            f"申报填写的注册地“{given[place]}”与公共数据记录的注册地“{district}”不一致：本政策由{pack.reviewing_office}"
+            "受理，请向注册地申报，或先更正登记信息",
             field=f"claimed_facts.{place}",
         )
     claimed = {}

@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
@@ -181,6 +182,14 @@ def match_pack(
         raise PackNotMatchable(f"政策 {pack.id} 不能批量匹配：" + "；".join(problems), details=problems)
     facts = enterprise.read_facts(session, actor, home=home)  # every enterprise: the read-any permission
     facts_file, facts_version = facts.path, facts.version
+    absent = [name for name in pack.inputs if name not in set(pq.read_schema(facts_file).names)]
+    if absent:
+        # a facts version built from an older fact-sources file (the refresher rebuilds it)
+        raise PackNotMatchable(
+            f"政策 {pack.id} 暂不能批量匹配：企业档案第 {facts_version} 版没有 {'、'.join(absent)}"
+            "（按较早的事实来源配置构建），重建企业档案后再匹配",
+            details=absent,
+        )
     version = service.register_version(session, pack)
     _lock(session, pack.id)
     if not force:
@@ -308,11 +317,15 @@ def match_all(
     packs (the MIIT tiers) pay nothing and take no applications, so they push no notices."""
     require(actor, Permission.POLICY_MATCH_RUN)
     day = on or datetime.now(SHANGHAI).date()
-    return [
-        match_pack(session, actor, p.id, home=home, force=force, progress=progress)
-        for p in service.list_packs(actor, on=day)
-        if p.notifies
-    ]
+    runs = []
+    for pack in service.list_packs(actor, on=day):
+        if not pack.notifies:
+            continue
+        try:
+            runs.append(match_pack(session, actor, pack.id, home=home, force=force, progress=progress))
+        except PackNotMatchable as exc:  # one pack the facts cannot serve yet does not stop the others
+            (progress or (lambda _message: None))(exc.message)
+    return runs
 
 
 # --- bringing policy_match up to date ------------------------------------------------------------------

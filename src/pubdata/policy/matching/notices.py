@@ -74,7 +74,7 @@ def notice_text(pack: Pack, clause_id: str, amount: int | None, kind: str, facts
     paragraphs = [
         f"根据{facts}中的公共数据，贵企业符合《{pack.spec.title}》{clause.article}“{clause.title}”的条件。{how}",
         f"政策原文：“{clause.text}”",
-        "申报方式：向注册地所在区（市）商务主管部门提出申请。点击“一键申报”，申报表将按企业档案预填，"
+        f"申报方式：向{pack.reviewing_office}提出申请。点击“一键申报”，申报表将按企业档案预填，"
         "核对并上传材料后即可提交。",
     ]
     if clause.materials:

@@ -137,9 +137,18 @@ class PeriodSpec(_Strict):
     to: date | None = None
 
 
+# whose department reviews applications (a pack's reviewer.department → its name); the operator
+# routes each duty and district to an organisation (applications.reviewers)
+DUTY_NAMES: dict[str, str] = {
+    "commerce": "商务主管部门",
+    "industry": "工业和信息化主管部门",
+    "tech": "科技主管部门",
+    "sme": "民营经济（中小企业）主管部门",
+}
+
+
 class ReviewerSpec(_Strict):
-    # whose department reviews applications: commerce (商务), industry (工信 / 中小企业主管部门)
-    department: Literal["commerce", "industry"]
+    department: Literal["commerce", "industry", "tech", "sme"]  # the keys of DUTY_NAMES
     of: Literal["registered_district"]  # … of which place
 
 
@@ -259,6 +268,11 @@ class Pack:
     @property
     def family(self) -> str:
         return self.spec.family or self.spec.id
+
+    @property
+    def reviewing_office(self) -> str:
+        """Who receives applications, in the words of the texts: 注册地所在区（市）商务主管部门."""
+        return f"注册地所在区（市）{DUTY_NAMES[self.spec.reviewer.department]}"
 
     @property
     def notifies(self) -> bool:
