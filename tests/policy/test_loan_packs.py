@@ -45,9 +45,7 @@ def _matches(session: Session, pack: str) -> dict[tuple[str, str], tuple]:
     return {(r[0], r[1]): (r[2], r[3]) for r in rows}
 
 
-def test_a_supplied_loan_reaches_the_interest_subsidy_notice_and_the_tech_bureau(
-    session: Session, city: Path
-) -> None:
+def test_a_supplied_loan_reaches_the_interest_subsidy_notice_and_the_tech_bureau(session: Session, city: Path) -> None:
     own_a = _enterprise(session, A)
     # before anything is supplied, nobody is eligible: the loan facts are unknown, never guessed
     before = match.match_pack(session, SYSTEM, LUKEDAI, home=city)
@@ -83,9 +81,7 @@ def test_a_supplied_loan_reaches_the_interest_subsidy_notice_and_the_tech_bureau
     assert app.claimed_facts["lukedai_loan_interest_paid_yuan"] == 1_500_000
 
 
-def test_a_guarantor_is_matched_per_band_and_an_unknown_condition_stays_undecided(
-    session: Session, city: Path
-) -> None:
+def test_a_guarantor_is_matched_per_band_and_an_unknown_condition_stays_undecided(session: Session, city: Path) -> None:
     guarantor = _enterprise(session, B)
     facts.supply_facts(
         session, guarantor, B,
