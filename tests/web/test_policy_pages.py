@@ -53,3 +53,24 @@ def test_calculator_names_bad_input(client):
     assert 'id="calc-error"' in html and "年度跨境电商出口额：应为数字" in html
     html = client.get(f"/policies/{CBEC}", params={"calculate": "1", "cbec_export_amount": "-1"}).text
     assert "不能为负数" in html
+
+
+def test_loan_policies_name_their_department_and_compute_the_subsidy(client):
+    pack = "qingdao-lukedai-interest-2025"
+    page = _text(client.get(f"/policies/{pack}").text)
+    assert "向注册地所在区（市）科技主管部门提出申请" in page
+    assert "按照企业所选备案贷款实际支付利息的40%进行补贴" in page
+    params = {
+        "calculate": "1",
+        "registered_district": "市南区",
+        "tech_based_sme_registered": "true",
+        "lukedai_loan_filed_settled_on_time": "true",
+        "lukedai_loan_interest_paid_yuan": "30",  # 万元
+        "provincial_tech_loan_interest_subsidy_received": "false",
+        "loan_received_other_provincial_interest_subsidy": "false",
+    }
+    html = client.get(f"/policies/{pack}", params=params).text
+    clause = re.search(r'data-clause="interest_subsidy">(.*?)</section>', html, re.S)
+    assert clause and "符合" in clause.group(1) and "12万元" in clause.group(1)
+    guarantee = _text(client.get("/policies/qingdao-guarantee-fee-2025").text)
+    assert "向注册地所在区（市）民营经济（中小企业）主管部门提出申请" in guarantee
