@@ -85,6 +85,11 @@ def test_credit_cli_scores_and_shows(tmp_path, monkeypatch):
     result = runner.invoke(cli_app, ["credit", "show", "91370200MA00000000", "--json"])
     assert result.exit_code == 2
     assert json.loads(result.stdout)["error"]["code"] == "finance.score_not_found"
+    # fitting wants a file of outcomes or --from-loans (the channel's closed loans: none yet)
+    result = runner.invoke(cli_app, ["credit", "fit", "--json"])
+    assert result.exit_code == 1 and "--from-loans" in json.loads(result.stdout)["error"]["message"]
+    result = runner.invoke(cli_app, ["credit", "fit", "--from-loans", "--json"])
+    assert result.exit_code == 1 and "只有一类" in json.loads(result.stdout)["error"]["message"]
 
 
 def test_fitting_over_the_api_refuses_one_class_and_banks(client, session, settings, as_actor, token_for):
@@ -97,4 +102,11 @@ def test_fitting_over_the_api_refuses_one_class_and_banks(client, session, setti
     r = client.post("/api/v1/credit/models/fit", headers=bearer(operator), json=body)
     assert r.status_code == 422 and r.json()["error"]["code"] == "finance.invalid_outcomes"
     assert "只有一类" in r.json()["error"]["message"]
+    # the channel's closed loans are added on request (none here: still one class); a bad as_of is named
+    r = client.post("/api/v1/credit/models/fit", headers=bearer(operator), json={**body, "include_loans": True})
+    assert r.status_code == 422 and "只有一类" in r.json()["error"]["message"]
+    bad_day = {"outcomes": [{"uscc": ROWS[0]["uscc"], "defaulted": True, "as_of": "2025-02-30"}]}
+    r = client.post("/api/v1/credit/models/fit", headers=bearer(operator), json=bad_day)
+    assert r.status_code == 422 and "outcomes[0].as_of" in r.json()["error"]["message"]
     assert client.get("/api/v1/credit/models", headers=bearer(operator)).json() == []
+

@@ -115,6 +115,49 @@ def test_one_class_unknown_enterprises_and_bad_rows_are_refused_and_nothing_is_s
     assert len(_refused_fits(session)) == 4
 
 
+def test_each_outcome_is_read_as_of_its_decision_day_so_later_facts_do_not_leak(session, tmp_path: Path, city):
+    """A later facts version records the defaults' own consequences (court enforcement): read from
+    the version of the decision day, a fit cannot learn from them; read from today's, it would."""
+    from datetime import date, datetime
+
+    from pubdata.enterprise.models import EnterpriseFactsVersion
+    from pubdata.enterprise.service import read_facts
+    from tests.finance.builders import publish_facts
+
+    first = session.scalar(select(EnterpriseFactsVersion).where(EnterpriseFactsVersion.number == 1))
+    first.built_at = datetime(2025, 3, 1, 2, 0)  # built 2025-03-01 (Beijing)
+    session.flush()
+    import duckdb
+
+    rows = duckdb.sql(f"SELECT * FROM read_parquet('{read_facts(session, SYSTEM, home=tmp_path).path}')").arrow()
+    rows = (rows.read_all() if hasattr(rows, "read_all") else rows).to_pylist()
+    bad = sorted(o["uscc"] for o in city if o["defaulted"])
+    defaulted = set(bad[: len(bad) * 2 // 3])
+    for r in rows:  # today's version: two in three defaulted borrowers are now dishonest debtors
+        r["is_dishonest_debtor"] = r["uscc"] in defaulted or bool(r["is_dishonest_debtor"])
+    publish_facts(session, tmp_path, rows)
+
+    decided = [{**o, "as_of": "2025-06-30"} for o in city]
+    pit = fit.fit_scorecard(session, SYSTEM, decided, home=tmp_path, score=False).model
+    assert pit.training["as_of_rows"] == 3000 and pit.training["earlier_facts_rows"] == 3000
+    assert pit.training["facts_versions"] == [1] and pit.training["current_facts_rows"] == 0
+    leaked = fit.fit_scorecard(session, SYSTEM, city, home=tmp_path, score=False).model
+    assert leaked.training["facts_versions"] == [2] and leaked.training["as_of_rows"] == 0
+    assert leaked.metrics["iv"]["is_dishonest_debtor"] > 1.0  # the outcome itself, read back
+    assert pit.metrics["iv"]["is_dishonest_debtor"] < 0.5
+    assert pit.metrics["auc"] < leaked.metrics["auc"] - 0.05  # the leak flatters the hold-out
+    # a decision before the first version was built is read from today's version, and counted so
+    early = fit.fit_scorecard(session, SYSTEM, [{**o, "as_of": date(2024, 1, 1)} for o in city], home=tmp_path,
+                              score=False).model  # fmt: skip
+    assert early.training["current_facts_rows"] == 3000 and early.training["facts_versions"] == [2]
+    # one enterprise may have two loans decided on different days; the same day twice is refused
+    twice = [*decided, {**city[0], "as_of": "2025-09-01"}]
+    assert fit.fit_scorecard(session, SYSTEM, twice, home=tmp_path, score=False).model.training["outcomes"] == 3001
+    with pytest.raises(InvalidOutcomes) as dup:
+        fit.fit_scorecard(session, SYSTEM, [*decided, decided[0]], home=tmp_path, score=False)
+    assert "决策日 2025-06-30" in dup.value.message
+
+
 def test_only_the_operator_fits(session, tmp_path: Path, city, as_actor):
     for role in ("enterprise", "bank", "department"):
         with pytest.raises(Forbidden):

@@ -112,6 +112,12 @@ def test_a_loan_travels_from_application_to_outcome(session, settings, channel):
 
     [outcome] = loans.loan_outcomes(session, bank)
     assert outcome.uscc == org.uscc and outcome.defaulted
+    # the outcome feeds the fitted scorecard, read as of the day the loan was disbursed
+    from pubdata.finance.scorecards import fit
+
+    [row] = fit.loan_rows(session, bank)
+    assert row == {"uscc": org.uscc, "defaulted": True, "observed": beijing_today().isoformat(),
+                   "as_of": beijing_today() - timedelta(days=400)}  # fmt: skip
     board = loans.dashboard(session, bank)
     assert board["total"]["applications"] == 1 and board["total"]["amount_disbursed"] == 800_000
     assert board["by"]["state"][0]["label"] == "已违约"

@@ -93,7 +93,7 @@ def test_the_form_saves_and_the_undecided_tier_becomes_decided(client, session: 
     assert f"已保存 {len(INNOVATIVE_2022)} 项填报信息" in html
     row = _row(html, "miit-tiers-2022", "innovative_sme")
     assert row.startswith("met") and "符合" in row
-    # decided although the IP indicator still lacks a fact the form did not ask for (自主研发Ⅰ类):
+    # decided although the IP indicator still lacks a fact left empty here (自主研发Ⅰ类, which the form offers):
     # the other five give 80 points, every floor is met whatever the IP indicator scores
     assert "80～100 分" in row
     # who supplied each value and when

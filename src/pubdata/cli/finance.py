@@ -149,7 +149,7 @@ def credit_models(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
 
 
 def _outcomes(path: Path) -> list[dict[str, Any]]:
-    """Outcomes from CSV (uscc, defaulted or status, observed) or JSON (a list of objects)."""
+    """Outcomes from CSV (uscc, defaulted or status, observed, as_of) or JSON (a list of objects)."""
     import csv
     import json
 
@@ -165,7 +165,7 @@ def _outcomes(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError as exc:
             raise Invalid(f"结果文件不是有效的 JSON：{exc}") from None
         if not isinstance(data, list):
-            raise Invalid("结果文件应为 JSON 数组：[{uscc, defaulted, observed}]")
+            raise Invalid("结果文件应为 JSON 数组：[{uscc, defaulted, observed, as_of}]")
         return data
     return list(csv.DictReader(text.splitlines()))
 
@@ -173,8 +173,12 @@ def _outcomes(path: Path) -> list[dict[str, Any]]:
 @credit_app.command("fit")
 def credit_fit(
     outcomes: Annotated[
-        Path, typer.Argument(help="CSV or JSON: uscc, defaulted (true/false, 1/0) or status, observed")
-    ],
+        Path | None,
+        typer.Argument(help="CSV or JSON: uscc, defaulted (true/false, 1/0) or status, observed, as_of"),
+    ] = None,
+    from_loans: Annotated[
+        bool, typer.Option("--from-loans", help="Add the 银企直通车's closed loans (as of their disbursement)")
+    ] = False,
     model_id: Annotated[str, typer.Option("--id", help="The fitted model's id (versions count up)")] = "fitted",
     score: Annotated[bool, typer.Option("--score/--no-score", help="Score every enterprise with it")] = True,
     home: HomeOpt = None,
@@ -190,8 +194,14 @@ def credit_fit(
 
     run_migrations()
     try:
-        rows = _outcomes(outcomes)
+        if outcomes is None and not from_loans:
+            from pubdata.errors import Invalid
+
+            raise Invalid("请给出贷款结果文件，或用 --from-loans 采用银企直通车已结清的贷款")
+        rows = _outcomes(outcomes) if outcomes is not None else []
         with session_scope() as session:
+            if from_loans:
+                rows += fit.loan_rows(session, SYSTEM)
             result = fit.fit_scorecard(
                 session, SYSTEM, rows, home=get_settings().resolved_home, model_id=model_id, score=score
             )

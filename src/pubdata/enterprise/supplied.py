@@ -139,7 +139,15 @@ def typed(f: FactDef, text: str | None) -> FactScalar:
 
 
 def _shown(value: Any) -> str:
-    text = repr(value)
+    """The refused value as the user typed it: numbers plainly, text in quotes (no Python repr)."""
+    if isinstance(value, bool):
+        text = "是" if value else "否"
+    elif isinstance(value, int | float | Decimal):
+        text = str(value)
+    elif isinstance(value, str):
+        text = f"“{value}”"
+    else:
+        text = type(value).__name__ if isinstance(value, list | dict) else str(value)
     return text if len(text) <= 40 else text[:37] + "…"
 
 
@@ -250,7 +258,7 @@ def check_supply(values: Mapping[str, Any], note: str) -> tuple[dict[str, str | 
         else:
             text, why = check_value(f, value)
             if why is not None:
-                problems.append({"field": where, "message": f"{f.title}（{name}）{why}：{_shown(value)}"})
+                problems.append({"field": where, "message": f"{f.title}{why}：{_shown(value)}"})
             else:
                 checked[name] = text
     if len(note) > MAX_NOTE:

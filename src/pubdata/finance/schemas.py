@@ -118,11 +118,15 @@ class CreditScoreRead(BaseModel):
 
 
 class OutcomeIn(BaseModel):
-    """A loan outcome a bank supplies: the enterprise, performing or defaulted, when observed."""
+    """A loan outcome a bank supplies: the enterprise, performing or defaulted, when observed, and the
+    day the loan was decided (its features are read as the platform knew them that day)."""
 
     uscc: str
     defaulted: bool
     observed: str | None = Field(default=None, description="observation date (YYYY-MM-DD)")
+    as_of: str | None = Field(
+        default=None, description="decision or disbursement date (YYYY-MM-DD): the features are read as of that day"
+    )
 
 
 class FitRead(BaseModel):

@@ -61,7 +61,12 @@ def list_models(session: DB, actor: ActorDep) -> list[ModelVersionRead]:
 
 
 class FitIn(BaseModel):
-    outcomes: list[OutcomeIn] = Field(max_length=1_000_000, description="Loan outcomes: uscc, defaulted, observed")
+    outcomes: list[OutcomeIn] = Field(
+        default_factory=list, max_length=1_000_000, description="Loan outcomes: uscc, defaulted, observed, as_of"
+    )
+    include_loans: bool = Field(
+        default=False, description="Add the closed loans of the 银企直通车 (every bank's), each as of its disbursement"
+    )
     model_id: str = Field(
         default="fitted", min_length=1, max_length=48, pattern=r"^[a-z][a-z0-9-]*$",
         description="The fitted model's id; each fit is its next version",
@@ -73,10 +78,14 @@ class FitIn(BaseModel):
 @router.post("/credit/models/fit", response_model=FitRead, summary="Fit a scorecard on loan outcomes (operator)")
 def fit_model(body: FitIn, session: DB, actor: ActorDep, home: Home) -> FitRead:
     """Optimal binning + logistic regression on the outcomes; AUC, Gini, KS and IV per feature on a
-    30 % hold-out; kept as a new version beside the expert card. Outcomes naming enterprises the
+    30 % hold-out; kept as a new version beside the expert card. Each outcome's features are read
+    from the facts version of its ``as_of`` day where one exists (point in time); ``include_loans``
+    adds the channel's closed loans. Outcomes naming enterprises the
     facts do not hold, or of one class only, are refused (422 ``finance.invalid_outcomes``) and
     nothing is stored."""
     rows = [o.model_dump() for o in body.outcomes]
+    if body.include_loans:
+        rows += fit.loan_rows(session, actor)
     return fit.fit_scorecard(
         session, actor, rows, home=home, model_id=body.model_id, supplied_by=body.supplied_by, score=body.score
     )

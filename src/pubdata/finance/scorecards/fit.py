@@ -4,11 +4,18 @@
 
 ``fit_scorecard``:
 
-1. checks the outcomes — every row an enterprise of the facts table, no enterprise twice, both
+1. checks the outcomes — every row an enterprise of the facts table, no enterprise twice on the
+   same decision day, both
    classes present with at least ``MIN_PER_CLASS`` each — and refuses them otherwise, naming the
    problems, recording the refusal and storing nothing;
-2. reads the features (by default the expert card's facts) of those enterprises from the current
-   facts version (dates as age in complete years, yes/no as 1/0, text as categories);
+2. reads the features (by default the expert card's facts) of those enterprises **as the platform
+   knew them at the decision**: a row with ``as_of`` (the date the loan was decided or disbursed)
+   is read from the newest facts version built on or before that day (Beijing date), so that what
+   happened after the decision — a default's own court enforcement — does not leak into the fit; a
+   row without ``as_of``, or older than every facts version, or whose enterprise that version does
+   not hold, is read from the current version (the training record counts each kind). Dates as age
+   in complete years, yes/no as 1/0, text as categories. Outcomes may come from the bank (API, CLI)
+   and from the 银企直通车's own closed loans (``loan_rows``: ``as_of`` = disbursement day);
 3. splits 70 % / 30 % stratified (fixed seed), fits on the 70 % and reports on the 30 % hold-out:
    AUC, Gini = 2·AUC − 1, KS = max |cumulative bad rate − cumulative good rate|, and IV per feature
    (IV = Σ (%good − %bad) · ln(%good / %bad) over the bins, on the hold-out and on the training part);
@@ -28,11 +35,14 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pyarrow.parquet as pq
 import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -46,6 +56,7 @@ from pubdata.enterprise.facts import FACTS
 from pubdata.errors import PubdataError
 from pubdata.finance import files, service
 from pubdata.finance.errors import FitFailed, InvalidOutcomes
+from pubdata.finance.loans import service as loans
 from pubdata.finance.models import FinanceModelVersion
 from pubdata.finance.schemas import FitRead, ModelVersionRead
 from pubdata.finance.scorecards import card as cards
@@ -60,6 +71,7 @@ SCALE = (300, 900)
 CURVE_POINTS = 101
 DEFAULTED = {"1", "true", "yes", "y", "defaulted", "default", "违约", "是"}
 PERFORMING = {"0", "false", "no", "n", "performing", "正常", "否"}
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 # --- outcomes ---------------------------------------------------------------------------------------
@@ -79,15 +91,31 @@ def _flag(value: Any) -> bool | None:
     return None
 
 
-def check_outcomes(rows: Iterable[Any]) -> list[tuple[str, bool, str | None]]:
-    """(uscc, defaulted, observed) per row; ``InvalidOutcomes`` naming every bad row by its index."""
-    out: list[tuple[str, bool, str | None]] = []
+@dataclass(frozen=True)
+class OutcomeRow:
+    uscc: str
+    defaulted: bool
+    observed: str | None  # when the outcome was observed (YYYY-MM-DD)
+    as_of: date | None  # the decision day: the features are read as known then
+
+
+def _day(value: Any) -> date | None:
+    """A YYYY-MM-DD date or empty (None); ``ValueError`` otherwise."""
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def check_outcomes(rows: Iterable[Any]) -> list[OutcomeRow]:
+    """Each row's outcome; ``InvalidOutcomes`` naming every bad row by its index. An enterprise may
+    appear once per decision day (``as_of``): two loans of one enterprise are two outcomes."""
+    out: list[OutcomeRow] = []
     problems: list[dict[str, str]] = []
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, date | None], int] = {}
     for i, row in enumerate(rows):
         where = f"outcomes[{i}]"
         if not isinstance(row, dict):
-            problems.append({"field": where, "message": "应为对象：{uscc, defaulted, observed}"})
+            problems.append({"field": where, "message": "应为对象：{uscc, defaulted, observed, as_of}"})
             continue
         code = row.get("uscc")
         if not isinstance(code, str) or not code.strip():
@@ -101,25 +129,27 @@ def check_outcomes(rows: Iterable[Any]) -> list[tuple[str, bool, str | None]]:
                 {"field": f"{where}.defaulted", "message": f"应为 true/false、1/0 或 performing/defaulted：{raw!r}"}
             )
             continue
-        observed = row.get("observed")
-        if observed not in (None, ""):
+        days: dict[str, date | None] = {}
+        for name in ("observed", "as_of"):
             try:
-                observed = date.fromisoformat(str(observed)).isoformat()
-            except ValueError:
-                problems.append({"field": f"{where}.observed", "message": f"应为日期 YYYY-MM-DD：{observed!r}"})
-                continue
-        else:
-            observed = None
-        if code in seen:
-            problems.append({"field": f"{where}.uscc", "message": f"企业 {code} 已在 outcomes[{seen[code]}] 出现"})
+                days[name] = _day(row.get(name))
+            except (TypeError, ValueError):
+                problems.append({"field": f"{where}.{name}", "message": f"应为日期 YYYY-MM-DD：{row.get(name)!r}"})
+        if len(days) < 2:
             continue
-        seen[code] = i
-        out.append((code, flag, observed))
+        key = (code, days["as_of"])
+        if key in seen:
+            on = f"（决策日 {days['as_of']}）" if days["as_of"] else ""
+            problems.append({"field": f"{where}.uscc", "message": f"企业 {code}{on} 已在 outcomes[{seen[key]}] 出现"})
+            continue
+        seen[key] = i
+        observed = days["observed"]
+        out.append(OutcomeRow(code, flag, observed.isoformat() if observed else None, days["as_of"]))
     if problems:
         raise InvalidOutcomes(f"贷款结果有 {len(problems)} 处错误：" + "；".join(
             f"{p['field']}：{p['message']}" for p in problems[:20]
         ), details=problems)  # fmt: skip
-    bad = sum(1 for _, d, _ in out if d)
+    bad = sum(1 for o in out if o.defaulted)
     good = len(out) - bad
     if bad == 0 or good == 0:
         only = "全部为正常" if bad == 0 else "全部为违约"
@@ -131,31 +161,70 @@ def check_outcomes(rows: Iterable[Any]) -> list[tuple[str, bool, str | None]]:
     return out
 
 
+def loan_rows(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """The 银企直通车's closed loans as outcome rows (repaid: performing; defaulted), each read as of
+    its disbursement day: the actor's own bank's, or every bank's for the operator."""
+    return [
+        {"uscc": o.uscc, "defaulted": o.defaulted, "observed": o.closed_on.isoformat(), "as_of": o.disbursed_on}
+        for o in loans.loan_outcomes(session, actor)
+    ]
+
+
 # --- the fit ----------------------------------------------------------------------------------------
 
 
-def _frame(con: Any, features: list[cards.Feature], facts_file: Path, facts_year: int) -> Any:
-    """The features of the outcome enterprises (registered as ``outcomes``) as a pandas frame."""
+def _features_sql(features: list[cards.Feature], facts_year: int) -> str:
     cols = []
     for f in features:
         value = value_sql(f, facts_year)
-        if f.type == "boolean" or f.type in cards.NUMERIC_TYPES:
-            cols.append(f"CAST({value} AS DOUBLE) AS {quote(f.fact)}")
-        else:
-            cols.append(f"CAST({value} AS VARCHAR) AS {quote(f.fact)}")
-    sql = (
-        f"SELECT o.uscc, o.defaulted, {', '.join(cols)} FROM outcomes o "
-        f"JOIN read_parquet({sql_literal(str(facts_file))}) USING (uscc) ORDER BY o.uscc"
-    )
-    return con.execute(sql).df()
+        kind = "DOUBLE" if f.type == "boolean" or f.type in cards.NUMERIC_TYPES else "VARCHAR"
+        cols.append(f"CAST({value} AS {kind}) AS {quote(f.fact)}")
+    return ", ".join(cols)
 
 
-def _unknown(con: Any, facts_file: Path) -> list[str]:
+def _frame(con: Any, features: list[cards.Feature], versions: dict[int, tuple[Path, int]]) -> Any:
+    """The features of the outcome rows (registered as ``outcomes``: ``i, uscc, defaulted, v``), each
+    from its facts version ``v`` (``versions``: number → file and year), as a pandas frame in row order."""
+    parts = [
+        f"SELECT o.i, o.uscc, o.defaulted, {_features_sql(features, year)} FROM outcomes o "
+        f"JOIN read_parquet({sql_literal(str(path))}) USING (uscc) WHERE o.v = {number}"
+        for number, (path, year) in sorted(versions.items())
+    ]
+    return con.execute(" UNION ALL ".join(parts) + " ORDER BY i").df()
+
+
+def _unknown(con: Any, facts_file: Path, version: int | None = None) -> list[str]:
+    """Outcome enterprises (of version ``version``'s rows, or all) the facts file does not hold."""
+    where = f"WHERE o.v = {version} " if version is not None else ""
     rows = con.execute(
-        f"SELECT o.uscc FROM outcomes o ANTI JOIN read_parquet({sql_literal(str(facts_file))}) f USING (uscc) "
-        "ORDER BY o.uscc"
+        f"SELECT DISTINCT o.uscc FROM outcomes o ANTI JOIN read_parquet({sql_literal(str(facts_file))}) f "
+        f"USING (uscc) {where}ORDER BY o.uscc"
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def _beijing_day(at: datetime) -> date:
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(SHANGHAI).date()
+
+
+def _decision_versions(
+    session: Session, actor: Actor, rows: list[OutcomeRow], names: list[str], *, home: Path, current: int
+) -> tuple[list[int], dict[int, tuple[Path, int]]]:
+    """Per row, the facts version it is read from — the newest built on or before its ``as_of``
+    (Beijing date) that holds every feature — else ``current``; and each version used: file, year."""
+    usable: list[tuple[date, int, Path, int]] = []
+    for v in enterprise.list_versions(session, actor):
+        path = enterprise.read_facts(session, actor, home=home, number=v.number).path
+        if v.number == current or not path.is_file():
+            continue
+        if set(names) <= set(pq.read_schema(path).names):  # an older file may lack newer facts
+            usable.append((_beijing_day(v.built_at), v.number, path, v.year))
+    chosen = []
+    for row in rows:
+        earlier = [u for u in usable if row.as_of is not None and u[0] <= row.as_of]
+        chosen.append(max(earlier, key=lambda u: u[1])[1] if earlier else current)
+    versions = {number: (path, year) for _, number, path, year in usable if number in set(chosen)}
+    return chosen, versions
 
 
 def _threshold(split: float, fact_type: str) -> int | Decimal:
@@ -363,8 +432,15 @@ def _fit(
     facts = enterprise.read_facts(session, actor, home=home)
     facts_year = service.facts_year_of(session, facts.version)
     service.register_card(session, expert)  # the card a fitted one stands beside and takes its features from
-    observed = [o for _, _, o in rows if o]
-    table = pa.table({"uscc": [u for u, _, _ in rows], "defaulted": [int(d) for _, d, _ in rows]})
+    observed = [o.observed for o in rows if o.observed]
+    chosen_versions, versions = _decision_versions(
+        session, actor, rows, [f.fact for f in chosen], home=home, current=facts.version
+    )
+    versions[facts.version] = (facts.path, facts_year)
+    table = pa.table({
+        "i": list(range(len(rows))), "uscc": [o.uscc for o in rows],
+        "defaulted": [int(o.defaulted) for o in rows], "v": chosen_versions,
+    })  # fmt: skip
     with core_files.staging_dir(files.scores_root(home)) as work:
         con = duck.batch_connection(work / "spill")
         try:
@@ -376,10 +452,21 @@ def _fit(
                     f"贷款结果中有 {len(unknown_codes)} 个企业不在企业档案（第 {facts.version} 版）中：{shown}",
                     details=[{"field": "uscc", "message": code} for code in unknown_codes[:100]],
                 )
-            frame = _frame(con, chosen, facts.path, facts_year)
+            # an enterprise an earlier version does not hold yet is read from the current one
+            for number, (path, _year) in list(versions.items()):
+                missing = set(_unknown(con, path, number)) if number != facts.version else set()
+                chosen_versions = [
+                    facts.version if v == number and o.uscc in missing else v
+                    for v, o in zip(chosen_versions, rows, strict=True)
+                ]
+            con.unregister("outcomes")
+            table = table.set_column(3, "v", pa.array(chosen_versions, pa.int64()))
+            con.register("outcomes", table)
+            frame = _frame(con, chosen, {n: versions[n] for n in set(chosen_versions)})
         finally:
             con.close()
     names = [f.fact for f in chosen]
+    pit = sum(1 for v in chosen_versions if v != facts.version)
     categorical = [f.fact for f in chosen if f.type in cards.CATEGORICAL_TYPES]
     X, y = frame[names], frame["defaulted"].astype(int).to_numpy()
     try:
@@ -448,6 +535,11 @@ def _fit(
         "seed": SEED,
         "facts_version": facts.version,
         "facts_year": facts_year,
+        # point in time: rows read from the facts version of their decision day, the rest from the current
+        "as_of_rows": sum(1 for o in rows if o.as_of is not None),
+        "earlier_facts_rows": pit,
+        "current_facts_rows": len(rows) - pit,
+        "facts_versions": sorted(set(chosen_versions)),
         "observed_from": min(observed) if observed else None,
         "observed_to": max(observed) if observed else None,
         "supplied_by": supplied_by,
