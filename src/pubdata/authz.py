@@ -77,6 +77,11 @@ class Permission(StrEnum):
     FINANCE_LOAN_READ = "finance:loan:read"  # one's own organisation's loan applications
     FINANCE_LOAN_READ_ANY = "finance:loan:read_any"  # every loan application (oversight)
     FINANCE_DASHBOARD_READ = "finance:dashboard:read"  # the finance zone's aggregates of credit extended
+    # the double-entry ledger of the data market (money in fen): postings come from the payment and
+    # settlement flows (the system, the operator's finance staff); statements are per organisation
+    LEDGER_POST = "ledger:post"  # post a balanced journal entry, open accounts
+    LEDGER_READ = "ledger:read"  # the statements of one's own organisation's accounts
+    LEDGER_READ_ANY = "ledger:read_any"  # every account, entry and the trial balance (oversight)
 
 
 _PUBLIC = {
@@ -96,6 +101,7 @@ _SIGNED_IN = _PUBLIC | {
     Permission.POLICY_NOTICE_READ,
     Permission.FINANCE_CONSENT_READ,
     Permission.FINANCE_LOAN_READ,
+    Permission.LEDGER_READ,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -123,6 +129,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.FINANCE_SCORE_RUN,
             Permission.FINANCE_SCORE_READ_ANY,
             Permission.FINANCE_MODEL_FIT,
+            Permission.LEDGER_POST,
+            Permission.LEDGER_READ_ANY,
         }
     ),
     Role.DEPARTMENT: frozenset(
@@ -174,6 +182,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.FINANCE_CONSENT_READ_ANY,
             Permission.FINANCE_LOAN_READ_ANY,
             Permission.FINANCE_DASHBOARD_READ,
+            Permission.LEDGER_READ_ANY,
         }
     ),
 }
@@ -203,6 +212,8 @@ SCOPES: dict[str, frozenset[Permission]] = {
             Permission.FINANCE_DASHBOARD_READ,
             Permission.FINANCE_SCORE_READ,
             Permission.FINANCE_SCORE_READ_ANY,
+            Permission.LEDGER_READ,
+            Permission.LEDGER_READ_ANY,
         }
     ),
     "catalog:write": frozenset(
@@ -251,6 +262,7 @@ SCOPES: dict[str, frozenset[Permission]] = {
             Permission.POLICY_MATCH_RUN,
             Permission.FINANCE_SCORE_RUN,
             Permission.FINANCE_MODEL_FIT,
+            Permission.LEDGER_POST,
         }
     ),
     # every permission: only for platform administrators (Role.ADMIN), see scopes_available_to

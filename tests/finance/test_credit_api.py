@@ -109,4 +109,3 @@ def test_fitting_over_the_api_refuses_one_class_and_banks(client, session, setti
     r = client.post("/api/v1/credit/models/fit", headers=bearer(operator), json=bad_day)
     assert r.status_code == 422 and "outcomes[0].as_of" in r.json()["error"]["message"]
     assert client.get("/api/v1/credit/models", headers=bearer(operator)).json() == []
-
