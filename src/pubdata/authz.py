@@ -82,6 +82,10 @@ class Permission(StrEnum):
     LEDGER_POST = "ledger:post"  # post a balanced journal entry, open accounts
     LEDGER_READ = "ledger:read"  # the statements of one's own organisation's accounts
     LEDGER_READ_ANY = "ledger:read_any"  # every account, entry and the trial balance (oversight)
+    # the data market: products built on catalogue entries, their price plans and listings
+    MARKET_PRODUCT_READ = "market:product:read"  # listed products and the public price list (everyone)
+    MARKET_PRODUCT_MANAGE = "market:product:manage"  # one's own organisation's products and plans (operator, merchant)
+    MARKET_LISTING_REVIEW = "market:listing:review"  # review, notice, list, suspend, delist any product (operator)
 
 
 _PUBLIC = {
@@ -91,6 +95,7 @@ _PUBLIC = {
     Permission.STORE_ROWS_READ,
     Permission.POLICY_PACK_READ,
     Permission.FINANCE_PRODUCT_READ,
+    Permission.MARKET_PRODUCT_READ,
 }
 _SIGNED_IN = _PUBLIC | {
     Permission.IDENTITY_TOKEN_CREATE,
@@ -131,6 +136,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.FINANCE_MODEL_FIT,
             Permission.LEDGER_POST,
             Permission.LEDGER_READ_ANY,
+            Permission.MARKET_PRODUCT_MANAGE,
+            Permission.MARKET_LISTING_REVIEW,
         }
     ),
     Role.DEPARTMENT: frozenset(
@@ -169,7 +176,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.FINANCE_DASHBOARD_READ,
         }
     ),
-    Role.DATA_MERCHANT: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
+    Role.DATA_MERCHANT: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE, Permission.MARKET_PRODUCT_MANAGE}),
     Role.APPRAISER: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
     Role.REGULATOR: frozenset(
         _SIGNED_IN
@@ -254,6 +261,8 @@ SCOPES: dict[str, frozenset[Permission]] = {
             Permission.FINANCE_LOAN_REVIEW,
         }
     ),
+    # the data market: a merchant's or the operator's products and plans, the operator's listing review
+    "market": frozenset({Permission.MARKET_PRODUCT_MANAGE, Permission.MARKET_LISTING_REVIEW}),
     # the operator's platform jobs: build the enterprise facts, run policy matching. The jobs read
     # every source table and every enterprise's facts, so a token running them carries `read` too
     "operate": frozenset(
