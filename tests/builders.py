@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from pubdata.catalog.schemas import EntryCreate
 from pubdata.identity import service as identity
 from pubdata.identity.models import Organisation, User
 from pubdata.identity.schemas import OrganisationCreate, OrganisationKind, UserCreate
+from pubdata.settings import Settings
 from pubdata.standards import uscc_with_check
 
 _seq = itertools.count(1)
@@ -66,3 +68,9 @@ def make_entry(session: Session, actor: Actor | None = None, **overrides: Any) -
             data["organisation"] = make_org(session).code
         actor = SYSTEM
     return catalog.create_entry(session, actor, EntryCreate(**data))
+
+
+def settings_for(home: Path, **overrides: Any) -> Settings:
+    """The test settings with ``home`` as the data directory (a test that writes facts files wants a
+    home of its own: a facts file is immutable once read, readers cache it by path)."""
+    return Settings(home=home, secret_key="test-secret", base_url="http://testserver", search_warmup=False, **overrides)

@@ -20,6 +20,7 @@ from pubdata.authz import Actor
 from pubdata.db import has_durable_writes, make_engine, migrate, write_durable
 from pubdata.settings import Settings
 from tests import builders
+from tests.builders import settings_for
 from tests.live import LiveServer
 
 
@@ -58,7 +59,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     home = tmp_path_factory.mktemp("home")
-    return Settings(home=home, secret_key="test-secret", base_url="http://testserver", search_warmup=False)
+    return settings_for(home)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from pubdata.finance.loans.errors import (
     WrongState,
 )
 from pubdata.finance.loans.schemas import ApplicationIn, StepIn
-from pubdata.settings import Settings
+from tests.builders import settings_for
 from tests.finance.channel import consent_to, make_channel, product
 from tests.finance.test_consent import admitted_bank
 
@@ -30,7 +30,7 @@ from tests.finance.test_consent import admitted_bank
 def settings(tmp_path):
     """A home of this test's own: each test writes its facts file as version 1, and a facts file is
     immutable once read (readers cache it by path), as it is in production where numbers never repeat."""
-    return Settings(home=tmp_path, secret_key="test-secret", base_url="http://testserver", search_warmup=False)
+    return settings_for(tmp_path)
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ import pytest
 from pubdata.authz import SYSTEM
 from pubdata.errors import Forbidden
 from pubdata.finance import rebuild
-from pubdata.settings import Settings
+from tests.builders import settings_for
 from tests.enterprise.mini_city import A, build_city
 
 
 @pytest.fixture
 def settings(tmp_path):
-    return Settings(home=tmp_path / "home", secret_key="test-secret", base_url="http://testserver", search_warmup=False)
+    return settings_for(tmp_path / "home")
 
 
 def test_facts_tiers_and_scores_for_every_enterprise(session, settings, tmp_path, as_actor):

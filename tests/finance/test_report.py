@@ -18,15 +18,15 @@ from pubdata.finance import report, service
 from pubdata.finance.consent import service as consents
 from pubdata.finance.consent.errors import ConsentRequired, InvalidConsent
 from pubdata.finance.consent.schemas import SECTIONS, ConsentCreate
-from pubdata.settings import Settings
 from tests import builders
+from tests.builders import settings_for
 from tests.finance.test_consent import admitted_bank
 
 
 @pytest.fixture
 def settings(tmp_path):
     """A home of this test's own (facts files are immutable once read; numbers never repeat)."""
-    return Settings(home=tmp_path, secret_key="test-secret", base_url="http://testserver", search_warmup=False)
+    return settings_for(tmp_path)
 
 
 def facts_row(org: Any) -> dict[str, Any]:

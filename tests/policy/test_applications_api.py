@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from pubdata.authz import SYSTEM, Actor, scopes_available_to
 from pubdata.policy.service import get_pack
 from pubdata.settings import Settings
+from tests.builders import settings_for
 from tests.policy.applicants import PACK, PDF, PNG, Cast, make_cast
 
 LABELS = get_pack(SYSTEM, PACK).clause("key_platform").materials
@@ -32,10 +33,7 @@ def quick_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """A home of this test's own (the facts file and the materials), and a 1 MB material limit."""
-    return Settings(
-        home=tmp_path, secret_key="test-secret", base_url="http://testserver", search_warmup=False,
-        policy_material_max_mb=1,
-    )  # fmt: skip
+    return settings_for(tmp_path, policy_material_max_mb=1)
 
 
 @pytest.fixture

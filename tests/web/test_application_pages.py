@@ -16,6 +16,7 @@ from pubdata.authz import SYSTEM, Actor
 from pubdata.policy.applications import reads
 from pubdata.policy.service import get_pack
 from pubdata.settings import Settings
+from tests.builders import settings_for
 from tests.policy.applicants import PACK, PDF, PNG, Cast, make_cast
 from tests.web.helpers import hidden_field, login
 
@@ -34,10 +35,7 @@ def quick_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        home=tmp_path, secret_key="test-secret", base_url="http://testserver", search_warmup=False,
-        policy_material_max_mb=1,
-    )  # fmt: skip
+    return settings_for(tmp_path, policy_material_max_mb=1)
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from pubdata.finance import demo_outcomes, service
 from pubdata.finance.consent import service as consents
 from pubdata.finance.consent.schemas import ConsentCreate
 from pubdata.finance.scorecards import fit
-from pubdata.settings import Settings
 from tests import builders
+from tests.builders import settings_for
 from tests.finance.builders import publish_facts, publish_synthetic_facts
 from tests.finance.test_consent import admitted_bank
 from tests.finance.test_report import facts_row
@@ -30,7 +30,7 @@ from tests.web.test_finance_pages import sign_in
 @pytest.fixture
 def settings(tmp_path):
     """A home of this test's own (facts files are immutable once read; numbers never repeat)."""
-    return Settings(home=tmp_path, secret_key="test-secret", base_url="http://testserver", search_warmup=False)
+    return settings_for(tmp_path)
 
 
 @pytest.fixture(autouse=True)

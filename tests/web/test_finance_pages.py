@@ -18,9 +18,9 @@ from pubdata.authz import Actor
 from pubdata.finance.consent import service as consents
 from pubdata.finance.loans import service as loans
 from pubdata.finance.loans.schemas import ApplicationIn
-from pubdata.settings import Settings
 from pubdata.web.finance_loan_pages import RULE_EXAMPLES
 from tests import builders
+from tests.builders import settings_for
 from tests.finance.channel import consent_to, make_channel
 from tests.web.helpers import hidden_field, login
 
@@ -29,7 +29,7 @@ from tests.web.helpers import hidden_field, login
 def settings(tmp_path):
     """A home of this test's own: each test writes its facts file as version 1, and a facts file is
     immutable once read (readers cache it by path), as it is in production where numbers never repeat."""
-    return Settings(home=tmp_path, secret_key="test-secret", base_url="http://testserver", search_warmup=False)
+    return settings_for(tmp_path)
 
 
 @pytest.fixture(autouse=True)
