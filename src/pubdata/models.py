@@ -9,3 +9,4 @@ from pubdata.finance.consent import models as finance_consent_models  # noqa: F4
 from pubdata.finance.loans import models as finance_loans_models  # noqa: F401
 from pubdata.identity import models as identity_models  # noqa: F401
 from pubdata.ledger import models as ledger_models  # noqa: F401
+from pubdata.market import models as market_models  # noqa: F401
