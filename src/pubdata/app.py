@@ -33,6 +33,7 @@ from pubdata.api.v1 import enterprise as v1_enterprise
 from pubdata.api.v1 import identity as v1_identity
 from pubdata.api.v1 import jobs as v1_jobs
 from pubdata.api.v1 import loans as v1_loans
+from pubdata.api.v1 import market as v1_market
 from pubdata.api.v1 import policies as v1_policies
 from pubdata.api.v1 import policy_applications as v1_policy_applications
 from pubdata.api.v1 import policy_match as v1_policy_match
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(v1_consents.router, prefix="/api/v1")
     app.include_router(v1_loans.router, prefix="/api/v1")
     app.include_router(v1_credit.router, prefix="/api/v1")
+    app.include_router(v1_market.router, prefix="/api/v1")
     app.include_router(oauth_router)
     app.include_router(ckan.router)
     app.include_router(dcat_router)

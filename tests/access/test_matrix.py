@@ -753,6 +753,29 @@ ROW_FREE: dict[tuple[str, str], str] = {
     ("POST", "/finance/bank/products/{product_id}"): "loan products",
     ("POST", "/finance/bank/products/{product_id}/{state}"): "loan products",
     ("GET", "/finance/loan-inputs"): "the names a loan rule may use (definitions)",
+    # the data market's products: listing fields, contract templates, price plans and the listing
+    # history; a product's ``sample`` is text its provider wrote, never rows (tests/market/)
+    ("GET", "/api/v1/market/products"): "data products (listing text, contract templates, prices)",
+    ("POST", "/api/v1/market/products"): "data products",
+    ("GET", "/api/v1/market/products/{product_id}"): "data products",
+    ("PUT", "/api/v1/market/products/{product_id}"): "data products",
+    ("POST", "/api/v1/market/products/{product_id}/plans"): "price plans",
+    ("PUT", "/api/v1/market/plans/{plan_id}"): "price plans",
+    ("POST", "/api/v1/market/plans/{plan_id}/deactivate"): "price plans",
+    ("POST", "/api/v1/market/products/{product_id}/submit"): "the listing lifecycle",
+    ("POST", "/api/v1/market/products/{product_id}/review"): "the listing lifecycle",
+    ("POST", "/api/v1/market/products/{product_id}/list"): "the listing lifecycle",
+    ("POST", "/api/v1/market/products/{product_id}/suspend"): "the listing lifecycle",
+    ("POST", "/api/v1/market/products/{product_id}/resume"): "the listing lifecycle",
+    ("POST", "/api/v1/market/products/{product_id}/delist"): "the listing lifecycle",
+    ("GET", "/api/v1/market/price-list"): "the public price list (plans and fee ceilings)",
+    ("GET", "/market"): "data products (portal list)",
+    ("GET", "/market/prices"): "the public price list (portal)",
+    ("GET", "/market/products/{product_id}"): "a data product's page: listing text, contract summary, plans",
+    ("GET", "/market/mine"): "one's own organisation's data products",
+    ("POST", "/market/mine/{product_id}/submit"): "the listing lifecycle",
+    ("GET", "/market/review"): "the operator's listing review",
+    ("POST", "/market/review/{product_id}/{action}"): "the listing lifecycle",
 }
 
 # Covered by their own tests in this module rather than by PATHS.

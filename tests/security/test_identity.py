@@ -213,6 +213,8 @@ LOAN_PRODUCT = {
     "term_max_months": 2, "rate_min_bp": 300, "rate_max_bp": 400, "guarantee": "credit",
     "eligibility": "age_years >= 1", "sections": ["basic"],
 }  # fmt: skip
+MARKET_PRODUCT = {"code": "p-1", "kind": "api", "title": "接口", "scenario": "commerce", "resource_id": "none"}
+MARKET_PLAN = {"code": "free", "title": "公益", "kind": "free", "public_interest_only": True}
 STATE_CHANGING: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("POST", "/api/v1/entries"): (
         "catalog:write",
@@ -283,6 +285,17 @@ STATE_CHANGING: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ),
     ("POST", "/api/v1/loan-applications/{application_id}/steps"): ("finance", {"json": {"action": "review"}}),
     ("POST", "/api/v1/loan-applications/{application_id}/withdraw"): ("finance", {}),
+    ("POST", "/api/v1/market/products"): ("market", {"json": MARKET_PRODUCT}),
+    ("PUT", "/api/v1/market/products/{product_id}"): ("market", {"json": MARKET_PRODUCT}),
+    ("POST", "/api/v1/market/products/{product_id}/plans"): ("market", {"json": MARKET_PLAN}),
+    ("PUT", "/api/v1/market/plans/{plan_id}"): ("market", {"json": MARKET_PLAN}),
+    ("POST", "/api/v1/market/plans/{plan_id}/deactivate"): ("market", {}),
+    ("POST", "/api/v1/market/products/{product_id}/submit"): ("market", {}),
+    ("POST", "/api/v1/market/products/{product_id}/review"): ("market", {"json": {"action": "approve"}}),
+    ("POST", "/api/v1/market/products/{product_id}/list"): ("market", {}),
+    ("POST", "/api/v1/market/products/{product_id}/suspend"): ("market", {"json": {"reason": "x"}}),
+    ("POST", "/api/v1/market/products/{product_id}/resume"): ("market", {}),
+    ("POST", "/api/v1/market/products/{product_id}/delist"): ("market", {"json": {"reason": "x"}}),
     # marking one's own notices read is part of reading them
     ("POST", "/api/v1/notices/read-all"): ("read", {}),
     ("POST", "/api/v1/notices/{notice_id:int}/read"): ("read", {}),
@@ -317,6 +330,7 @@ SAMPLE_PARAMS = {
     "uscc": "91370202MA0000001X",
     "consent_id": "999999",
     "product_id": "999999",
+    "plan_id": "999999",
 }
 
 

@@ -19,6 +19,7 @@ from pubdata.web import (
     enterprise_pages,
     finance_loan_pages,
     finance_pages,
+    market_pages,
     policy_match_pages,
     policy_pages,
     resource_pages,
@@ -43,6 +44,7 @@ router.include_router(access_pages.router)
 router.include_router(finance_pages.router)
 router.include_router(finance_loan_pages.router)
 router.include_router(credit_pages.router)
+router.include_router(market_pages.router)
 
 STATUS_TITLES: dict[int, str] = {
     400: "请求有误",
