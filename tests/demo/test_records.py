@@ -267,3 +267,13 @@ def test_governance_leaves_requests_at_each_step_and_grants_that_work(filled: Fi
         # the social-insurance request still waits for the operator: no rows yet
         insurance_rid, _ = _table(filled, ANCHORS["social_insurance"])
         assert access.active_grant(session, bank, insurance_rid) is None
+        # the data market: the four demo products listed with their plans, the merchant's within its grant
+        from pubdata.authz import ANONYMOUS
+        from pubdata.market import service as market
+
+        listed = {p.code: p for p in market.list_products(session, ANONYMOUS)}
+        assert first["market_products"] == 4 and set(listed) == {
+            "tax-grade-a-verify", "bus-routes-api", "scenic-report", "outpatient-sandbox"}  # fmt: skip
+        assert listed["outpatient-sandbox"].kind == "sandbox" and listed["outpatient-sandbox"].zone == "medical"
+        prices = market.price_list(session, ANONYMOUS)
+        assert sum(len(p.plans) for p in prices.products) == 6

@@ -180,6 +180,27 @@ def test_nobody_reviews_what_they_submitted(session, world):
     assert market.review(session, world["reviewer"], product.id, ReviewIn(action="approve")).state == "public_notice"
 
 
+def test_a_listing_replayed_in_the_past_keeps_its_notice_and_never_lands_in_the_future(session, world):
+    """In-process callers (the demo city) may date a review and a listing in the past; the notice
+    still has to be over on the listing day, and neither may be dated after today."""
+    w = world
+    product = market.create_product(session, w["merchant"], product_in(w["open"], code="replayed"))
+    market.add_plan(session, w["merchant"], product.id, PER_CALL)
+    market.submit(session, w["merchant"], product.id)
+    tomorrow, month_ago = beijing_today() + timedelta(days=1), beijing_today() - timedelta(days=30)
+    with pytest.raises(InvalidProduct):
+        market.review(session, w["operator"], product.id, ReviewIn(action="approve"), on=tomorrow)
+    approved = market.review(
+        session, w["operator"], product.id, ReviewIn(action="approve", notice_days=7), on=month_ago
+    )
+    assert approved.notice_until == month_ago + timedelta(days=7)
+    with pytest.raises(NoticeNotOver):
+        market.list_product(session, w["operator"], product.id, on=month_ago + timedelta(days=7))
+    with pytest.raises(InvalidProduct):
+        market.list_product(session, w["operator"], product.id, on=tomorrow)
+    assert market.list_product(session, w["operator"], product.id, on=month_ago + timedelta(days=8)).state == "listed"
+
+
 # --- who may do what ----------------------------------------------------------------------------
 
 

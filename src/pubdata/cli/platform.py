@@ -189,7 +189,7 @@ def demo(
             governed = demo_governance.apply(session)
         typer.echo(
             f"授权运营示例就绪：{governed['requests']} 个数据申请，{governed['members']} 个专区成员，"
-            f"{governed['products']} 个贷款产品"
+            f"{governed['products']} 个贷款产品，{governed['market_products']} 个上架数据产品"
         )
         _demo_facts(home_dir)
         _demo_match(home_dir)

@@ -19,6 +19,7 @@ from pubdata.access.schemas import Decision, RequestCreate
 from pubdata.authz import SYSTEM, Actor, Role
 from pubdata.catalog import service as catalog
 from pubdata.demo import finance as demo_finance
+from pubdata.demo import market as demo_market
 from pubdata.demo import records
 from pubdata.demo.catalogue import ANCHOR_CODES
 from pubdata.identity import service as identity
@@ -113,9 +114,14 @@ def apply(session: Session) -> dict[str, int]:
     # the data merchant: medical visits only as aggregates in the sandbox
     _advance(session, merchant, "outpatient_visits", operator, to="granted", mode="sandbox")
     products = demo_finance.apply(session, bank)  # the demo bank's loan products (银企直通车)
+    market_anchors = {spec.anchor for spec in demo_market.PRODUCTS}
+    resource_of = {a: found[1] if (found := _resource(session, a)) else None for a in market_anchors}
+    actors = {"operator": operator, "merchant": merchant, "admin": _user_actor(session, "admin")}
+    listed = demo_market.apply(session, actors, resource_of)  # the data market's products
     session.flush()
     return {
         "products": products,
+        "market_products": listed,
         "requests": sum(len(access.list_requests(session, c, "mine")) for c in (bank, merchant)),
         "members": sum(
             m.state == "admitted"

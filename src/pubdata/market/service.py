@@ -22,7 +22,7 @@ everyone else."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -458,7 +458,7 @@ def submit(session: Session, actor: Actor, product_id: int) -> ProductRead:
 
 
 @_refusals_audited("market.product_review")
-def _review(session: Session, actor: Actor, product_id: int, data: ReviewIn) -> MarketProduct:
+def _review(session: Session, actor: Actor, product_id: int, data: ReviewIn, on: date | None) -> MarketProduct:
     product = _reviewable(session, actor, product_id)
     _from(product, ("under_review",), "审核")
     submitted_by = session.scalar(
@@ -475,7 +475,7 @@ def _review(session: Session, actor: Actor, product_id: int, data: ReviewIn) -> 
     days = data.notice_days
     if not is_fen(days) or not 1 <= days <= MAX_NOTICE_DAYS:
         raise InvalidProduct(f"公示天数须为 1 至 {MAX_NOTICE_DAYS} 之间的整数：{days!r}", field="notice_days")
-    product.notice_until = access.beijing_today() + timedelta(days=days)
+    product.notice_until = (on or access.beijing_today()) + timedelta(days=days)
     _move(
         session,
         actor,
@@ -488,18 +488,21 @@ def _review(session: Session, actor: Actor, product_id: int, data: ReviewIn) -> 
     return product
 
 
-def review(session: Session, actor: Actor, product_id: int, data: ReviewIn) -> ProductRead:
+def review(session: Session, actor: Actor, product_id: int, data: ReviewIn, *, on: date | None = None) -> ProductRead:
     """The operator's review of a submitted product: approve into public notice (公示) until today +
     ``notice_days`` (default 7), or reject back to draft with a reason. Nobody reviews what they
-    submitted themselves."""
-    return _reads(session, actor, [_review(session, actor, product_id, data)])[0]
+    submitted themselves. ``on`` (in-process callers only, e.g. the demo city replaying its history):
+    the day the review counts as made instead of today (never later than today)."""
+    if on is not None and on > access.beijing_today():
+        raise InvalidProduct(f"审核日期不能晚于今天：{on}", field="on")
+    return _reads(session, actor, [_review(session, actor, product_id, data, on)])[0]
 
 
 @_refusals_audited("market.product_list")
-def _list(session: Session, actor: Actor, product_id: int) -> MarketProduct:
+def _list(session: Session, actor: Actor, product_id: int, on: date | None) -> MarketProduct:
     product = _reviewable(session, actor, product_id)
     _from(product, ("public_notice",), "上架")
-    today = access.beijing_today()
+    today = on or access.beijing_today()
     if product.notice_until is not None and today <= product.notice_until:
         raise NoticeNotOver(
             f"公示期至 {product.notice_until}，期满后（{product.notice_until + timedelta(days=1)} 起）才能上架"
@@ -508,9 +511,12 @@ def _list(session: Session, actor: Actor, product_id: int) -> MarketProduct:
     return product
 
 
-def list_product(session: Session, actor: Actor, product_id: int) -> ProductRead:
-    """The operator lists a product whose public notice is over (public_notice → listed)."""
-    return _reads(session, actor, [_list(session, actor, product_id)])[0]
+def list_product(session: Session, actor: Actor, product_id: int, *, on: date | None = None) -> ProductRead:
+    """The operator lists a product whose public notice is over (public_notice → listed); ``on`` as
+    for ``review`` (never later than today)."""
+    if on is not None and on > access.beijing_today():
+        raise InvalidProduct(f"上架日期不能晚于今天：{on}", field="on")
+    return _reads(session, actor, [_list(session, actor, product_id, on)])[0]
 
 
 @_refusals_audited("market.product_suspend")
