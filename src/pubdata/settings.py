@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         description="The fact-sources file (YAML) the enterprise facts are built from; unset: the demo city's "
         "(src/pubdata/enterprise/sources/qingdao.yaml)",
     )
+    registry_city_prefix: str = Field(
+        default="QD",
+        pattern=r"^[A-Z]{2,4}$",
+        description="The city's prefix of data registration codes (QD-DR-2026-000123); the demo city's is QD",
+    )
     upload_max_bytes: int = Field(default=4 * 1024**3, gt=0, description="Largest file an upload may send, in bytes")
     request_max_bytes: int = Field(
         default=1024**2, gt=0, description="Largest request body other than an upload (JSON, forms), in bytes"
