@@ -11,10 +11,13 @@ import pytest
 from pydantic import BaseModel, Field, ValidationError
 
 from pubdata.api.errors import pydantic_message
+from pubdata.assets.registry.service import ACTIONS as REGISTRY_ACTIONS
+from pubdata.assets.trusts.service import ACTIONS as TRUST_ACTIONS
 from pubdata.audit import service as audit
 from pubdata.catalog import service as catalog
 from pubdata.catalog.schemas import EntryUpdate, ResourceIn
 from pubdata.finance.loans.schemas import STATES as LOAN_STATES
+from pubdata.market.service import ACTIONS as MARKET_ACTIONS
 from pubdata.policy.applications.workflow import ACTION_LABELS as POLICY_STEPS
 from pubdata.store.query.export import FORMATS
 from pubdata.web.audit_pages import AUDIT_ACTIONS
@@ -41,6 +44,9 @@ EXPANSIONS = {
     "download.": list(FORMATS),  # store.export
     "loan.": list(LOAN_STATES),  # finance.loans.service._event: the state an application moved to
     "loan.product_": ["published", "withdrawn"],  # finance.loans.service.set_product_state
+    "registry.": list(REGISTRY_ACTIONS),  # assets.registry.service._event / _move
+    "asset_trust.": list(TRUST_ACTIONS),  # assets.trusts.service._event
+    "market.": list(MARKET_ACTIONS),  # market.service._event / _move
 }
 
 

@@ -208,6 +208,11 @@ def price_list(session: Session, actor: Actor) -> PriceList:
 # --- writing products ---------------------------------------------------------------------------
 
 
+# every action ``_event`` and ``_move`` record, as ``market.<action>`` (the audit viewer labels each)
+ACTIONS = ("product_create", "product_update", "plan_add", "plan_update", "plan_deactivate", "product_submit",
+           "product_review", "product_list", "product_suspend", "product_resume", "product_delist")  # fmt: skip
+
+
 def _event(action: str, product: MarketProduct, **details: Any) -> audit.Event:
     return audit.Event(
         f"market.{action}",

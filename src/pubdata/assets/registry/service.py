@@ -206,6 +206,11 @@ def list_registrations(
 # --- applying -----------------------------------------------------------------------------------
 
 
+# every action ``_event`` and ``_move`` record, as ``registry.<action>`` (the audit viewer labels each)
+ACTIONS = ("apply", "resubmit", "accept", "reject", "return", "formal_review", "object", "resolve",
+           "objection_upheld", "register", "supersede", "cancel", "verify")  # fmt: skip
+
+
 def _event(action: str, reg: AssetRegistration, **details: Any) -> audit.Event:
     return audit.Event(
         f"registry.{action}",
