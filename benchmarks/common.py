@@ -1,9 +1,13 @@
-"""What the benchmarks share: deterministic synthetic values, and the check that pubdata's result and
-the peer's are the same rows. The scripts run as ``python benchmarks/NAME.py``, so this directory is
-on their import path."""
+"""What the benchmarks share: deterministic synthetic values, the check that pubdata's result and
+the peer's are the same rows, and a fresh platform over a facts file for the end-to-end runs. The
+scripts run as ``python benchmarks/NAME.py``, so this directory is on their import path."""
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -20,3 +24,44 @@ def differences(con: duckdb.DuckDBPyConnection, a: Path, b: Path) -> int:
     row = con.execute(f"SELECT ({one_way.format(a, b)}) + ({one_way.format(b, a)})").fetchone()
     assert row is not None
     return int(row[0])
+
+
+@contextmanager
+def platform_with_facts(
+    work: Path, facts: Path, enterprises: int, year: int, database_url: str | None, schema: str
+) -> Iterator[Path]:
+    """A fresh metadata database (SQLite under the home, or a PostgreSQL schema of the benchmark's
+    own, emptied first and dropped after: nothing else in the database is touched), migrated, with
+    ``facts`` published as facts version 1; yields the home."""
+    home = work / "home"
+    os.environ["PUBDATA_HOME"] = str(home)
+    from sqlalchemy import text
+
+    from pubdata.db import get_engine, make_engine, migrate, session_scope
+    from pubdata.enterprise import files
+    from pubdata.enterprise.models import EnterpriseFactsVersion
+    from pubdata.settings import get_settings
+
+    postgres = bool(database_url and database_url.startswith("postgres"))
+    if database_url and postgres:
+        admin = make_engine(database_url)
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        sep = "&" if "?" in database_url else "?"
+        database_url = f"{database_url}{sep}options=-csearch_path%3D{schema}"
+    if database_url:
+        os.environ["PUBDATA_DATABASE_URL"] = database_url
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    migrate()
+    target = files.facts_file(home, 1)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(facts, target)
+    with session_scope() as s:
+        s.add(EnterpriseFactsVersion(number=1, year=year, enterprises=enterprises, sources={}, built_via="bench"))
+    yield home
+    if postgres:
+        with get_engine().begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    get_engine().dispose()

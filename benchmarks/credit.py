@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 
 import duckdb
-from common import differences
+from common import differences, platform_with_facts
 from common import uniform as _u  # short: it is used in long SQL strings
 
 FACTS_YEAR = 2025
@@ -308,45 +308,18 @@ def same_columns(con: duckdb.DuckDBPyConnection, a: Path, b: Path) -> bool:
 
 def full_run(work: Path, facts: Path, enterprises: int, database_url: str | None) -> dict[str, float | int]:
     """``run_scoring`` end to end on a fresh metadata database: first run, then a forced rerun."""
-    home = work / "home"
-    os.environ["PUBDATA_HOME"] = str(home)
-    from sqlalchemy import text
-
-    from pubdata.authz import SYSTEM
-    from pubdata.db import get_engine, make_engine, migrate, session_scope
-    from pubdata.enterprise import files
-    from pubdata.enterprise.models import EnterpriseFactsVersion
-    from pubdata.finance import service
-    from pubdata.settings import get_settings
-
-    if database_url and database_url.startswith("postgres"):
-        admin = make_engine(database_url)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{BENCH_SCHEMA}" CASCADE; CREATE SCHEMA "{BENCH_SCHEMA}"'))
-        admin.dispose()
-        sep = "&" if "?" in database_url else "?"
-        database_url = f"{database_url}{sep}options=-csearch_path%3D{BENCH_SCHEMA}"
-    if database_url:
-        os.environ["PUBDATA_DATABASE_URL"] = database_url
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    migrate()
-    target = files.facts_file(home, 1)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(facts, target)
-    with session_scope() as s:
-        s.add(EnterpriseFactsVersion(number=1, year=FACTS_YEAR, enterprises=enterprises, sources={}, built_via="bench"))
     out: dict[str, float | int] = {}
-    for label, force in (("first", False), ("rerun", True)):
-        t0 = time.perf_counter()
-        with session_scope() as s:
-            run = service.run_scoring(s, SYSTEM, home=home, force=force)
-        out[f"run_scoring_{label}_s"] = round(time.perf_counter() - t0, 3)
-        assert run.enterprises == enterprises
-    if database_url and database_url.startswith("postgres"):
-        with get_engine().begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{BENCH_SCHEMA}" CASCADE'))
-    get_engine().dispose()
+    with platform_with_facts(work, facts, enterprises, FACTS_YEAR, database_url, BENCH_SCHEMA) as home:
+        from pubdata.authz import SYSTEM
+        from pubdata.db import session_scope
+        from pubdata.finance import service
+
+        for label, force in (("first", False), ("rerun", True)):
+            t0 = time.perf_counter()
+            with session_scope() as s:
+                run = service.run_scoring(s, SYSTEM, home=home, force=force)
+            out[f"run_scoring_{label}_s"] = round(time.perf_counter() - t0, 3)
+            assert run.enterprises == enterprises
     return out
 
 

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 import duckdb
-from common import differences
+from common import differences, platform_with_facts
 from common import uniform as _u  # short: it is used in long SQL strings
 
 PACK = "qingdao-cbec-2023"
@@ -174,48 +174,20 @@ def baseline_pass(con: duckdb.DuckDBPyConnection, facts: Path, target: Path) -> 
 
 def full_match(work: Path, facts: Path, enterprises: int, database_url: str | None) -> dict[str, float | int]:
     """``match_pack`` end to end on a fresh metadata database: first run, then a forced rerun."""
-    home = work / "home"
-    os.environ["PUBDATA_HOME"] = str(home)
-    from sqlalchemy import text
-
-    from pubdata.authz import SYSTEM
-    from pubdata.db import get_engine, make_engine, migrate, session_scope
-    from pubdata.enterprise import files
-    from pubdata.enterprise.models import EnterpriseFactsVersion
-    from pubdata.policy.matching import match
-    from pubdata.settings import get_settings
-
-    if database_url and database_url.startswith("postgres"):
-        # a schema of the benchmark's own, emptied first: nothing else in the database is touched
-        admin = make_engine(database_url)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{BENCH_SCHEMA}" CASCADE; CREATE SCHEMA "{BENCH_SCHEMA}"'))
-        admin.dispose()
-        sep = "&" if "?" in database_url else "?"
-        database_url = f"{database_url}{sep}options=-csearch_path%3D{BENCH_SCHEMA}"
-    if database_url:
-        os.environ["PUBDATA_DATABASE_URL"] = database_url
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    migrate()
-    target = files.facts_file(home, 1)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(facts, target)
-    with session_scope() as s:
-        s.add(EnterpriseFactsVersion(number=1, year=2022, enterprises=enterprises, sources={}, built_via="bench"))
     out: dict[str, float | int] = {}
-    for label, force in (("first", False), ("rerun", True)):
-        t0 = time.perf_counter()
+    with platform_with_facts(work, facts, enterprises, 2022, database_url, BENCH_SCHEMA) as home:
+        from pubdata.authz import SYSTEM
+        from pubdata.db import session_scope
+        from pubdata.policy.matching import match
+
+        for label, force in (("first", False), ("rerun", True)):
+            t0 = time.perf_counter()
+            with session_scope() as s:
+                run = match.match_pack(s, SYSTEM, PACK, home=home, force=force)
+            out[f"match_pack_{label}_s"] = round(time.perf_counter() - t0, 3)
+            out[f"match_pack_{label}_notices"] = run.newly_eligible
         with session_scope() as s:
-            run = match.match_pack(s, SYSTEM, PACK, home=home, force=force)
-        out[f"match_pack_{label}_s"] = round(time.perf_counter() - t0, 3)
-        out[f"match_pack_{label}_notices"] = run.newly_eligible
-    with session_scope() as s:
-        out["policy_match_rows"] = sum(match.match_counts(s, PACK).values())
-    if database_url and database_url.startswith("postgres"):
-        with get_engine().begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{BENCH_SCHEMA}" CASCADE'))
-    get_engine().dispose()
+            out["policy_match_rows"] = sum(match.match_counts(s, PACK).values())
     return out
 
 
