@@ -143,3 +143,12 @@ def test_owner_adds_a_resource_others_cannot(session, as_actor):
     with pytest.raises(NotEntryOwner):
         service.add_resource(session, other, entry.code, ResourceIn(name="别人的表"))
     assert service.list_revisions(session, owner, entry.code)[0].changes == {"resources": [None, "2023年明细"]}
+
+
+def test_the_scenario_codes_are_one_list():
+    """Products and registrations validate scenarios with the Literal, pages label them with the dict."""
+    from typing import get_args
+
+    from pubdata.catalog.vocab import SCENARIOS, Scenario
+
+    assert list(get_args(Scenario)) == list(SCENARIOS)

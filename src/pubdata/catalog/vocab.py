@@ -5,6 +5,7 @@ labels are what users read."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,22 @@ def publisher_type(organisation_kind: str) -> Term:
     code = _PUBLISHER_TYPE_OF_KIND.get(organisation_kind, "Company")
     return next(t for t in PUBLISHER_TYPES if t.code == code)
 
+
+# the application scenarios the operator drives (the seed article: 医疗、航贸金、商贸、海洋、工业、交通、
+# 文旅、社会) — data products and data registrations are classified by them
+SCENARIOS: dict[str, str] = {
+    "medical": "医疗健康",
+    "shipping_trade_finance": "航贸金融",
+    "commerce": "商贸流通",
+    "ocean": "海洋经济",
+    "industry": "工业制造",
+    "transport": "交通出行",
+    "culture_tourism": "文化旅游",
+    "society": "社会民生",
+}
+Scenario = Literal[
+    "medical", "shipping_trade_finance", "commerce", "ocean", "industry", "transport", "culture_tourism", "society"
+]  # the keys of SCENARIOS (tests/catalog keeps them equal)
 
 FIELD_TYPES: tuple[str, ...] = ("string", "integer", "number", "boolean", "date", "datetime", "year")
 

@@ -13,22 +13,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
 
+from pubdata.catalog.vocab import Scenario
+
 KINDS = {
     "api": "数据接口",
     "dataset": "数据集交付",
     "sandbox": "隐私计算沙箱",
     "verification": "核验服务",
     "report": "数据报告",
-}
-SCENARIOS = {
-    "medical": "医疗健康",
-    "shipping_trade_finance": "航贸金融",
-    "commerce": "商贸流通",
-    "ocean": "海洋经济",
-    "industry": "工业制造",
-    "transport": "交通出行",
-    "culture_tourism": "文化旅游",
-    "society": "社会民生",
 }
 STATES = {
     "draft": "草稿",
@@ -58,9 +50,6 @@ CEILING_PER = {"free": "order", "one_off": "order", "subscription": "term", "per
 CEILING_PER_LABELS = {"order": "每单", "term": "每期", "month": "每月"}
 
 ProductKind = Literal["api", "dataset", "sandbox", "verification", "report"]
-Scenario = Literal[
-    "medical", "shipping_trade_finance", "commerce", "ocean", "industry", "transport", "culture_tourism", "society"
-]
 PlanKind = Literal["free", "one_off", "subscription", "per_call", "tiered"]
 
 # an integer checked by the domain, not coerced by Pydantic (see the module's docstring)

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from pubdata.access import service as access
 from pubdata.audit import service as audit
 from pubdata.authz import Actor, Permission, require
+from pubdata.catalog.vocab import SCENARIOS
 from pubdata.db import utcnow
 from pubdata.errors import Forbidden
 from pubdata.identity import service as identity
@@ -54,7 +55,6 @@ from pubdata.market.schemas import (
     KINDS,
     PLAN_KINDS,
     PLAN_KINDS_BY_PRODUCT,
-    SCENARIOS,
     STATES,
     ContractIn,
     ListingEventRead,

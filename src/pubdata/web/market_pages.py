@@ -29,10 +29,11 @@ from pubdata.access import zones
 from pubdata.access.service import beijing_today
 from pubdata.api.deps import DB
 from pubdata.authz import Permission
+from pubdata.catalog.vocab import SCENARIOS
 from pubdata.errors import Forbidden, Invalid, PubdataError
 from pubdata.market import service as market
 from pubdata.market.errors import ProductNotFound
-from pubdata.market.schemas import KINDS, SCENARIOS, STATES, PlanRead, ProductRead, ReviewIn
+from pubdata.market.schemas import KINDS, STATES, PlanRead, ProductRead, ReviewIn
 from pubdata.web.access_forms import NO_STORE, Names, attempt, check_csrf, login_redirect, mask_label
 from pubdata.web.deps import ViewerDep
 from pubdata.web.finance_pages import form_fields

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from pubdata.authz import Actor
+from pubdata.catalog.vocab import Scenario
 
 KINDS = {
     "initial": "首次登记",
@@ -25,17 +26,6 @@ SUBJECTS = {"resource": "数据资源", "product": "数据产品"}
 RIGHTS = {"holding": "数据资源持有权", "processing": "数据加工使用权", "operating": "数据产品经营权"}
 BASES = {"own": "自有数据（本机构发布）", "open": "无条件开放数据", "grant": "有效的数据使用授权"}
 CLASSIFICATIONS = {"general": "一般数据", "important": "重要数据", "core": "核心数据"}
-# the market's scenario codes (market.schemas.SCENARIOS: the market sits above this domain)
-SCENARIOS = {
-    "medical": "医疗健康",
-    "shipping_trade_finance": "航贸金融",
-    "commerce": "商贸流通",
-    "ocean": "海洋经济",
-    "industry": "工业制造",
-    "transport": "交通出行",
-    "culture_tourism": "文化旅游",
-    "society": "社会民生",
-}
 STATES = {
     "submitted": "已申请",
     "accepted": "已受理",
@@ -53,9 +43,6 @@ VERIFY_STATUSES = {"valid": "有效", "superseded": "已变更（以后续登记
 Kind = Literal["initial", "change", "correction"]
 ChainKind = Literal["transfer", "licence", "cancellation"]
 Right = Literal["holding", "processing", "operating"]
-Scenario = Literal[
-    "medical", "shipping_trade_finance", "commerce", "ocean", "industry", "transport", "culture_tourism", "society"
-]
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,6 @@ from pubdata.assets.registry.schemas import (
     KINDS,
     OBJECTION_STATES,
     RIGHTS,
-    SCENARIOS,
     STATES,
     SUBJECTS,
     VERIFY_STATUSES,
@@ -66,6 +65,7 @@ from pubdata.assets.registry.schemas import (
 from pubdata.audit import service as audit
 from pubdata.authz import ANONYMOUS, SYSTEM, Actor, Permission, require
 from pubdata.catalog import service as catalog
+from pubdata.catalog.vocab import SCENARIOS
 from pubdata.db import utcnow
 from pubdata.errors import Forbidden, NotFound, Unauthenticated
 from pubdata.identity import service as identity
