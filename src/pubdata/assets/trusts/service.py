@@ -99,30 +99,24 @@ def _oversight(actor: Actor) -> bool:
     return actor.can(Permission.LEDGER_READ_ANY) or actor.can(Permission.MARKET_LISTING_REVIEW)
 
 
-def _beneficiaries(session: Session, trust_ids: Sequence[int]) -> dict[int, list[AssetTrustBeneficiary]]:
-    out: dict[int, list[AssetTrustBeneficiary]] = {i: [] for i in trust_ids}
+def _parts(session: Session, model: Any, trust_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """The rows of ``model`` (a trust's beneficiaries or assets) per trust, in their order."""
+    out: dict[int, list[Any]] = {i: [] for i in trust_ids}
     if trust_ids:
         rows = session.scalars(
-            select(AssetTrustBeneficiary)
-            .where(AssetTrustBeneficiary.trust_id.in_(list(trust_ids)))
-            .order_by(AssetTrustBeneficiary.trust_id, AssetTrustBeneficiary.position)
+            select(model).where(model.trust_id.in_(list(trust_ids))).order_by(model.trust_id, model.position)
         )
-        for b in rows:
-            out[b.trust_id].append(b)
+        for row in rows:
+            out[row.trust_id].append(row)
     return out
+
+
+def _beneficiaries(session: Session, trust_ids: Sequence[int]) -> dict[int, list[AssetTrustBeneficiary]]:
+    return _parts(session, AssetTrustBeneficiary, trust_ids)
 
 
 def _assets(session: Session, trust_ids: Sequence[int]) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {i: [] for i in trust_ids}
-    if trust_ids:
-        rows = session.scalars(
-            select(AssetTrustAsset)
-            .where(AssetTrustAsset.trust_id.in_(list(trust_ids)))
-            .order_by(AssetTrustAsset.trust_id, AssetTrustAsset.position)
-        )
-        for a in rows:
-            out[a.trust_id].append(a.registration_code)
-    return out
+    return {i: [a.registration_code for a in rows] for i, rows in _parts(session, AssetTrustAsset, trust_ids).items()}
 
 
 def _may_read(actor: Actor, trust: AssetTrust, beneficiaries: list[AssetTrustBeneficiary]) -> bool:
