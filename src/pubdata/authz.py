@@ -20,6 +20,8 @@ class Role(StrEnum):
     DATA_MERCHANT = "data_merchant"
     APPRAISER = "appraiser"
     REGULATOR = "regulator"
+    FINANCE = "finance"  # 运营方财务: confirms payments, refunds, runs the monthly settlement
+    TRUSTEE = "trustee"  # a licensed trust company's staff (数据信托的受托人)
 
 
 class Permission(StrEnum):
@@ -86,6 +88,18 @@ class Permission(StrEnum):
     MARKET_PRODUCT_READ = "market:product:read"  # listed products and the public price list (everyone)
     MARKET_PRODUCT_MANAGE = "market:product:manage"  # one's own organisation's products and plans (operator, merchant)
     MARKET_LISTING_REVIEW = "market:listing:review"  # review, notice, list, suspend, delist any product (operator)
+    MARKET_ORDER_CREATE = "market:order:create"  # order for one's own organisation, pay, cancel, use what it bought
+    MARKET_ORDER_READ = "market:order:read"  # one's own organisation's orders, entitlements, invoices (as buyer or provider)
+    MARKET_ORDER_READ_ANY = "market:order:read_any"  # every order, payment and settlement run (oversight)
+    MARKET_PAYMENT_CONFIRM = "market:payment:confirm"  # the operator's finance staff: confirm vouchers, refund
+    MARKET_SETTLE = "market:settlement:run"  # the operator's finance staff: run a month's settlement
+    # data assets: registration (确权登记), appraisal (评估) and data trusts (数据信托)
+    REGISTRY_APPLY = "registry:apply"  # apply to register one's own organisation's data resources or products
+    REGISTRY_REVIEW = "registry:review"  # the registration body: accept, review, resolve objections, register
+    APPRAISAL_WRITE = "appraisal:write"  # an appraisal agency: its own appraisal reports
+    APPRAISAL_READ_ANY = "appraisal:read_any"  # every appraisal report (oversight)
+    TRUST_MANAGE = "trust:manage"  # set up and edit a data trust as its settlor
+    TRUST_REVIEW = "trust:review"  # the operator: approve and terminate trusts
 
 
 _PUBLIC = {
@@ -107,6 +121,7 @@ _SIGNED_IN = _PUBLIC | {
     Permission.FINANCE_CONSENT_READ,
     Permission.FINANCE_LOAN_READ,
     Permission.LEDGER_READ,
+    Permission.MARKET_ORDER_READ,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -138,6 +153,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.LEDGER_READ_ANY,
             Permission.MARKET_PRODUCT_MANAGE,
             Permission.MARKET_LISTING_REVIEW,
+            Permission.MARKET_ORDER_READ_ANY,
+            Permission.REGISTRY_APPLY,
+            Permission.REGISTRY_REVIEW,
+            Permission.APPRAISAL_READ_ANY,
+            Permission.TRUST_MANAGE,
+            Permission.TRUST_REVIEW,
         }
     ),
     Role.DEPARTMENT: frozenset(
@@ -153,6 +174,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.POLICY_REACH_READ,
             Permission.POLICY_APPLICATION_REVIEW,  # only applications routed to its own organisation
             Permission.POLICY_DISBURSE,  # only applications it approved
+            Permission.MARKET_ORDER_CREATE,
+            Permission.TRUST_MANAGE,
         }
     ),
     Role.ENTERPRISE: frozenset(
@@ -164,6 +187,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.FINANCE_CONSENT_GRANT,
             Permission.FINANCE_SCORE_READ,
             Permission.FINANCE_LOAN_APPLY,
+            Permission.MARKET_ORDER_CREATE,
+            Permission.REGISTRY_APPLY,
+            Permission.TRUST_MANAGE,
         }
     ),
     Role.BANK: frozenset(
@@ -174,10 +200,22 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.FINANCE_PRODUCT_MANAGE,
             Permission.FINANCE_LOAN_REVIEW,
             Permission.FINANCE_DASHBOARD_READ,
+            Permission.MARKET_ORDER_CREATE,
         }
     ),
-    Role.DATA_MERCHANT: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE, Permission.MARKET_PRODUCT_MANAGE}),
-    Role.APPRAISER: frozenset(_SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE}),
+    Role.DATA_MERCHANT: frozenset(
+        _SIGNED_IN
+        | {
+            Permission.ACCESS_REQUEST_CREATE,
+            Permission.MARKET_PRODUCT_MANAGE,
+            Permission.MARKET_ORDER_CREATE,
+            Permission.REGISTRY_APPLY,
+            Permission.TRUST_MANAGE,
+        }
+    ),
+    Role.APPRAISER: frozenset(
+        _SIGNED_IN | {Permission.ACCESS_REQUEST_CREATE, Permission.MARKET_ORDER_CREATE, Permission.APPRAISAL_WRITE}
+    ),
     Role.REGULATOR: frozenset(
         _SIGNED_IN
         | {
@@ -190,8 +228,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.FINANCE_LOAN_READ_ANY,
             Permission.FINANCE_DASHBOARD_READ,
             Permission.LEDGER_READ_ANY,
+            Permission.MARKET_ORDER_READ_ANY,
+            Permission.APPRAISAL_READ_ANY,
         }
     ),
+    Role.FINANCE: frozenset(
+        _SIGNED_IN
+        | {
+            Permission.LEDGER_POST,
+            Permission.LEDGER_READ_ANY,
+            Permission.MARKET_ORDER_READ_ANY,
+            Permission.MARKET_PAYMENT_CONFIRM,
+            Permission.MARKET_SETTLE,
+        }
+    ),
+    Role.TRUSTEE: frozenset(_SIGNED_IN),
 }
 
 # API token scopes: a token may only narrow what its user can do.
@@ -221,6 +272,9 @@ SCOPES: dict[str, frozenset[Permission]] = {
             Permission.FINANCE_SCORE_READ_ANY,
             Permission.LEDGER_READ,
             Permission.LEDGER_READ_ANY,
+            Permission.MARKET_ORDER_READ,
+            Permission.MARKET_ORDER_READ_ANY,
+            Permission.APPRAISAL_READ_ANY,
         }
     ),
     "catalog:write": frozenset(
@@ -261,8 +315,26 @@ SCOPES: dict[str, frozenset[Permission]] = {
             Permission.FINANCE_LOAN_REVIEW,
         }
     ),
-    # the data market: a merchant's or the operator's products and plans, the operator's listing review
-    "market": frozenset({Permission.MARKET_PRODUCT_MANAGE, Permission.MARKET_LISTING_REVIEW}),
+    # the data market: products and plans, the listing review, orders and payments, settlement
+    "market": frozenset(
+        {
+            Permission.MARKET_PRODUCT_MANAGE,
+            Permission.MARKET_LISTING_REVIEW,
+            Permission.MARKET_ORDER_CREATE,
+            Permission.MARKET_PAYMENT_CONFIRM,
+            Permission.MARKET_SETTLE,
+        }
+    ),
+    # data assets: registration applications and review, appraisal reports, trusts
+    "assets": frozenset(
+        {
+            Permission.REGISTRY_APPLY,
+            Permission.REGISTRY_REVIEW,
+            Permission.APPRAISAL_WRITE,
+            Permission.TRUST_MANAGE,
+            Permission.TRUST_REVIEW,
+        }
+    ),
     # the operator's platform jobs: build the enterprise facts, run policy matching. The jobs read
     # every source table and every enterprise's facts, so a token running them carries `read` too
     "operate": frozenset(

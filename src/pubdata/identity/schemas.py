@@ -14,6 +14,7 @@ class OrganisationKind(StrEnum):
     DATA_MERCHANT = "data_merchant"
     APPRAISAL_AGENCY = "appraisal_agency"
     REGULATOR = "regulator"
+    TRUST_COMPANY = "trust_company"
 
     @property
     def label(self) -> str:
@@ -28,6 +29,7 @@ ORGANISATION_KIND_LABELS = {
     OrganisationKind.DATA_MERCHANT: "数商",
     OrganisationKind.APPRAISAL_AGENCY: "评估机构",
     OrganisationKind.REGULATOR: "监管部门",
+    OrganisationKind.TRUST_COMPANY: "信托公司",
 }
 
 

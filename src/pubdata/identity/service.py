@@ -44,12 +44,13 @@ TOKEN_PREFIX = "pd_"
 # Which roles an organisation kind's users may hold.
 KIND_ROLES: dict[OrganisationKind, set[Role]] = {
     OrganisationKind.DEPARTMENT: {Role.DEPARTMENT},
-    OrganisationKind.OPERATOR: {Role.OPERATOR, Role.ADMIN},
+    OrganisationKind.OPERATOR: {Role.OPERATOR, Role.ADMIN, Role.FINANCE},
     OrganisationKind.ENTERPRISE: {Role.ENTERPRISE},
     OrganisationKind.BANK: {Role.BANK},
     OrganisationKind.DATA_MERCHANT: {Role.DATA_MERCHANT},
     OrganisationKind.APPRAISAL_AGENCY: {Role.APPRAISER},
     OrganisationKind.REGULATOR: {Role.REGULATOR},
+    OrganisationKind.TRUST_COMPANY: {Role.TRUSTEE},
 }
 
 

@@ -34,6 +34,8 @@ ROLE_LABELS: dict[str, str] = {
     Role.DATA_MERCHANT: "数商",
     Role.APPRAISER: "评估机构",
     Role.REGULATOR: "监管部门",
+    Role.FINANCE: "运营方财务",
+    Role.TRUSTEE: "信托公司",
 }
 
 # Vocabulary name → code → label, for the ``label`` filter.

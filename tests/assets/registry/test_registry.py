@@ -403,9 +403,10 @@ def test_who_may_do_what(session, world, as_actor):
     w = world
     with pytest.raises(Unauthenticated):
         registry.apply(session, ANONYMOUS, app_in(w), home=w["home"])
-    with pytest.raises(Forbidden):  # an enterprise neither manages products nor publishes the source
-        registry.apply(session, w["enterprise"], app_in(w, sources=[SourceIn(entry=w["entry"], basis="open")],
-                       holder_uscc=_uscc_of(session, w["enterprise"])), home=w["home"])  # fmt: skip
+    appraiser, _ = _actor(session, as_actor, "appraiser", "appraisal_agency")
+    with pytest.raises(Forbidden):  # an appraiser has no registry:apply and publishes nothing
+        registry.apply(session, appraiser, app_in(w, sources=[SourceIn(entry=w["entry"], basis="open")],
+                       holder_uscc=_uscc_of(session, appraiser)), home=w["home"])  # fmt: skip
     # a department applies over its own entries only (another's open data: a product manager's task)
     other_dept, other_org = _actor(session, as_actor, "department", "department")
     with pytest.raises(Forbidden):

@@ -9,9 +9,9 @@ registration is refused; dismissed with reasons) → registered (赋码) once th
 objection is open. Changes, corrections, transfers, licences and cancellations are registrations of
 their own linked to the registration they amend and to the chain's first.
 
-Who: the applicant's organisation is the holder — its users with ``MARKET_PRODUCT_MANAGE`` (the
-operator, data merchants) or the publishing department of every source entry apply; the registrar
-(``MARKET_LISTING_REVIEW``, the operator) accepts, reviews, resolves objections and registers, never
+Who: the applicant's organisation is the holder — its users with ``REGISTRY_APPLY`` (the operator,
+enterprises, data merchants) or the publishing department of every source entry apply; the
+registrar (``REGISTRY_REVIEW``, the operator) accepts, reviews, resolves objections and registers, never
 its own application; any signed-in user files an objection; everyone verifies a certificate."""
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def city_prefix() -> str:
 
 
 def _registrar(actor: Actor) -> bool:
-    return actor.can(Permission.MARKET_LISTING_REVIEW)
+    return actor.can(Permission.REGISTRY_REVIEW)
 
 
 def _privileged(actor: Actor, reg: AssetRegistration) -> bool:
@@ -256,12 +256,13 @@ def _holder_org(session: Session, actor: Actor) -> Any:
 
 
 def _may_apply(actor: Actor, source_orgs: set[int]) -> None:
-    """Market managers of the holder, or the publishing department of every source entry."""
-    if actor.can(Permission.MARKET_PRODUCT_MANAGE):
+    """Users with ``registry:apply`` (the operator, enterprises, data merchants), or the publishing
+    department of every source entry; what they may register is checked source by source."""
+    if actor.can(Permission.REGISTRY_APPLY):
         return
     if actor.can(Permission.CATALOG_ENTRY_UPDATE) and source_orgs and source_orgs == {actor.organisation_id}:
         return
-    raise Forbidden("无权申请登记：须为本机构的数据产品管理人员，或所登记数据的发布部门", code="registry.may_not_apply")
+    raise Forbidden("无权申请登记：须为有登记申请权限的机构用户，或所登记数据的发布部门", code="registry.may_not_apply")
 
 
 def _check_sources(
@@ -607,7 +608,7 @@ def resubmit(
 def _reviewable(
     session: Session, actor: Actor, registration_id: int, states: tuple[str, ...], what: str
 ) -> AssetRegistration:
-    require(actor, Permission.MARKET_LISTING_REVIEW)
+    require(actor, Permission.REGISTRY_REVIEW)
     reg = session.get(AssetRegistration, registration_id) if isinstance(registration_id, int) else None
     if reg is None:
         raise RegistrationNotFound(f"登记不存在：{registration_id}")
@@ -693,7 +694,7 @@ def file_objection(session: Session, actor: Actor, registration_id: int, text: s
 
 @_refusals_audited("registry.resolve", "objection")
 def _resolve(session: Session, actor: Actor, objection_id: int, data: ResolveIn) -> RegistrationObjection:
-    require(actor, Permission.MARKET_LISTING_REVIEW)
+    require(actor, Permission.REGISTRY_REVIEW)
     objection = session.get(RegistrationObjection, objection_id) if isinstance(objection_id, int) else None
     if objection is None:
         raise ObjectionNotFound(f"异议不存在：{objection_id}")

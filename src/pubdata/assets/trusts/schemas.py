@@ -17,7 +17,7 @@ PURPOSES = {
 }
 STATES = {"draft": "草稿", "active": "存续", "ended": "已终止"}
 # organisation kinds that may act as trustee (licensed trust companies; see docs/trusts.md)
-TRUSTEE_KINDS = ("bank",)
+TRUSTEE_KINDS = ("trust_company", "bank")
 MAX_BENEFICIARIES = 100
 MAX_ASSETS = 100
 MAX_FEE_RATE_BP = 10_000

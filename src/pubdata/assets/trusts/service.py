@@ -11,8 +11,8 @@ beneficiaries pro rata (``ledger.allocate.split``, the rounding remainder to the
 beneficiary), posted as one balanced ledger entry under the caller's reference — idempotent: the
 same reference and amount return the distribution first made and write nothing.
 
-Who: the settlor's organisation (its users with ``MARKET_PRODUCT_MANAGE``) or the operator creates
-and edits drafts; the operator (``MARKET_LISTING_REVIEW``) or the system approves, terminates and
+Who: the settlor's organisation (its users with ``TRUST_MANAGE``) or the operator creates and edits
+drafts; the operator (``TRUST_REVIEW``) or the system approves, terminates and
 distributes; the settlor's, trustee's and beneficiaries' organisations and the oversight roles
 (``LEDGER_READ_ANY``) read a trust; it is not found for everyone else. Every write and every refused
 write is audited (the refusal kept although the request rolls back); a refused write writes nothing."""
@@ -96,7 +96,7 @@ def clearing_code(trust_id: int) -> str:
 
 
 def _oversight(actor: Actor) -> bool:
-    return actor.can(Permission.LEDGER_READ_ANY) or actor.can(Permission.MARKET_LISTING_REVIEW)
+    return actor.can(Permission.LEDGER_READ_ANY) or actor.can(Permission.TRUST_REVIEW)
 
 
 def _parts(session: Session, model: Any, trust_ids: Sequence[int]) -> dict[int, list[Any]]:
@@ -393,8 +393,8 @@ def _event(action: str, trust: AssetTrust, **details: Any) -> audit.Event:
 
 
 def _may_write(actor: Actor, settlor_org_id: int) -> None:
-    require(actor, Permission.MARKET_PRODUCT_MANAGE)
-    if not actor.can(Permission.MARKET_LISTING_REVIEW) and actor.organisation_id != settlor_org_id:
+    require(actor, Permission.TRUST_MANAGE)
+    if not actor.can(Permission.TRUST_REVIEW) and actor.organisation_id != settlor_org_id:
         raise NotSettlor("只有委托人机构（或平台运营方）可以设立、修改数据信托")
 
 
@@ -484,7 +484,7 @@ def _as_input(session: Session, trust: AssetTrust) -> TrustIn:
 
 @_refusals_audited("asset_trust.approve")
 def _approve(session: Session, actor: Actor, trust_id: int, today: date | None) -> AssetTrust:
-    require(actor, Permission.MARKET_LISTING_REVIEW)
+    require(actor, Permission.TRUST_REVIEW)
     trust = _visible(session, actor, trust_id)
     if trust.state != "draft":
         raise WrongState(f"数据信托当前为“{STATES[trust.state]}”，只有草稿可以审核设立")
@@ -524,7 +524,7 @@ def _end(session: Session, actor: Actor, trust: AssetTrust, reason: str) -> None
 
 @_refusals_audited("asset_trust.terminate")
 def _terminate(session: Session, actor: Actor, trust_id: int, reason: str) -> AssetTrust:
-    require(actor, Permission.MARKET_LISTING_REVIEW)
+    require(actor, Permission.TRUST_REVIEW)
     trust = _visible(session, actor, trust_id)
     text = reason.strip() if isinstance(reason, str) else ""
     if not text or len(text) > 2000:
@@ -542,7 +542,7 @@ def terminate(session: Session, actor: Actor, trust_id: int, reason: str) -> Tru
 
 def end_expired(session: Session, actor: Actor, *, today: date | None = None) -> list[TrustRead]:
     """End every active trust whose term is over (reason 信托期限届满): a periodic job's step."""
-    require(actor, Permission.MARKET_LISTING_REVIEW)
+    require(actor, Permission.TRUST_REVIEW)
     day = _day(today)
     trusts = list(
         session.scalars(
@@ -603,7 +603,7 @@ def fee_of(trust: AssetTrust, gross_fen: int) -> int:
 def _distribute(
     session: Session, actor: Actor, trust_id: int, gross_fen: int, reference: str, today: date | None
 ) -> AssetTrustDistribution:
-    require(actor, Permission.MARKET_LISTING_REVIEW)
+    require(actor, Permission.TRUST_REVIEW)
     problems = []
     if not ledger.is_fen(gross_fen):
         message = f"分配总额必须是整数分，不能是 {type(gross_fen).__name__}：{gross_fen!r}"
