@@ -89,7 +89,7 @@ class Permission(StrEnum):
     MARKET_PRODUCT_MANAGE = "market:product:manage"  # one's own organisation's products and plans (operator, merchant)
     MARKET_LISTING_REVIEW = "market:listing:review"  # review, notice, list, suspend, delist any product (operator)
     MARKET_ORDER_CREATE = "market:order:create"  # order for one's own organisation, pay, cancel, use what it bought
-    MARKET_ORDER_READ = "market:order:read"  # one's own organisation's orders, entitlements, invoices (as buyer or provider)
+    MARKET_ORDER_READ = "market:order:read"  # one's organisation's orders, as buyer or provider
     MARKET_ORDER_READ_ANY = "market:order:read_any"  # every order, payment and settlement run (oversight)
     MARKET_PAYMENT_CONFIRM = "market:payment:confirm"  # the operator's finance staff: confirm vouchers, refund
     MARKET_SETTLE = "market:settlement:run"  # the operator's finance staff: run a month's settlement

@@ -67,7 +67,7 @@ def test_a_tokens_only_token_cannot_register_a_more_powerful_client(client, as_a
 
 def test_scopes_must_be_available_to_the_users_role(session, as_actor, client, token_for):
     bank = as_actor("bank")
-    assert scopes_available_to(frozenset({Role.BANK})) == {"read", "tokens", "access", "finance", "market"}  # a bank buys data products
+    assert scopes_available_to(frozenset({Role.BANK})) == {"read", "tokens", "access", "finance", "market"}
     assert "admin" in scopes_available_to(frozenset({Role.ADMIN}))
     assert "admin" not in scopes_available_to(frozenset({Role.OPERATOR}))
     assert "operate" in scopes_available_to(frozenset({Role.OPERATOR}))
