@@ -27,19 +27,15 @@ def differences(con: duckdb.DuckDBPyConnection, a: Path, b: Path) -> int:
 
 
 @contextmanager
-def platform_with_facts(
-    work: Path, facts: Path, enterprises: int, year: int, database_url: str | None, schema: str
-) -> Iterator[Path]:
+def fresh_platform(work: Path, database_url: str | None, schema: str) -> Iterator[Path]:
     """A fresh metadata database (SQLite under the home, or a PostgreSQL schema of the benchmark's
-    own, emptied first and dropped after: nothing else in the database is touched), migrated, with
-    ``facts`` published as facts version 1; yields the home."""
+    own, emptied first and dropped after: nothing else in the database is touched), migrated;
+    yields the home."""
     home = work / "home"
     os.environ["PUBDATA_HOME"] = str(home)
     from sqlalchemy import text
 
-    from pubdata.db import get_engine, make_engine, migrate, session_scope
-    from pubdata.enterprise import files
-    from pubdata.enterprise.models import EnterpriseFactsVersion
+    from pubdata.db import get_engine, make_engine, migrate
     from pubdata.settings import get_settings
 
     postgres = bool(database_url and database_url.startswith("postgres"))
@@ -55,13 +51,26 @@ def platform_with_facts(
     get_settings.cache_clear()
     get_engine.cache_clear()
     migrate()
-    target = files.facts_file(home, 1)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(facts, target)
-    with session_scope() as s:
-        s.add(EnterpriseFactsVersion(number=1, year=year, enterprises=enterprises, sources={}, built_via="bench"))
     yield home
     if postgres:
         with get_engine().begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     get_engine().dispose()
+
+
+@contextmanager
+def platform_with_facts(
+    work: Path, facts: Path, enterprises: int, year: int, database_url: str | None, schema: str
+) -> Iterator[Path]:
+    """``fresh_platform`` with ``facts`` published as facts version 1; yields the home."""
+    from pubdata.db import session_scope
+    from pubdata.enterprise import files
+    from pubdata.enterprise.models import EnterpriseFactsVersion
+
+    with fresh_platform(work, database_url, schema) as home:
+        target = files.facts_file(home, 1)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(facts, target)
+        with session_scope() as s:
+            s.add(EnterpriseFactsVersion(number=1, year=year, enterprises=enterprises, sources={}, built_via="bench"))
+        yield home

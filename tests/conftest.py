@@ -114,6 +114,8 @@ ROLE_ORG_KIND = {
     "data_merchant": "data_merchant",
     "appraiser": "appraisal_agency",
     "regulator": "regulator",
+    "finance": "operator",
+    "trustee": "trust_company",
 }
 
 

@@ -35,6 +35,8 @@ CASES: dict[str, list[str]] = {
     "sql": ["--rows", "10000", "--rounds", "1", "--work", "{tmp}/work"],
     "demo_build": ["--records", "1000", "--entries", "anchors", "--home", "{tmp}/home"],
     "catalog_search": ["--rounds", "1", "--home", "{tmp}/home"],
+    # every plan kind with calls beyond its free quota, a cap reached, and the noise the metering ignores
+    "settlement": ["--calls", "20000", "--entitlements", "100", "--repeat", "1"],
 }
 
 

@@ -25,6 +25,7 @@ from pubdata.api.limits import BodyLimit, BodyTooLarge, ConcurrencyLimit
 from pubdata.api.oauth import router as oauth_router
 from pubdata.api.openapi import declare_security
 from pubdata.api.v1 import access as v1_access
+from pubdata.api.v1 import appraisals as v1_appraisals
 from pubdata.api.v1 import audit as v1_audit
 from pubdata.api.v1 import catalog as v1_catalog
 from pubdata.api.v1 import consents as v1_consents
@@ -34,11 +35,14 @@ from pubdata.api.v1 import identity as v1_identity
 from pubdata.api.v1 import jobs as v1_jobs
 from pubdata.api.v1 import loans as v1_loans
 from pubdata.api.v1 import market as v1_market
+from pubdata.api.v1 import market_orders as v1_market_orders
 from pubdata.api.v1 import policies as v1_policies
 from pubdata.api.v1 import policy_applications as v1_policy_applications
 from pubdata.api.v1 import policy_match as v1_policy_match
+from pubdata.api.v1 import registry as v1_registry
 from pubdata.api.v1 import rows as v1_rows
 from pubdata.api.v1 import store as v1_store
+from pubdata.api.v1 import trusts as v1_trusts
 from pubdata.api.v1 import zones as v1_zones
 from pubdata.catalog import service as catalog_service
 from pubdata.db import get_engine, session_scope
@@ -101,6 +105,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(v1_loans.router, prefix="/api/v1")
     app.include_router(v1_credit.router, prefix="/api/v1")
     app.include_router(v1_market.router, prefix="/api/v1")
+    app.include_router(v1_market_orders.router, prefix="/api/v1")
+    app.include_router(v1_appraisals.router, prefix="/api/v1")
+    app.include_router(v1_registry.router, prefix="/api/v1")
+    app.include_router(v1_trusts.router, prefix="/api/v1")
     app.include_router(oauth_router)
     app.include_router(ckan.router)
     app.include_router(dcat_router)

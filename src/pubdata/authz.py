@@ -323,6 +323,7 @@ SCOPES: dict[str, frozenset[Permission]] = {
             Permission.MARKET_ORDER_CREATE,
             Permission.MARKET_PAYMENT_CONFIRM,
             Permission.MARKET_SETTLE,
+            Permission.LEDGER_POST,  # confirming a payment, refunding and settling post to the ledger
         }
     ),
     # data assets: registration applications and review, appraisal reports, trusts

@@ -3,6 +3,7 @@
 from pubdata.access import models as access_models  # noqa: F401
 from pubdata.assets.registry import models as asset_registry_models  # noqa: F401
 from pubdata.assets.trusts import models as asset_trust_models  # noqa: F401
+from pubdata.assets.valuation import models as asset_valuation_models  # noqa: F401
 from pubdata.audit import models as audit_models  # noqa: F401
 from pubdata.catalog import models as catalog_models  # noqa: F401
 from pubdata.enterprise import models as enterprise_models  # noqa: F401

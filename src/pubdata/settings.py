@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -78,6 +79,17 @@ class Settings(BaseSettings):
         default="QD",
         pattern=r"^[A-Z]{2,4}$",
         description="The city's prefix of data registration codes (QD-DR-2026-000123); the demo city's is QD",
+    )
+    market_distribution: dict[str, Any] = Field(
+        default={
+            "threshold_fen": 1_000_000,
+            "below": {"department": "3/10", "operator": "1/5", "provider": "1/2"},
+            "above": {"department": "1/2", "operator": "1/10", "provider": "2/5"},
+            "remainder_to": "operator",
+        },
+        description="How a data product's settled revenue is split when the product sets no rule of its own "
+        "(JSON; see docs/settlement.md): each bill's amount up to threshold_fen by `below`, the part above "
+        "it by `above` (累进: more to the data-supplying department)",
     )
     upload_max_bytes: int = Field(default=4 * 1024**3, gt=0, description="Largest file an upload may send, in bytes")
     request_max_bytes: int = Field(

@@ -243,16 +243,22 @@ def test_plan_gives_anchors_most_rows_and_every_entry_some() -> None:
 
 def test_governance_leaves_requests_at_each_step_and_grants_that_work(filled: Filled) -> None:
     from pubdata.access import service as access
-    from pubdata.access.models import AccessRequest, ZoneMember
+    from pubdata.access.models import AccessDecision, AccessRequest, ZoneMember
     from pubdata.demo import governance
     from pubdata.identity import service as identity
     from pubdata.store.query.rows import RowQuery, read_rows
 
     with filled.sessions() as session:
-        first = governance.apply(session)
+        first = governance.apply(session, home=filled.home)
+    # every role has something to look at: orders, a settled month, registrations, a trust, an appraisal
+    assert first["orders"] == 3 and first["settled_months"] == 1
+    assert first["registrations"] and first["trust"] and first["appraisal"]
     with filled.sessions() as session:
-        assert governance.apply(session) == first  # idempotent: nothing new on a rerun
-        states = {(r.consumer_org_id, r.resource_id): (r.state, r.mode) for r in session.query(AccessRequest).all()}
+        assert governance.apply(session, home=filled.home) == first  # idempotent: nothing new on a rerun
+        bought = {d.request_id for d in session.query(AccessDecision).filter(AccessDecision.step == "market")}
+        assert bought  # the demo's orders made their grants from the products' contracts
+        reviewed = [r for r in session.query(AccessRequest).all() if r.id not in bought]
+        states = {(r.consumer_org_id, r.resource_id): (r.state, r.mode) for r in reviewed}
         assert sorted(s for s, _m in states.values()) == ["department_approved", "granted", "granted", "requested"]
         assert ("granted", "sandbox") in states.values()
         members = {(m.zone_id, m.state) for m in session.query(ZoneMember).all()}

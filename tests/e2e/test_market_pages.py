@@ -88,6 +88,7 @@ def test_approve_list_and_find_the_product(
     assert cast["title"] in row.inner_text() and "每月最高 1,234.50 元" in row.inner_text()
     page.click(f'#price-table a[href="/market/products/{pid}"]')
     page.wait_for_url(re.compile(rf"/market/products/{pid}$"))
-    assert page.locator("button:has-text('订购')").first.is_disabled()
+    page.locator("a.button:has-text('订购')").first.click()  # to the order panel: sign in first
+    assert page.locator("#order-login").is_visible()
     page.screenshot(path="/tmp/market.png", full_page=True)
     assert page_errors == []

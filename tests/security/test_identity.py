@@ -215,6 +215,20 @@ LOAN_PRODUCT = {
 }  # fmt: skip
 MARKET_PRODUCT = {"code": "p-1", "kind": "api", "title": "接口", "scenario": "commerce", "resource_id": "none"}
 MARKET_PLAN = {"code": "free", "title": "公益", "kind": "free", "public_interest_only": True}
+REGISTRATION = {
+    "title": "登记", "holder_name": "某机构", "holder_uscc": "91370200MA0000001X", "rights": ["holding"],
+    "sources": [{"entry": "none", "basis": "own"}], "resource_id": "none", "scenario": "commerce",
+    "classification": "general",
+}  # fmt: skip
+TRUST = {
+    "code": "t-1", "title": "信托", "settlor_org_id": 1, "trustee_org_id": 2, "purpose": "asset_service",
+    "fee_rate_bp": 100, "term_start": "2030-01-01", "term_end": "2030-12-31", "assets": ["QD-DR-2030-000001"],
+    "beneficiaries": [{"organisation_id": 1, "numerator": 1, "denominator": 1, "remainder": True}],
+}  # fmt: skip
+APPRAISAL = {
+    "registration_code": "QD-DR-2030-000001", "title": "评估", "purpose": "accounting", "valuation_date": "2026-01-01",
+}  # fmt: skip
+FIGURE = {"value": 1, "evidence": "x"}
 STATE_CHANGING: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("POST", "/api/v1/entries"): (
         "catalog:write",
@@ -296,6 +310,63 @@ STATE_CHANGING: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("POST", "/api/v1/market/products/{product_id}/suspend"): ("market", {"json": {"reason": "x"}}),
     ("POST", "/api/v1/market/products/{product_id}/resume"): ("market", {}),
     ("POST", "/api/v1/market/products/{product_id}/delist"): ("market", {"json": {"reason": "x"}}),
+    ("POST", "/api/v1/market/orders"): ("market", {"json": {"product": "x", "plan": "y"}}),
+    ("POST", "/api/v1/market/orders/{order_id}/review"): ("market", {"json": {"approve": True}}),
+    ("POST", "/api/v1/market/orders/{order_id}/cancel"): ("market", {"json": {}}),
+    ("POST", "/api/v1/market/bills/{bill_id}/payments"): (
+        "market",
+        {"json": {"reference": "BK-0001", "amount_fen": 1, "payer_name": "x", "paid_on": "2026-01-01"}},
+    ),
+    ("POST", "/api/v1/market/payments/{payment_id}/decision"): ("market", {"json": {"confirm": True}}),
+    ("POST", "/api/v1/market/bills/{bill_id}/refunds"): (
+        "market",
+        {"json": {"reference": "TK-0001", "amount_fen": 1, "reason": "x"}},
+    ),
+    ("POST", "/api/v1/market/settlements"): ("market", {"json": {"month": "2026-01"}}),
+    ("POST", "/api/v1/registry/registrations"): ("assets", {"json": REGISTRATION}),
+    ("POST", "/api/v1/registry/chain-applications"): (
+        "assets",
+        {"json": {"kind": "cancellation", "previous_id": 999999, "reason": "x"}},
+    ),
+    ("POST", "/api/v1/registry/registrations/{registration_id}/resubmit"): ("assets", {}),
+    ("POST", "/api/v1/registry/registrations/{registration_id}/accept"): ("assets", {"json": {}}),
+    ("POST", "/api/v1/registry/registrations/{registration_id}/formal-review"): (
+        "assets",
+        {"json": {"action": "pass"}},
+    ),
+    ("POST", "/api/v1/registry/registrations/{registration_id}/objections"): ("assets", {"json": {"text": "x"}}),
+    ("POST", "/api/v1/registry/objections/{objection_id}/resolve"): (
+        "assets",
+        {"json": {"action": "dismiss", "reason": "x"}},
+    ),
+    ("POST", "/api/v1/registry/registrations/{registration_id}/register"): ("assets", {}),
+    ("POST", "/api/v1/trusts"): ("assets", {"json": TRUST}),
+    ("PUT", "/api/v1/trusts/{trust_id}"): ("assets", {"json": TRUST}),
+    ("POST", "/api/v1/trusts/{trust_id}/approve"): ("assets", {}),
+    ("POST", "/api/v1/trusts/{trust_id}/terminate"): ("assets", {"json": {"reason": "x"}}),
+    ("POST", "/api/v1/appraisals"): ("assets", {"json": APPRAISAL}),
+    ("PUT", "/api/v1/appraisals/{code}"): ("assets", {"json": APPRAISAL}),
+    ("PUT", "/api/v1/appraisals/{code}/cost"): (
+        "assets",
+        {"json": {"adjustment": {"kind": "direct", "coefficient": FIGURE}, "planning": FIGURE}},
+    ),
+    ("PUT", "/api/v1/appraisals/{code}/income"): (
+        "assets",
+        {"json": {"basis": {"kind": "direct", "net_income": [FIGURE]}, "discount_rate": FIGURE, "years": FIGURE}},
+    ),
+    ("PUT", "/api/v1/appraisals/{code}/market"): ("assets", {"json": {"comparables": []}}),
+    ("DELETE", "/api/v1/appraisals/{code}/methods/{method}"): ("assets", {}),
+    ("PUT", "/api/v1/appraisals/{code}/reconciliation"): (
+        "assets",
+        {"json": {"conclusion_method": "cost", "reason": "x"}},
+    ),
+    ("PUT", "/api/v1/appraisals/{code}/classification"): (
+        "assets",
+        {"json": {"holding_purpose": "own_use", "expected_benefits_probable": True,
+                  "cost_reliably_measurable": True, "controlled": True}},
+    ),  # fmt: skip
+    ("POST", "/api/v1/appraisals/{code}/sign"): ("assets", {}),
+    ("POST", "/api/v1/appraisals/{code}/withdraw"): ("assets", {"json": {"reason": "x"}}),
     # marking one's own notices read is part of reading them
     ("POST", "/api/v1/notices/read-all"): ("read", {}),
     ("POST", "/api/v1/notices/{notice_id:int}/read"): ("read", {}),
@@ -307,6 +378,7 @@ NOT_STATE_CHANGING = {
     ("POST", "/api/v1/sql"): "a read-only SQL query (POST for the statement's length)",
     ("POST", "/api/v1/resources/{resource_id}/sandbox"): "an aggregate read under a sandbox grant",
     ("POST", "/api/v1/policies/{pack}/evaluate"): "the policy calculator: evaluates facts, stores nothing",
+    ("POST", "/api/v1/market/products/{product}/verify"): "a verification answer under an entitlement (a read)",
     ("POST", "/oauth/token"): "the client credentials grant: authenticated by the client's secret",
     ("POST", "/api/3/action/{name}"): "CKAN actions: every registered action is a read (checked below)",
     ("POST", "/api/action/{name}"): "CKAN actions, unversioned path",
@@ -331,6 +403,13 @@ SAMPLE_PARAMS = {
     "consent_id": "999999",
     "product_id": "999999",
     "plan_id": "999999",
+    "registration_id": "999999",
+    "objection_id": "999999",
+    "trust_id": "999999",
+    "order_id": "999999",
+    "bill_id": "999999",
+    "payment_id": "999999",
+    "method": "cost",
 }
 
 

@@ -13,10 +13,12 @@ from pydantic import BaseModel, Field, ValidationError
 from pubdata.api.errors import pydantic_message
 from pubdata.assets.registry.service import ACTIONS as REGISTRY_ACTIONS
 from pubdata.assets.trusts.service import ACTIONS as TRUST_ACTIONS
+from pubdata.assets.valuation.service import ACTIONS as APPRAISAL_ACTIONS
 from pubdata.audit import service as audit
 from pubdata.catalog import service as catalog
 from pubdata.catalog.schemas import EntryUpdate, ResourceIn
 from pubdata.finance.loans.schemas import STATES as LOAN_STATES
+from pubdata.market.orders import ACTIONS as ORDER_ACTIONS
 from pubdata.market.service import ACTIONS as MARKET_ACTIONS
 from pubdata.policy.applications.workflow import ACTION_LABELS as POLICY_STEPS
 from pubdata.store.query.export import FORMATS
@@ -46,7 +48,9 @@ EXPANSIONS = {
     "loan.product_": ["published", "withdrawn"],  # finance.loans.service.set_product_state
     "registry.": list(REGISTRY_ACTIONS),  # assets.registry.service._event / _move
     "asset_trust.": list(TRUST_ACTIONS),  # assets.trusts.service._event
-    "market.": list(MARKET_ACTIONS),  # market.service._event / _move
+    "appraisal.": list(APPRAISAL_ACTIONS),  # assets.valuation.service._event
+    "market.": list(MARKET_ACTIONS)  # market.service._event / _move
+    + [a.removeprefix("market.") for a in ORDER_ACTIONS],  # market.orders._event
 }
 
 

@@ -173,8 +173,8 @@ def test_the_product_page_shows_terms_escaped_sample_contract_and_plans_in_yuan(
     tiers = re.search(rf'id="plan-{plans["tiered"]}-tiers">(.*?)</ul>', text, re.S).group(1)
     assert "1–1,000 次：0.10 元/次" in tiers and "1,001 次以上：0.05 元/次" in tiers
     assert re.search(rf'id="plan-{plans["tiered"]}-ceiling">不封顶<', text)
-    assert re.search(r'<button type="button" class="button" disabled[^>]*>订购</button>', text)
-    assert "订购功能即将开放" in text
+    assert re.search(r'<a class="button" href="#order-panel"[^>]*>订购</a>', text)
+    assert 'id="order-login"' in text  # the public is asked to sign in to order
     assert 'id="history"' not in text  # no listing history for the public
 
 

@@ -81,7 +81,11 @@ class AccessGrant(Base):
     daily_call_quota: Mapped[int | None]
     daily_row_quota: Mapped[int | None] = mapped_column(BigInteger)
     rate_per_minute: Mapped[int | None]
-    mode: Mapped[str] = mapped_column(String(16), default="rows")  # rows | sandbox (aggregates only)
+    # rows | sandbox (aggregates only) | verify (match / no match answers of a verification product)
+    mode: Mapped[str] = mapped_column(String(16), default="rows")
+    # review: issued by the operator after the department's review; market: made from a data
+    # product's contract template for a buyer's entitlement (never a basis to build or register on)
+    origin: Mapped[str] = mapped_column(String(16), default="review", server_default="review")
     privacy_budget: Mapped[float | None]  # total epsilon for differentially private sandbox queries
     privacy_spent: Mapped[float] = mapped_column(default=0.0)
     state: Mapped[str] = mapped_column(String(16), default="active", index=True)  # active | revoked

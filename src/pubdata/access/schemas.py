@@ -84,6 +84,7 @@ class GrantRead(BaseModel):
     daily_row_quota: int | None
     rate_per_minute: int | None
     mode: str
+    origin: str = "review"  # review | market (a data product's entitlement)
     privacy_budget: float | None
     privacy_spent: float
     state: str

@@ -26,7 +26,7 @@ from pubdata.access.row_filter import compile_filter
 from pubdata.access.schemas import Decision, DecisionRead, GrantRead, RequestCreate, RequestRead, TableField
 from pubdata.access.usage import BEIJING
 from pubdata.audit import service as audit
-from pubdata.authz import Actor, Permission, require, require_any
+from pubdata.authz import SYSTEM, Actor, Permission, require, require_any
 from pubdata.catalog import service as catalog
 from pubdata.db import utcnow
 from pubdata.errors import Conflict, Forbidden, Invalid, NotFound
@@ -36,6 +36,7 @@ DEFAULT_DAILY_CALLS = 10_000
 DEFAULT_RATE_PER_MINUTE = 120
 DEFAULT_PRIVACY_BUDGET = 5.0  # total epsilon of a grant's differentially private sandbox queries
 OPEN_STATES = ("requested", "department_approved")
+MODES = ("rows", "sandbox", "verify")
 
 
 class RequestNotFound(NotFound):
@@ -375,6 +376,85 @@ def revoke_grant(session: Session, actor: Actor, grant_id: int, reason: str) -> 
     return grant
 
 
+def issue_market_grant(
+    session: Session,
+    actor: Actor,
+    *,
+    resource_id: str,
+    consumer_org_id: int,
+    requested_by: int | None,
+    contract: dict[str, Any],
+    mode: str,
+    scenario: str,
+    purpose: str,
+    valid_from: date,
+    valid_to: date,
+    reason: str,
+) -> AccessGrant:
+    """The grant of a data product's entitlement, made from the product's checked contract template
+    (fields, masks, row filter, quotas) for the buyer: recorded as a request granted in one step
+    (``step="market"``) so that every grant has its request and its decisions. ``origin="market"``:
+    such a grant is read like any other but is never a basis to build a product on or to register.
+    Called by the market's order flow only, which has checked the order, the listing and the
+    provider's right to sell; the actor is who triggered it (the buyer, the provider approving, or
+    the finance staff confirming the payment)."""
+    require_any(
+        actor, Permission.MARKET_ORDER_CREATE, Permission.MARKET_PRODUCT_MANAGE, Permission.MARKET_PAYMENT_CONFIRM
+    )
+    if mode not in MODES:
+        raise InvalidRequest(f"未知的授权方式：{mode}", field="mode")
+    resource = catalog.get_resource(session, SYSTEM, resource_id)
+    entry = resource.entry
+    request = AccessRequest(
+        entry_id=entry.id, resource_id=resource.id, publisher_org_id=entry.organisation_id,
+        consumer_org_id=consumer_org_id, requested_by=requested_by if requested_by is not None else actor.user_id,
+        scenario=scenario[:200], purpose=purpose, fields=list(contract.get("fields") or []),
+        masks=dict(contract.get("masks") or {}), row_filter=contract.get("row_filter"),
+        period_start=valid_from, period_end=valid_to, mode=mode, state="granted",
+    )  # fmt: skip
+    session.add(request)
+    session.flush()
+    session.add(
+        AccessDecision(
+            request_id=request.id, step="market", action="approve", from_state="", to_state="granted",
+            actor_user_id=actor.user_id, actor_org_id=actor.organisation_id, reason=reason,
+        )
+    )  # fmt: skip
+    grant = AccessGrant(
+        request_id=request.id, entry_id=entry.id, resource_id=resource.id, publisher_org_id=entry.organisation_id,
+        consumer_org_id=consumer_org_id, fields=list(request.fields), masks=dict(request.masks),
+        row_filter=request.row_filter, purpose=purpose, valid_from=valid_from, valid_to=valid_to,
+        daily_call_quota=contract.get("daily_call_quota") or DEFAULT_DAILY_CALLS,
+        daily_row_quota=contract.get("daily_row_quota"),
+        rate_per_minute=contract.get("rate_per_minute") or DEFAULT_RATE_PER_MINUTE,
+        mode=mode, origin="market", privacy_budget=DEFAULT_PRIVACY_BUDGET if mode == "sandbox" else None,
+    )  # fmt: skip
+    session.add(grant)
+    session.flush()
+    event = _event("access.market_grant", request, entry.code, reason=reason, mode=mode)
+    event.grant_id = grant.id
+    audit.record(session, actor, event)
+    return grant
+
+
+def end_market_grant(session: Session, actor: Actor, grant_id: int, reason: str) -> None:
+    """Revoke a market grant now (its order cancelled or refunded); a revoked grant stays revoked."""
+    grant = session.get(AccessGrant, grant_id)
+    if grant is None or grant.origin != "market" or grant.state == "revoked":
+        return
+    grant.state = "revoked"
+    grant.revoked_at = utcnow()
+    grant.revoked_by = actor.user_id
+    grant.revoke_reason = reason
+    session.add(
+        AccessDecision(
+            request_id=grant.request_id, step="market", action="revoke", from_state="granted", to_state="revoked",
+            actor_user_id=actor.user_id, actor_org_id=actor.organisation_id, reason=reason,
+        )
+    )  # fmt: skip
+    session.flush()
+
+
 # --- reading ------------------------------------------------------------------------------------------
 
 
@@ -471,23 +551,47 @@ def list_grants(session: Session, actor: Actor, *, resource_id: str | None = Non
     return [grant_read(session, g) for g in session.scalars(stmt.order_by(AccessGrant.id.desc()).limit(500))]
 
 
-def active_grant(session: Session, actor: Actor, resource_id: str) -> AccessGrant | None:
-    """The grant under which the actor's organisation may read the table today, if any."""
+# which grant modes serve which purpose of a read: rows only under a rows grant; aggregates under a
+# rows or a sandbox grant; a verification answer only under a verify grant (which serves nothing else)
+MODES_FOR = {"rows": ("rows",), "aggregate": ("rows", "sandbox"), "verify": ("verify",)}
+
+
+def active_grant(
+    session: Session,
+    actor: Actor,
+    resource_id: str,
+    purpose: str = "rows",
+    *,
+    reviewed_only: bool = False,
+    grant_id: int | None = None,
+) -> AccessGrant | None:
+    """The grant under which the actor's organisation may read the table today for ``purpose``
+    (``MODES_FOR``), if any: the newest such grant, so that the choice is the same on every path.
+    ``reviewed_only``: only grants issued through the access review (not a bought product's grant):
+    what a merchant builds on or registers must rest on a reviewed grant. ``grant_id``: only that
+    grant (still the organisation's, active, for the table and the purpose)."""
     if actor.organisation_id is None:
         return None
     today = beijing_today()
-    return session.scalar(
-        select(AccessGrant)
-        .where(
-            AccessGrant.resource_id == resource_id,
-            AccessGrant.consumer_org_id == actor.organisation_id,
-            AccessGrant.state == "active",
-            AccessGrant.valid_from <= today,
-            AccessGrant.valid_to >= today,
-        )
-        .order_by(AccessGrant.id.desc())
-        .limit(1)
+    stmt = select(AccessGrant).where(
+        AccessGrant.resource_id == resource_id,
+        AccessGrant.consumer_org_id == actor.organisation_id,
+        AccessGrant.state == "active",
+        AccessGrant.valid_from <= today,
+        AccessGrant.valid_to >= today,
+        AccessGrant.mode.in_(MODES_FOR[purpose]),
     )
+    if reviewed_only:
+        stmt = stmt.where(AccessGrant.origin == "review")
+    if grant_id is not None:
+        stmt = stmt.where(AccessGrant.id == grant_id)
+    return session.scalar(stmt.order_by(AccessGrant.id.desc()).limit(1))
+
+
+def grant_by_id(session: Session, grant_id: int) -> AccessGrant | None:
+    """A grant by id, for the services that made it or rest on it (the market's entitlements and
+    products); no permission check: never hand it to a caller unchecked."""
+    return session.get(AccessGrant, grant_id)
 
 
 def latest_grant(session: Session, actor: Actor, resource_id: str) -> AccessGrant | None:

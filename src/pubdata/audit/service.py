@@ -63,6 +63,33 @@ class Event:
     details: dict[str, Any] | None = field(default=None)
 
 
+def grant_usage(
+    session: Session, grant_ids: Sequence[int], start: datetime, end: datetime
+) -> dict[int, tuple[int, int]]:
+    """Calls and rows read under each grant in ``[start, end)``: the allowed records carrying the
+    grant, other than the access domain's own (grant issued, revoked). The data market meters its
+    entitlements from these — the same records the regulator sees."""
+    ids = sorted(set(grant_ids))
+    if not ids:
+        return {}
+    stmt = (
+        select(AuditRecord.grant_id, func.count(), func.coalesce(func.sum(AuditRecord.rows), 0))
+        .where(
+            AuditRecord.result == ALLOWED,
+            AuditRecord.at >= start,
+            AuditRecord.at < end,
+            ~AuditRecord.action.startswith("access."),
+        )
+        .group_by(AuditRecord.grant_id)
+    )
+    # a few grants: by their index; many (a month's settlement): one pass over the month's records
+    stmt = (
+        stmt.where(AuditRecord.grant_id.in_(ids)) if len(ids) <= 500 else stmt.where(AuditRecord.grant_id.is_not(None))
+    )
+    wanted = set(ids)
+    return {int(g): (int(calls), int(n or 0)) for g, calls, n in session.execute(stmt) if g is not None and g in wanted}
+
+
 def digest_of(text: str) -> str:
     """The digest recorded for a query (its text is not kept: it may hold the values probed)."""
     return hashlib.sha256(text.encode()).hexdigest()

@@ -186,10 +186,11 @@ def demo(
             f"入库 {filled['rows_loaded']:,} 行，拒绝 {filled['rows_rejected']:,} 行（{filled['seconds']} 秒）"
         )
         with session_scope() as session:
-            governed = demo_governance.apply(session)
+            governed = demo_governance.apply(session, home=home_dir)
         typer.echo(
             f"授权运营示例就绪：{governed['requests']} 个数据申请，{governed['members']} 个专区成员，"
-            f"{governed['products']} 个贷款产品，{governed['market_products']} 个上架数据产品"
+            f"{governed['products']} 个贷款产品，{governed['market_products']} 个上架数据产品，"
+            f"{len(governed['registrations'])} 个已登记数据资产，{governed['settled_months']} 个已结算月份"
         )
         _demo_facts(home_dir)
         _demo_match(home_dir)

@@ -46,6 +46,7 @@ class DemoUser:
 DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("admin", "平台管理员", names.OPERATOR_CODE, "admin"),
     DemoUser("operator", "华通智研院运营专员", names.OPERATOR_CODE, "operator"),
+    DemoUser("finance", "华通智研院财务结算专员", names.OPERATOR_CODE, "finance"),
     DemoUser("scjgj", "市场监管局数据专员", "qd-scjgj", "department"),
     DemoUser("snswj", "市南区商务局审核员", "sn-swj", "department"),
     DemoUser("lsswj", "崂山区商务局审核员", "ls-swj", "department"),
@@ -53,6 +54,7 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("bank", "青岛银行客户经理", "bank-qdbank", "bank"),
     DemoUser("merchant", "数智港数据产品经理", "merchant-shuzhi", "data_merchant"),
     DemoUser("appraiser", "天和评估师", "appraisal-tianhe", "appraiser"),
+    DemoUser("trustee", "海晟信托业务经理", "trust-haisheng", "trustee"),
     DemoUser("regulator", "大数据局监管员", names.REGULATOR_CODE, "regulator"),
 )
 
@@ -96,7 +98,20 @@ def fixed_parties() -> list[OrgSpec]:
                 names.fixed_uscc(spec.code, prefix, division),
             )
         )
+    out.append(trust_company())
     return out
+
+
+def trust_company() -> OrgSpec:
+    """The demo city's licensed trust company (信托公司): the trustee of the demo data trust (demo/trusts.py)."""
+    return OrgSpec(
+        "trust-haisheng",
+        "海晟信托有限责任公司",
+        "trust_company",
+        "市南区",
+        "经国家金融监督管理总局批准设立的信托公司，开展数据资产服务信托业务。",
+        names.fixed_uscc("trust-haisheng", "91", names.DIVISION["市南区"]),
+    )
 
 
 def demo_enterprise() -> OrgSpec:

@@ -9,6 +9,7 @@ accounts), through the same services the portal calls."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,9 +19,13 @@ from pubdata.access import zones
 from pubdata.access.schemas import Decision, RequestCreate
 from pubdata.authz import SYSTEM, Actor, Role
 from pubdata.catalog import service as catalog
+from pubdata.demo import appraisal as demo_appraisal
 from pubdata.demo import finance as demo_finance
 from pubdata.demo import market as demo_market
+from pubdata.demo import market_orders as demo_market_orders
 from pubdata.demo import records
+from pubdata.demo import registry as demo_registry
+from pubdata.demo import trusts as demo_trusts
 from pubdata.demo.catalogue import ANCHOR_CODES
 from pubdata.identity import service as identity
 from pubdata.store import contracts
@@ -84,8 +89,10 @@ def _request(session: Session, consumer: Actor, anchor: str, mode: str = "rows")
     return entry, contracts.request_access(session, consumer, rid, data).id
 
 
-def apply(session: Session) -> dict[str, int]:
-    """Zones, memberships, requests and grants of the demo city; counts of what exists."""
+def apply(session: Session, *, home: Path | None = None) -> dict[str, Any]:
+    """Zones, memberships, requests and grants of the demo city; counts of what exists (and the
+    registered demo registrations' codes under ``registrations``). ``home``: the data directory the
+    records were loaded into (the configured one by default), which the registry fingerprints."""
     zones.ensure_default_zones(session)
     operator = _user_actor(session, "operator")
     for code, anchors in (("finance", FINANCE), ("medical", MEDICAL)):
@@ -118,10 +125,27 @@ def apply(session: Session) -> dict[str, int]:
     resource_of = {a: found[1] if (found := _resource(session, a)) else None for a in market_anchors}
     actors = {"operator": operator, "merchant": merchant, "admin": _user_actor(session, "admin")}
     listed = demo_market.apply(session, actors, resource_of)  # the data market's products
+    registry_anchors = {spec.anchor for spec in demo_registry.REGISTRATIONS}
+    registry_resources = {a: found[1] if (found := _resource(session, a)) else None for a in registry_anchors}
+    registry_actors = {"department": _user_actor(session, "scjgj"), "merchant": merchant, "registrar": operator,
+                       "enterprise": _user_actor(session, "enterprise")}  # fmt: skip
+    # the data-asset registry: registered, in public notice with an objection, waiting to be accepted
+    registrations = demo_registry.apply(session, registry_actors, registry_resources, home=home)
+    # orders, payments and last month's settlement; a trust over registered assets; an appraisal
+    finance = _user_actor(session, "finance")
+    order_actors = {"enterprise": registry_actors["enterprise"], "bank": bank, "operator": operator, "finance": finance}
+    market_orders = demo_market_orders.apply(session, order_actors)
+    trust = demo_trusts.apply(session, {**registry_actors, "operator": operator}, registrations)
+    appraisal = demo_appraisal.apply(session, {"appraiser": _user_actor(session, "appraiser")}, registrations[0]) if (
+        registrations) else None  # fmt: skip
     session.flush()
     return {
         "products": products,
         "market_products": listed,
+        "registrations": registrations,
+        "trust": trust,
+        "appraisal": appraisal,
+        **market_orders,
         "requests": sum(len(access.list_requests(session, c, "mine")) for c in (bank, merchant)),
         "members": sum(
             m.state == "admitted"

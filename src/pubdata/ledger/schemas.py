@@ -47,6 +47,7 @@ MARKET_PURPOSES: dict[str, Purpose] = {
         Purpose("cash", "asset", "市场资金存管账户"),  # money the market holds
         Purpose("clearing", "liability", "待结算收入"),  # charged to buyers, not yet settled to parties
         Purpose("adjustment", "equity", "调整"),  # corrections the operator posts by hand
+        Purpose("revenue", "revenue", "运营方服务收入"),  # the operator's settled share of sales
     )
 }
 

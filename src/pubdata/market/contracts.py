@@ -63,9 +63,13 @@ def _basis(session: Session, actor: Actor, resource_id: str) -> tuple[Any, str, 
         return resource, "open", None
     if entry.open_type == "closed":
         raise NotHolder(f"“{entry.title}”为不予开放数据，数据商不能以其建立数据产品")
-    grant = access.active_grant(session, actor, resource.id)
+    # a reviewed rows or sandbox grant: a bought product's grant confers no right to resell
+    grant = access.active_grant(session, actor, resource.id, "aggregate", reviewed_only=True)
     if grant is None:
-        raise NotHolder(f"“{entry.title}”为有条件开放数据：本机构须持有其有效的使用授权，才能以其建立数据产品")
+        raise NotHolder(
+            f"“{entry.title}”为有条件开放数据：本机构须持有其经审核的有效使用授权，才能以其建立数据产品"
+            "（购买数据产品取得的授权不能用于再加工销售）"
+        )
     return resource, "grant", grant
 
 

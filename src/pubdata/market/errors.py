@@ -59,3 +59,49 @@ class WrongState(Conflict):
 
 class NoticeNotOver(WrongState):
     code = "market.notice_not_over"
+
+
+class OrderNotFound(NotFound):
+    """No order the actor may see (the buyer's, the provider's, oversight)."""
+
+    code = "market.order_not_found"
+
+
+class BillNotFound(NotFound):
+    code = "market.bill_not_found"
+
+
+class PaymentNotFound(NotFound):
+    code = "market.payment_not_found"
+
+
+class InvalidOrder(Invalid):
+    code = "market.invalid_order"
+
+
+class InvalidPayment(Invalid):
+    code = "market.invalid_payment"
+
+
+class PaymentConflict(Conflict):
+    """A payment or refund reference already used for another bill or amount."""
+
+    code = "market.payment_conflict"
+
+
+class AlreadySettled(Conflict):
+    code = "market.already_settled"
+
+
+class InvalidSettlement(Invalid):
+    code = "market.invalid_settlement"
+
+
+class NotEntitled(Forbidden):
+    """The actor's organisation holds no active entitlement to the product."""
+
+    code = "market.not_entitled"
+
+
+class SettlementNotFound(NotFound):
+    code = "market.settlement_not_found"

@@ -42,6 +42,8 @@ class MarketProduct(Base):
     terms: Mapped[str] = mapped_column(Text, default="")
     requires_approval: Mapped[bool] = mapped_column(default=False)
     contract: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # how settled revenue is split (``distribution.Rule`` as JSON); None: the city's default rule
+    distribution: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     notice_until: Mapped[date | None]
     version: Mapped[int] = mapped_column(default=1)
@@ -88,3 +90,148 @@ class MarketPricePlan(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("identity_user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MarketOrder(Base):
+    """A buyer organisation's order of one plan of a listed product (the terms of the product's
+    version at order time; the buyer's name and credit code are copied for its invoices).
+
+    States: pending_approval (the listing requires approval, or the plan is free: the provider
+    reviews the declared use) → awaiting_payment (a priced one-off or subscription plan) → active
+    (its entitlement exists) → ended; rejected, cancelled (by the buyer before it is active, or a
+    refund of everything paid)."""
+
+    __tablename__ = "market_order"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("market_product.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("market_price_plan.id"), index=True)
+    product_version: Mapped[int]
+    buyer_org_id: Mapped[int] = mapped_column(ForeignKey("identity_organisation.id"), index=True)
+    buyer_name: Mapped[str] = mapped_column(String(200))
+    buyer_uscc: Mapped[str | None] = mapped_column(String(18))
+    ordered_by: Mapped[int | None] = mapped_column(ForeignKey("identity_user.id"))
+    declared_use: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # due before access (one-off, subscription)
+    months: Mapped[int]  # the entitlement's term
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("identity_user.id"))
+    reviewed_at: Mapped[datetime | None]
+    review_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MarketEntitlement(Base):
+    """What a buyer may use of a product under one order: the access grant made from the product's
+    contract template (none for a report), from ``starts_on`` to ``ends_on`` (Beijing dates)."""
+
+    __tablename__ = "market_entitlement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("market_order.id"), unique=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("market_product.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("market_price_plan.id"))
+    buyer_org_id: Mapped[int] = mapped_column(ForeignKey("identity_organisation.id"), index=True)
+    grant_id: Mapped[int | None] = mapped_column(ForeignKey("access_grant.id"), unique=True)
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    state: Mapped[str] = mapped_column(String(16), default="active", index=True)  # active | ended | cancelled
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MarketBill(Base):
+    """What a buyer owes: an order's price (kind ``order``) or a month's metered usage of an
+    entitlement (kind ``usage``), with its billing lines. Paid in full by one confirmed payment; the
+    invoice (发票) number is issued when it is paid. ``settlement_run_id``: the settlement that
+    distributed it."""
+
+    __tablename__ = "market_bill"
+    __table_args__ = (UniqueConstraint("entitlement_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # order | usage
+    order_id: Mapped[int] = mapped_column(ForeignKey("market_order.id"), index=True)
+    entitlement_id: Mapped[int | None] = mapped_column(ForeignKey("market_entitlement.id"), index=True)
+    month: Mapped[str | None] = mapped_column(String(7))  # YYYY-MM of a usage bill
+    product_id: Mapped[int] = mapped_column(ForeignKey("market_product.id"), index=True)
+    buyer_org_id: Mapped[int] = mapped_column(ForeignKey("identity_organisation.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    calls: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows: Mapped[int] = mapped_column(BigInteger, default=0)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # unpaid | paid | void
+    invoice_no: Mapped[str | None] = mapped_column(String(40), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    paid_at: Mapped[datetime | None]
+    settlement_run_id: Mapped[int | None] = mapped_column(ForeignKey("market_settlement_run.id"), index=True)
+
+
+class MarketPayment(Base):
+    """A payment of a bill through a provider (``bank_transfer``: a 对公转账 voucher the buyer
+    submits and the operator's finance staff confirm or reject). ``(provider, reference)`` is unique:
+    one voucher pays one bill once."""
+
+    __tablename__ = "market_payment"
+    __table_args__ = (UniqueConstraint("provider", "reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bill_id: Mapped[int] = mapped_column(ForeignKey("market_bill.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str] = mapped_column(String(64))  # the bank's transaction number
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    payer_name: Mapped[str] = mapped_column(String(200))
+    payer_account: Mapped[str] = mapped_column(String(64), default="")
+    paid_on: Mapped[date]
+    state: Mapped[str] = mapped_column(String(16), default="submitted", index=True)  # submitted | confirmed | rejected
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("identity_user.id"))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("identity_user.id"))
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class MarketRefund(Base):
+    """Money given back on a paid order bill not yet settled (at most what was paid)."""
+
+    __tablename__ = "market_refund"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)  # the idempotency key
+    bill_id: Mapped[int] = mapped_column(ForeignKey("market_bill.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    refunded_by: Mapped[int | None] = mapped_column(ForeignKey("identity_user.id"))
+    refunded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MarketSettlementRun(Base):
+    """One month's settlement (unique per month): usage billed, revenue distributed, posted."""
+
+    __tablename__ = "market_settlement_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), unique=True)
+    gross_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    usage_bills: Mapped[int] = mapped_column(default=0)
+    run_by: Mapped[int | None] = mapped_column(ForeignKey("identity_user.id"))
+    run_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MarketSettlementShare(Base):
+    """One party's share of one product's revenue in a settlement run (for statements and charts)."""
+
+    __tablename__ = "market_settlement_share"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("market_settlement_run.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("market_product.id"), index=True)
+    party: Mapped[str] = mapped_column(String(80))  # department | operator | provider | trust:<code>
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("identity_organisation.id"), index=True)
+    account_code: Mapped[str] = mapped_column(String(80))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)

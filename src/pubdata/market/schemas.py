@@ -97,6 +97,9 @@ class ProductIn(BaseModel):
     terms: str = Field(default="", max_length=8000)
     requires_approval: StrictBool = Field(default=False, description="买方申报的用途须经审核")
     contract: ContractIn = Field(default_factory=ContractIn)
+    distribution: dict[str, Any] | None = Field(
+        default=None, description="收益分配规则（见 docs/settlement.md）；空：本市默认规则"
+    )
 
 
 class TierIn(BaseModel):
@@ -192,6 +195,7 @@ class ProductRead(BaseModel):
     terms: str
     requires_approval: bool
     contract: dict[str, Any]
+    distribution: dict[str, Any] | None = None
     state: str
     state_label: str
     notice_until: date | None

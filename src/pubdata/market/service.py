@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pubdata.access import service as access
+from pubdata.assets.trusts import service as trusts
 from pubdata.audit import service as audit
 from pubdata.authz import Actor, Permission, require
 from pubdata.catalog.vocab import SCENARIOS
@@ -36,7 +37,7 @@ from pubdata.db import utcnow
 from pubdata.errors import Forbidden
 from pubdata.identity import service as identity
 from pubdata.ledger.service import is_fen
-from pubdata.market import plans
+from pubdata.market import distribution, plans
 from pubdata.market.contracts import check_product
 from pubdata.market.errors import (
     CodeTaken,
@@ -134,7 +135,8 @@ def _reads(session: Session, actor: Actor, products: Sequence[MarketProduct]) ->
                 provider_org_id=p.provider_org_id, provider=provider.name if provider else "",
                 resource_id=p.resource_id, entry_id=p.entry_id, sample=p.sample, update_frequency=p.update_frequency,
                 coverage=p.coverage, licence=p.licence, terms=p.terms, requires_approval=p.requires_approval,
-                contract=dict(p.contract), state=p.state, state_label=STATES[p.state], notice_until=p.notice_until,
+                contract=dict(p.contract), distribution=p.distribution,
+                state=p.state, state_label=STATES[p.state], notice_until=p.notice_until,
                 version=p.version, created_by=p.created_by, created_at=p.created_at, updated_at=p.updated_at,
                 plans=[plan_read(x) for x in all_plans[p.id] if privileged or x.active], events=events,
             )
@@ -237,6 +239,17 @@ def _in_draft(product: MarketProduct, what: str) -> None:
         raise WrongState(f"产品当前为“{STATES[product.state]}”，只有草稿可以{what}")
 
 
+def _distribution(session: Session, data: ProductIn) -> dict[str, Any] | None:
+    """The product's own revenue distribution rule, checked (its trusts must exist and be active)."""
+    if data.distribution is None:
+        return None
+    rule = distribution.parse(data.distribution)
+    missing = [code for code in rule.trusts if trusts.active_by_code(session, code) is None]
+    if missing:
+        raise InvalidProduct(f"收益分配规则中的数据信托不存在或不在存续期：{'、'.join(missing)}", field="distribution")
+    return rule.as_json()
+
+
 def _touch(product: MarketProduct) -> None:
     product.version += 1
     product.updated_at = utcnow()
@@ -251,7 +264,8 @@ def _create(session: Session, actor: Actor, code: str, data: ProductIn) -> Marke
     if session.scalar(select(MarketProduct.id).where(MarketProduct.code == code)) is not None:
         raise CodeTaken(f"产品代码已被使用：{code}", details=[{"field": "code", "message": "产品代码已被使用"}])
     product = MarketProduct(
-        **data.model_dump(exclude={"contract"}), contract=checked.contract, entry_id=checked.entry_id,
+        **data.model_dump(exclude={"contract", "distribution"}), contract=checked.contract,
+        distribution=_distribution(session, data), entry_id=checked.entry_id,
         basis=checked.basis, basis_grant_id=checked.grant_id, provider_org_id=actor.organisation_id,
         state="draft", version=1, created_by=actor.user_id,
     )  # fmt: skip
@@ -288,9 +302,10 @@ def _update(session: Session, actor: Actor, product_id: int, data: ProductIn) ->
             raise PlanNotAllowed(
                 f"改为{KINDS[data.kind]}产品后，这些价格计划不再适用，请先停用：{'、'.join(misfit)}", field="kind"
             )
-    for key, value in data.model_dump(exclude={"contract", "code"}).items():
+    for key, value in data.model_dump(exclude={"contract", "code", "distribution"}).items():
         setattr(product, key, value)
     product.contract = checked.contract
+    product.distribution = _distribution(session, data)
     product.entry_id, product.basis, product.basis_grant_id = checked.entry_id, checked.basis, checked.grant_id
     _touch(product)
     session.flush()
@@ -452,7 +467,7 @@ def _as_input(product: MarketProduct) -> ProductIn:
         scenario=product.scenario, zone=product.zone, resource_id=product.resource_id,  # type: ignore[arg-type]
         sample=product.sample, update_frequency=product.update_frequency, coverage=product.coverage,
         licence=product.licence, terms=product.terms, requires_approval=product.requires_approval,
-        contract=ContractIn(**product.contract),
+        contract=ContractIn(**product.contract), distribution=product.distribution,
     )  # fmt: skip
 
 

@@ -143,8 +143,7 @@ def has_row_access(session: Session, actor: Actor, entry: CatalogEntry, resource
         return True
     if entry.open_type != "conditional" or not actor.can(Permission.STORE_ROWS_READ_GOVERNED):
         return False
-    grant = access.active_grant(session, actor, resource_id)
-    return grant is not None and grant.mode != "sandbox"  # a sandbox grant reads aggregates, never rows
+    return access.active_grant(session, actor, resource_id, "rows") is not None  # never a sandbox or verify grant
 
 
 def table_fields(schema: table_schema.TableSchema) -> list[TableField]:
@@ -166,7 +165,13 @@ def _refuse(
 
 
 def _grant_for(
-    session: Session, actor: Actor, entry: CatalogEntry, resource_id: str, version: int | None, purpose: str
+    session: Session,
+    actor: Actor,
+    entry: CatalogEntry,
+    resource_id: str,
+    version: int | None,
+    purpose: str,
+    grant_id: int | None = None,
 ) -> Any:
     """The consumer's active grant, charged one call; refusals are explained and audited."""
     label = open_label(entry.open_type)
@@ -177,23 +182,24 @@ def _grant_for(
         )
         _refuse(session, actor, entry, resource_id, version, message)
         raise RowsForbidden(message)
-    grant = access.active_grant(session, actor, resource_id) if entry.open_type == "conditional" else None
+    # grants govern 有条件开放 data; a verification product's grant also answers over 不予开放 data
+    # (match / no match only: only the operator builds such products, and no other grant reaches it)
+    granted = entry.open_type == "conditional" or (purpose == "verify" and entry.open_type == "closed")
+    grant = access.active_grant(session, actor, resource_id, purpose, grant_id=grant_id) if granted else None
     if grant is None:
-        latest = access.latest_grant(session, actor, resource_id) if entry.open_type == "conditional" else None
-        if latest is not None:
+        latest = access.latest_grant(session, actor, resource_id) if granted else None
+        if purpose == "rows" and granted and access.active_grant(session, actor, resource_id, "aggregate"):
+            message = f"该授权只允许在隐私计算沙箱中做聚合统计，不能读取明细：{entry.title}"
+        elif latest is not None and access.grant_status(latest) != "active":
             status = access.grant_status(latest)
             why = {"revoked": "授权已被撤销", "expired": "授权已过期", "pending": "授权尚未生效"}.get(
                 status, "授权无效"
             )
             message = f"无权读取该数据：{entry.title}（{why}）"
-        elif entry.open_type == "conditional":
+        elif granted:
             message = f"无权读取该数据：{entry.title}（{label}，需申请并获批后使用）"
         else:
             message = f"无权读取该数据：{entry.title}（{label}）"
-        _refuse(session, actor, entry, resource_id, version, message)
-        raise RowsForbidden(message)
-    if grant.mode == "sandbox" and purpose != "aggregate":
-        message = f"该授权只允许在隐私计算沙箱中做聚合统计，不能读取明细：{entry.title}"
         _refuse(session, actor, entry, resource_id, version, message)
         raise RowsForbidden(message)
     try:
@@ -212,16 +218,23 @@ def plan_read(
     *,
     home: Path,
     purpose: str = "rows",
+    grant_id: int | None = None,
 ) -> ReadPlan:
     """The plan for reading a table's current version (or the published ``version`` asked for): the
     whole table for open data and for its publisher; the contract's columns, masks and rows for a
     consumer with an active grant (charged one call); refused (and audited) for anyone else.
     ``purpose="aggregate"`` is the sandbox's: it also accepts sandbox-only grants, whose masks apply
-    inside the plan as on every other path (a group key is the masked value)."""
+    inside the plan as on every other path (a group key is the masked value); ``purpose="verify"`` is
+    a verification product's, and accepts only its verify grant (``access.service.MODES_FOR``);
+    ``grant_id`` narrows the choice to that one grant of the caller's organisation."""
     require(actor, Permission.STORE_ROWS_READ)
     resource = catalog.get_resource(session, actor, resource_id)
     entry = resource.entry
-    grant = None if may_read_rows(actor, entry) else _grant_for(session, actor, entry, resource.id, version, purpose)
+    grant = (
+        None
+        if may_read_rows(actor, entry)
+        else _grant_for(session, actor, entry, resource.id, version, purpose, grant_id)
+    )
     number_asked = StoreTable.current_version if version is None else literal(version)
     found = session.execute(
         select(StoreTable.table_schema, StoreTable.current_version, StoreVersion.state, StoreVersion.rows_loaded)

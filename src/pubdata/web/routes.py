@@ -14,17 +14,21 @@ from pubdata.web import (
     access_pages,
     account,
     application_pages,
+    appraisal_pages,
     catalog_pages,
     credit_pages,
     enterprise_pages,
     finance_loan_pages,
     finance_pages,
+    market_order_pages,
     market_pages,
     policy_match_pages,
     policy_pages,
+    registry_pages,
     resource_pages,
     sandbox_pages,
     store_pages,
+    trust_pages,
     zone_pages,
 )
 from pubdata.web.templating import render
@@ -45,6 +49,10 @@ router.include_router(finance_pages.router)
 router.include_router(finance_loan_pages.router)
 router.include_router(credit_pages.router)
 router.include_router(market_pages.router)
+router.include_router(market_order_pages.router)
+router.include_router(appraisal_pages.router)
+router.include_router(registry_pages.router)
+router.include_router(trust_pages.router)
 
 STATUS_TITLES: dict[int, str] = {
     400: "请求有误",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -315,6 +315,8 @@ def _check_grant(
                   if g.id == grant_id), None)  # fmt: skip
     if grant is None or grant.consumer_org_id != holder_org_id or grant.resource_id not in resources:
         raise NotHolder(f"授权 {grant_id} 不是登记主体就“{entry.title}”取得的使用授权（{field}.grant_id）")
+    if grant.origin != "review":
+        raise NotHolder(f"授权 {grant_id} 是购买数据产品取得的使用授权，不能作为来源合法性依据（{field}.grant_id）")
     if grant.status != "active":
         label = {"revoked": "已撤销", "expired": "已过期", "pending": "尚未生效"}.get(grant.status, "无效")
         raise NotHolder(f"授权 {grant_id}（“{entry.title}”）{label}，不能作为来源合法性依据（{field}.grant_id）")
@@ -645,7 +647,9 @@ def accept(
 
 
 @_refusals_audited("registry.formal_review")
-def _formal_review(session: Session, actor: Actor, registration_id: int, data: FormalReviewIn) -> AssetRegistration:
+def _formal_review(
+    session: Session, actor: Actor, registration_id: int, data: FormalReviewIn, on: date | None
+) -> AssetRegistration:
     reg = _reviewable(session, actor, registration_id, ("accepted",), "形式审核")
     if data.action == "return":
         _move(session, actor, reg, "returned", "return", _reason(data.reason, "退回补正"))
@@ -653,17 +657,20 @@ def _formal_review(session: Session, actor: Actor, registration_id: int, data: F
     days = data.notice_days
     if isinstance(days, bool) or not 1 <= days <= MAX_NOTICE_DAYS:
         raise InvalidRegistration(f"公示天数须为 1 至 {MAX_NOTICE_DAYS} 之间的整数：{days!r}", field="notice_days")
-    today = access.beijing_today()
+    today = on or access.beijing_today()
     reg.notice_from, reg.notice_until = today, today + timedelta(days=days)
     _move(session, actor, reg, "public_notice", "formal_review", data.reason.strip(),
           notice_until=reg.notice_until.isoformat())  # fmt: skip
     return reg
 
 
-def formal_review(session: Session, actor: Actor, registration_id: int, data: FormalReviewIn) -> RegistrationRead:
+def formal_review(
+    session: Session, actor: Actor, registration_id: int, data: FormalReviewIn, *, on: date | None = None
+) -> RegistrationRead:
     """形式审核: passed into public notice (公示) until today + ``notice_days`` (default 10), or
-    returned for correction with the reasons."""
-    return _read(session, actor, _formal_review(session, actor, registration_id, data))
+    returned for correction with the reasons. ``on``: the review's day (the demo replays a notice
+    that has ended; today in Beijing by default)."""
+    return _read(session, actor, _formal_review(session, actor, registration_id, data, on))
 
 
 @_refusals_audited("registry.object")
@@ -726,9 +733,9 @@ def _next_code(session: Session, year: int) -> str:
 
 
 @_refusals_audited("registry.register")
-def _register(session: Session, actor: Actor, registration_id: int) -> AssetRegistration:
+def _register(session: Session, actor: Actor, registration_id: int, on: date | None) -> AssetRegistration:
     reg = _reviewable(session, actor, registration_id, ("public_notice",), "登记赋码")
-    today = access.beijing_today()
+    today = on or access.beijing_today()
     if reg.notice_until is not None and today <= reg.notice_until:
         raise NoticeNotOver(
             f"公示期至 {reg.notice_until}，期满后（{reg.notice_until + timedelta(days=1)} 起）才能登记赋码"
@@ -759,11 +766,12 @@ def _register(session: Session, actor: Actor, registration_id: int) -> AssetRegi
     return reg
 
 
-def register(session: Session, actor: Actor, registration_id: int) -> RegistrationRead:
+def register(session: Session, actor: Actor, registration_id: int, *, on: date | None = None) -> RegistrationRead:
     """赋码: the registrar registers an application whose notice is over and whose objections are all
     resolved: it gets its registration code (``{prefix}-DR-{year}-{sequence:06d}``); a change,
-    correction or transfer supersedes the registration it amends, a cancellation cancels the chain."""
-    return _read(session, actor, _register(session, actor, registration_id))
+    correction or transfer supersedes the registration it amends, a cancellation cancels the chain.
+    ``on``: the day of registration (the demo's replay; today in Beijing by default)."""
+    return _read(session, actor, _register(session, actor, registration_id, on))
 
 
 # --- certificates and verification --------------------------------------------------------------

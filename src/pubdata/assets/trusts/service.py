@@ -65,7 +65,7 @@ from pubdata.assets.trusts.schemas import (
     TrustRead,
 )
 from pubdata.audit import service as audit
-from pubdata.authz import Actor, Permission, require
+from pubdata.authz import SYSTEM, Actor, Permission, require, require_any
 from pubdata.db import utcnow
 from pubdata.identity import service as identity
 from pubdata.ledger import allocate
@@ -447,6 +447,7 @@ def create_trust(session: Session, actor: Actor, data: TrustIn) -> TrustRead:
 
 @_refusals_audited("asset_trust.update")
 def _update(session: Session, actor: Actor, trust_id: int, data: TrustIn) -> AssetTrust:
+    require(actor, Permission.TRUST_MANAGE)  # first: a token without the scope learns nothing of the trust
     trust = _visible(session, actor, trust_id)
     _may_write(actor, trust.settlor_org_id)
     if trust.state != "draft":
@@ -492,8 +493,10 @@ def _approve(session: Session, actor: Actor, trust_id: int, today: date | None) 
     if trust.term_end < day:
         raise OutsideTerm(f"信托期限已于 {trust.term_end} 届满，不能设立")
     _check(session, actor, _as_input(session, trust), trust.id)  # holdings may have changed since the draft
+    # the trust's own clearing account comes with the approval (trust:review), whatever ledger rights
+    # the approver's credential carries: an ``assets`` token approves without ``operate``
     account = ledger.open_account(
-        session, actor, clearing_code(trust.id), f"数据信托{trust.code}待分配收益", "liability",
+        session, SYSTEM, clearing_code(trust.id), f"数据信托{trust.code}待分配收益", "liability",
         organisation_id=trust.trustee_org_id,
     )  # fmt: skip
     trust.ledger_account_id = account.id
@@ -603,7 +606,7 @@ def fee_of(trust: AssetTrust, gross_fen: int) -> int:
 def _distribute(
     session: Session, actor: Actor, trust_id: int, gross_fen: int, reference: str, today: date | None
 ) -> AssetTrustDistribution:
-    require(actor, Permission.TRUST_REVIEW)
+    require_any(actor, Permission.TRUST_REVIEW, Permission.MARKET_SETTLE)  # the settlement distributes
     problems = []
     if not ledger.is_fen(gross_fen):
         message = f"分配总额必须是整数分，不能是 {type(gross_fen).__name__}：{gross_fen!r}"
@@ -698,3 +701,9 @@ def distribute(
     non-negative int of fen (``InvalidDistribution``), more than the clearing account holds
     (``InsufficientFunds``)."""
     return _distribution_read(_distribute(session, actor, trust_id, gross_fen, reference, today))
+
+
+def active_by_code(session: Session, code: str) -> int | None:
+    """The id of the active trust with this code, if any (for the market's distribution rules and
+    settlement, which credit its clearing account and then ``distribute``)."""
+    return session.scalar(select(AssetTrust.id).where(AssetTrust.code == code, AssetTrust.state == "active"))

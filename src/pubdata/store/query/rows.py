@@ -36,7 +36,16 @@ from pubdata.settings import get_settings
 from pubdata.store import engine, table_schema
 from pubdata.store.ingest.semantic import quote_identifier
 from pubdata.store.query import pages
-from pubdata.store.read import ROW_ID, ROW_NUMBER, ReadPlan, RowsTaken, plan_read, rows_allowed, take_rows
+from pubdata.store.read import (
+    ROW_ID,
+    ROW_NUMBER,
+    ReadPlan,
+    RowsTaken,
+    plan_read,
+    record_read,
+    rows_allowed,
+    take_rows,
+)
 
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "prefix", "isnull")
 _COMPARE = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -585,3 +594,35 @@ def _total(cur: Any, plan: ReadPlan, where: _Sql, digest: str) -> int:
     value = int(row[0]) if row else 0
     totals.put(key, value)
     return value
+
+
+def value_exists(
+    session: Session,
+    actor: Actor,
+    resource_id: str,
+    field: str,
+    value: Any,
+    *,
+    home: Path,
+    action: str,
+    grant_id: int | None = None,
+) -> bool:
+    """Whether some row the caller's verify plan exposes has ``field`` equal to ``value`` — a
+    verification product's answer, nothing else of the row. Planned with ``purpose="verify"``: only a
+    verify grant (or the publisher's own reading) serves it, one call is charged to the grant, and
+    the answer is audited as ``action`` with the grant and the digest of the value asked, never the
+    value itself (it may be personal). ``grant_id``: the one grant to answer under (a buyer holding
+    two verification products over one table gets each product's own answer)."""
+    plan = plan_read(session, actor, resource_id, home=home, purpose="verify", grant_id=grant_id)
+    column, _ = _column(plan, field, "核验字段")
+    typed = _typed(plan, field, value)
+    cur = engine.cursor()
+    try:
+        row = engine.run(
+            cur, f"SELECT EXISTS (SELECT 1 FROM {plan.relation} AS t WHERE {column} = ?)", [typed]
+        ).fetchone()
+    finally:
+        cur.close()
+    found = bool(row and row[0])
+    record_read(session, actor, plan, action, rows=0, query_text=f"{field}={value}", always=True)
+    return found

@@ -411,7 +411,7 @@ def _bins(histogram: Any) -> list[int]:
 
 def _budget(session: Session, actor: Actor, plan: ReadPlan, epsilon: float) -> float:
     """The grant's privacy budget left; refused when it has none or too little for ``epsilon``."""
-    grant = access.active_grant(session, actor, plan.resource_id)
+    grant = access.active_grant(session, actor, plan.resource_id, "aggregate")
     if grant is None or grant.id != plan.grant_id or grant.privacy_budget is None:
         raise SandboxForbidden(
             "该授权未设定差分隐私预算，不能在沙箱中对含个人或健康信息的数据做聚合统计：请联系运营方设定隐私预算"
