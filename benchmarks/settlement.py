@@ -56,14 +56,19 @@ def extension(name: str) -> str:
     return str(next(pathlib.Path(module.__file__).parent.rglob(f"{name}.duckdb_extension")))
 
 
-def attach(con: duckdb.DuckDBPyConnection, database_url: str | None, home: pathlib.Path) -> None:
-    """The platform's database as ``db`` in DuckDB."""
+def attach(
+    con: duckdb.DuckDBPyConnection, database_url: str | None, home: pathlib.Path, *, writing: bool = False
+) -> None:
+    """The platform's database as ``db`` in DuckDB. ``writing``: SQLite columns are taken as text,
+    so that an instant is stored exactly as the platform writes it ('YYYY-MM-DD HH:MM:SS.ffffff');
+    DuckDB's own timestamp text drops a zero fraction, and SQLite compares instants as text."""
     if database_url and database_url.startswith("postgres"):
         con.execute(f"LOAD '{extension('postgres_scanner')}'")
         dsn = database_url.split("?")[0].replace("postgresql+psycopg://", "postgresql://")
         con.execute(f"ATTACH '{dsn}' AS db (TYPE postgres, SCHEMA '{BENCH_SCHEMA}')")
     else:
         con.execute(f"LOAD '{extension('sqlite_scanner')}'")
+        con.execute(f"SET sqlite_all_varchar = {str(writing).lower()}")
         con.execute(f"ATTACH '{home / 'pubdata.sqlite3'}' AS db (TYPE sqlite)")
 
 
@@ -207,12 +212,13 @@ def generate_audit(con: duckdb.DuckDBPyConnection, calls: int, grants: list[int]
                 [grants, grants])  # fmt: skip
     n = len(grants)
     heavy = max(1, n // 10)
-    base = con.execute("SELECT coalesce(max(seq), 0) FROM db.audit_record").fetchone()[0]
+    base = con.execute("SELECT coalesce(max(CAST(seq AS BIGINT)), 0) FROM db.audit_record").fetchone()[0]
     con.execute(f"""
         INSERT INTO db.audit_record
             (seq, "at", action, result, reason, actor_name, via, grant_id, rows, prev_hash, hash)
         SELECT {base} + i + 1,
                strftime(TIMESTAMP '{start[:19]}' + to_seconds(CASE WHEN i % 100 = 7 THEN -86400
+                                                                   WHEN i % 997 = 1 THEN 0  -- on the boundary
                                                                    ELSE CAST(hash(i, 't') % {seconds} AS BIGINT) END),
                         '%Y-%m-%d %H:%M:%S.000000'),
                CASE WHEN i % 211 = 5 THEN 'access.market_grant' ELSE 'market.verify' END,
@@ -315,9 +321,9 @@ def main() -> None:
         world = build(args.entitlements)
         get_engine().dispose()  # DuckDB writes the audit records through its own connection
         con = duckdb.connect()
-        attach(con, args.database_url, home)
+        attach(con, args.database_url, home, writing=True)
         generate_audit(con, args.calls, world["grants"])  # type: ignore[arg-type]
-        con.execute("UPDATE db.audit_head SET length = (SELECT max(seq) FROM db.audit_record)")
+        con.execute("UPDATE db.audit_head SET length = (SELECT max(CAST(seq AS BIGINT)) FROM db.audit_record)")
         con.execute("DETACH db")
         built = time.perf_counter() - t0
         print(f"world built: {args.entitlements:,} entitlements, {args.calls:,} audit records in {built:.1f} s")

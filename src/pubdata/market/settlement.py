@@ -39,7 +39,7 @@ from pubdata.catalog import service as catalog
 from pubdata.db import utcnow
 from pubdata.ledger import service as ledger
 from pubdata.ledger.schemas import Posting
-from pubdata.market import distribution, plans
+from pubdata.market import distribution, orders, plans
 from pubdata.market.errors import AlreadySettled, InvalidSettlement, SettlementNotFound
 from pubdata.market.models import (
     MarketBill,
@@ -179,6 +179,7 @@ def _settle_audited(session: Session, actor: Actor, month: str) -> MarketSettlem
             session.flush()
     except IntegrityError:
         raise AlreadySettled(f"{month} 已结算，不能重复结算") from None
+    orders.end_expired(session, actor)  # entitlements whose term is over are marked ended (their grants lapsed)
     usage = _meter(session, actor, run, first, last)
     settled = [(b["product_id"], b["amount_fen"]) for b in usage] + _order_bills(session, run)
     products = _products(session, {p for p, _ in settled})
