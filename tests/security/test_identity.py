@@ -362,8 +362,14 @@ STATE_CHANGING: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ),
     ("PUT", "/api/v1/appraisals/{code}/classification"): (
         "assets",
-        {"json": {"holding_purpose": "own_use", "expected_benefits_probable": True,
-                  "cost_reliably_measurable": True, "controlled": True}},
+        {
+            "json": {
+                "holding_purpose": "own_use",
+                "expected_benefits_probable": True,
+                "cost_reliably_measurable": True,
+                "controlled": True,
+            }
+        },
     ),  # fmt: skip
     ("POST", "/api/v1/appraisals/{code}/sign"): ("assets", {}),
     ("POST", "/api/v1/appraisals/{code}/withdraw"): ("assets", {"json": {"reason": "x"}}),

@@ -81,7 +81,7 @@ class RefundIn(BaseModel):
 class SettleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="结算月份 YYYY-MM（须已结束）")
+    month: str = Field(pattern=r"^(19|2\d)\d{2}-(0[1-9]|1[0-2])$", description="结算月份 YYYY-MM（须已结束）")
 
 
 class PaymentRead(BaseModel):

@@ -55,7 +55,7 @@ from pubdata.settings import get_settings
 
 METERED = ("per_call", "tiered", "free")
 SALE_CHUNK = 999  # buyers per usage sale entry (an entry has at most 1000 lines)
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH = re.compile(r"^(19|2\d)\d{2}-(0[1-9]|1[0-2])$")  # 1900–2999
 ACTIONS = ("market.settle",)
 
 

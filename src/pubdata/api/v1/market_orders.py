@@ -33,7 +33,7 @@ from pubdata.market.order_schemas import (
 from pubdata.market.verification import VerifyAnswer
 
 router = APIRouter(tags=["market"], responses=ERROR_RESPONSES)
-Month = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+Month = Annotated[str, Path(pattern=r"^(19|2\d)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 ProductKey = Annotated[str, Path(min_length=1, max_length=64, description="Product code or id")]
 
 

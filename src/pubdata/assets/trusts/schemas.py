@@ -5,7 +5,7 @@ service checks ranges and sums and names every problem in Chinese."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
@@ -25,11 +25,15 @@ MAX_FEE_RATE_BP = 10_000
 Purpose = Literal["asset_service", "asset_management", "charity"]
 
 
+# an organisation's id: a PostgreSQL INTEGER (a larger number is refused here, not by the database)
+OrgId = Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]
+
+
 class BeneficiaryIn(BaseModel):
     """A beneficiary organisation and its share ``numerator / denominator``; ``remainder``: this
     beneficiary takes the fen that rounding leaves (exactly one beneficiary)."""
 
-    organisation_id: StrictInt
+    organisation_id: OrgId
     numerator: StrictInt
     denominator: StrictInt
     remainder: StrictBool = False
@@ -39,8 +43,8 @@ class TrustIn(BaseModel):
     code: str = Field(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
-    settlor_org_id: StrictInt
-    trustee_org_id: StrictInt
+    settlor_org_id: OrgId
+    trustee_org_id: OrgId
     purpose: Purpose
     fee_rate_bp: StrictInt | None = None  # basis points of the gross, 0–10000
     fee_fixed_fen: StrictInt | None = None  # fen per distribution (capped at the gross)
