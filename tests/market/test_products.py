@@ -231,8 +231,15 @@ def test_a_merchant_builds_on_closed_or_governed_data_only_under_a_grant(session
     with pytest.raises(NotHolder) as refused:
         market.create_product(session, merchant, product_in(closed, code="closed-1"))
     assert "不予开放" in refused.value.message and refused.value.status == 403
-    # the operator may build on any entry
-    assert market.create_product(session, w["operator"], product_in(closed, code="closed-op")).state == "draft"
+    # the operator may build on any entry, but 不予开放 data only as a verification service or a report:
+    # no grant ever opens its rows or aggregates, so an api, dataset or sandbox buyer would pay for nothing
+    for kind in ("api", "dataset", "sandbox"):
+        with pytest.raises(InvalidProduct) as no_rows:
+            market.create_product(session, w["operator"], product_in(closed, code=f"closed-{kind}", kind=kind))
+        assert no_rows.value.details[0]["field"] == "kind" and "核验服务" in no_rows.value.message
+    verify = product_in(closed, code="closed-op", kind="verification",
+                        contract=ContractIn(key_field="uscc", predicate="tax_credit_grade = 'A'"))  # fmt: skip
+    assert market.create_product(session, w["operator"], verify).state == "draft"
 
     people = load_people(session, department, settings.home, tmp_path, n=6)
     contract = ContractIn(fields=["district", "amount", "phone"])

@@ -212,6 +212,11 @@ def check_product(session: Session, actor: Actor, data: ProductIn) -> Checked:
     columns = _columns(session, resource.id)
     problems: list[dict[str, str]] = []
     contract = _check_contract(data.kind, data.contract, columns, grant, problems)
+    if resource.entry.open_type == "closed" and data.kind in ("api", "dataset", "sandbox"):
+        # no grant ever opens 不予开放 rows or aggregates: a buyer would pay for nothing
+        problems.append(
+            {"field": "kind", "message": f"“{resource.entry.title}”为不予开放数据，只能以核验服务或数据报告形式提供"}
+        )
     _check_zone(session, data, resource.entry.id, contract, columns, problems)
     if problems:
         error = InvalidContract if any(p["field"].startswith("contract.") for p in problems) else InvalidProduct
