@@ -57,7 +57,11 @@ def enterprise_actor(session: Session, uscc: str):  # type: ignore[no-untyped-de
 def refusals(session: Session, action: str) -> list[AuditRecord]:
     write_durable(session)
     return list(
-        session.scalars(select(AuditRecord).where(AuditRecord.action == action, AuditRecord.result == "refused"))
+        session.scalars(
+            select(AuditRecord)
+            .where(AuditRecord.action == action, AuditRecord.result == "refused")
+            .order_by(AuditRecord.seq)
+        )
     )
 
 

@@ -124,7 +124,11 @@ def rows_of(session, actor, w):
 
 def refusals(session, action):
     write_durable(session)
-    found = session.scalars(select(AuditRecord).where(AuditRecord.action == action, AuditRecord.result == "refused"))
+    found = session.scalars(
+        select(AuditRecord)
+        .where(AuditRecord.action == action, AuditRecord.result == "refused")
+        .order_by(AuditRecord.seq)
+    )
     return [r.details["code"] for r in found]
 
 

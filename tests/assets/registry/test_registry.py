@@ -111,7 +111,11 @@ def counts(session):
 
 def refusals(session, action):
     write_durable(session)  # what the request boundary does with refusals
-    rows = session.scalars(select(AuditRecord).where(AuditRecord.action == action, AuditRecord.result == "refused"))
+    rows = session.scalars(
+        select(AuditRecord)
+        .where(AuditRecord.action == action, AuditRecord.result == "refused")
+        .order_by(AuditRecord.seq)
+    )
     return [r.details["code"] for r in rows]
 
 
