@@ -633,7 +633,8 @@ def get_bill(session: Session, actor: Actor, bill_id: int) -> BillRead:
     return _bill_reads(session, [_bill(session, actor, bill_id)])[0]
 
 
-def _by_id(session: Session, model: Any, ids: set[int]) -> dict[int, Any]:
+def rows_by_id(session: Session, model: Any, ids: set[int]) -> dict[int, Any]:
+    """Rows of ``model`` by id, in one query."""
     return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
 
 
@@ -667,9 +668,7 @@ def _payment_reads(session: Session, rows: Sequence[MarketPayment]) -> list[Paym
 def _bill_reads(session: Session, bills: Sequence[MarketBill]) -> list[BillRead]:
     if not bills:
         return []
-    orders = {
-        o.id: o for o in session.scalars(select(MarketOrder).where(MarketOrder.id.in_({b.order_id for b in bills})))
-    }
+    orders = rows_by_id(session, MarketOrder, {b.order_id for b in bills})
     titles = dict(session.execute(
         select(MarketProduct.id, MarketProduct.title).where(MarketProduct.id.in_({b.product_id for b in bills}))
     ).all())  # fmt: skip
@@ -710,14 +709,8 @@ def _reads(session: Session, actor: Actor, orders: Sequence[MarketOrder]) -> lis
     if not orders:
         return []
     ids = [o.id for o in orders]
-    products = {
-        p.id: p
-        for p in session.scalars(select(MarketProduct).where(MarketProduct.id.in_({o.product_id for o in orders})))
-    }
-    plans_by_id = {
-        p.id: p
-        for p in session.scalars(select(MarketPricePlan).where(MarketPricePlan.id.in_({o.plan_id for o in orders})))
-    }
+    products = rows_by_id(session, MarketProduct, {o.product_id for o in orders})
+    plans_by_id = rows_by_id(session, MarketPricePlan, {o.plan_id for o in orders})
     entitlements = {
         e.order_id: e for e in session.scalars(select(MarketEntitlement).where(MarketEntitlement.order_id.in_(ids)))
     }

@@ -182,7 +182,7 @@ def _settle_audited(session: Session, actor: Actor, month: str) -> MarketSettlem
     orders.end_expired(session, actor)  # entitlements whose term is over are marked ended (their grants lapsed)
     usage = _meter(session, actor, run, first, last)
     settled = [(b["product_id"], b["amount_fen"]) for b in usage] + _order_bills(session, run)
-    products = _products(session, {p for p, _ in settled})
+    products = orders.rows_by_id(session, MarketProduct, {p for p, _ in settled})
     rules = {pid: rule_of(p) for pid, p in products.items()}
     per_product: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for product_id, net in settled:
@@ -225,14 +225,10 @@ def _settle(session: Session, actor: Actor, month: str) -> SettlementRead:
     return _run_read(session, _settle_audited(session, actor, month))
 
 
-def _products(session: Session, ids: set[int]) -> dict[int, MarketProduct]:
-    return {p.id: p for p in session.scalars(select(MarketProduct).where(MarketProduct.id.in_(ids)))}
-
-
 def _run_read(session: Session, run: MarketSettlementRun) -> SettlementRead:
     shares = list(session.scalars(select(MarketSettlementShare).where(MarketSettlementShare.run_id == run.id)
                                   .order_by(MarketSettlementShare.product_id, MarketSettlementShare.id)))  # fmt: skip
-    products = _products(session, {s.product_id for s in shares})
+    products = orders.rows_by_id(session, MarketProduct, {s.product_id for s in shares})
     return SettlementRead(
         id=run.id, month=run.month, gross_fen=run.gross_fen, usage_bills=run.usage_bills, run_at=run.run_at,
         shares=[ShareRead(
