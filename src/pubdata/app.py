@@ -36,6 +36,7 @@ from pubdata.api.v1 import jobs as v1_jobs
 from pubdata.api.v1 import loans as v1_loans
 from pubdata.api.v1 import market as v1_market
 from pubdata.api.v1 import market_orders as v1_market_orders
+from pubdata.api.v1 import market_reports as v1_market_reports
 from pubdata.api.v1 import policies as v1_policies
 from pubdata.api.v1 import policy_applications as v1_policy_applications
 from pubdata.api.v1 import policy_match as v1_policy_match
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(v1_credit.router, prefix="/api/v1")
     app.include_router(v1_market.router, prefix="/api/v1")
     app.include_router(v1_market_orders.router, prefix="/api/v1")
+    app.include_router(v1_market_reports.router, prefix="/api/v1")
     app.include_router(v1_appraisals.router, prefix="/api/v1")
     app.include_router(v1_registry.router, prefix="/api/v1")
     app.include_router(v1_trusts.router, prefix="/api/v1")

@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     policy_material_max_mb: int = Field(
         default=10, gt=0, le=1024, description="Largest application material (PDF, PNG, JPEG) in MB"
     )
+    market_report_max_mb: int = Field(
+        default=50, gt=0, le=1024, description="Largest file (PDF) of a report product in MB"
+    )
     audit_signing_key: SecretStr | None = Field(
         default=None, description="Ed25519 key signing audit checkpoints (PEM or base64 of the 32-byte seed)"
     )

@@ -1,5 +1,5 @@
 """Streaming multipart/form-data bodies (python-multipart) as they arrive, shared by the ingest
-upload (``api/v1/jobs.py``) and the policy materials upload (``api/v1/material_uploads.py``).
+upload (``api/v1/jobs.py``) and the policy materials upload (``api/v1/file_uploads.py``).
 
 ``PartReceiver`` collects each part's headers and the small non-file fields (together at most
 ``FIELD_LIMIT`` bytes); a subclass decides in ``start_part`` whether a part is a file it takes

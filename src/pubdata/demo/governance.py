@@ -28,6 +28,7 @@ from pubdata.demo import registry as demo_registry
 from pubdata.demo import trusts as demo_trusts
 from pubdata.demo.catalogue import ANCHOR_CODES
 from pubdata.identity import service as identity
+from pubdata.settings import get_settings
 from pubdata.store import contracts
 
 FINANCE = ("tax_credit", "social_insurance", "water", "electricity", "enterprise_registry", "penalties",
@@ -93,6 +94,7 @@ def apply(session: Session, *, home: Path | None = None) -> dict[str, Any]:
     """Zones, memberships, requests and grants of the demo city; counts of what exists (and the
     registered demo registrations' codes under ``registrations``). ``home``: the data directory the
     records were loaded into (the configured one by default), which the registry fingerprints."""
+    home = home if home is not None else get_settings().resolved_home
     zones.ensure_default_zones(session)
     operator = _user_actor(session, "operator")
     for code, anchors in (("finance", FINANCE), ("medical", MEDICAL)):
@@ -124,7 +126,7 @@ def apply(session: Session, *, home: Path | None = None) -> dict[str, Any]:
     market_anchors = {spec.anchor for spec in demo_market.PRODUCTS}
     resource_of = {a: found[1] if (found := _resource(session, a)) else None for a in market_anchors}
     actors = {"operator": operator, "merchant": merchant, "admin": _user_actor(session, "admin")}
-    listed = demo_market.apply(session, actors, resource_of)  # the data market's products
+    listed = demo_market.apply(session, actors, resource_of, home=home)  # the data market's products
     registry_anchors = {spec.anchor for spec in demo_registry.REGISTRATIONS}
     registry_resources = {a: found[1] if (found := _resource(session, a)) else None for a in registry_anchors}
     registry_actors = {"department": _user_actor(session, "scjgj"), "merchant": merchant, "registrar": operator,

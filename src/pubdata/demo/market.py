@@ -2,19 +2,30 @@
 the price list and the operator's review pages have something to show from the start — built by the
 operator (华通) on open and finance-zone data and by the data merchant under its sandbox grant,
 reviewed by the platform administrator (nobody reviews their own submission), their public notice
-replayed as having ended. Idempotent: products already there are left as they are."""
+replayed as having ended. The report product delivers a real PDF: the scenic spots counted by district
+and level from the table itself (through the SQL read path, as the operator), rendered with
+ReportLab. Idempotent: products already there are left as they are."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from pathlib import Path
 
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy.orm import Session
 
 from pubdata.access.service import beijing_today
 from pubdata.authz import Actor
+from pubdata.market import reports
 from pubdata.market import service as market
 from pubdata.market.schemas import ContractIn, PlanIn, ProductIn, ReviewIn
+from pubdata.store.query.sql import run_sql
 
 NOTICE_DAYS = 7
 
@@ -78,7 +89,40 @@ PRODUCTS: tuple[DemoProduct, ...] = (
 )  # fmt: skip
 
 
-def apply(session: Session, actors: dict[str, Actor], resource_of: dict[str, str | None]) -> int:
+CJK = "STSong-Light"  # ReportLab's built-in CID font: the reader supplies the glyphs
+
+
+def scenic_report_pdf(session: Session, actor: Actor, rid: str, *, home: Path, on: date) -> bytes:
+    """The scenic-spots report: spots per district and level, counted from the table by ``actor``."""
+    sql = f'SELECT district, scenic_level, count(*) AS n FROM "{rid}" GROUP BY 1, 2 ORDER BY 1, 2'
+    counts = run_sql(session, actor, sql, home=home).table.to_pylist()
+    if CJK not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(CJK))
+    body = ParagraphStyle("body", fontName=CJK, fontSize=10.5, leading=16, wordWrap="CJK")
+    title = ParagraphStyle("title", parent=body, fontSize=18, leading=26, alignment=1)
+    rows = [["区（市）", "景区等级", "景区数"]] + [[r["district"], r["scenic_level"], str(r["n"])] for r in counts]
+    table = Table(rows, colWidths=[160, 120, 80], repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), CJK),
+                ("GRID", (0, 0), (-1, -1), 0.5, "#90a4ae"),
+                ("BACKGROUND", (0, 0), (-1, 0), "#eceff1"),
+                ("ALIGN", (2, 0), (2, -1), "RIGHT"),
+            ]
+        )
+    )
+    total = sum(r["n"] for r in counts)
+    out = io.BytesIO()
+    SimpleDocTemplate(out, pagesize=A4, title="文旅景区分布分析报告", author="pubdata 演示城市").build([
+        Paragraph("文旅景区分布分析报告", title), Spacer(0, 12),
+        Paragraph(f"编制日期：{on.isoformat()}　数据来源：全市A级景区名录（公共数据开放平台）", body), Spacer(0, 8),
+        Paragraph(f"全市共有景区 {total} 处，按区（市）和景区等级分布如下。", body), Spacer(0, 8), table,
+    ])  # fmt: skip
+    return out.getvalue()
+
+
+def apply(session: Session, actors: dict[str, Actor], resource_of: dict[str, str | None], *, home: Path) -> int:
     """List the demo products not there yet (``actors``: operator, merchant, admin; ``resource_of``:
     anchor → its records table's resource id, None while not loaded); how many are listed."""
     reviewer = actors["admin"]
@@ -93,6 +137,10 @@ def apply(session: Session, actors: dict[str, Actor], resource_of: dict[str, str
         made = market.create_product(session, provider, ProductIn(resource_id=rid, **spec.product))
         for plan in spec.plans:
             market.add_plan(session, provider, made.id, plan)
+        if made.kind == "report":
+            pdf = scenic_report_pdf(session, provider, rid, home=home, on=today)
+            staged = reports.stage_bytes(home, f"{made.title}.pdf", pdf, len(pdf))
+            reports.add_report(session, provider, made.id, staged, note="正式版", home=home)
         market.submit(session, provider, made.id)
         approve = ReviewIn(action="approve", reason="材料齐全，同意公示", notice_days=NOTICE_DAYS)
         market.review(session, reviewer, made.id, approve, on=reviewed_on)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pubdata.errors import Conflict, Forbidden, Invalid, NotFound
+from pubdata.errors import Conflict, Forbidden, Invalid, NotFound, PubdataError
 
 
 class ProductNotFound(NotFound):
@@ -105,3 +105,16 @@ class NotEntitled(Forbidden):
 
 class SettlementNotFound(NotFound):
     code = "market.settlement_not_found"
+
+
+class InvalidReport(Invalid):
+    code = "market.invalid_report"
+
+
+class ReportTooLarge(PubdataError):
+    status = 413
+    code = "market.report_too_large"
+
+
+class ReportNotFound(NotFound):
+    code = "market.report_not_found"

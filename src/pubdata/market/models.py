@@ -235,3 +235,23 @@ class MarketSettlementShare(Base):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("identity_organisation.id"), index=True)
     account_code: Mapped[str] = mapped_column(String(80))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class MarketReportFile(Base):
+    """A file (PDF) of a report product, uploaded by its provider while the product is a draft, so
+    the operator reviews the report the buyers will receive. Its bytes are stored content-addressed
+    under ``$PUBDATA_HOME/market/reports/<product id>/<sha256>``."""
+
+    __tablename__ = "market_report_file"
+    __table_args__ = (UniqueConstraint("product_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("market_product.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_path: Mapped[str] = mapped_column(String(300))  # relative to the home
+    note: Mapped[str] = mapped_column(Text, default="")
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("identity_user.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -49,7 +49,7 @@ from pubdata.market.errors import (
     ProductNotFound,
     WrongState,
 )
-from pubdata.market.models import MarketListingEvent, MarketPricePlan, MarketProduct
+from pubdata.market.models import MarketListingEvent, MarketPricePlan, MarketProduct, MarketReportFile
 from pubdata.market.schemas import (
     CEILING_PER,
     CEILING_PER_LABELS,
@@ -84,7 +84,7 @@ def _refusals_audited(action: str, key: str = "product") -> Any:
 # --- reading ------------------------------------------------------------------------------------
 
 
-def _privileged(actor: Actor, product: MarketProduct) -> bool:
+def privileged(actor: Actor, product: MarketProduct) -> bool:
     """The provider's organisation and the operator see a product in any state, with its history."""
     return actor.can(Permission.MARKET_LISTING_REVIEW) or (
         actor.organisation_id is not None and actor.organisation_id == product.provider_org_id
@@ -120,9 +120,9 @@ def _reads(session: Session, actor: Actor, products: Sequence[MarketProduct]) ->
     all_plans = _plans_of(session, [p.id for p in products], active_only=False)
     out = []
     for p in products:
-        privileged = _privileged(actor, p)
+        full = privileged(actor, p)
         events: list[ListingEventRead] = []
-        if privileged:
+        if full:
             rows = session.scalars(
                 select(MarketListingEvent).where(MarketListingEvent.product_id == p.id).order_by(MarketListingEvent.id)
             )
@@ -138,7 +138,7 @@ def _reads(session: Session, actor: Actor, products: Sequence[MarketProduct]) ->
                 contract=dict(p.contract), distribution=p.distribution,
                 state=p.state, state_label=STATES[p.state], notice_until=p.notice_until,
                 version=p.version, created_by=p.created_by, created_at=p.created_at, updated_at=p.updated_at,
-                plans=[plan_read(x) for x in all_plans[p.id] if privileged or x.active], events=events,
+                plans=[plan_read(x) for x in all_plans[p.id] if full or x.active], events=events,
             )
         )  # fmt: skip
     return out
@@ -147,7 +147,7 @@ def _reads(session: Session, actor: Actor, products: Sequence[MarketProduct]) ->
 def _visible(session: Session, actor: Actor, product_id: int) -> MarketProduct:
     require(actor, Permission.MARKET_PRODUCT_READ)
     product = session.get(MarketProduct, product_id) if is_fen(product_id) else None
-    if product is None or not (product.state == "listed" or _privileged(actor, product)):
+    if product is None or not (product.state == "listed" or privileged(actor, product)):
         raise ProductNotFound(f"数据产品不存在：{product_id}")
     return product
 
@@ -224,7 +224,7 @@ def _event(action: str, product: MarketProduct, **details: Any) -> audit.Event:
     )
 
 
-def _own(session: Session, actor: Actor, product_id: int) -> MarketProduct:
+def own_product(session: Session, actor: Actor, product_id: int) -> MarketProduct:
     """The actor's organisation's product: not found when the actor may not see it, refused when it
     is another organisation's (listed) product."""
     require(actor, Permission.MARKET_PRODUCT_MANAGE)
@@ -234,7 +234,7 @@ def _own(session: Session, actor: Actor, product_id: int) -> MarketProduct:
     return product
 
 
-def _in_draft(product: MarketProduct, what: str) -> None:
+def in_draft(product: MarketProduct, what: str) -> None:
     if product.state != "draft":
         raise WrongState(f"产品当前为“{STATES[product.state]}”，只有草稿可以{what}")
 
@@ -250,7 +250,7 @@ def _distribution(session: Session, data: ProductIn) -> dict[str, Any] | None:
     return rule.as_json()
 
 
-def _touch(product: MarketProduct) -> None:
+def touch(product: MarketProduct) -> None:
     product.version += 1
     product.updated_at = utcnow()
 
@@ -288,8 +288,8 @@ def create_product(session: Session, actor: Actor, data: ProductIn) -> ProductRe
 
 @_refusals_audited("market.product_update")
 def _update(session: Session, actor: Actor, product_id: int, data: ProductIn) -> MarketProduct:
-    product = _own(session, actor, product_id)
-    _in_draft(product, "修改")
+    product = own_product(session, actor, product_id)
+    in_draft(product, "修改")
     if data.code != product.code:
         raise InvalidProduct("产品代码不能修改", field="code")
     checked = check_product(session, actor, data)
@@ -307,7 +307,7 @@ def _update(session: Session, actor: Actor, product_id: int, data: ProductIn) ->
     product.contract = checked.contract
     product.distribution = _distribution(session, data)
     product.entry_id, product.basis, product.basis_grant_id = checked.entry_id, checked.basis, checked.grant_id
-    _touch(product)
+    touch(product)
     session.flush()
     audit.record(session, actor, _event("product_update", product))
     return product
@@ -328,7 +328,7 @@ def _own_plan(session: Session, actor: Actor, plan_id: int) -> tuple[MarketPrice
     if plan is None:
         raise PlanNotFound(f"价格计划不存在：{plan_id}")
     try:
-        product = _own(session, actor, plan.product_id)
+        product = own_product(session, actor, plan.product_id)
     except ProductNotFound:
         raise PlanNotFound(f"价格计划不存在：{plan_id}") from None
     return plan, product
@@ -345,8 +345,8 @@ def _set_terms(plan: MarketPricePlan, data: PlanIn, terms: plans.PlanTerms) -> N
 
 @_refusals_audited("market.plan_add")
 def _add_plan(session: Session, actor: Actor, product_id: int, data: PlanIn) -> MarketPricePlan:
-    product = _own(session, actor, product_id)
-    _in_draft(product, "增加价格计划")
+    product = own_product(session, actor, product_id)
+    in_draft(product, "增加价格计划")
     terms = plans.check_plan(data, product.kind)
     taken = session.scalar(
         select(MarketPricePlan.id).where(MarketPricePlan.product_id == product.id, MarketPricePlan.code == data.code)
@@ -358,7 +358,7 @@ def _add_plan(session: Session, actor: Actor, product_id: int, data: PlanIn) -> 
     plan = MarketPricePlan(product_id=product.id, code=data.code, created_by=actor.user_id, active=True)
     _set_terms(plan, data, terms)
     session.add(plan)
-    _touch(product)
+    touch(product)
     session.flush()
     audit.record(session, actor, _event("plan_add", product, plan=plan.id, plan_code=plan.code, plan_kind=plan.kind))
     return plan
@@ -373,12 +373,12 @@ def add_plan(session: Session, actor: Actor, product_id: int, data: PlanIn) -> P
 @_refusals_audited("market.plan_update", "plan")
 def _update_plan(session: Session, actor: Actor, plan_id: int, data: PlanIn) -> MarketPricePlan:
     plan, product = _own_plan(session, actor, plan_id)
-    _in_draft(product, "修改价格计划")
+    in_draft(product, "修改价格计划")
     if data.code != plan.code:
         raise InvalidPlan("价格计划代码不能修改", field="code")
     terms = plans.check_plan(data, product.kind)
     _set_terms(plan, data, terms)
-    _touch(product)
+    touch(product)
     session.flush()
     audit.record(session, actor, _event("plan_update", product, plan=plan.id, plan_code=plan.code, plan_kind=plan.kind))
     return plan
@@ -401,7 +401,7 @@ def _deactivate_plan(session: Session, actor: Actor, plan_id: int) -> MarketPric
         raise WrongState("这是该产品唯一有效的价格计划：已进入公示或上架的产品至少保留一个")
     plan.active = False
     plan.updated_at = utcnow()
-    _touch(product)
+    touch(product)
     session.flush()
     audit.record(session, actor, _event("plan_deactivate", product, plan=plan.id, plan_code=plan.code))
     return plan
@@ -452,10 +452,16 @@ def _reason(reason: str, what: str) -> str:
 
 @_refusals_audited("market.product_submit")
 def _submit(session: Session, actor: Actor, product_id: int) -> MarketProduct:
-    product = _own(session, actor, product_id)
+    product = own_product(session, actor, product_id)
     _from(product, ("draft",), "提交审核")
     if not _plans_of(session, [product.id], active_only=True)[product.id]:
         raise InvalidProduct("提交审核前须至少设置一个有效的价格计划", field="plans")
+    if (
+        product.kind == "report"
+        and session.scalar(select(MarketReportFile.id).where(MarketReportFile.product_id == product.id).limit(1))
+        is None
+    ):
+        raise InvalidProduct("数据报告提交审核前须上传报告文件（PDF）", field="reports")
     check_product(session, actor, _as_input(product))  # the data, the grant and the table may have changed
     _move(session, actor, product, "under_review", "product_submit")
     return product

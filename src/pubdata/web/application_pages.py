@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from pubdata.api.deps import DB
-from pubdata.api.v1.material_uploads import ReceivedForm, receive_materials
+from pubdata.api.v1.file_uploads import ReceivedForm, receive_materials
 from pubdata.authz import Permission
 from pubdata.catalog.vocab import DISTRICT_NAMES
 from pubdata.errors import Forbidden, Invalid, PubdataError

@@ -109,6 +109,10 @@ AUDIT_ACTIONS = {
     "market.entitlement_end": "终止数据产品授权",
     "market.settle": "月度结算",
     "market.verify": "核验服务查询",
+    # report products' files (market.reports ACTIONS)
+    "market.report_upload": "上传数据报告文件",
+    "market.report_remove": "删除数据报告文件",
+    "market.report_download": "下载数据报告",
     "access.market_grant": "数据产品订购授权",
     "registry.apply": "申请数据登记",
     "registry.resubmit": "补正后重新提交登记",

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse
 from pubdata.api.deps import DB, ActorDep, Home
 from pubdata.api.errors import ERROR_RESPONSES
 from pubdata.api.params import DbId, enum_of
-from pubdata.api.v1.material_uploads import receive_materials
+from pubdata.api.v1.file_uploads import receive_materials
 from pubdata.catalog.vocab import DISTRICT_NAMES
 from pubdata.policy.applications import materials as mats
 from pubdata.policy.applications import reads, reviewers
