@@ -570,6 +570,15 @@ COVERED_ELSEWHERE: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/market/products/{product}/verify"): "verification answers",
     # the portal's 核验 form: the same service, the buyer's own verify grant (tests/web/test_market_order_pages.py)
     ("POST", "/market/orders/{order_id}/verify"): "verification answers",
+    # a report product's PDF: a document its provider wrote, reviewed with the listing; downloaded only
+    # by the provider, the operator and a buyer with an active entitlement (tests/market/test_reports.py)
+    ("GET", "/api/v1/market/products/{product_id}/reports/{file_id}"): "report files",
+    ("POST", "/api/v1/market/products/{product_id}/reports"): "report files",
+    ("DELETE", "/api/v1/market/products/{product_id}/reports/{file_id}"): "report files",
+    # the same on the product page (tests/web/test_market_report_pages.py)
+    ("GET", "/market/products/{product_id}/reports/{file_id}"): "report files",
+    ("POST", "/market/products/{product_id}/reports"): "report files",
+    ("POST", "/market/products/{product_id}/reports/{file_id}/remove"): "report files",
     # policy applications keep a snapshot of the applicant's facts: the applicant, the reviewer the
     # application is routed to and oversight (tests/policy/test_applications*.py, tests/web/test_application_pages.py)
     ("GET", "/api/v1/applications"): "applications",
@@ -774,6 +783,7 @@ ROW_FREE: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/market/products/{product_id}/resume"): "the listing lifecycle",
     ("POST", "/api/v1/market/products/{product_id}/delist"): "the listing lifecycle",
     ("GET", "/api/v1/market/price-list"): "the public price list (plans and fee ceilings)",
+    ("GET", "/api/v1/market/products/{product_id}/reports"): "a report's file names, sizes and digests",
     ("GET", "/market"): "data products (portal list)",
     ("GET", "/market/prices"): "the public price list (portal)",
     ("GET", "/market/products/{product_id}"): "a data product's page: listing text, contract summary, plans",

@@ -281,5 +281,17 @@ def test_governance_leaves_requests_at_each_step_and_grants_that_work(filled: Fi
         assert first["market_products"] == 4 and set(listed) == {
             "tax-grade-a-verify", "bus-routes-api", "scenic-report", "outpatient-sandbox"}  # fmt: skip
         assert listed["outpatient-sandbox"].kind == "sandbox" and listed["outpatient-sandbox"].zone == "medical"
+        # the report product delivers a real PDF counted from the scenic-spots table
+        import io
+
+        from pypdf import PdfReader
+
+        from pubdata.market import reports
+
+        (report,) = reports.list_reports(session, ANONYMOUS, "scenic-report")
+        operator = identity.actor_for(identity.get_user(session, "operator"), via="cli")
+        _, pdf = reports.open_report(session, operator, "scenic-report", report.id, home=filled.home)
+        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.read_bytes())).pages)
+        assert "文旅景区分布分析报告" in text and "全市共有景区" in text
         prices = market.price_list(session, ANONYMOUS)
         assert sum(len(p.plans) for p in prices.products) == 6

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -107,4 +108,61 @@ def test_buyer_orders_and_pays_finance_confirms_buyer_uses(
     finance.goto("/market/dashboard")
     assert "1,200.00" in finance.locator("#total-paid").inner_text()
     finance.screenshot(path="/tmp/market-dashboard.png", full_page=True)
+    assert page_errors == []
+
+
+def test_a_report_is_uploaded_by_its_provider_and_downloaded_by_its_buyer(
+    as_user: Any, live_server: Any, tmp_path: Any, page_errors: list[str]
+) -> None:
+    from pubdata.market import orders
+    from pubdata.market.order_schemas import OrderIn, PaymentIn
+
+    with live_server.session() as s:
+        operator_org = builders.make_org(s, "operator", name="青岛市公共数据运营有限公司（报告测试）")
+        operator = builders.actor_of(builders.make_user(s, operator_org, roles=["operator"], username="e2e-rep-op"))
+        reviewer = builders.actor_of(builders.make_user(s, builders.make_org(s, "operator"), roles=["operator"]))
+        finance = builders.actor_of(builders.make_user(s, builders.make_org(s, "operator"), roles=["finance"]))
+        buyer = builders.actor_of(builders.make_user(s, builders.make_org(s, "enterprise"), roles=["enterprise"],
+                                                     username="e2e-rep-buyer"))  # fmt: skip
+        department = builders.actor_of(builders.make_user(s, builders.make_org(s, "department"), roles=["department"]))
+        resource_id = tax_table(s, department)
+        made = market.create_product(s, operator, product_in(
+            resource_id, code="e2e-report", kind="report", title="纳税信用分析报告（报告测试）",
+            requires_approval=False, contract=ContractIn(fields=["district", "tax_credit_grade"]),
+        ))  # fmt: skip
+        market.add_plan(s, operator, made.id, PlanIn(code="once", title="单份", kind="one_off", price_fen=50_000))
+    pdf = tmp_path / "分析报告.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n")
+
+    # the provider uploads the PDF on its draft's page
+    provider = as_user("e2e-rep-op")
+    provider.goto(f"/market/products/{made.id}")
+    assert provider.locator("#no-reports").is_visible()
+    provider.fill("#report-note", "2026年第四季度")
+    provider.set_input_files("#report-file", str(pdf))
+    provider.click("#report-upload")
+    provider.wait_for_url(re.compile(rf"/market/products/{made.id}#reports$"))
+    assert "分析报告.pdf" in provider.locator("#report-files").inner_text()
+
+    with live_server.session() as s:  # reviewed, listed, bought and paid through the services
+        market.submit(s, operator, made.id)
+        market.review(s, reviewer, made.id, ReviewIn(action="approve"))
+        s.get(MarketProduct, made.id).notice_until = beijing_today() - timedelta(days=1)
+        market.list_product(s, reviewer, made.id)
+        order = orders.place_order(s, buyer, OrderIn(product="e2e-report", plan="once"))
+        paid = PaymentIn(reference="BK-E2E-REPORT", amount_fen=50_000, payer_name="买方", paid_on=beijing_today())
+        payment = orders.submit_payment(s, buyer, order.bills[0].id, paid)
+        orders.decide_payment(s, finance, payment.id, True)
+
+    # the buyer follows 下载报告 from its order to the file
+    page = as_user("e2e-rep-buyer")
+    page.goto(f"/market/orders/{order.id}")
+    page.click(f"#report-files-{order.id}")
+    page.wait_for_url(re.compile(rf"/market/products/{made.id}#reports$"))
+    link = page.locator("#report-files a").first
+    with page.expect_download() as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename == "分析报告.pdf"
+    assert Path(download.path()).read_bytes() == pdf.read_bytes()
     assert page_errors == []

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from pubdata.access.service import beijing_today
 from pubdata.authz import Actor
+from pubdata.market import reports
 from pubdata.market import service as market
 from pubdata.market.models import MarketProduct
 from pubdata.market.schemas import PlanIn, ReviewIn
@@ -40,9 +41,10 @@ def quick_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def world(session: Session, as_actor: Any) -> dict[str, Any]:
+def world(session: Session, as_actor: Any, settings: Any) -> dict[str, Any]:
     department = as_actor("department")
     return {
+        "home": settings.home,
         "operator": as_actor("operator"),
         "merchant": as_actor("data_merchant"),
         "rival": as_actor("data_merchant"),
@@ -54,6 +56,9 @@ def draft(session: Session, w: dict[str, Any], code: str, plans: tuple[PlanIn, .
     product = market.create_product(session, w["merchant"], product_in(w["table"], code=code, **kw))
     for plan in plans:
         market.add_plan(session, w["merchant"], product.id, plan)
+    if product.kind == "report":  # a report is submitted with its file
+        staged = reports.stage_bytes(w["home"], "报告.pdf", b"%PDF-1.4\n%%EOF\n", 1 << 20)
+        reports.add_report(session, w["merchant"], product.id, staged, home=w["home"])
     return product.id
 
 

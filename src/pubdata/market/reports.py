@@ -168,14 +168,31 @@ def _product(session: Session, actor: Actor, key: str | int) -> tuple[MarketProd
     return product, full, entitlement.id if entitlement is not None else None
 
 
-def list_reports(session: Session, actor: Actor, product_key: str | int) -> list[ReportFileRead]:
-    """A report product's files (names, sizes, digests) for whoever may see the product."""
+class ReportFiles(BaseModel):
+    files: list[ReportFileRead]
+    downloadable: bool  # the actor may download them (provider, operator, an entitled buyer)
+    editable: bool  # the actor may add and remove files (its organisation's draft)
+
+
+def report_files(session: Session, actor: Actor, product_key: str | int) -> ReportFiles:
+    """A report product's files (names, sizes, digests) for whoever may see the product, and what
+    the actor may do with them."""
     require(actor, Permission.MARKET_PRODUCT_READ)
-    product, _, _ = _product(session, actor, product_key)
+    product, full, entitlement = _product(session, actor, product_key)
     rows = session.scalars(
         select(MarketReportFile).where(MarketReportFile.product_id == product.id).order_by(MarketReportFile.id)
     )
-    return [_read(r) for r in rows]
+    own = actor.organisation_id == product.provider_org_id and actor.can(Permission.MARKET_PRODUCT_MANAGE)
+    return ReportFiles(
+        files=[_read(r) for r in rows],
+        downloadable=full or (entitlement is not None and actor.can(Permission.MARKET_ORDER_READ)),
+        editable=own and product.state == "draft" and product.kind == "report",
+    )
+
+
+def list_reports(session: Session, actor: Actor, product_key: str | int) -> list[ReportFileRead]:
+    """A report product's files (names, sizes, digests) for whoever may see the product."""
+    return report_files(session, actor, product_key).files
 
 
 @audit.refusals_audited("market.report_download", "product")

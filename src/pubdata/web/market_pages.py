@@ -31,6 +31,7 @@ from pubdata.api.deps import DB
 from pubdata.authz import Permission
 from pubdata.catalog.vocab import SCENARIOS
 from pubdata.errors import Forbidden, Invalid, PubdataError
+from pubdata.market import reports
 from pubdata.market import service as market
 from pubdata.market.errors import ProductNotFound
 from pubdata.market.schemas import KINDS, STATES, PlanRead, ProductRead, ReviewIn
@@ -234,7 +235,22 @@ def prices(request: Request, session: DB, viewer: ViewerDep) -> Response:
 @router.get("/market/products/{product_id}", response_class=HTMLResponse)
 def product_page(request: Request, product_id: int, session: DB, viewer: ViewerDep) -> Response:
     """One product: its listing terms, sample, contract summary and active plans; for its provider's
-    organisation and the operator also its state and listing history."""
+    organisation and the operator also its state and listing history; a report's files."""
+    return render_product(request, session, viewer, product_id)
+
+
+def render_product(
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    product_id: int,
+    *,
+    error: str = "",
+    error_key: str = "",
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The product page, with a refused form's error and what was typed (``error_key`` names the form)."""
     product: ProductRead = market.get_product(session, viewer.actor, product_id)
     contract = product.contract
     names = Names(session, viewer)
@@ -253,9 +269,11 @@ def product_page(request: Request, product_id: int, session: DB, viewer: ViewerD
         "predicate": contract.get("predicate"),
         "privileged": bool(product.events),
         "user_name": names.user,
-    }
+        "reports": reports.report_files(session, viewer.actor, product.id) if product.kind == "report" else None,
+        "error": error, "error_key": error_key, "form": form or {},
+    }  # fmt: skip
     tab = "mine" if product.state != "listed" and viewer.actor.organisation_id == product.provider_org_id else "market"
-    return market_page(request, viewer, "market/product.html", context, tab=tab)
+    return market_page(request, viewer, "market/product.html", context, tab=tab, status_code=status_code)
 
 
 # --- the provider's products --------------------------------------------------------------------

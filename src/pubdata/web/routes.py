@@ -22,6 +22,7 @@ from pubdata.web import (
     finance_pages,
     market_order_pages,
     market_pages,
+    market_report_pages,
     policy_match_pages,
     policy_pages,
     registry_pages,
@@ -50,6 +51,7 @@ router.include_router(finance_loan_pages.router)
 router.include_router(credit_pages.router)
 router.include_router(market_pages.router)
 router.include_router(market_order_pages.router)
+router.include_router(market_report_pages.router)
 router.include_router(appraisal_pages.router)
 router.include_router(registry_pages.router)
 router.include_router(trust_pages.router)
