@@ -227,3 +227,32 @@ def test_progressive_hands_out_exactly_the_total(total, threshold, below, above,
         )
         floor = entitled.numerator // entitled.denominator
         assert parts[party] >= floor if party == remainder_to else parts[party] == floor
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    totals=st.lists(st.integers(0, 10**12), min_size=1, max_size=20),
+    threshold=st.one_of(st.none(), st.integers(0, 10**12)),
+    below=parties,
+    above=parties,
+    pick=st.integers(0, 15),
+)
+def test_splitting_many_bills_at_once_gives_each_bill_its_own_parts(totals, threshold, below, above, pick):
+    below_shares, above_shares = exact(below), exact(above)
+    if threshold is None:
+        names = [p for p, _ in below_shares]
+        remainder_to = names[pick % len(names)]
+        one = [allocate.split(t, below_shares, remainder_to) for t in totals]
+    else:
+        names = list(dict.fromkeys(p for p, _ in [*below_shares, *above_shares]))
+        remainder_to = names[pick % len(names)]
+        one = [allocate.progressive(t, threshold, below_shares, above_shares, remainder_to) for t in totals]
+    many = allocate.progressive_many(totals, threshold, below_shares, above_shares if threshold is not None else None,
+                                     remainder_to)  # fmt: skip
+    assert many == one
+
+
+def test_splitting_many_refuses_a_bad_amount_by_its_position():
+    shares = [("operator", Fraction(1, 2)), ("department", Fraction(1, 2))]
+    with pytest.raises(allocate.InvalidAllocation, match="第 2 笔金额不能为负数"):
+        allocate.progressive_many([5, -1], None, shares, None, "operator")

@@ -11,6 +11,7 @@ floored once (not once per band), so the remainder is rounded once too."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
@@ -96,3 +97,33 @@ def progressive(total_fen: int, threshold_fen: int, below: Shares, above: Shares
         for party, share in shares:
             entitled[party] = entitled.get(party, Fraction(0)) + band * share
     return _round(entitled, total_fen, remainder_to)
+
+
+def progressive_many(
+    totals: Sequence[int], threshold_fen: int | None, below: Shares, above: Shares | None, remainder_to: str
+) -> list[dict[str, int]]:
+    """``progressive`` of each of ``totals`` (``split`` by ``below`` when ``threshold_fen`` is None):
+    the same parts, checked once and computed in integers over the shares' common denominator — for
+    a settlement's thousands of bills under one rule."""
+    bands = [below] if threshold_fen is None else [below, above or ()]
+    problems = [p for i, t in enumerate(totals) for p in _amount_problems(t, f"第 {i + 1} 笔金额")][:5]
+    if threshold_fen is not None:
+        problems += _amount_problems(threshold_fen, "累进起点") + _share_problems(above or (), "起点以上的分配比例")
+    problems += _share_problems(below, "起点以下的分配比例" if threshold_fen is not None else "分配比例")
+    parties = list(dict.fromkeys(p for band in bands for p, _ in band))
+    if remainder_to not in parties:
+        problems.append(f"尾差归属方必须是参与方之一：{remainder_to}")
+    _refuse(problems)
+    common = math.lcm(*(s.denominator for band in bands for _, s in band))
+    weights = {party: [0, 0] for party in parties}  # numerators over ``common``, below and above
+    for i, band in enumerate(bands):
+        for party, share in band:
+            weights[party][i] = share.numerator * (common // share.denominator)
+    out = []
+    for total in totals:
+        lower = total if threshold_fen is None else min(total, threshold_fen)
+        upper = total - lower
+        parts = {party: (lower * w[0] + upper * w[1]) // common for party, w in weights.items()}
+        parts[remainder_to] += total - sum(parts.values())
+        out.append(parts)
+    return out

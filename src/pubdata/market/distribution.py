@@ -17,7 +17,7 @@ remainder goes to ``remainder_to``, so the parts always add up to the bill."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -117,6 +117,12 @@ def parse(raw: Any) -> Rule:
     except InvalidAllocation as exc:
         raise _refuse(exc.message) from None
     return rule
+
+
+def split_many(rule: Rule, amounts: Sequence[int]) -> list[dict[str, int]]:
+    """``split`` of each amount (checked once, in integers: a month's bills under one rule)."""
+    parts = allocate.progressive_many(amounts, rule.threshold_fen, rule.below, rule.above, rule.remainder_to)
+    return [{p: one.get(p, 0) for p in rule.parties} for one in parts]
 
 
 def split(rule: Rule, amount_fen: int) -> dict[str, int]:

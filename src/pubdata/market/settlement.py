@@ -185,9 +185,13 @@ def _settle_audited(session: Session, actor: Actor, month: str) -> MarketSettlem
     products = orders.rows_by_id(session, MarketProduct, {p for p, _ in settled})
     rules = {pid: rule_of(p) for pid, p in products.items()}
     per_product: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    amounts: dict[int, list[int]] = defaultdict(list)
     for product_id, net in settled:
         if net > 0:
-            for party, amount in distribution.split(rules[product_id], net).items():
+            amounts[product_id].append(net)
+    for product_id, nets in amounts.items():  # each bill split by its product's rule
+        for parts in distribution.split_many(rules[product_id], nets):
+            for party, amount in parts.items():
                 per_product[product_id][party] += amount
     gross = 0
     for product_id, parts in sorted(per_product.items()):
