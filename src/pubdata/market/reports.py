@@ -107,8 +107,7 @@ def _add(
             MarketReportFile.product_id == product.id, MarketReportFile.sha256 == staged.sha256
         )
     )
-    if same is not None:  # the same bytes again: nothing changes
-        staged.discard()
+    if same is not None:  # the same bytes again: nothing changes (``add_report`` drops the staged copy)
         return same
     count = session.scalar(select(func.count()).where(MarketReportFile.product_id == product.id)) or 0
     if count >= MAX_FILES:
