@@ -37,3 +37,9 @@ def test_the_server_runs_them_while_it_serves(engine, settings):
     with TestClient(app):
         assert _alive() == NAMES and app.state.job_runner.name == "pubdata-job-runner"
     assert not _alive()
+
+
+def test_serve_without_workers_leaves_the_work_to_worker_processes(engine, settings):
+    app = create_app(settings.model_copy(update={"job_workers": 1, "run_workers": False}), engine)
+    with TestClient(app):
+        assert not _alive() and app.state.job_runner is None

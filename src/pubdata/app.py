@@ -74,7 +74,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if settings.search_warmup:
             with session_scope(app.state.engine) as session:
                 catalog_service.warm_search_index(session)
-        # queued jobs, the facts refresher and the match follower (pubdata.workers)
+        # queued jobs, the facts refresher and the match follower (pubdata.workers), unless separate
+        # `pubdata worker` processes run them (`pubdata serve --no-workers`)
+        if not settings.run_workers:
+            app.state.job_runner = None
+            yield
+            return
         with workers.running(app.state.engine, settings) as work:
             app.state.job_runner = work.job_runner
             yield

@@ -1,5 +1,6 @@
 """Imports every domain's tables so metadata (and Alembic) sees them all."""
 
+from pubdata import leases as worker_leases  # noqa: F401
 from pubdata.access import models as access_models  # noqa: F401
 from pubdata.assets.registry import models as asset_registry_models  # noqa: F401
 from pubdata.assets.trusts import models as asset_trust_models  # noqa: F401

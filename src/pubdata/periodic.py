@@ -1,20 +1,32 @@
-"""A daemon thread that runs a piece of work every ``interval`` seconds in a server process (the
-first run after one interval; ``interval`` 0 disables it). A failing run is logged and tried again
-next time. The facts refresher and the policy-match follower are two of these."""
+"""A daemon thread that runs a piece of work every ``interval`` seconds (the first run after one
+interval; ``interval`` 0 disables it). A failing run is logged and tried again next time. The facts
+refresher, the policy-match follower and the score follower are three of these.
+
+Given an engine, a run happens only in the process holding the work's lease (``pubdata.leases``,
+named after the work, renewed each run, for three intervals): however many servers and workers a
+deployment runs, each piece of periodic work is done by one of them at a time, and by another when
+that one stops or dies."""
 
 from __future__ import annotations
 
 import logging
 import threading
 
+from sqlalchemy import Engine
+
+from pubdata import leases, processes
+
 log = logging.getLogger(__name__)
+MIN_LEASE_SECONDS = 30.0
 
 
 class Periodic:
     name = "pubdata-periodic"
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, *, lease_engine: Engine | None = None) -> None:
         self.interval = interval
+        self.lease_engine = lease_engine
+        self.holder = processes.process_name()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -32,10 +44,22 @@ class Periodic:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+            if self.lease_engine is not None:
+                try:
+                    leases.release(self.lease_engine, self.name, self.holder)
+                except Exception:  # the database is gone: the lease runs out by itself
+                    log.exception("%s could not release its lease", self.name)
+
+    def holds_lease(self) -> bool:
+        """Whether this process does the work now (always, without an engine)."""
+        if self.lease_engine is None:
+            return True
+        return leases.hold(self.lease_engine, self.name, self.holder, max(3 * self.interval, MIN_LEASE_SECONDS))
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                self.run_once()
+                if self.holds_lease():
+                    self.run_once()
             except Exception:  # e.g. a broken source or a concurrent writer: try again next time
                 log.exception("%s failed", self.name)

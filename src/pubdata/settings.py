@@ -65,7 +65,18 @@ class Settings(BaseSettings):
     job_workers: int = Field(default=1, ge=0, description="Background jobs a server process runs at once; 0: none")
     job_poll_seconds: float = Field(default=1.0, gt=0, description="How often an idle runner looks for queued jobs")
     job_stale_seconds: int = Field(
-        default=120, ge=10, description="A running job whose process has not reported for this long is failed"
+        default=120, ge=10, description="A running job whose process has not reported for this long is retried"
+    )
+    job_max_attempts: int = Field(
+        default=3, ge=1, le=20, description="Runs of an interrupted job in all before it is dead (not retried)"
+    )
+    job_retry_seconds: float = Field(
+        default=5.0, ge=0, description="Backoff before the first retry of an interrupted job; doubled each time"
+    )
+    run_workers: bool = Field(
+        default=True,
+        description="Run the background work (jobs, facts refresh, matching, scoring) in each server process; "
+        "false when separate `pubdata worker` processes run it (`pubdata serve --no-workers`)",
     )
     facts_refresh_seconds: float = Field(
         default=300, ge=0, description="How often a server rebuilds the enterprise facts if a source changed; 0: never"

@@ -323,7 +323,7 @@ def test_a_foreground_load_fails_a_running_job_whose_process_is_gone(committed):
     assert done.result is not None and (done.result["version"], done.result["rows_loaded"]) == (1, 3)
 
 
-def test_on_start_jobs_left_running_by_a_dead_process_fail_and_queued_ones_run(committed):
+def test_on_start_jobs_left_running_by_a_dead_process_are_retried_later_and_queued_ones_run(committed):
     engine, actor, rid, home = committed
     dead_pid = _dead_pid()
     host = jobs.worker_name().split(":")[0]
@@ -349,11 +349,12 @@ def test_on_start_jobs_left_running_by_a_dead_process_fail_and_queued_ones_run(c
         runner.stop()
     assert picked.state == "succeeded"
     with session_scope(engine) as s:
-        for job_id in (crashed, silent):
+        for job_id in (crashed, silent):  # back in the queue after a backoff, their uploads kept
             job = s.get(StoreJob, job_id)
-            assert job is not None and job.state == "failed"
+            assert job is not None and (job.state, job.attempts, job.worker) == ("queued", 1, None)
+            assert job.not_before is not None and job.not_before > utcnow()
             assert job.error == {"code": "store.job_interrupted", "message": "服务重启，任务中断", "details": None}
-            assert not jobs.upload_dir(home, job_id).exists()
+            assert jobs.upload_dir(home, job_id).is_dir()
         still = s.get(StoreJob, alive)
         assert still is not None and still.state == "running"
         assert service.get_table(s, actor, rid).current_version == 1  # only the queued job published
@@ -366,13 +367,70 @@ def test_a_job_declared_interrupted_meanwhile_does_not_publish(committed):
 
     def taken_away(stage: str, _percent: int, _rows: int | None) -> None:
         if stage == "写入":  # another runner decides this job's process is gone
-            jobs.fail_interrupted(engine, home, stale_seconds=-1, message=jobs.INTERRUPTED_STALE)
+            jobs.recover_interrupted(engine, home, stale_seconds=-1, message=jobs.INTERRUPTED_STALE)
 
     done = job_runner.run_job(engine, job.id, home=home, on_progress=taken_away)
     assert done.state == "failed" and done.error is not None and done.error["message"] == jobs.INTERRUPTED_STALE
     with session_scope(engine) as s:
         assert service.get_table(s, actor, rid).current_version is None
         assert s.scalars(select(StoreVersion)).first() is None
+
+
+def _kill(engine, job_id: str, worker: str) -> None:
+    """The job as a worker that died while running it left it."""
+    with session_scope(engine) as s:
+        job = s.get(StoreJob, job_id)
+        assert job is not None
+        job.state, job.worker, job.heartbeat_at = "running", worker, utcnow()
+
+
+def test_an_interrupted_job_is_retried_and_loads_once_then_dead_after_its_attempts(committed):
+    engine, actor, rid, home = committed
+    host = jobs.worker_name().split(":")[0]
+    retry = jobs.Retry(max_attempts=2, seconds=0)
+    with session_scope(engine) as s:
+        retried = queue_file(s, actor, rid, home, csv_text(3))
+        doomed = queue_file(s, actor, make_table(s, actor), home, csv_text(2))
+    _kill(engine, retried, f"{host}:{_dead_pid()}:a")
+    assert jobs.recover_interrupted(engine, home, stale_seconds=120, message="x", retry=retry) == {retried: "queued"}
+    assert jobs.claim_jobs(engine, "w2", 5) == [retried, doomed]
+    done = job_runner.run_job(engine, retried, home=home)
+    assert done.state == "succeeded" and done.attempts == 1 and done.result["version"] == 1
+    with session_scope(engine) as s:
+        assert service.get_table(s, actor, rid).current_version == 1  # loaded once
+    # a job interrupted as often as it may run is dead: not retried, visible, its upload removed
+    with session_scope(engine) as s:
+        s.get(StoreJob, doomed).attempts = 1
+    _kill(engine, doomed, f"{host}:{_dead_pid()}:b")
+    assert jobs.recover_interrupted(engine, home, stale_seconds=120, message="进程退出", retry=retry) == {
+        doomed: "dead"
+    }
+    with session_scope(engine) as s:
+        job = s.get(StoreJob, doomed)
+        assert job.state == "dead" and job.attempts == 2 and job.error["code"] == "store.job_dead"
+        assert "中断 2 次" in job.error["message"] and not jobs.upload_dir(home, doomed).exists()
+    assert jobs.claim_jobs(engine, "w2", 5) == []
+
+
+def test_a_runner_taken_over_does_not_publish_or_remove_the_retry_upload(committed):
+    engine, actor, rid, home = committed
+    with session_scope(engine) as s:
+        job_id = queue_file(s, actor, rid, home, csv_text(4))
+    assert jobs.claim_jobs(engine, "slow-but-alive", 1) == [job_id]
+    retry = jobs.Retry(max_attempts=3, seconds=0)
+
+    def taken_over(stage: str, _percent: int, _rows: int | None) -> None:
+        if stage == "写入":  # its heartbeat looked stale: requeued, and another worker claims it
+            jobs.recover_interrupted(engine, home, stale_seconds=-1, message=jobs.INTERRUPTED_STALE, retry=retry)
+            assert jobs.claim_jobs(engine, "other", 1) == [job_id]
+
+    first = job_runner.run_job(engine, job_id, home=home, on_progress=taken_over)
+    assert (first.state, first.attempts) == ("running", 1)  # the other worker's run, untouched
+    assert jobs.upload_dir(home, job_id).is_dir()
+    with session_scope(engine) as s:
+        assert service.get_table(s, actor, rid).current_version is None
+    second = job_runner.run_job(engine, job_id, home=home)
+    assert second.state == "succeeded" and second.result["version"] == 1
 
 
 def test_abandoned_upload_directories_are_swept(committed):

@@ -28,6 +28,9 @@ def serve(
     home: HomeOpt = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="Port")] = None,
+    no_workers: Annotated[
+        bool, typer.Option("--no-workers", help="Leave the background work to `pubdata worker` processes")
+    ] = False,
 ) -> None:
     """Serve the portal and API of an existing home."""
     use_home(home)
@@ -39,13 +42,42 @@ def serve(
     from pubdata.settings import get_settings
 
     # --host/--port override PUBDATA_HOST/PORT, and links follow them unless PUBDATA_BASE_URL is set
-    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    overrides: dict[str, object] = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    if no_workers:
+        overrides["run_workers"] = False
     settings = get_settings().model_copy(update=overrides)
     run()
     typer.echo(f"门户与接口地址：{settings.resolved_base_url}/")
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, http=Utf8TargetH11Protocol, log_level="info"
     )
+
+
+@app.command()
+def worker(home: HomeOpt = None) -> None:
+    """Run the background work without serving: queued jobs (retried with backoff when a worker
+    dies), and the periodic facts refresh, policy matching and credit scoring (each done by one
+    process of the deployment at a time). Run any number beside `pubdata serve --no-workers`;
+    stops on SIGTERM or Ctrl-C, finishing running jobs for up to 10 seconds."""
+    use_home(home)
+    import signal
+    import threading
+
+    from pubdata import workers as background
+    from pubdata.db import get_engine
+    from pubdata.settings import get_settings
+
+    settings = get_settings()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with background.running(get_engine(), settings) as work:
+        typer.echo(f"后台任务进程已启动：{work.job_runner.worker}（同时运行 {settings.job_workers} 个任务）")
+        try:
+            while not stop.wait(1.0):
+                pass
+        except KeyboardInterrupt:
+            pass
+    typer.echo("后台任务进程已停止")
 
 
 def _fill_in_background(home: Path, seed: int, records: int) -> None:

@@ -48,7 +48,7 @@ class FactsRefresher(Periodic):
     name = "pubdata-facts-refresh"
 
     def __init__(self, engine: Engine, home: Path, interval: float) -> None:
-        super().__init__(interval)
+        super().__init__(interval, lease_engine=engine)
         self.engine = engine
         self.home = home
 

@@ -49,7 +49,7 @@ class ScoreFollower(Periodic):
     name = "pubdata-credit-score"
 
     def __init__(self, engine: Engine, home: Path, interval: float) -> None:
-        super().__init__(interval)
+        super().__init__(interval, lease_engine=engine)
         self.engine = engine
         self.home = home
 

@@ -52,7 +52,7 @@ class MatchFollower(Periodic):
     name = "pubdata-policy-match"
 
     def __init__(self, engine: Engine, home: Path, interval: float) -> None:
-        super().__init__(interval)
+        super().__init__(interval, lease_engine=engine)
         self.engine = engine
         self.home = home
 

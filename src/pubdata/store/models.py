@@ -61,7 +61,8 @@ class StoreJob(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # uuid4
     kind: Mapped[str] = mapped_column(String(16), default="ingest")
     resource_id: Mapped[str] = mapped_column(ForeignKey("store_table.resource_id", ondelete="CASCADE"), index=True)
-    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # queued|running|succeeded|failed
+    # queued | running | succeeded | failed | dead (interrupted too often: not retried again)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     stage: Mapped[str] = mapped_column(String(32), default="")  # what it is doing, in Chinese
     percent: Mapped[int] = mapped_column(default=0)
     rows_so_far: Mapped[int | None] = mapped_column(BigInteger)
@@ -73,6 +74,8 @@ class StoreJob(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("identity_user.id"))
     created_via: Mapped[str] = mapped_column(String(16), default="api")  # api | portal | cli
     worker: Mapped[str | None] = mapped_column(String(200))  # host:pid:token of the process running it
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")  # runs interrupted so far
+    not_before: Mapped[datetime | None]  # a retried job waits until then (backoff)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]

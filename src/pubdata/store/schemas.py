@@ -61,7 +61,10 @@ class JobRead(BaseModel):
     id: str
     kind: str
     resource_id: str
-    state: str = Field(description="queued | running | succeeded | failed")
+    state: str = Field(
+        description="queued | running | succeeded | failed | dead (interrupted `PUBDATA_JOB_MAX_ATTEMPTS` times: "
+        "not retried again; the dead-letter state)"
+    )
     stage: str = Field(description="what the job is doing, in Chinese (排队中, 读取, 校验, 写入, 完成…)")
     percent: int = Field(ge=0, le=100)
     rows_so_far: int | None
@@ -71,6 +74,7 @@ class JobRead(BaseModel):
     error: dict[str, Any] | None
     created_by: str | None = Field(description="username of who started it; null for the command line")
     created_via: str = Field(description="api | portal | cli")
+    attempts: int = Field(default=0, description="runs interrupted so far (a worker died): retried with backoff")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

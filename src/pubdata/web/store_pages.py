@@ -52,7 +52,7 @@ router = APIRouter(include_in_schema=False)
 FormStr = Annotated[str, Form()]
 NO_STORE = {"Cache-Control": "no-store"}
 DEFAULT_REJECT_PERCENT = "5"  # ResourceTableCreate's default threshold (0.05), as the form shows it
-STATE_LABELS = {"queued": "排队中", "running": "处理中", "succeeded": "已完成", "failed": "失败"}
+STATE_LABELS = {"queued": "排队中", "running": "处理中", "succeeded": "已完成", "failed": "失败", "dead": "已停止重试"}
 
 
 def _settings(request: Request) -> Settings:
@@ -305,7 +305,7 @@ def _outcome(job: JobRead) -> dict[str, Any]:
     result = job.result or {}
     quality = result.get("quality") or {}
     return {
-        "finished": job.state in ("succeeded", "failed"),
+        "finished": job.state in ("succeeded", "failed", "dead"),
         "published": result.get("state") == "published",
         "refused": result.get("state") == "refused",
         "quality_score": quality.get("score"),

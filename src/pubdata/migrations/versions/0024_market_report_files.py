@@ -32,10 +32,14 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("uploaded_by", sa.Integer(), nullable=True),
         sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["product_id"], ["market_product.id"]),
-        sa.ForeignKeyConstraint(["uploaded_by"], ["identity_user.id"]),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("product_id", "sha256"),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["market_product.id"], name=op.f("fk_market_report_file_product_id_market_product")
+        ),
+        sa.ForeignKeyConstraint(
+            ["uploaded_by"], ["identity_user.id"], name=op.f("fk_market_report_file_uploaded_by_identity_user")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_market_report_file")),
+        sa.UniqueConstraint("product_id", "sha256", name=op.f("uq_market_report_file_product_id")),
     )
     with op.batch_alter_table("market_report_file", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_market_report_file_product_id"), ["product_id"], unique=False)

@@ -5,7 +5,8 @@ A job is a ``store_job`` row. The upload API (or the portal) streams the file to
 request's transaction (``queue_ingest``). Runners claim queued jobs with an
 ``UPDATE … WHERE id = ? AND state = 'queued'`` (``claim_jobs``: only one process's update matches,
 on SQLite and PostgreSQL alike, so several processes can share the queue; a job waits while another
-load of its resource runs) and fail jobs whose process has died (``fail_interrupted``). How a job is
+load of its resource runs) and recover jobs whose process has died (``recover_interrupted``: retried
+with backoff, dead after ``Retry.max_attempts`` runs). How a job is
 run — as its uploader, with progress, its outcome committed with the new version — is
 ``store/jobs/runner.py``.
 
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, event, exists, select, update
+from sqlalchemy import Engine, event, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from pubdata import processes
@@ -36,7 +37,7 @@ from pubdata.store.ingest import load as loader
 from pubdata.store.models import StoreJob
 from pubdata.store.schemas import JobRead
 
-QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+QUEUED, RUNNING, SUCCEEDED, FAILED, DEAD = "queued", "running", "succeeded", "failed", "dead"
 ACTIVE = (QUEUED, RUNNING)
 INTERRUPTED_AT_START = "服务重启，任务中断"
 INTERRUPTED_STALE = "执行任务的进程已停止响应，任务中断"
@@ -223,6 +224,7 @@ def job_read(job: StoreJob) -> JobRead:
         error=job.error,
         created_by=job.creator.username if job.creator is not None else None,
         created_via=job.created_via,
+        attempts=job.attempts or 0,
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
@@ -281,6 +283,7 @@ def claim_jobs(engine: Engine, worker: str, limit: int) -> list[str]:
             select(StoreJob.id, StoreJob.resource_id)
             .where(
                 StoreJob.state == QUEUED,
+                or_(StoreJob.not_before.is_(None), StoreJob.not_before <= utcnow()),
                 StoreJob.resource_id.not_in(select(running.resource_id).where(running.state == RUNNING)),
             )
             .order_by(StoreJob.created_at, StoreJob.id)
@@ -319,34 +322,68 @@ def _is_gone(worker: str | None, heartbeat_at: datetime | None, stale_seconds: f
     return processes.is_gone(worker)
 
 
-def fail_interrupted(engine: Engine, home: Path, *, stale_seconds: float, message: str) -> list[str]:
-    """Fail the running jobs whose process is gone: a process on this machine that no longer
-    exists, or a heartbeat older than ``stale_seconds``. Returns their ids. Nothing they loaded was
-    published (the version commits with the job's success)."""
+@dataclass(frozen=True)
+class Retry:
+    """How interrupted jobs are retried: up to ``max_attempts`` runs in all, the n-th retry waiting
+    ``seconds × 2^(n-1)`` (at most an hour); then the job is dead (the dead-letter state)."""
+
+    max_attempts: int = 3
+    seconds: float = 5.0
+
+    def delay(self, attempts: int) -> timedelta:
+        return timedelta(seconds=min(3600.0, self.seconds * 2 ** max(0, attempts - 1)))
+
+
+def recover_interrupted(
+    engine: Engine, home: Path, *, stale_seconds: float, message: str, retry: Retry | None = None
+) -> dict[str, str]:
+    """Recover the running jobs whose process is gone (a process on this machine that no longer
+    exists, or a heartbeat older than ``stale_seconds``): an uploaded job goes back to the queue
+    after a backoff — nothing it loaded was published (a version commits with its job's success),
+    so running it again loads it once — until it has been interrupted ``max_attempts`` times, when it
+    is dead; a job the command line ran in the foreground fails (its caller is gone). Returns each
+    recovered job's new state. A retried job keeps its upload; a failed or dead one's is removed."""
+    retry = retry or Retry()
     now = utcnow()
     with session_scope(engine) as s:
         running = s.execute(
-            select(StoreJob.id, StoreJob.worker, StoreJob.heartbeat_at).where(StoreJob.state == RUNNING)
-        ).all()
-    gone = [(job_id, worker) for job_id, worker, beat in running if _is_gone(worker, beat, stale_seconds)]
-    failed: list[str] = []
-    for job_id, worker in gone:
+            select(StoreJob.id, StoreJob.worker, StoreJob.heartbeat_at, StoreJob.attempts, StoreJob.created_via)
+            .where(StoreJob.state == RUNNING)
+        ).all()  # fmt: skip
+    outcome: dict[str, str] = {}
+    for job_id, worker, beat, attempts, via in running:
+        if not _is_gone(worker, beat, stale_seconds):
+            continue
+        runs = attempts + 1
+        if via != "cli" and runs < retry.max_attempts and upload_dir(home, job_id).is_dir():
+            state, values = QUEUED, {
+                "state": QUEUED, "stage": f"等待重试（已中断 {runs} 次）", "percent": 0, "rows_so_far": None,
+                "worker": None, "attempts": runs, "not_before": now + retry.delay(runs),
+                "error": {"code": "store.job_interrupted", "message": message, "details": None},
+            }  # fmt: skip
+        elif via != "cli":
+            state, values = DEAD, {
+                "state": DEAD, "stage": "已停止重试", "finished_at": now, "attempts": runs,
+                "error": {"code": "store.job_dead", "details": None,
+                          "message": f"{message}：任务已中断 {runs} 次，不再重试（请检查文件后重新上传）"},
+            }  # fmt: skip
+        else:
+            state, values = FAILED, {
+                "state": FAILED, "stage": "失败", "finished_at": now,
+                "error": {"code": "store.job_interrupted", "message": message, "details": None},
+            }  # fmt: skip
         with session_scope(engine) as s:
             done = s.execute(
                 update(StoreJob)
                 .where(StoreJob.id == job_id, StoreJob.state == RUNNING, StoreJob.worker.is_not_distinct_from(worker))
-                .values(
-                    state=FAILED,
-                    stage="失败",
-                    finished_at=now,
-                    error={"code": "store.job_interrupted", "message": message, "details": None},
-                )
+                .values(**values)
                 .execution_options(synchronize_session=False)
             )
             if done.rowcount:  # type: ignore[attr-defined]
-                failed.append(job_id)
-        remove_upload(home, job_id)
-    return failed
+                outcome[job_id] = state
+        if outcome.get(job_id) in (FAILED, DEAD):
+            remove_upload(home, job_id)
+    return outcome
 
 
 def sweep_uploads(engine: Engine, home: Path, *, older_than: float) -> int:

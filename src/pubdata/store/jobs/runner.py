@@ -45,9 +45,10 @@ from pubdata.store.jobs.queue import (
     RUNNING,
     SUCCEEDED,
     JobNotFound,
+    Retry,
     claim_jobs,
-    fail_interrupted,
     job_read,
+    recover_interrupted,
     remove_upload,
     sweep_uploads,
     worker_name,
@@ -150,12 +151,14 @@ def _rejects_download(session: Session, job_id: str, result: loader.LoadResult) 
 def _finish(
     session: Session,
     job_id: str,
+    worker: str | None,
     *,
     result: loader.LoadResult | None = None,
     error: dict[str, Any] | None = None,
 ) -> bool:
-    """Record the outcome of a running job; False if it is no longer running (another process
-    declared it interrupted), in which case the caller must not commit the load."""
+    """Record the outcome of a job running under ``worker``; False if it no longer is (another
+    process declared it interrupted — and may be running it again), in which case the caller must
+    not commit the load."""
     now = utcnow()
     values: dict[str, Any] = {"finished_at": now, "heartbeat_at": now}
     if result is not None:
@@ -172,7 +175,7 @@ def _finish(
         values.update(state=FAILED, stage="失败", error=error)
     done = session.execute(
         update(StoreJob)
-        .where(StoreJob.id == job_id, StoreJob.state == RUNNING)
+        .where(StoreJob.id == job_id, StoreJob.state == RUNNING, StoreJob.worker.is_not_distinct_from(worker))
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -191,9 +194,10 @@ class _Reporter:
     ``PROGRESS_INTERVAL`` seconds, so the load never waits on the database (on SQLite it may hold
     the write lock while it publishes)."""
 
-    def __init__(self, engine: Engine, job_id: str, heartbeat_seconds: float) -> None:
+    def __init__(self, engine: Engine, job_id: str, worker: str | None, heartbeat_seconds: float) -> None:
         self._engine = engine
         self._job_id = job_id
+        self._worker = worker
         self._heartbeat = heartbeat_seconds
         self._pending: dict[str, Any] | None = None
         self._lock = threading.Lock()
@@ -230,7 +234,11 @@ class _Reporter:
                 with session_scope(self._engine) as s:
                     s.execute(
                         update(StoreJob)
-                        .where(StoreJob.id == self._job_id, StoreJob.state == RUNNING)
+                        .where(
+                            StoreJob.id == self._job_id,
+                            StoreJob.state == RUNNING,
+                            StoreJob.worker.is_not_distinct_from(self._worker),
+                        )
                         .values(heartbeat_at=utcnow(), **values)
                         .execution_options(synchronize_session=False)
                     )
@@ -250,7 +258,10 @@ def run_job(
     """Run a claimed (``running``) job to its end in its own transactions and return it as it ended.
     Never raises for a failing load: the job records it. ``on_progress`` sees every progress report
     (the command line's progress bar)."""
-    reporter = _Reporter(engine, job_id, heartbeat_seconds)
+    with session_scope(engine) as s:
+        claimed = s.get(StoreJob, job_id)
+        worker = claimed.worker if claimed is not None else None  # whose run this is (its claim)
+    reporter = _Reporter(engine, job_id, worker, heartbeat_seconds)
     reporter.start()
 
     def progress(stage: str, percent: int, rows: int | None) -> None:
@@ -260,10 +271,12 @@ def run_job(
 
     session = new_session(engine)
     interrupted: BaseException | None = None
+    ended = False  # this run recorded the job's outcome (else it was taken away: keep its upload)
     try:
         try:
             result = _execute(session, job_id, home, progress)
-            if _finish(session, job_id, result=result):
+            ended = _finish(session, job_id, worker, result=result)
+            if ended:
                 session.commit()
             else:
                 session.rollback()  # declared interrupted meanwhile: its version stays unpublished
@@ -275,11 +288,12 @@ def run_job(
             elif not isinstance(exc, PubdataError):
                 log.exception("job %s failed", job_id)
             with session_scope(engine) as s:
-                _finish(s, job_id, error=_error_of(exc))
+                ended = _finish(s, job_id, worker, error=_error_of(exc))
     finally:
         session.close()
         reporter.stop()
-        remove_upload(home, job_id)
+        if ended:
+            remove_upload(home, job_id)
     if interrupted is not None:
         raise interrupted
     with session_scope(engine) as s:
@@ -312,9 +326,9 @@ def run_job_inline(session: Session, job_id: str, *, home: Path) -> JobRead:
         with session.begin_nested():
             result = _execute(session, job_id, home, progress)
     except Exception as exc:
-        _finish(session, job_id, error=_error_of(exc))
+        _finish(session, job_id, job.worker, error=_error_of(exc))
     else:
-        _finish(session, job_id, result=result)
+        _finish(session, job_id, job.worker, result=result)
     finally:
         remove_upload(home, job_id)
     session.flush()
@@ -338,12 +352,14 @@ class JobRunner:
         workers: int = 1,
         poll_seconds: float = 1.0,
         stale_seconds: float = 120.0,
+        retry: Retry | None = None,
     ) -> None:
         self.engine = engine
         self.home = home
         self.workers = workers
         self.poll_seconds = poll_seconds
         self.stale_seconds = stale_seconds
+        self.retry = retry or Retry()
         self.worker = worker_name()
         self._active: set[str] = set()
         self._lock = threading.Lock()
@@ -360,22 +376,27 @@ class JobRunner:
             workers=settings.job_workers,
             poll_seconds=settings.job_poll_seconds,
             stale_seconds=settings.job_stale_seconds,
+            retry=Retry(settings.job_max_attempts, settings.job_retry_seconds),
         )
 
     def start(self) -> None:
-        """Fail the jobs a dead process left running, then start looking for queued ones."""
+        """Recover the jobs a dead process left running (retried, or dead), then start looking for
+        queued ones."""
         if self.workers <= 0:
             return
         try:
-            for job_id in fail_interrupted(
-                self.engine, self.home, stale_seconds=self.stale_seconds, message=INTERRUPTED_AT_START
-            ):
-                log.warning("job %s was interrupted by a restart", job_id)
+            for job_id, state in self._recover(INTERRUPTED_AT_START).items():
+                log.warning("job %s was interrupted by a restart: %s", job_id, state)
             sweep_uploads(self.engine, self.home, older_than=self.stale_seconds)
         except Exception:  # the server still starts; the periodic sweep tries again
             log.exception("job runner could not recover interrupted jobs at start")
         self._poller = threading.Thread(target=self._loop, name="pubdata-job-runner", daemon=True)
         self._poller.start()
+
+    def _recover(self, message: str) -> dict[str, str]:
+        return recover_interrupted(
+            self.engine, self.home, stale_seconds=self.stale_seconds, message=message, retry=self.retry
+        )
 
     def wake(self) -> None:
         self._wake.set()
@@ -406,9 +427,8 @@ class JobRunner:
                     self._launch(job_id)
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + self.stale_seconds / 2
-                    fail_interrupted(
-                        self.engine, self.home, stale_seconds=self.stale_seconds, message=INTERRUPTED_STALE
-                    )
+                    for job_id, state in self._recover(INTERRUPTED_STALE).items():
+                        log.warning("job %s was interrupted (its process is gone): %s", job_id, state)
             except Exception:  # the database may be briefly unavailable; try again next round
                 log.exception("job runner could not look for jobs")
             self._wake.wait(self.poll_seconds)

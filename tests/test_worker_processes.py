@@ -1,0 +1,137 @@
+"""Background work beyond one process: periodic work is done by one process of a deployment at a
+time (leases), and two real ``pubdata worker`` processes share the job queue — every job runs once,
+and a worker killed with SIGKILL in the middle of a load has its job retried and finished by the
+other, its table loaded exactly once (SQLite, or PostgreSQL when PUBDATA_TEST_DATABASE_URL is set)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from pubdata import leases
+from pubdata.db import make_engine, migrate, session_scope, utcnow
+from pubdata.leases import WorkerLease
+from pubdata.periodic import Periodic
+from pubdata.store import service
+from pubdata.store.models import StoreJob, StoreVersion
+from tests import builders
+from tests.conftest import database_url
+from tests.store.test_jobs import csv_text, make_table, queue_file
+
+
+class Counting(Periodic):
+    name = "pubdata-test-periodic"
+
+    def __init__(self, engine: Engine, interval: float) -> None:
+        super().__init__(interval, lease_engine=engine)
+        self.runs = 0
+
+    def run_once(self) -> None:
+        self.runs += 1
+
+
+def test_a_lease_is_held_by_one_process_at_a_time_and_taken_over_when_it_lapses(tmp_path: Path) -> None:
+    engine = make_engine(database_url(tmp_path, "leases"))
+    migrate(engine)
+    assert leases.hold(engine, "refresh", "a", 60) and leases.hold(engine, "refresh", "a", 60)  # renewed
+    assert not leases.hold(engine, "refresh", "b", 60)
+    with session_scope(engine) as s:  # a's process died: its lease ran out
+        lease = s.get(WorkerLease, "refresh")
+        assert lease is not None
+        lease.expires_at = utcnow() - timedelta(seconds=1)
+    assert leases.hold(engine, "refresh", "b", 60) and not leases.hold(engine, "refresh", "a", 60)
+    leases.release(engine, "refresh", "b")  # b stops: a takes over at once
+    assert leases.hold(engine, "refresh", "a", 60)
+    leases.release(engine, "refresh", "a")
+
+    first, second = Counting(engine, 0.05), Counting(engine, 0.05)
+    first.start()
+    second.start()
+    time.sleep(0.8)
+    first.stop()  # releases its lease if it held it
+    while_both = (first.runs, second.runs)
+    time.sleep(0.8)
+    second.stop()
+    assert min(while_both) == 0 and max(while_both) >= 3  # one process did the work, not both
+    assert second.runs > while_both[1] or first.runs == 0  # after the holder stopped, the other carried on
+    engine.dispose()
+
+
+def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "pubdata.cli", "worker"], env=env, stdout=out, stderr=out)
+
+
+def _wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_two_workers_run_each_job_once_and_finish_a_killed_workers_job(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    url = database_url(tmp_path, "procs")
+    engine = make_engine(url)
+    migrate(engine)
+    with session_scope(engine) as s:
+        owner = builders.actor_of(builders.make_user(s, builders.make_org(s, "department"), roles=["department"]))
+        tables = [make_table(s, owner) for _ in range(5)]
+        big = queue_file(s, owner, tables[0], home, csv_text(300_000))  # a load that takes a while
+        small = [queue_file(s, owner, rid, home, csv_text(20)) for rid in tables[1:]]
+    env = {**os.environ, "PUBDATA_HOME": str(home), "PUBDATA_DATABASE_URL": url, "PUBDATA_JOB_WORKERS": "1",
+           "PUBDATA_JOB_POLL_SECONDS": "0.2", "PUBDATA_JOB_STALE_SECONDS": "10", "PUBDATA_JOB_RETRY_SECONDS": "0",
+           "PUBDATA_FACTS_REFRESH_SECONDS": "0"}  # fmt: skip
+    log = tmp_path / "workers.log"
+    first = _worker(env, log)
+    try:
+
+        def running_big() -> str | None:
+            with session_scope(engine) as s:
+                job = s.get(StoreJob, big)
+                return job.worker if job is not None and job.state == "running" and job.percent > 0 else None
+
+        worker = _wait(running_big, 60, "the first worker to be loading the big file")
+        assert f":{first.pid}:" in worker
+        first.send_signal(signal.SIGKILL)  # in the middle of the load
+        first.wait(10)
+        second = _worker(env, log)
+        try:
+
+            def all_done() -> bool:
+                with session_scope(engine) as s:
+                    states = dict(s.execute(select(StoreJob.id, StoreJob.state)).all())
+                return all(states[j] in ("succeeded", "failed", "dead") for j in [big, *small])
+
+            _wait(all_done, 120, "every job to finish")
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(30)
+        assert second.returncode == 0, log.read_text(errors="replace")
+    finally:
+        if first.poll() is None:
+            first.kill()
+    with session_scope(engine) as s:
+        jobs = {j.id: j for j in s.scalars(select(StoreJob))}
+        assert {jobs[j].state for j in [big, *small]} == {"succeeded"}, log.read_text(errors="replace")
+        assert jobs[big].attempts == 1 and f":{second.pid}:" in (jobs[big].worker or "")
+        # exactly once: one version per table, the big one with all its rows
+        versions = dict(
+            s.execute(select(StoreVersion.resource_id, func.count()).group_by(StoreVersion.resource_id)).all()
+        )
+        assert versions == {rid: 1 for rid in tables}
+        loaded = s.scalar(select(StoreVersion.rows_loaded).where(StoreVersion.resource_id == tables[0]))
+        assert loaded == 300_000 and service.get_table(s, owner, tables[0]).current_version == 1
+    engine.dispose()
