@@ -1,31 +1,42 @@
-"""Background work beyond one process: periodic work is done by one process of a deployment at a
-time (leases), and two real ``pubdata worker`` processes share the job queue — every job runs once,
-and a worker killed with SIGKILL in the middle of a load has its job retried and finished by the
-other, its table loaded exactly once (SQLite, or PostgreSQL when PUBDATA_TEST_DATABASE_URL is set)."""
+"""Beyond one process (SQLite, or PostgreSQL when PUBDATA_TEST_DATABASE_URL is set): periodic work is
+done by one process of a deployment at a time (leases); two real ``pubdata worker`` processes share
+the job queue — every job runs once, and a worker killed with SIGKILL in the middle of a load has its
+job retried and finished by the other, its table loaded exactly once; and a grant's daily call quota
+holds exactly across two ``pubdata serve --no-workers`` processes under concurrent load."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import Engine, func, select
 
 from pubdata import leases
+from pubdata.access.schemas import Decision, RequestCreate
+from pubdata.access.service import beijing_today
+from pubdata.authz import SYSTEM
 from pubdata.db import make_engine, migrate, session_scope, utcnow
+from pubdata.identity import service as identity
 from pubdata.leases import WorkerLease
 from pubdata.periodic import Periodic
-from pubdata.store import service
+from pubdata.store import contracts, service
+from pubdata.store.jobs import queue as job_queue
+from pubdata.store.jobs import runner as jobs_runner
 from pubdata.store.models import StoreJob, StoreVersion
+from pubdata.store.schemas import TableCreate
 from tests import builders
 from tests.conftest import database_url
-from tests.store.test_jobs import csv_text, make_table, queue_file
+from tests.store.test_jobs import SCHEMA, csv_text, make_table, queue_file
 
 
 class Counting(Periodic):
@@ -135,3 +146,66 @@ def test_two_workers_run_each_job_once_and_finish_a_killed_workers_job(tmp_path:
         loaded = s.scalar(select(StoreVersion.rows_loaded).where(StoreVersion.resource_id == tables[0]))
         assert loaded == 300_000 and service.get_table(s, owner, tables[0]).current_version == 1
     engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_daily_quota_holds_across_two_server_processes_under_concurrent_load(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    url = database_url(tmp_path, "servers")
+    engine = make_engine(url)
+    migrate(engine)
+    quota = 25
+    with session_scope(engine) as s:
+        department = builders.actor_of(builders.make_user(s, builders.make_org(s, "department"), roles=["department"]))
+        operator = builders.actor_of(builders.make_user(s, builders.make_org(s, "operator"), roles=["operator"]))
+        buyer = builders.actor_of(builders.make_user(s, builders.make_org(s, "enterprise"), roles=["enterprise"]))
+        entry = builders.make_entry(s, department, title="市场主体登记信息", open_type="conditional")
+        rid = service.create_table(s, department, entry.code, TableCreate(name="登记信息", schema=SCHEMA)).resource_id
+        job = queue_file(s, department, rid, home, csv_text(5))
+    assert job_queue.claim_jobs(engine, "test", 1) == [job]
+    assert jobs_runner.run_job(engine, job, home=home).state == "succeeded"
+    with session_scope(engine) as s:
+        asked = contracts.request_access(s, buyer, rid, RequestCreate(
+            scenario="信贷审批", purpose="核验借款企业的纳税信用等级，用于小微企业信用贷款审批", fields=["uscc"],
+            period_start=beijing_today(), period_end=beijing_today() + timedelta(days=30), expected_rows=100,
+        ))  # fmt: skip
+        contracts.review_access(s, department, asked.id, Decision(action="approve"))
+        contracts.review_access(s, operator, asked.id, Decision(action="approve", daily_call_quota=quota))
+        _, secret = identity.create_token(s, SYSTEM, name="load", scopes=["read"], days=1, username=buyer.username)
+    env = {**os.environ, "PUBDATA_HOME": str(home), "PUBDATA_DATABASE_URL": url, "PUBDATA_SEARCH_WARMUP": "false"}
+    ports = [_free_port(), _free_port()]
+    servers = [
+        subprocess.Popen([sys.executable, "-m", "pubdata.cli", "serve", "--no-workers", "--host", "127.0.0.1",
+                          "--port", str(p)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for p in ports
+    ]  # fmt: skip
+    try:
+        for p in ports:
+            _wait(lambda p=p: _answers(f"http://127.0.0.1:{p}/api/v1/"), 60, f"the server on port {p}")
+        headers = {"Authorization": f"Bearer {secret}"}
+
+        def call(n: int) -> int:
+            target = f"http://127.0.0.1:{ports[n % 2]}/api/v1/resources/{rid}/rows?limit=1"
+            return httpx.get(target, headers=headers, timeout=30).status_code
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            codes = list(pool.map(call, range(3 * quota)))
+    finally:
+        for server in servers:
+            server.send_signal(signal.SIGTERM)
+        for server in servers:
+            server.wait(30)
+    assert codes.count(200) == quota and codes.count(429) == 2 * quota, sorted(set(codes))
+    engine.dispose()
+
+
+def _answers(address: str) -> bool:
+    try:
+        return httpx.get(address, timeout=2).status_code < 500
+    except httpx.HTTPError:
+        return False
