@@ -186,3 +186,24 @@ def test_python_m_lists_every_command_group():
     ).stdout
     for group in ("policy", "audit", "facts", "resource", "ingest", "demo", "serve", "token", "client"):
         assert f" {group} " in out, group
+
+
+def test_long_builds_print_progress_lines_to_a_log(capsys, monkeypatch):
+    """Not a terminal (a log): the demo's fill reports plain lines every 5 % of the rows or 30 s."""
+    from pubdata.cli import platform
+    from pubdata.demo.records import FillProgress
+
+    clock = iter(range(0, 10_000, 1))  # one second per report
+    monkeypatch.setattr(platform.time, "monotonic", lambda: float(next(clock)))
+    report = platform.progress_lines("生成数据记录")
+    for done in range(0, 1001, 10):  # 1 % steps
+        report(FillProgress(done // 100, 10, done, 1000, "x", "写入"))
+    report(FillProgress(10, 10, 1000, 1000, "x", "完成"))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "生成数据记录：0%，0/1,000 行，目录 0/10" and lines[-1].startswith("生成数据记录：100%")
+    assert 20 <= len(lines) <= 23  # every 5 %, and once at the end
+
+    slow = platform.progress_lines("载入", every_percent=50)
+    for _ in range(95):  # no progress for 95 s: a line every 30 s still says it is alive
+        slow(FillProgress(0, 10, 1, 1000, "x", "写入"))
+    assert len(capsys.readouterr().out.splitlines()) == 4

@@ -1,10 +1,12 @@
-"""``pubdata migrate``, ``serve`` and ``demo``: the platform's home, its server and the demo city."""
+"""``pubdata migrate``, ``serve``, ``worker`` and ``demo``: the platform's home, its server, its
+background work and the demo city."""
 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -78,6 +80,24 @@ def worker(home: HomeOpt = None) -> None:
         except KeyboardInterrupt:
             pass
     typer.echo("后台任务进程已停止")
+
+
+def progress_lines(label: str, *, every_percent: float = 5.0, every_seconds: float = 30.0) -> Any:
+    """A fill's progress as plain lines, for a log rather than a terminal: one each ``every_percent``
+    of the rows or ``every_seconds``, whichever comes first, and one at the end."""
+    last = {"percent": -every_percent, "at": time.monotonic()}
+
+    def report(p: Any) -> None:
+        percent = 100.0 * p.rows_done / p.rows_total if p.rows_total else 0.0
+        now = time.monotonic()
+        done = p.entries_done >= p.entries_total and p.stage == "完成"
+        if done or percent >= last["percent"] + every_percent or now - last["at"] >= every_seconds:
+            last.update(percent=percent, at=now)
+            typer.echo(
+                f"{label}：{percent:.0f}%，{p.rows_done:,}/{p.rows_total:,} 行，目录 {p.entries_done}/{p.entries_total}"
+            )
+
+    return report
 
 
 def _fill_in_background(home: Path, seed: int, records: int) -> None:
@@ -170,6 +190,7 @@ def demo(
     """Build the synthetic Qingdao demo city (reusing what is there), fill its entries with
     records, and serve it."""
     use_home(home, need_database=False)
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from pubdata.db import migrate as run
@@ -199,19 +220,25 @@ def demo(
             TextColumn("{task.fields[entries]}"),
             TimeElapsedColumn(),
         )
-        with Progress(*columns, transient=False) as bar:
-            task = bar.add_task(f"生成数据记录（约 {records:,} 条）", total=None, entries="")
+        label = f"生成数据记录（约 {records:,} 条）"
+        if Console().is_terminal:
+            with Progress(*columns, transient=False) as bar:
+                task = bar.add_task(label, total=None, entries="")
 
-            def report(p: demo_records.FillProgress) -> None:
-                bar.update(
-                    task,
-                    completed=p.rows_done,
-                    total=p.rows_total or None,
-                    entries=f"目录 {p.entries_done}/{p.entries_total} {p.current} {p.stage}",
+                def report(p: demo_records.FillProgress) -> None:
+                    bar.update(
+                        task,
+                        completed=p.rows_done,
+                        total=p.rows_total or None,
+                        entries=f"目录 {p.entries_done}/{p.entries_total} {p.current} {p.stage}",
+                    )
+
+                filled = demo_records.fill(
+                    session_scope, home=home_dir, seed=seed, records=records, progress=report, only=first
                 )
-
+        else:  # a log, not a terminal: a bar would show nothing until the end
             filled = demo_records.fill(
-                session_scope, home=home_dir, seed=seed, records=records, progress=report, only=first
+                session_scope, home=home_dir, seed=seed, records=records, progress=progress_lines(label), only=first
             )
         typer.echo(
             f"数据记录就绪：{filled['entries']} 条目录，新载入 {filled['loaded']} 个、复用 {filled['skipped']} 个，"
