@@ -33,10 +33,12 @@ from pubdata.ledger.models import LedgerEntry
 from pubdata.ledger.schemas import Posting
 from pubdata.store import contracts
 from pubdata.store.ingest import load as ingest
+from pubdata.store.models import StoreJob
 from pubdata.store.query.rows import RowQuery, read_rows
 from tests import builders
 from tests.conftest import database_url
 from tests.market.builders import tax_table
+from tests.store.test_jobs import queue_file
 
 ROWS = ["91370200MA00000011,海川科技,市南区,A,1200.5,13800000001",
         "91370200MA00000022,北岸物流,黄岛区,B,800.0,13800000002"]  # fmt: skip
@@ -70,9 +72,10 @@ def build(engine: Engine, home: Path, tmp_path: Path) -> dict[str, object]:
         cash = ledger.account_for(s, operator, None, "cash").code
         clearing = ledger.account_for(s, operator, None, "clearing").code
         ledger.post(s, operator, Posting("payment:backup-1", "payment", [(cash, 12_000), (clearing, -12_000)]))
+        waiting = queue_file(s, department, rid, home, "uscc\n")  # its upload is not in a backup
     with session_scope(engine) as s:  # an audited read under the grant
         assert read_rows(s, buyer, rid, RowQuery(limit=10), home=home).table.num_rows == 2
-    return {"rid": rid, "buyer": buyer_user.username}
+    return {"rid": rid, "buyer": buyer_user.username, "waiting": waiting}
 
 
 def writing(engine: Engine, stop: threading.Event) -> threading.Thread:
@@ -116,6 +119,8 @@ def test_a_platform_backed_up_while_writing_restores_whole_into_a_fresh_home(tmp
         assert sorted(page.table.column("uscc").to_pylist()) == ["91370200MA00000011", "91370200MA00000022"]
         assert s.scalar(select(func.count()).select_from(LedgerEntry)) == 1
         assert ledger.trial_balance(s, SYSTEM).total_fen == 0
+        job = s.get(StoreJob, str(world["waiting"]))
+        assert job is not None and job.state == "failed" and job.error["code"] == "store.job_not_restored"
         checked = audit.verify(s, SYSTEM)
         assert checked.ok and checked.length == summary.tables["audit_record"]
     with session_scope(target) as s:  # the restored platform goes on: new ids, new records, same chain

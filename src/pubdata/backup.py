@@ -54,9 +54,11 @@ from sqlalchemy import (
     Numeric,
     Table,
     TypeDecorator,
+    delete,
     insert,
     select,
     text,
+    update,
 )
 from sqlalchemy import inspect as sa_inspect
 
@@ -327,6 +329,24 @@ def _extract_files(tar: tarfile.TarFile, home: Path) -> int:
     return count
 
 
+def _settle_transient(conn: Connection) -> None:
+    """What belonged to the processes of the old deployment: its leases are dropped (this one's
+    processes take the periodic work at once), and its queued or running ingest jobs fail — their
+    uploads are not in the archive — with a message saying so."""
+    from pubdata.leases import WorkerLease
+    from pubdata.store.models import StoreJob
+
+    conn.execute(delete(WorkerLease))
+    conn.execute(
+        update(StoreJob)
+        .where(StoreJob.state.in_(("queued", "running")))
+        .values(state="failed", stage="失败", finished_at=utcnow(), error={
+            "code": "store.job_not_restored", "details": None,
+            "message": "从备份恢复：备份不含排队中的上传文件，请重新上传",
+        })
+    )  # fmt: skip
+
+
 def restore(engine: Engine, home: Path, source: Path) -> Summary:
     """Restore an archive into an empty database and a new home (refused otherwise)."""
     home = home.resolve()
@@ -357,6 +377,7 @@ def restore(engine: Engine, home: Path, source: Path) -> Summary:
                 counts[table.name] = _load_table(conn, table, tar)
             if engine.dialect.name == "postgresql":
                 _reset_sequences(conn)
+            _settle_transient(conn)
         if counts != manifest["tables"]:
             wrong = {t: (n, manifest["tables"].get(t)) for t, n in counts.items() if manifest["tables"].get(t) != n}
             raise BackupError(f"恢复的行数与备份清单不符：{wrong}", field="archive")
