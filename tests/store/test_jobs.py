@@ -396,6 +396,7 @@ def test_an_interrupted_job_is_retried_and_loads_once_then_dead_after_its_attemp
     assert jobs.claim_jobs(engine, "w2", 5) == [retried, doomed]
     done = job_runner.run_job(engine, retried, home=home)
     assert done.state == "succeeded" and done.attempts == 1 and done.result["version"] == 1
+    assert done.error is None  # the interruption is counted in attempts, not left as an error
     with session_scope(engine) as s:
         assert service.get_table(s, actor, rid).current_version == 1  # loaded once
     # a job interrupted as often as it may run is dead: not retried, visible, its upload removed

@@ -166,6 +166,7 @@ def _finish(
             state=SUCCEEDED,
             stage="完成",
             percent=100,
+            error=None,  # a retried job's earlier interruption: ``attempts`` keeps the count
             rows_so_far=result.rows_loaded + result.rows_rejected,
             # what the job reports to its loader names the rejects by their download (read through
             # store.read.plan_rejects), never by the server's file path
