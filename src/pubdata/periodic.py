@@ -27,6 +27,7 @@ class Periodic:
         self.interval = interval
         self.lease_engine = lease_engine
         self.holder = processes.process_name()
+        self.holding = False  # this process held the lease at its last run
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -44,7 +45,7 @@ class Periodic:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-            if self.lease_engine is not None:
+            if self.lease_engine is not None and self.holding:  # a lease it holds: no write otherwise
                 try:
                     leases.release(self.lease_engine, self.name, self.holder)
                 except Exception:  # the database is gone: the lease runs out by itself
@@ -54,7 +55,9 @@ class Periodic:
         """Whether this process does the work now (always, without an engine)."""
         if self.lease_engine is None:
             return True
-        return leases.hold(self.lease_engine, self.name, self.holder, max(3 * self.interval, MIN_LEASE_SECONDS))
+        ttl = max(3 * self.interval, MIN_LEASE_SECONDS)
+        self.holding = leases.hold(self.lease_engine, self.name, self.holder, ttl)
+        return self.holding
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
