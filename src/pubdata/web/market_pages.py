@@ -174,10 +174,10 @@ def market_page(
     return render(request, template, ctx, status_code=status_code, headers=NO_STORE)
 
 
-def _shown_refusal(exc: PubdataError) -> int:
-    """Refusals shown on the page (the actor may use the page): forbidden steps, conflicts, bad input.
-    Anything else (not found, signed out) goes to the error page."""
-    if exc.status in (403, 409, 422):
+def shown_refusal(exc: PubdataError) -> int:
+    """Refusals shown on the page (the actor may use the page): forbidden steps, conflicts, a file too
+    large, bad input. Anything else (not found, signed out) goes to the error page."""
+    if exc.status in (403, 409, 413, 422):
         return exc.status
     raise exc
 
@@ -315,7 +315,7 @@ async def submit(request: Request, product_id: int, session: DB, viewer: ViewerD
     try:
         attempt(session, lambda: market.submit(session, viewer.actor, product_id))
     except PubdataError as exc:
-        status = _shown_refusal(exc)
+        status = shown_refusal(exc)
         return _mine_page(request, session, viewer, error=exc.message, error_key=f"{product_id}-submit",
                           status_code=status)  # fmt: skip
     return RedirectResponse(f"/market/mine#product-{product_id}", status_code=303)
@@ -393,7 +393,7 @@ async def review_step(request: Request, product_id: int, action: str, session: D
     try:
         attempt(session, lambda: _step(session, viewer, product_id, action, fields))
     except PubdataError as exc:
-        status = _shown_refusal(exc)
+        status = shown_refusal(exc)
         return _review_page(request, session, viewer, error=exc.message, error_key=f"{product_id}-{action}",
                             form=fields, status_code=status)  # fmt: skip
     return RedirectResponse(f"/market/review#product-{product_id}", status_code=303)

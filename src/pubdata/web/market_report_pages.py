@@ -17,16 +17,9 @@ from pubdata.market.errors import InvalidReport
 from pubdata.web.access_forms import attempt, check_csrf, login_redirect
 from pubdata.web.deps import ViewerDep
 from pubdata.web.finance_pages import form_fields
-from pubdata.web.market_pages import render_product
+from pubdata.web.market_pages import render_product, shown_refusal
 
 router = APIRouter(include_in_schema=False)
-
-
-def _refused(exc: PubdataError) -> int:
-    """Refusals shown on the product page; anything else (not found, signed out) goes to the error page."""
-    if exc.status in (403, 409, 413, 422):
-        return exc.status
-    raise exc
 
 
 @router.post("/market/products/{product_id}/reports", response_class=HTMLResponse)
@@ -57,7 +50,7 @@ async def upload(request: Request, product_id: int, session: DB, viewer: ViewerD
         raise
     except PubdataError as exc:
         received.discard()
-        status, message = _refused(exc), exc.message
+        status, message = shown_refusal(exc), exc.message
         return await run_in_threadpool(
             lambda: render_product(request, session, viewer, product_id, error=message, error_key="reports",
                                    form=received.fields, status_code=status)
@@ -75,7 +68,7 @@ async def remove(request: Request, product_id: int, file_id: int, session: DB, v
     try:
         attempt(session, lambda: reports.remove_report(session, viewer.actor, product_id, file_id, home=home))
     except PubdataError as exc:
-        status = _refused(exc)
+        status = shown_refusal(exc)
         return render_product(request, session, viewer, product_id, error=exc.message, error_key="reports",
                               status_code=status)  # fmt: skip
     return RedirectResponse(f"/market/products/{product_id}#reports", status_code=303)
