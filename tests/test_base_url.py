@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from pubdata.app import create_app
 from pubdata.catalog import dcat
 from pubdata.cli import app as cli_app
-from pubdata.db import get_engine
+from pubdata.db import forget_engine, get_engine
 from pubdata.server import Utf8TargetH11Protocol
 from pubdata.settings import Settings, get_settings
 from tests.builders import make_entry
@@ -109,7 +109,7 @@ def test_serve_options_reach_the_settings_and_uvicorn(tmp_path, monkeypatch):  #
     finally:
         get_engine().dispose()
         get_settings.cache_clear()
-        get_engine.cache_clear()
+        forget_engine()
 
 
 # --- raw UTF-8 in the request line, through a real uvicorn server -------------------------------

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pubdata.cli import app
-from pubdata.db import get_engine
+from pubdata.db import forget_engine, get_engine
 from pubdata.settings import get_settings
 from tests.conftest import database_url
 
@@ -20,7 +20,7 @@ def cli_home(tmp_path, monkeypatch):
     yield tmp_path
     get_engine().dispose()
     get_settings.cache_clear()
-    get_engine.cache_clear()
+    forget_engine()
 
 
 def run(*args):
@@ -173,7 +173,7 @@ def test_commands_refuse_a_home_without_a_database(tmp_path, monkeypatch):
     finally:
         get_engine().dispose()
         get_settings.cache_clear()
-        get_engine.cache_clear()
+        forget_engine()
 
 
 def test_python_m_lists_every_command_group():

@@ -3,6 +3,7 @@ DCAT export, and the portal. Domain errors are rendered in one place per surface
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -46,12 +48,13 @@ from pubdata.api.v1 import store as v1_store
 from pubdata.api.v1 import trusts as v1_trusts
 from pubdata.api.v1 import zones as v1_zones
 from pubdata.catalog import service as catalog_service
-from pubdata.db import get_engine, session_scope
+from pubdata.db import get_engine, session_scope, unreachable
 from pubdata.errors import PubdataError, Unavailable
 from pubdata.settings import Settings, get_settings
 from pubdata.web import routes as web
 
 STATIC = Path(__file__).parent / "web" / "static"
+log = logging.getLogger(__name__)
 POOL_RETRY_AFTER_S = 2
 
 
@@ -165,6 +168,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             "服务器繁忙：数据库连接已全部占用，请稍后重试", code="server.db_busy", retry_after=POOL_RETRY_AFTER_S
         )
         return await render_domain_error(request, busy)
+
+    @app.exception_handler(OperationalError)
+    async def _database_unreachable(request: Request, exc: OperationalError) -> Response:
+        if not unreachable(exc):
+            raise exc  # a statement that failed is a defect: the server error page, and the log
+        log.warning("database unreachable, answered 503: %s", exc.orig)
+        down = Unavailable(
+            "服务器繁忙：数据库暂时无法连接，请稍后重试", code="server.db_unavailable", retry_after=POOL_RETRY_AFTER_S
+        )
+        return await render_domain_error(request, down)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from pubdata.settings import Settings, get_settings
@@ -104,6 +105,34 @@ def make_engine(url: str, *, echo: bool = False, pool: PoolLimits | None = None)
 def get_engine() -> Engine:
     settings = get_settings()
     return make_engine(settings.resolved_database_url, echo=settings.sql_echo, pool=PoolLimits.from_settings(settings))
+
+
+def forget_engine() -> None:
+    """Close the cached engine's idle connections and forget it, so that the next ``get_engine``
+    follows changed settings (a CLI command pointed at another home). Only clearing the cache left
+    the old pool's connections open for the life of the process: PostgreSQL counts them against
+    ``max_connections``."""
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+    _sessionmaker.cache_clear()
+
+
+# PostgreSQL refusing or dropping connections: connection exceptions, too many clients, starting up
+_UNAVAILABLE_SQLSTATES = ("08", "53300", "57P03")
+
+
+def unreachable(exc: OperationalError) -> bool:
+    """Whether the database could not be reached or was too busy to take the statement, as opposed
+    to a statement that failed: a new connection refused (PostgreSQL's "too many clients", the
+    server down or restarting, which psycopg reports with no SQLSTATE, or a connection-class
+    SQLSTATE) or SQLite still locked by another writer after its busy timeout."""
+    orig = exc.orig
+    sqlite_error = getattr(orig, "sqlite_errorname", None)
+    if sqlite_error is not None:
+        return sqlite_error in ("SQLITE_BUSY", "SQLITE_LOCKED")
+    sqlstate = getattr(orig, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
 
 
 @lru_cache

@@ -127,14 +127,14 @@ def test_who_sees_which_records(session, as_actor, settings, tmp_path):
 
 def test_cli_verify_and_export(tmp_path, monkeypatch):
     from pubdata.cli import app
-    from pubdata.db import get_engine, session_scope
+    from pubdata.db import forget_engine, get_engine, session_scope
     from pubdata.settings import get_settings
     from tests.conftest import database_url
 
     monkeypatch.setenv("PUBDATA_HOME", str(tmp_path))
     monkeypatch.setenv("PUBDATA_DATABASE_URL", database_url(tmp_path, name="auditcli"))
     get_settings.cache_clear()
-    get_engine.cache_clear()
+    forget_engine()
     runner = CliRunner()
     try:
         assert runner.invoke(app, ["migrate"]).exit_code == 0
@@ -153,7 +153,7 @@ def test_cli_verify_and_export(tmp_path, monkeypatch):
     finally:
         get_engine().dispose()
         get_settings.cache_clear()
-        get_engine.cache_clear()
+        forget_engine()
 
 
 def test_audit_api_by_role(client, session, as_actor, token_for):

@@ -21,7 +21,7 @@ from pubdata.authz import SYSTEM
 from pubdata.catalog import service as catalog
 from pubdata.cli import app as cli_app
 from pubdata.cli import platform as cli
-from pubdata.db import get_engine, session_scope
+from pubdata.db import forget_engine, get_engine, session_scope
 from pubdata.demo import city, records
 from pubdata.enterprise import files, service
 from pubdata.enterprise.facts import FACTS, SOURCES
@@ -219,7 +219,7 @@ def test_cli_build_show_catalogue(
     finally:
         get_engine().dispose()
         get_settings.cache_clear()
-        get_engine.cache_clear()
+        forget_engine()
 
 
 # --- the credit profile (issue 12) ----------------------------------------------------------------

@@ -113,7 +113,7 @@ def test_cli_registers_and_revokes_a_client(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from pubdata.cli import app as cli
-    from pubdata.db import get_engine
+    from pubdata.db import forget_engine, get_engine
     from pubdata.settings import get_settings
     from tests.conftest import database_url
 
@@ -138,4 +138,4 @@ def test_cli_registers_and_revokes_a_client(tmp_path, monkeypatch):
     finally:
         get_engine().dispose()
         get_settings.cache_clear()
-        get_engine.cache_clear()
+        forget_engine()

@@ -484,14 +484,14 @@ def test_cli_routes_a_district(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     from typer.testing import CliRunner
 
     from pubdata.cli import app
-    from pubdata.db import get_engine
+    from pubdata.db import forget_engine, get_engine
     from pubdata.settings import get_settings
     from tests.conftest import database_url
 
     monkeypatch.setenv("PUBDATA_HOME", str(tmp_path))
     monkeypatch.setenv("PUBDATA_DATABASE_URL", database_url(tmp_path, name="cli_reviewers"))
     get_settings.cache_clear()
-    get_engine.cache_clear()
+    forget_engine()
     runner = CliRunner()
     try:
         assert (
@@ -509,4 +509,4 @@ def test_cli_routes_a_district(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     finally:
         get_engine().dispose()
         get_settings.cache_clear()
-        get_engine.cache_clear()
+        forget_engine()

@@ -16,7 +16,7 @@ from pubdata.authz import SYSTEM
 from pubdata.cli import app as cli_app
 from pubdata.cli import base
 from pubdata.cli import platform as cli
-from pubdata.db import get_engine, session_scope
+from pubdata.db import forget_engine, get_engine, session_scope
 from pubdata.demo import city, records
 from pubdata.enterprise import service as enterprise
 from pubdata.enterprise.facts import SOURCES
@@ -67,7 +67,7 @@ def test_the_demo_enterprise_user_gets_its_notices(demo: Demo, monkeypatch: pyte
     finally:
         get_engine().dispose()
         get_settings.cache_clear()
-        get_engine.cache_clear()
+        forget_engine()
 
     with session_scope(demo.engine) as session:
         user = identity.actor_for(identity.get_user(session, "enterprise"), via="session")
@@ -94,4 +94,4 @@ def test_the_demo_command_matches_after_the_facts(
     finally:
         get_engine().dispose()
         get_settings.cache_clear()
-        get_engine.cache_clear()
+        forget_engine()

@@ -26,7 +26,7 @@ from pubdata.audit.errors import ChainBroken
 from pubdata.audit.models import AuditAnchor, AuditHead, AuditRecord
 from pubdata.authz import SYSTEM
 from pubdata.cli import app
-from pubdata.db import get_engine, session_scope
+from pubdata.db import forget_engine, get_engine, session_scope
 from pubdata.settings import Settings, get_settings
 from tests.conftest import database_url
 
@@ -46,12 +46,12 @@ def home(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     for name in ("PUBDATA_AUDIT_SIGNING_KEY", "PUBDATA_AUDIT_KEY_FILE"):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
-    get_engine.cache_clear()
+    forget_engine()
     assert run("migrate").exit_code == 0
     yield platform
     get_engine().dispose()
     get_settings.cache_clear()
-    get_engine.cache_clear()
+    forget_engine()
 
 
 def add_events(n: int) -> None:

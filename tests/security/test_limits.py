@@ -12,6 +12,8 @@ after a 30 s wait; and any number of requests of one caller ran at once.
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,10 +22,11 @@ from urllib.parse import quote
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from pubdata.app import create_app
-from pubdata.db import PoolLimits, make_engine, migrate
+from pubdata.db import PoolLimits, make_engine, migrate, unreachable
 from pubdata.settings import Settings
 from pubdata.store.query import rows as query
 from tests import asgi
@@ -267,6 +270,49 @@ def test_an_exhausted_pool_is_503_with_retry_after_on_every_surface(tiny_pool, s
     finally:
         held.close()
     assert client.get("/api/v1/entries").status_code == 200
+
+
+def _assert_unavailable_everywhere(client: TestClient) -> None:
+    r = client.get("/api/v1/entries")
+    assert r.status_code == 503 and r.headers["Retry-After"] == "2", r.text
+    assert r.json()["error"]["code"] == "server.db_unavailable"
+    r = client.get("/api/3/action/package_list")
+    assert r.status_code == 503 and r.json()["success"] is False and "无法连接" in r.json()["error"]["message"]
+    r = client.get("/dataset")
+    assert r.status_code == 503 and r.headers["Retry-After"] == "2" and "服务器繁忙" in r.text
+
+
+def test_a_database_that_refuses_connections_is_503_not_500(settings):
+    # PostgreSQL out of connections ("too many clients"), restarting or down: the same answer as a
+    # full pool, so that clients back off and retry instead of seeing a server error
+    nobody_listens = create_engine("postgresql+psycopg://postgres@127.0.0.1:9/pubdata", pool_pre_ping=True)
+    _assert_unavailable_everywhere(TestClient(create_app(settings, nobody_listens)))
+    nobody_listens.dispose()
+
+
+def test_a_sqlite_database_locked_past_its_busy_timeout_is_503(tmp_path, settings):
+    path = tmp_path / "locked.sqlite3"
+    impatient = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.05})
+    migrate(impatient)  # a rollback journal, not WAL, so that the writer's lock holds readers off too
+    holder = sqlite3.connect(path)
+    holder.execute("BEGIN EXCLUSIVE")  # another process writing (or a backup's lock), not yet done
+    try:
+        _assert_unavailable_everywhere(TestClient(create_app(settings, impatient)))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert TestClient(create_app(settings, impatient)).get("/api/v1/entries").status_code == 200
+    impatient.dispose()
+
+
+def test_a_failed_statement_is_not_mistaken_for_an_unreachable_database(engine):
+    with pytest.raises(OperationalError) as failed, engine.connect() as conn:
+        if os.environ.get("PUBDATA_TEST_DATABASE_URL"):
+            conn.execute(text("SET statement_timeout = 1"))
+            conn.execute(text("SELECT pg_sleep(1)"))  # query_canceled: the statement, not the database
+        else:
+            conn.execute(text("SELECT * FROM no_such_table"))
+    assert not unreachable(failed.value)
 
 
 # --- concurrency per caller and per process ---------------------------------------------------------

@@ -16,6 +16,10 @@ app = typer.Typer(help="pubdata — 公共数据运营平台", no_args_is_help=T
 
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="Data directory (PUBDATA_HOME)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option("--engine", help="Batch engine: duckdb or spark (default PUBDATA_BATCH_ENGINE; see docs/spark.md)"),
+]
 
 
 def use_home(home: Path | None, *, need_database: bool = True) -> None:
@@ -24,11 +28,11 @@ def use_home(home: Path | None, *, need_database: bool = True) -> None:
     would otherwise work on a new, empty database there without a word."""
     if home is not None:
         os.environ["PUBDATA_HOME"] = str(home)
-    from pubdata.db import get_engine
+    from pubdata.db import forget_engine
     from pubdata.settings import get_settings
 
+    forget_engine()
     get_settings.cache_clear()
-    get_engine.cache_clear()
     settings = get_settings()
     if need_database and not settings.database_url:
         database = Path(settings.resolved_database_url.removeprefix("sqlite:///"))
