@@ -20,6 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pubdata import __version__, workers
+from pubdata.api import delta_sharing
 from pubdata.api import errors as api_errors
 from pubdata.api.ckan import routes as ckan
 from pubdata.api.dcat import router as dcat_router
@@ -44,6 +45,7 @@ from pubdata.api.v1 import policy_applications as v1_policy_applications
 from pubdata.api.v1 import policy_match as v1_policy_match
 from pubdata.api.v1 import registry as v1_registry
 from pubdata.api.v1 import rows as v1_rows
+from pubdata.api.v1 import sharing as v1_sharing
 from pubdata.api.v1 import store as v1_store
 from pubdata.api.v1 import trusts as v1_trusts
 from pubdata.api.v1 import zones as v1_zones
@@ -63,6 +65,8 @@ async def render_domain_error(request: Request, exc: PubdataError) -> Response:
     which answer before any route runs)."""
     if ckan.is_ckan_path(request):
         return ckan.error_response(exc, request)
+    if delta_sharing.is_sharing_path(request):
+        return delta_sharing.error_response(exc)
     if api_errors.is_api_path(request):
         return api_errors.pubdata_error_response(exc)
     return web.error_page(request, exc)
@@ -119,9 +123,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(v1_appraisals.router, prefix="/api/v1")
     app.include_router(v1_registry.router, prefix="/api/v1")
     app.include_router(v1_trusts.router, prefix="/api/v1")
+    app.include_router(v1_sharing.router, prefix="/api/v1")
     app.include_router(oauth_router)
     app.include_router(ckan.router)
     app.include_router(dcat_router)
+    app.include_router(delta_sharing.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # the last added runs first: a caller over its share is refused before its body is read
@@ -183,6 +189,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         if ckan.is_ckan_path(request):
             return ckan.validation_error_response(exc)
+        if delta_sharing.is_sharing_path(request):
+            return delta_sharing.validation_error_response(exc)
         if api_errors.is_api_path(request):
             return api_errors.validation_response(exc)
         return web.validation_error_page(request, exc)
@@ -194,6 +202,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         exc = api_errors.with_allow_header(request, exc)  # 405: every method the path answers
         if ckan.is_ckan_path(request):
             return ckan.http_error_response(exc)
+        if delta_sharing.is_sharing_path(request):
+            return delta_sharing.http_error_response(exc)
         if api_errors.is_api_path(request):
             return api_errors.http_error_response(exc)
         return web.http_error_page(request, exc)

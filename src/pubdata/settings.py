@@ -130,6 +130,15 @@ class Settings(BaseSettings):
     audit_key_file: Path | None = Field(
         default=None, description="File of the audit signing key (PEM, mode 600); $PUBDATA_HOME/audit_signing_key"
     )
+    sharing_token_days: int = Field(
+        default=30, ge=1, description="Default lifetime of a Delta Sharing recipient profile, in days"
+    )
+    sharing_token_max_days: int = Field(
+        default=90, ge=1, description="Longest lifetime a Delta Sharing recipient profile may be given, in days"
+    )
+    sharing_url_minutes: int = Field(
+        default=15, ge=1, le=1440, description="Lifetime of the pre-signed file URLs a Delta Sharing query returns"
+    )
 
     @property
     def resolved_home(self) -> Path:

@@ -577,6 +577,11 @@ COVERED_ELSEWHERE: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/market/products/{product_id}/reports/{file_id}"): "report files",
     # the same on the product page (tests/web/test_market_report_pages.py)
     ("GET", "/market/products/{product_id}/reports/{file_id}"): "report files",
+    # Delta Sharing: a query hands out a pre-signed file of the recipient's read plan (grant view or open
+    # data), and the file URL serves it; every role, revoked and expired profiles, tampered and expired
+    # URLs are tested in tests/sharing/test_sharing_service.py and tests/sharing/test_protocol_client.py
+    ("POST", "/delta-sharing/shares/{share}/schemas/{schema}/tables/{table}/query"): "Delta Sharing query",
+    ("GET", "/delta-sharing/files/{key}.parquet"): "Delta Sharing pre-signed files",
     ("POST", "/market/products/{product_id}/reports"): "report files",
     ("POST", "/market/products/{product_id}/reports/{file_id}/remove"): "report files",
     # policy applications keep a snapshot of the applicant's facts: the applicant, the reviewer the
@@ -670,6 +675,20 @@ ROW_FREE: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/tokens"): "identity",
     ("POST", "/api/v1/tokens"): "identity",
     ("DELETE", "/api/v1/tokens/{token_id}"): "identity",
+    ("GET", "/api/v1/sharing/profiles"): "identity (Delta Sharing profiles)",
+    ("POST", "/api/v1/sharing/profiles"): "identity (Delta Sharing profiles)",
+    ("DELETE", "/api/v1/sharing/profiles/{profile_id}"): "identity (Delta Sharing profiles)",
+    ("GET", "/user/sharing"): "identity (Delta Sharing profiles, portal)",
+    ("POST", "/user/sharing"): "identity (Delta Sharing profiles, portal)",
+    ("POST", "/user/sharing/{profile_id}/revoke"): "identity (Delta Sharing profiles, portal)",
+    # the protocol's listings name only tables the recipient may read; metadata is the schema as seen
+    ("GET", "/delta-sharing/shares"): "Delta Sharing share names",
+    ("GET", "/delta-sharing/shares/{share}"): "Delta Sharing share names",
+    ("GET", "/delta-sharing/shares/{share}/schemas"): "Delta Sharing schema names (readable tables only)",
+    ("GET", "/delta-sharing/shares/{share}/schemas/{schema}/tables"): "Delta Sharing table names (readable only)",
+    ("GET", "/delta-sharing/shares/{share}/all-tables"): "Delta Sharing table names (readable only)",
+    ("GET", "/delta-sharing/shares/{share}/schemas/{schema}/tables/{table}/version"): "a version number",
+    ("GET", "/delta-sharing/shares/{share}/schemas/{schema}/tables/{table}/metadata"): "the schema as the plan shows it",
     ("GET", "/api/v1/oauth-clients"): "identity",
     ("POST", "/api/v1/oauth-clients"): "identity",
     ("DELETE", "/api/v1/oauth-clients/{client_id}"): "identity",

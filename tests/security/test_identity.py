@@ -238,6 +238,8 @@ STATE_CHANGING: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("DELETE", "/api/v1/entries/{key}"): ("catalog:write", {}),
     ("POST", "/api/v1/tokens"): ("tokens", {"json": {"name": "x", "scopes": ["read"]}}),
     ("DELETE", "/api/v1/tokens/{token_id}"): ("tokens", {}),
+    ("POST", "/api/v1/sharing/profiles"): ("tokens", {"json": {"name": "x"}}),
+    ("DELETE", "/api/v1/sharing/profiles/{profile_id}"): ("tokens", {}),
     ("POST", "/api/v1/oauth-clients"): ("tokens", {"json": {"name": "x", "scopes": ["read"]}}),
     ("DELETE", "/api/v1/oauth-clients/{client_id}"): ("tokens", {}),
     ("POST", "/api/v1/entries/{key}/resources"): ("catalog:write", {"json": {"name": "表"}}),
@@ -401,6 +403,7 @@ CKAN_READ_ACTIONS = {
 }  # fmt: skip
 SAMPLE_PARAMS = {
     "token_id": "999999",
+    "profile_id": "999999",
     "client_id": "pdc_none",
     "number": "1",
     "code": "finance",

@@ -328,6 +328,11 @@ def create_token(
     return token, secret
 
 
+def token_expiry(session: Session, token_id: int) -> datetime | None:
+    """When an API token expires (None: no such token): what a credential it mints may not outlive."""
+    return session.scalar(select(ApiToken.expires_at).where(ApiToken.id == token_id))
+
+
 def list_tokens(session: Session, actor: Actor) -> list[ApiToken]:
     require(actor, Permission.IDENTITY_TOKEN_CREATE)
     assert actor.user_id is not None

@@ -172,8 +172,10 @@ def _grant_for(
     version: int | None,
     purpose: str,
     grant_id: int | None = None,
+    charge: bool = True,
 ) -> Any:
-    """The consumer's active grant, charged one call; refusals are explained and audited."""
+    """The consumer's active grant, charged one call (unless not ``charge``); refusals are explained
+    and audited."""
     label = open_label(entry.open_type)
     if actor.is_authenticated and not actor.can(Permission.STORE_ROWS_READ_GOVERNED):  # a narrow token
         message = (
@@ -202,6 +204,8 @@ def _grant_for(
             message = f"无权读取该数据：{entry.title}（{label}）"
         _refuse(session, actor, entry, resource_id, version, message)
         raise RowsForbidden(message)
+    if not charge:
+        return grant
     try:
         usage.charge_call(session, grant)
     except RateLimited as exc:
@@ -219,6 +223,7 @@ def plan_read(
     home: Path,
     purpose: str = "rows",
     grant_id: int | None = None,
+    charge: bool = True,
 ) -> ReadPlan:
     """The plan for reading a table's current version (or the published ``version`` asked for): the
     whole table for open data and for its publisher; the contract's columns, masks and rows for a
@@ -226,14 +231,16 @@ def plan_read(
     ``purpose="aggregate"`` is the sandbox's: it also accepts sandbox-only grants, whose masks apply
     inside the plan as on every other path (a group key is the masked value); ``purpose="verify"`` is
     a verification product's, and accepts only its verify grant (``access.service.MODES_FOR``);
-    ``grant_id`` narrows the choice to that one grant of the caller's organisation."""
+    ``grant_id`` narrows the choice to that one grant of the caller's organisation. ``charge=False``
+    plans without charging the call: only for describing what a read would return (a Delta Sharing
+    client's metadata and version calls), never for reading rows."""
     require(actor, Permission.STORE_ROWS_READ)
     resource = catalog.get_resource(session, actor, resource_id)
     entry = resource.entry
     grant = (
         None
         if may_read_rows(actor, entry)
-        else _grant_for(session, actor, entry, resource.id, version, purpose, grant_id)
+        else _grant_for(session, actor, entry, resource.id, version, purpose, grant_id, charge)
     )
     number_asked = StoreTable.current_version if version is None else literal(version)
     found = session.execute(

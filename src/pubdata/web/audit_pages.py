@@ -146,6 +146,10 @@ AUDIT_ACTIONS = {
     "asset_trust.distribute": "信托收益分配",
     "auth.login": "登录",
     "auth.token": "令牌校验",
+    "sharing.auth": "共享凭证校验",
+    "sharing.query": "Delta Sharing 查询",
+    "sharing.profile_issue": "签发共享凭证",
+    "sharing.profile_revoke": "吊销共享凭证",
     "auth.client": "客户端认证",
 }
 RESULT_LABELS = {audit.ALLOWED: "允许", audit.REFUSED: "拒绝"}

@@ -28,6 +28,7 @@ from pubdata.web import (
     registry_pages,
     resource_pages,
     sandbox_pages,
+    sharing_pages,
     store_pages,
     trust_pages,
     zone_pages,
@@ -37,6 +38,7 @@ from pubdata.web.templating import render
 router = APIRouter(include_in_schema=False)
 router.include_router(catalog_pages.router)
 router.include_router(account.router)
+router.include_router(sharing_pages.router)
 router.include_router(resource_pages.router)
 router.include_router(zone_pages.router)
 router.include_router(policy_pages.router)

@@ -1,0 +1,1 @@
+"""Delta Sharing: recipient profiles and the open Delta Sharing protocol over the one read path."""
