@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     page_cache_mb: int = Field(
         default=256, ge=0, description="Memory for decoded row groups that row pages are served from, per process"
     )
+    text_index_min_rows: int = Field(
+        default=500_000, ge=0, description="Versions of at least this many rows get a text index for q at ingest "
+        "(smaller ones are scanned; 0: every version with a text column)"
+    )  # fmt: skip
     job_workers: int = Field(default=1, ge=0, description="Background jobs a server process runs at once; 0: none")
     job_poll_seconds: float = Field(default=1.0, gt=0, description="How often an idle runner looks for queued jobs")
     job_stale_seconds: int = Field(

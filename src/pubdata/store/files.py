@@ -4,6 +4,8 @@ Layout under ``$PUBDATA_HOME/store``::
 
     <resource id>/v<number>/data.parquet      the version's rows (immutable)
     <resource id>/v<number>/rejects.csv       rejected rows: row, column, value, reason
+    <resource id>/v<number>/text_terms.parquet, text_codes.parquet
+                                              the text index of a large version (store/ingest/text_index.py)
     <resource id>/.staging-<token>/           a load in progress (never read)
 
 A load writes everything into a staging directory, fsyncs it, then renames it to ``v<number>`` (an
@@ -22,6 +24,8 @@ from pubdata import files as core_files
 
 DATA_FILE = "data.parquet"
 REJECTS_FILE = "rejects.csv"
+TEXT_TERMS_FILE = "text_terms.parquet"
+TEXT_CODES_FILE = "text_codes.parquet"
 
 
 def store_root(home: Path) -> Path:

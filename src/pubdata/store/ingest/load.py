@@ -39,9 +39,10 @@ from pubdata.authz import Actor
 from pubdata.catalog import service as catalog
 from pubdata.db import utcnow
 from pubdata.errors import Invalid
+from pubdata.settings import get_settings
 from pubdata.store import files, table_schema
 from pubdata.store.errors import TableNotCreated
-from pubdata.store.ingest import semantic, xlsx
+from pubdata.store.ingest import semantic, text_index, xlsx
 from pubdata.store.models import StoreTable, StoreVersion
 from pubdata.store.quality.checks import LoadFacts, measure
 
@@ -817,6 +818,9 @@ def _load(
                 update_frequency=resource.entry.update_frequency,
                 loaded_at=utcnow(),
             )
+            if not refused and total - rejected >= get_settings().text_index_min_rows:
+                report("全文索引", 95, total)
+                text_index.build(con, schema, staged)  # published with the data, in the same rename
         finally:
             con.close()
         for scratch in ("source-utf8.csv", "source-xlsx.csv"):

@@ -35,7 +35,8 @@ from pubdata.errors import Invalid
 from pubdata.settings import get_settings
 from pubdata.store import engine, table_schema
 from pubdata.store.ingest.semantic import quote_identifier
-from pubdata.store.query import pages
+from pubdata.store.query import pages, text_search
+from pubdata.store.query.text_search import TextMatch
 from pubdata.store.read import (
     ROW_ID,
     ROW_NUMBER,
@@ -307,7 +308,7 @@ def _typed(plan: ReadPlan, name: str, value: Any) -> Any:
         raise InvalidQuery(f"字段 {name} 的取值应为{label}：{value}", field=name) from None
 
 
-def _where(plan: ReadPlan, query: RowQuery) -> _Sql:
+def _where(plan: ReadPlan, query: RowQuery, match: TextMatch | None = None) -> _Sql:
     sql = _Sql()
     typed = []
     for flt in query.filters:
@@ -334,7 +335,12 @@ def _where(plan: ReadPlan, query: RowQuery) -> _Sql:
         op = "in" if isinstance(value, list) else flt.op
         typed.append((ROW_NUMBER if col == ROW_NUMBER else flt.field, column.type, op, value))
     sql.typed = None if query.q else typed
-    _text_search(plan, query.q, sql)
+    if match is None:
+        _text_search(plan, query.q, sql)
+    elif match.empty:
+        sql.add("FALSE")
+    else:  # the version's text index: the same rows, without reading every text value
+        sql.add(f"{ROW_NUMBER} IN {match.row_numbers_sql()}", *match.params)
     return sql
 
 
@@ -476,13 +482,15 @@ def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
         raise InvalidQuery("cursor 与 offset 不能同时使用", field="cursor")
     names = query.fields or [ROW_ID, *plan.field_names]
     selected = [_column(plan, n, "fields 参数") for n in dict.fromkeys(names)]
-    where = _where(plan, query)
+    match = text_search.lookup(plan, query.q)
+    where = _where(plan, query, match)
     keys = _order(plan, query)
     digest = _digest(plan, query)
     # In _id order (the default) no ORDER BY: the scan returns rows in file order (the engine
     # preserves insertion order) and stops after the page instead of sorting every match.
     in_file_order = keys == [(ROW_ID, ROW_NUMBER, False)]
     paged = _Sql(list(where.where), list(where.params), where.typed and list(where.typed))
+    after: list[Any] = []
     if query.cursor:
         after = _decode_cursor(plan, keys, digest, query.cursor)
         condition, params = _after(keys, after)
@@ -494,14 +502,26 @@ def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
     projection += [f"{_out(col)} AS {quote_identifier('__k' + str(i))}" for i, (_, col, _) in enumerate(hidden)]
     order = (
         ""
-        if in_file_order
+        if in_file_order and not (match and match.joined)  # a join does not keep the scan's order
         else " ORDER BY " + ", ".join(f"{col} {'DESC' if desc else 'ASC'} NULLS LAST" for _, col, desc in keys)
     )
     sql = _select(plan, projection, paged, order, query.limit, query.offset)
     table = _from_groups(plan, selected, hidden, projection, paged, query) if in_file_order else None
+    # q alone, in file order, nothing else narrowing the plan's rows: the index pages on its own
+    from_index = match is not None and in_file_order and not query.filters and plan.row_filter_sql is None
+    if table is None and from_index:
+        assert match is not None
+        found = text_search.page_row_numbers(
+            match, after=after[0] if after else None, offset=query.offset, limit=query.limit
+        )
+        these = _Sql([f"{ROW_NUMBER} IN ({', '.join(str(int(n)) for n in found)})" if found else "FALSE"])
+        table = _run_page(_select(plan, projection, these, "", len(found), 0), [], True)
     if table is None:
         table = _run_page(sql, paged.params, in_file_order)
-    total = count_rows(plan, where, _digest(plan, query, with_sort=False)) if query.include_total else None
+    total = None
+    if query.include_total:
+        count_digest = _digest(plan, query, with_sort=False)
+        total = _index_total(match, count_digest) if from_index and match else count_rows(plan, where, count_digest)
     next_cursor = None
     if table.num_rows == query.limit and query.limit > 0:
         last = table.slice(table.num_rows - 1).to_pylist()[0]
@@ -564,6 +584,15 @@ def _from_groups(
     rest = _Sql(paged.where + [f"{ROW_NUMBER} >= ?"], paged.params + [found.resume_at])
     sql = _select(plan, projection, rest, "", found.still_take, found.still_skip)
     return pa.concat_tables([table, _run_page(sql, rest.params, True)])
+
+
+def _index_total(match: TextMatch, digest: str) -> int:
+    """The count of a ``q`` answered by the index alone (cached like every total)."""
+    cached = totals.get(digest)
+    if cached is None:
+        cached = text_search.count(match)
+        totals.put(digest, cached)
+    return cached
 
 
 def count_rows(plan: ReadPlan, where: _Sql | None = None, digest: str | None = None) -> int:

@@ -1,0 +1,79 @@
+"""The text index of a version: what lets ``q`` answer without reading every text value of a large
+table.
+
+``q`` means "each word appears, case-insensitively, as a substring of some text column" (docs/store.md).
+A table's text columns repeat their values (hospitals, diagnoses, districts; even names and ID numbers
+repeat across visits), so the index is a dictionary per column:
+
+- ``text_terms.parquet``: ``(col, vid, value, n)`` — each distinct ``lower(value)`` of each text column,
+  its dense id within the column and how many rows hold it; sorted by column and value;
+- ``text_codes.parquet``: one ``INTEGER`` column per text column, named as the field, holding each row's
+  value id (NULL for NULL), in file order: row ``r`` of the codes is row ``r`` of ``data.parquet``.
+
+A word is looked up by ``contains`` over the distinct values only (thousands to a few million, not
+the table's rows), then the rows are found by scanning small integers (``store/query/text_search.py``).
+The answer is exactly the scan's — the same ``lower`` and ``contains`` over the same values — in
+Chinese as in any other script, with no tokenizer to disagree with the substring semantics (jieba
+would cut 崂山区 as one word and 崂山 would no longer find it).
+
+Built at ingest from the staged ``data.parquet`` (the very values readers see), into the staging
+directory, so it is published in the same rename as the data; only for versions of at least
+``PUBDATA_TEXT_INDEX_MIN_ROWS`` rows (a scan of a smaller table is already fast). A version without
+the files (older, smaller, or no text column) is searched by the scan.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from pubdata.store import files, table_schema
+from pubdata.store.ingest.semantic import quote_identifier, sql_literal
+
+TEXT_TYPES = ("string", "any")
+# the codes file: row groups as the data file's, small integers (dictionary and bit-packing keep it
+# a fraction of the data)
+_OPTIONS = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE 122880)"
+
+
+def text_fields(schema: table_schema.TableSchema) -> list[str]:
+    """The columns the index covers: every text field of the table."""
+    return [f.name for f in schema.fields if f.type in TEXT_TYPES]
+
+
+def build(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema, version_dir: Path) -> bool:
+    """Write the index of ``version_dir``'s ``data.parquet`` next to it (a staging directory: the
+    files become visible with the data). Returns whether an index was written (not when the table
+    has no text column)."""
+    names = text_fields(schema)
+    if not names:
+        return False
+    data = sql_literal(str(version_dir / files.DATA_FILE))
+    terms = version_dir / files.TEXT_TERMS_FILE
+    codes = version_dir / files.TEXT_CODES_FILE
+    dictionaries = []
+    for i, name in enumerate(names):
+        col = quote_identifier(name)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _terms_{i} AS SELECT {sql_literal(name)} AS col, "
+            f"CAST(row_number() OVER (ORDER BY value) - 1 AS INTEGER) AS vid, value, n FROM "
+            f"(SELECT lower({col}) AS value, count(*) AS n FROM read_parquet({data}) "
+            f"WHERE {col} IS NOT NULL GROUP BY 1)"
+        )
+        dictionaries.append(f"SELECT * FROM _terms_{i}")
+    con.execute(
+        f"COPY (SELECT * FROM ({' UNION ALL '.join(dictionaries)}) ORDER BY col, value) "
+        f"TO {sql_literal(str(terms))} {_OPTIONS}"
+    )
+    joins = " ".join(
+        f"LEFT JOIN _terms_{i} ON _terms_{i}.value = lower(s.{quote_identifier(n)})" for i, n in enumerate(names)
+    )
+    codes_of = ", ".join(f"_terms_{i}.vid AS {quote_identifier(n)}" for i, n in enumerate(names))
+    con.execute(
+        f"COPY (SELECT {codes_of} FROM read_parquet({data}, file_row_number = true) AS s {joins} "
+        f"ORDER BY s.file_row_number) TO {sql_literal(str(codes))} {_OPTIONS}"
+    )
+    for i in range(len(names)):
+        con.execute(f"DROP TABLE _terms_{i}")
+    return True

@@ -1,0 +1,178 @@
+"""``q`` answered from a version's text index (``store/ingest/text_index.py``) instead of a scan of
+every text value.
+
+A word is looked up in the dictionary of each searched column (``contains(value, lower(word))`` over
+the distinct lowercased values, exactly the scan's test), and the matching rows are those whose value
+id, in the codes file, is one of the matches: a scan of small integers in file order that stops after
+the page. The result is the scan's, row for row.
+
+What the caller's plan does not show is never searched:
+
+- only the plan's visible text columns are looked up (a column outside the contract is not in the
+  condition, so a word found only there matches nothing);
+- when a visible text column is masked, ``q`` must match the masked text (张*), never the value behind
+  the mask, so the index (of raw values) is not used and the plan's relation is scanned as before;
+- the index finds candidate row numbers only: rows are then read through the plan's relation, so a
+  contract's row filter still removes what it removes; the shortcuts that skip the relation (a page
+  of row numbers, a total from the dictionary's counts) are taken only when the plan has no row filter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from pubdata.store import engine, files
+from pubdata.store.ingest.semantic import quote_identifier, sql_literal
+from pubdata.store.ingest.text_index import TEXT_TYPES
+from pubdata.store.read import ReadPlan
+
+
+@dataclass(frozen=True)
+class TextMatch:
+    """The rows a ``q`` matches, as a condition over the version's codes file."""
+
+    codes: str  # a relation of the codes with ``file_row_number``
+    condition: str  # over ``codes``; "FALSE" when some word matches no value at all
+    params: list[Any] = field(default_factory=list)
+    known_total: int | None = None  # matching rows from the dictionary's counts (one word in one column)
+    joined: bool = False  # the condition joins the dictionary (too many values to list): no scan order
+
+    def page_order(self) -> str:
+        """What a page over the codes needs to come in file order."""
+        return " ORDER BY file_row_number" if self.joined else ""
+
+    @property
+    def empty(self) -> bool:
+        return self.condition == "FALSE"
+
+    def row_numbers_sql(self) -> str:
+        """A subquery of the matching file row numbers (the relation's ``_rn``)."""
+        return f"(SELECT file_row_number FROM {self.codes} WHERE {self.condition})"
+
+
+@lru_cache(maxsize=4096)
+def _indexed(codes: Path) -> frozenset[str] | None:
+    """The columns a version's index covers (None: the version has no index). Versions never change."""
+    if not codes.is_file():
+        return None
+    return frozenset(pq.read_schema(codes).names)
+
+
+def lookup(plan: ReadPlan, q: str | dict[str, str] | None) -> TextMatch | None:
+    """The index's answer to ``q`` under ``plan``, or None when the scan must answer it: the version
+    has no index, a searched column is masked or not indexed, or ``q`` names a column that is not a
+    visible text column (the scan then names the problem)."""
+    if not q:
+        return None
+    version_dir = plan.path.parent
+    codes_path = version_dir / files.TEXT_CODES_FILE
+    indexed = _indexed(codes_path)
+    if indexed is None:
+        return None
+    visible = {f.name: f for f in plan.fields}
+
+    def searchable(name: str) -> bool:
+        f = visible.get(name)
+        return (
+            f is not None
+            and f.type in TEXT_TYPES
+            and name not in plan.masks
+            and plan.schema.field(name).type in TEXT_TYPES
+            and name in indexed
+        )
+
+    if isinstance(q, dict):
+        needles = [(str(text), [name]) for name, text in q.items()]
+    else:
+        columns = [f.name for f in plan.fields if f.type in TEXT_TYPES]
+        needles = [(word, columns) for word in q.split()]
+        if not columns or not needles:
+            return None
+    if not all(searchable(name) for _, names in needles for name in names):
+        return None
+    terms = f"read_parquet({sql_literal(str(version_dir / files.TEXT_TERMS_FILE))})"
+    codes = f"read_parquet({sql_literal(str(codes_path))}, file_row_number = true)"
+    found = _matches(terms, needles)
+    conditions: list[str] = []
+    params: list[Any] = []
+    joined = False
+    for i, (text, names) in enumerate(needles):
+        hit = [name for name in names if (i, name) in found]
+        if not hit:
+            return TextMatch(codes=codes, condition="FALSE")
+        ors = []
+        for name in hit:
+            vids = found[i, name][1]
+            if vids is not None:  # a plain filter on the scan: rows stay in file order, the scan stops early
+                ors.append(f"{quote_identifier(name)} IN ({', '.join(str(int(v)) for v in vids)})")
+            else:
+                ors.append(
+                    f"{quote_identifier(name)} IN (SELECT vid FROM {terms} WHERE col = ? AND contains(value, lower(?)))"
+                )
+                params += [name, text]
+                joined = True
+        conditions.append("(" + " OR ".join(ors) + ")")
+    # one word found in one column: its values' row counts add up (a row holds one value per column)
+    known = list(found.values())[0][0] if len(needles) == 1 and len(found) == 1 else None
+    return TextMatch(codes=codes, condition=" AND ".join(conditions), params=params, known_total=known, joined=joined)
+
+
+LISTED_VALUES = 2000  # matching values written into the condition; more are joined from the dictionary
+
+
+def _matches(terms: str, needles: list[tuple[str, list[str]]]) -> dict[tuple[int, str], tuple[int, list[int] | None]]:
+    """(needle, column) → (rows holding a matching value, the values' ids when at most
+    ``LISTED_VALUES``), for the pairs with any match."""
+    parts = []
+    params: list[Any] = []
+    for i, (text, names) in enumerate(needles):
+        marks = ", ".join("?" for _ in names)
+        parts.append(
+            f"SELECT {i} AS i, col, sum(n) AS n, CASE WHEN count(*) <= {LISTED_VALUES} THEN list(vid) END FROM {terms} "
+            f"WHERE col IN ({marks}) AND contains(value, lower(?)) GROUP BY col"
+        )
+        params += [*names, text]
+    cur = engine.cursor()
+    try:
+        rows = engine.run(cur, " UNION ALL ".join(parts), params).fetchall()
+    finally:
+        cur.close()
+    return {(int(i), str(col)): (int(n), vids) for i, col, n, vids in rows}
+
+
+def page_row_numbers(match: TextMatch, *, after: int | None, offset: int, limit: int) -> list[int]:
+    """The file row numbers of one page of matches in file order (after row ``after`` when a cursor
+    continues), from the codes alone. Only for a plan without a row filter or other filters."""
+    if match.empty or limit == 0:
+        return []
+    condition, params = match.condition, list(match.params)
+    if after is not None:
+        condition, params = f"file_row_number > ? AND {condition}", [after, *params]
+    cur = engine.cursor()
+    try:
+        sql = (
+            f"SELECT file_row_number FROM {match.codes} WHERE {condition}{match.page_order()} "
+            f"LIMIT {int(limit)} OFFSET {int(offset)}"
+        )
+        return [int(r[0]) for r in engine.run(cur, sql, params).fetchall()]
+    finally:
+        cur.close()
+
+
+def count(match: TextMatch) -> int:
+    """How many rows match (only for a plan without a row filter or other filters)."""
+    if match.empty:
+        return 0
+    if match.known_total is not None:
+        return match.known_total
+    cur = engine.cursor()
+    try:
+        row = engine.run(cur, f"SELECT count(*) FROM {match.codes} WHERE {match.condition}", match.params).fetchone()
+    finally:
+        cur.close()
+    return int(row[0]) if row else 0
