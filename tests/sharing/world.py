@@ -38,7 +38,8 @@ def write_profile(path: Path, profile: dict[str, Any]) -> Path:
     return path
 
 
-def build(server: LiveServer, tmp: Path, *, daily_row_quota: int | None = None) -> World:
+def build(server: LiveServer, tmp: Path, **operator_terms: Any) -> World:
+    """The city; ``operator_terms`` (quotas) go into the operator's approval of the bank's grant."""
     with server.session() as s:
         dept_org = make_org(s, "department")
         dept = identity.actor_for(make_user(s, dept_org, roles=["department"]), via="cli")
@@ -51,8 +52,7 @@ def build(server: LiveServer, tmp: Path, *, daily_row_quota: int | None = None) 
         other = load_table(s, dept, server.settings.home, tmp / "other", open_type="conditional", n=5)
         (tmp / "open").mkdir()
         opened = load_table(s, dept, server.settings.home, tmp / "open", n=12)
-        terms: dict[str, Any] = {} if daily_row_quota is None else {"daily_row_quota": daily_row_quota}
-        grant_id = grant(s, bank, operator, people, GRANTED, department=DEPARTMENT_TERMS, operator_terms=terms)
+        grant_id = grant(s, bank, operator, people, GRANTED, department=DEPARTMENT_TERMS, operator_terms=operator_terms)
         _, token = identity.create_token(s, bank, name="rows", scopes=["read"], days=1)
         row, file = profiles.issue_profile(s, bank, name="合作方读取", base_url=server.url)
         profile_id = row.id
