@@ -109,6 +109,8 @@ def test_a_read_larger_than_the_rows_left_today_is_refused_whole(live_server, tm
     response = info.value.response
     assert response.status_code == 429 and response.json()["errorCode"] == "RESOURCE_EXHAUSTED"
     assert int(response.headers["Retry-After"]) > 0
+    details = response.json()["details"]
+    assert (details["rows_asked"], details["rows_left_today"], details["code"]) == (10, 5, "access.quota_exceeded")
     refused = [r for r in _refusals(live_server, "sharing.query") if r.grant_id == world.grant_id]
     assert len(refused) == 1 and refused[0].rows == 10
     with live_server.session() as s:

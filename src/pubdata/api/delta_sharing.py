@@ -57,10 +57,17 @@ def is_sharing_path(request: Request) -> bool:
     return request.url.path == PREFIX or request.url.path.startswith(PREFIX + "/")
 
 
-def _error(status: int, message: str, code: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def _error(
+    status: int, message: str, code: str, headers: dict[str, str] | None = None, details: Any = None
+) -> JSONResponse:
     # the protocol answers 400 for bad parameters where the platform says 422
     status = 400 if status == 422 else status
-    body = {"errorCode": _ERROR_CODES.get(status, "INTERNAL_ERROR"), "message": message, "details": {"code": code}}
+    extra = details if isinstance(details, dict) else {}
+    body = {
+        "errorCode": _ERROR_CODES.get(status, "INTERNAL_ERROR"),
+        "message": message,
+        "details": {**extra, "code": code},
+    }
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -70,7 +77,7 @@ def error_response(exc: PubdataError) -> JSONResponse:
         headers["Retry-After"] = str(exc.retry_after)
     if exc.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return _error(exc.status, exc.message, exc.code, headers)
+    return _error(exc.status, exc.message, exc.code, headers, exc.details)
 
 
 def validation_error_response(exc: RequestValidationError) -> JSONResponse:
