@@ -85,6 +85,17 @@ class Settings(BaseSettings):
     facts_refresh_seconds: float = Field(
         default=300, ge=0, description="How often a server rebuilds the enterprise facts if a source changed; 0: never"
     )
+    batch_engine: str = Field(
+        default="duckdb",
+        pattern=r"^(duckdb|spark)$",
+        description="Engine of the batch jobs (facts build, credit scoring, bulk policy matching): duckdb "
+        "(in-process) or spark (PySpark; see docs/spark.md); the CLI's --engine overrides it",
+    )
+    spark_master: str = Field(
+        default="local[2]",
+        description="Spark master URL when the batch engine is spark: local[N] (in-process JVM) or "
+        "spark://host:port (a standalone cluster)",
+    )
     facts_sources_file: Path | None = Field(
         default=None,
         description="The fact-sources file (YAML) the enterprise facts are built from; unset: the demo city's "

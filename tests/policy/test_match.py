@@ -269,7 +269,7 @@ def test_a_failed_run_is_recorded_after_the_rollback(session, tmp_path: Path, mo
 
     publish_facts(session, tmp_path, city())
 
-    def broken(*_args: object) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("磁盘已满")
 
     monkeypatch.setattr(match, "run_pass", broken)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from pubdata.authz import SYSTEM
-from pubdata.cli.base import HomeOpt, JsonOpt, app, emit, fail, use_home
+from pubdata.cli.base import EngineOpt, HomeOpt, JsonOpt, app, emit, fail, use_home
 from pubdata.errors import PubdataError
 
 facts_app = typer.Typer(help="Enterprise facts (一企一档): build, show, the fact catalogue", no_args_is_help=True)
@@ -28,6 +28,7 @@ def facts_build(
         int | None, typer.Option("--year", help="Facts year (default: latest full year of trade data)")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Build even if no source changed")] = False,
+    engine: EngineOpt = None,
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -43,7 +44,7 @@ def facts_build(
     try:
         with session_scope() as session:
             result = service.build_facts(
-                session, SYSTEM, home=get_settings().resolved_home, year=year, force=force, via="cli"
+                session, SYSTEM, home=get_settings().resolved_home, year=year, force=force, via="cli", engine=engine
             )
             out = result.model_dump(mode="json")
     except PubdataError as exc:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from pubdata.authz import SYSTEM
-from pubdata.cli.base import HomeOpt, JsonOpt, app, emit, fail, use_home
+from pubdata.cli.base import EngineOpt, HomeOpt, JsonOpt, app, emit, fail, use_home
 from pubdata.errors import PubdataError
 
 credit_app = typer.Typer(help="Credit scoring (以数据变信用): scorecards, score runs, scores", no_args_is_help=True)
@@ -32,6 +32,7 @@ def _run_text(run: dict[str, Any]) -> str:
 def credit_score(
     model: ModelOpt = "expert",
     force: Annotated[bool, typer.Option("--force", help="Score again even if neither card nor facts changed")] = False,
+    engine: EngineOpt = None,
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -51,7 +52,13 @@ def credit_score(
     try:
         with session_scope() as session:
             run = service.run_scoring(
-                session, SYSTEM, home=get_settings().resolved_home, model=model, force=force, progress=progress
+                session,
+                SYSTEM,
+                home=get_settings().resolved_home,
+                model=model,
+                force=force,
+                progress=progress,
+                engine=engine,
             )
             out = run.model_dump(mode="json")
     except PubdataError as exc:
@@ -254,6 +261,7 @@ def credit_demo_outcomes(
 def credit_rebuild(
     year: Annotated[int | None, typer.Option("--year", help="Facts year (default: as pubdata facts build)")] = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild each step even if its inputs did not change")] = False,
+    engine: EngineOpt = None,
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -269,7 +277,7 @@ def credit_rebuild(
     try:
         with session_scope() as session:
             done = rebuild.rebuild(
-                session, SYSTEM, home=get_settings().resolved_home, year=year, force=force,
+                session, SYSTEM, home=get_settings().resolved_home, year=year, force=force, engine=engine,
                 progress=lambda message: typer.echo(f"… {message}", err=True),
             )  # fmt: skip
     except PubdataError as exc:

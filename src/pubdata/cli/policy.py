@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from pubdata.authz import SYSTEM
-from pubdata.cli.base import HomeOpt, JsonOpt, app, emit, fail, use_home
+from pubdata.cli.base import EngineOpt, HomeOpt, JsonOpt, app, emit, fail, use_home
 from pubdata.errors import Invalid, PubdataError
 
 policy_app = typer.Typer(help="Policy packs (政策通): check, test, evaluate, match", no_args_is_help=True)
@@ -192,6 +192,7 @@ def policy_match(
     force: Annotated[
         bool, typer.Option("--force", help="Match again even if neither the pack nor the facts changed")
     ] = False,
+    engine: EngineOpt = None,
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -212,9 +213,13 @@ def policy_match(
         with session_scope() as session:
             home_dir = get_settings().resolved_home
             if pack is None:
-                runs = match.match_all(session, SYSTEM, home=home_dir, force=force, progress=progress)
+                runs = match.match_all(session, SYSTEM, home=home_dir, force=force, progress=progress, engine=engine)
             else:
-                runs = [match.match_pack(session, SYSTEM, pack, home=home_dir, force=force, progress=progress)]
+                runs = [
+                    match.match_pack(
+                        session, SYSTEM, pack, home=home_dir, force=force, progress=progress, engine=engine
+                    )
+                ]
             out = [r.model_dump(mode="json") for r in runs]
     except PubdataError as exc:
         fail(exc, as_json)

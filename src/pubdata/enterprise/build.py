@@ -397,9 +397,9 @@ def facts_sql(
             continue
         src = sources[key]
         assert src is not None
-        union = " UNION ALL BY NAME ".join(
-            f"({_projection(spec.columns, spec.key_column, m, False)})" for m in src.members
-        )
+        # every member is projected to the same columns in the same order: a plain UNION ALL (which
+        # Spark SQL has too) stacks them by name
+        union = " UNION ALL ".join(f"({_projection(spec.columns, spec.key_column, m, False)})" for m in src.members)
         alias = f"s{i}"
         x = _Exprs()
         columns: list[str] = []
@@ -436,6 +436,24 @@ def facts_sql(
         out.append(f"CAST({value.get(name, 'NULL')} AS {kind}) AS {_q(name)}")
     columns_sql = ",\n  ".join(out)
     return "WITH " + ",\n".join(ctes) + f"\nSELECT\n  {columns_sql}\nFROM r\n" + "\n".join(joins) + "\nORDER BY r._key"
+
+
+def named_inputs(sources: dict[str, Source | None]) -> tuple[dict[str, Source | None], dict[str, str]]:
+    """The sources with each table's relation replaced by a view name (``src_0``, …), and the views'
+    relations: the facts query over named inputs, which either batch engine can run."""
+    inputs: dict[str, str] = {}
+    named: dict[str, Source | None] = {}
+    for key, source in sources.items():
+        if source is None:
+            named[key] = None
+            continue
+        members = []
+        for m in source.members:
+            name = f"src_{len(inputs)}"
+            inputs[name] = m.relation
+            members.append(Member(name, m.units))
+        named[key] = Source(tuple(members), unique_key=source.unique_key)
+    return named, inputs
 
 
 def default_year_sql(config: SourcesConfig, source: Source, current_year: int) -> str:

@@ -38,7 +38,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pubdata import duck
+from pubdata import batch, duck
 from pubdata.audit import service as audit
 from pubdata.authz import SYSTEM, Actor, Permission, require
 from pubdata.catalog import service as catalog
@@ -294,7 +294,7 @@ def _default_year(config: SourcesConfig, sources: dict[str, build.Source | None]
 SUPPLIED_FILE = "supplied.parquet"
 
 
-def _write_supplied(path: Path, rows: list[tuple[str, str, str]]) -> str:
+def _write_supplied(path: Path, rows: list[tuple[str, str, str]]) -> Path:
     """The current supplied values as a small Parquet (uscc, name, value: canonical text) for the
     build's one query; kept beside the facts file as the record of what the version carried."""
     import pyarrow as pa
@@ -303,7 +303,7 @@ def _write_supplied(path: Path, rows: list[tuple[str, str, str]]) -> str:
     usccs, names, values = (list(c) for c in zip(*rows, strict=True))
     table = pa.table({"uscc": usccs, "name": names, "value": values})
     pq.write_table(table, path, compression="zstd")
-    return f"read_parquet({sql_literal(str(path))})"
+    return path
 
 
 def _sweep_staging(home: Path) -> None:
@@ -325,6 +325,7 @@ def build_facts(
     force: bool = False,
     via: str = "cli",
     config: SourcesConfig | None = None,
+    engine: str | None = None,
 ) -> FactsBuild:
     """Build a new version of the facts table for ``year`` (default: the latest full year of the
     fact-sources file's ``default_year`` source) from the current version of every source table,
@@ -335,8 +336,10 @@ def build_facts(
     ``FactSourceMissing`` when the file names an entry or resource the catalogue lacks,
     ``SourceColumnsMissing`` when a source table lacks a column, ``SourceUnitMissing`` when a money
     column declares no unit, ``InvalidYear``, and ``FactsBuildConflict`` when another build took the
-    number. Nothing is written when any of these is raised."""
+    number. Nothing is written when any of these is raised. ``engine``: the batch engine computing
+    the table (``duckdb`` or ``spark``; default ``PUBDATA_BATCH_ENGINE``): the same table either way."""
     require(actor, Permission.ENTERPRISE_FACTS_BUILD)
+    engine = batch.engine_name(engine)
     config = config or catalogue.refresh(strict=True)
     resolved = _resolve_all(session, actor, config)
     if not resolved[config.registry].tables:
@@ -370,16 +373,21 @@ def build_facts(
     supplied_rows = supplied.build_snapshot(session, through)
     with files.staging(home) as staged:
         started = time.perf_counter()
-        relation = _write_supplied(staged / SUPPLIED_FILE, supplied_rows) if supplied_rows else None
-        sql = build.facts_sql(config, sources, year, supplied=relation)
+        named, inputs = build.named_inputs(sources)
+        query_inputs: dict[str, Path | str] = dict(inputs)
+        if supplied_rows:
+            query_inputs["supplied"] = _write_supplied(staged / SUPPLIED_FILE, supplied_rows)
+        sql = build.facts_sql(config, named, year, supplied="supplied" if supplied_rows else None)
+        query = batch.Query(sql, query_inputs, order_by=(KEY,))
         target = staged / files.FACTS_FILE
         con = duck.batch_connection(staged / "spill")  # the build's own DuckDB, spilling into its staging
         try:
-            con.execute(f"COPY ({sql}) TO {sql_literal(str(target))} {PARQUET_OPTIONS}")
+            batch.write_parquet(con, query, target, PARQUET_OPTIONS, work=staged / "engine", engine=engine)
             row = con.execute(f"SELECT count(*) FROM read_parquet({sql_literal(str(target))})").fetchone()
         finally:
             con.close()
         shutil.rmtree(staged / "spill", ignore_errors=True)
+        shutil.rmtree(staged / "engine", ignore_errors=True)
         enterprises = int(row[0]) if row else 0
         seconds = round(time.perf_counter() - started, 3)
         number = (session.scalar(select(func.max(EnterpriseFactsVersion.number))) or 0) + 1
@@ -418,6 +426,7 @@ def build_facts(
                 "sources": recorded,
                 "sources_file_version": config.version,
                 "supplied_values": len(supplied_rows),
+                "engine": engine,
             },
         ),
     )

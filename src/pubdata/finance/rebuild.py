@@ -36,13 +36,15 @@ def rebuild(
     year: int | None = None,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
+    engine: str | None = None,
 ) -> Rebuild:
-    """Facts → tiers → scores for every enterprise (the operator's or the system's rights for each step)."""
+    """Facts → tiers → scores for every enterprise (the operator's or the system's rights for each
+    step), each computed on the batch ``engine`` (default ``PUBDATA_BATCH_ENGINE``)."""
     say = progress or (lambda _message: None)
     out = Rebuild()
     started = time.perf_counter()
     say("企业档案：按各数据来源的当前版本生成")
-    built = enterprise.build_facts(session, actor, home=home, year=year, force=force, via="job")
+    built = enterprise.build_facts(session, actor, home=home, year=year, force=force, via="job", engine=engine)
     out.facts_version, out.facts_built = built.version.number, built.built
     out.enterprises = built.version.enterprises
     out.seconds["facts"] = round(time.perf_counter() - started, 3)
@@ -50,14 +52,14 @@ def rebuild(
 
     mark = time.perf_counter()
     say("梯度培育：按 2022 与 2026 两版认定标准评价全部企业")
-    out.tiers = tiers.build_tiers(session, actor, home=home)
+    out.tiers = tiers.build_tiers(session, actor, home=home, engine=engine)
     out.seconds["tiers"] = round(time.perf_counter() - mark, 3)
     for t in out.tiers:
         say(f"梯度培育：{t.pack_id}，符合 {t.eligible:,} 项，待补充信息 {t.undecided:,} 项")
 
     mark = time.perf_counter()
     say("信用评分：专家评分卡评分")
-    run = finance.run_scoring(session, actor, home=home, force=force, via="job")
+    run = finance.run_scoring(session, actor, home=home, force=force, via="job", engine=engine)
     out.score_run = run.id
     out.seconds["scores"] = round(time.perf_counter() - mark, 3)
     out.seconds["total"] = round(time.perf_counter() - started, 3)

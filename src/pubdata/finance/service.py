@@ -41,7 +41,7 @@ import duckdb
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pubdata import duck
+from pubdata import batch, duck
 from pubdata import files as core_files
 from pubdata.audit import service as audit
 from pubdata.authz import SYSTEM, Actor, Permission, require
@@ -179,10 +179,17 @@ def missing_columns(con: duckdb.DuckDBPyConnection, card: cards.Card, relation: 
 
 
 def score_pass(
-    con: duckdb.DuckDBPyConnection, card: cards.Card, facts_file: Path, facts_year: int, target: Path
+    con: duckdb.DuckDBPyConnection,
+    card: cards.Card,
+    facts_file: Path,
+    facts_year: int,
+    target: Path,
+    *,
+    engine: str | None = None,
 ) -> PassSummary:
-    """Score every row of ``facts_file`` with ``card`` in one statement, write the results to
-    ``target`` (Parquet) and summarise them: what a run and the benchmark both time."""
+    """Score every row of ``facts_file`` with ``card`` in one statement, on the batch ``engine``
+    (``duckdb`` or ``spark``, default ``PUBDATA_BATCH_ENGINE``: the same file either way), write the
+    results to ``target`` (Parquet) and summarise them: what a run and the benchmark both time."""
     source = f"read_parquet({sql_literal(str(facts_file))})"
     lacking = missing_columns(con, card, source)
     if lacking:
@@ -191,17 +198,17 @@ def score_pass(
             "（请先重新生成企业档案）",
             details=[{"field": name, "message": "企业档案缺少这个事实"} for name in lacking],
         )
-    select_sql = score_select(card, source, facts_year)
+    query = batch.Query(score_select(card, "facts", facts_year), {"facts": facts_file})
     result = f"read_parquet({sql_literal(str(target))})"
     try:
-        con.execute(f"COPY ({select_sql}) TO {sql_literal(str(target))} {PARQUET_OPTIONS}")
+        batch.write_parquet(con, query, target, PARQUET_OPTIONS, work=target.parent / "engine", engine=engine)
         grades = con.execute(f"SELECT grade, count(*) FROM {result} GROUP BY grade").fetchall()
         mean = con.execute(f"SELECT avg(score) FROM {result}").fetchone()
         buckets = con.execute(
             f"SELECT {card.min} + {BUCKET} * ((score - {card.min}) // {BUCKET}) AS b, count(*) FROM {result} "
             "GROUP BY b ORDER BY b"
         ).fetchall()
-    except duckdb.Error as exc:
+    except (duckdb.Error, batch.QueryFailed) as exc:
         raise ScoringFailed(f"评分计算失败：{str(exc).splitlines()[0]}") from None
     counts = {g: 0 for g in cards.GRADES}
     counts.update({str(g): int(n) for g, n in grades})
@@ -234,11 +241,14 @@ def run_scoring(
     force: bool = False,
     progress: Progress | None = None,
     via: str = "cli",
+    engine: str | None = None,
 ) -> ScoreRunRead:
     """Score every enterprise of the current facts table with a card (see the module's description).
     The operator's (or the system's) right. Raises ``FactsNotBuilt`` before the first facts build,
-    ``ModelNotFound``, ``InvalidModelFile`` and ``ScoringFailed`` (a fact the facts file lacks)."""
+    ``ModelNotFound``, ``InvalidModelFile`` and ``ScoringFailed`` (a fact the facts file lacks).
+    ``engine``: the batch engine that computes the scores (default ``PUBDATA_BATCH_ENGINE``)."""
     require(actor, Permission.FINANCE_SCORE_RUN)
+    engine = batch.engine_name(engine)
     say = progress or (lambda _message: None)
     card, version = resolve_card(session, model)
     facts = enterprise.read_facts(session, actor, home=home)  # every enterprise: the read-any permission
@@ -266,7 +276,9 @@ def run_scoring(
     session.add(run)
     session.flush()
     try:
-        return _execute(session, actor, card, version, run, facts.path, home=home, say=say, started=started)
+        return _execute(
+            session, actor, card, version, run, facts.path, home=home, say=say, started=started, engine=engine
+        )
     except Exception as exc:
         _keep_failure(session, run, exc, seconds=time.perf_counter() - started)
         raise
@@ -306,6 +318,7 @@ def _execute(
     home: Path,
     say: Progress,
     started: float,
+    engine: str,
 ) -> ScoreRunRead:
     facts_year = facts_year_of(session, run.facts_version)
     root = files.scores_root(home)
@@ -314,7 +327,7 @@ def _execute(
         try:
             say(f"{card.id} v{card.version}：为企业档案第 {run.facts_version} 版（{facts_year} 年度）的全部企业评分")
             staged = work / "scores.parquet"
-            summary = score_pass(con, card, facts_file, facts_year, staged)
+            summary = score_pass(con, card, facts_file, facts_year, staged, engine=engine)
             psi = _psi(con, version, staged) if card.kind == "fitted" else None
             target = files.scores_file(home, run.facts_version, version.id)
             core_files.publish_file(staged, target)
@@ -353,6 +366,7 @@ def _execute(
                 "run": run.id,
                 "grades": summary.grades,
                 "psi": psi,
+                "engine": engine,
             },
         ),  # fmt: skip
     )

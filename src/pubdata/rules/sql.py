@@ -2,7 +2,8 @@
 SQL's NULL is the evaluator's unknown, and SQL's AND/OR/NOT already follow the same three-valued
 logic. Where SQL differs it is bridged here: ``LEAST``/``GREATEST`` skip NULLs (the evaluator
 doesn't), and a division by zero is NULL on both sides. Facts become quoted columns; string
-constants are escaped, so no fact value or pack text can change the statement's shape.
+constants are escaped, so no fact value or pack text can change the statement's shape. Spark SQL
+is the DuckDB expression translated by ``rules.dialect`` (same values, NULLs included).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+from pubdata.rules.dialect import DIALECTS, to_spark_sql
 from pubdata.rules.expr import Arith, BoolOp, Call, Compare, Const, Fact, Member, Neg, Node, Not
 
 
@@ -27,8 +29,14 @@ def literal(value: Decimal | str | bool) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def to_sql(node: Node, column: Callable[[str], str] = quote) -> str:
-    """The SQL expression for ``node``; ``column`` maps a fact's name to its column expression."""
+def to_sql(node: Node, column: Callable[[str], str] = quote, dialect: str = "duckdb") -> str:
+    """The SQL expression for ``node``; ``column`` maps a fact's name to its column expression.
+    ``dialect``: ``duckdb`` (the default: what the batch statements embed) or ``spark`` (the same
+    expression in Spark SQL, via ``rules.dialect``; same results, NULLs included)."""
+    if dialect != "duckdb":
+        if dialect not in DIALECTS:
+            raise ValueError(f"unknown SQL dialect: {dialect}")
+        return to_spark_sql(to_sql(node, column))
 
     def walk(n: Node) -> str:
         if isinstance(n, Const):

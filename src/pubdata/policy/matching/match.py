@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from pubdata import bulk, duck
+from pubdata import batch, bulk, duck
 from pubdata import files as core_files
 from pubdata.audit import service as audit
 from pubdata.authz import Actor, Permission, require
@@ -96,20 +96,24 @@ class PassSummary:
     total_amount: int
 
 
-def run_pass(con: duckdb.DuckDBPyConnection, pack: Pack, facts_file: Path, target: Path) -> PassSummary:
+def run_pass(
+    con: duckdb.DuckDBPyConnection, pack: Pack, facts_file: Path, target: Path, *, engine: str | None = None
+) -> PassSummary:
     """Evaluate every clause of ``pack`` for every row of ``facts_file`` with one ``pack_select``
-    statement and write the results to ``target`` (Parquet: enterprise, clause, eligible, amount,
-    amount_kind); return the counts."""
+    statement on the batch ``engine`` (``duckdb`` or ``spark``, default ``PUBDATA_BATCH_ENGINE``: the
+    same file either way) and write the results to ``target`` (Parquet: enterprise, clause,
+    eligible, amount, amount_kind); return the counts."""
     source = f"read_parquet({sql_literal(str(facts_file))})"
     result = f"read_parquet({sql_literal(str(target))})"
+    query = batch.Query(pack_select(pack, "facts"), {"facts": facts_file})
     try:
-        con.execute(f"COPY ({pack_select(pack, source)}) TO {sql_literal(str(target))} {PARQUET_OPTIONS}")
+        batch.write_parquet(con, query, target, PARQUET_OPTIONS, work=target.parent / "engine", engine=engine)
         counts = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE eligible), count(*) FILTER (WHERE eligible IS NULL), "
             f"coalesce(sum(amount) FILTER (WHERE eligible), 0) FROM {result}"
         ).fetchone()
         enterprises = con.execute(f"SELECT count(*) FROM {source}").fetchone()
-    except duckdb.Error as exc:
+    except (duckdb.Error, batch.QueryFailed) as exc:
         raise MatchFailed(f"匹配计算失败：{str(exc).splitlines()[0]}") from None
     assert counts is not None and enterprises is not None
     return PassSummary(int(enterprises[0]), int(counts[0]), int(counts[1]), int(counts[2]), int(counts[3]))
@@ -167,12 +171,15 @@ def match_pack(
     home: Path,
     force: bool = False,
     progress: Progress | None = None,
+    engine: str | None = None,
 ) -> MatchRunRead:
     """Match a shipped pack against every enterprise of the current facts table: results stored per
     run, ``policy_match`` brought up to date, notices for newly eligible enterprises (see the
     module's description). The operator's (or the system's) right. Raises ``FactsNotBuilt`` before
-    the facts table exists and ``PackNotMatchable`` when the pack uses facts the table lacks."""
+    the facts table exists and ``PackNotMatchable`` when the pack uses facts the table lacks.
+    ``engine``: the batch engine of the pass (default ``PUBDATA_BATCH_ENGINE``)."""
     require(actor, Permission.POLICY_MATCH_RUN)
+    engine = batch.engine_name(engine)
     say = progress or (lambda _message: None)
     pack = service.get_pack(actor, pack_id)
     if not pack.notifies:
@@ -212,7 +219,9 @@ def match_pack(
     session.add(run)
     session.flush()
     try:
-        return _execute(session, actor, pack, version, run, facts_file, home=home, say=say, started=started)
+        return _execute(
+            session, actor, pack, version, run, facts_file, home=home, say=say, started=started, engine=engine
+        )
     except Exception as exc:
         _keep_failure(session, pack, run, exc, seconds=time.perf_counter() - started)
         raise
@@ -250,6 +259,7 @@ def _execute(
     home: Path,
     say: Progress,
     started: float,
+    engine: str,
 ) -> MatchRunRead:
     """The run itself: the pass over the facts, the results file, ``policy_match``, notices, audit."""
     facts_version = run.facts_version
@@ -259,7 +269,7 @@ def _execute(
         try:
             say(f"{pack.id}：计算 {len(pack.clauses)} 个条款 × 企业档案第 {facts_version} 版的全部企业")
             staged = work / "results.parquet"
-            summary = run_pass(con, pack, facts_file, staged)
+            summary = run_pass(con, pack, facts_file, staged, engine=engine)
             say(
                 f"{pack.id}：{summary.enterprises:,} 个企业，符合 {summary.eligible:,} 项，"
                 f"待补充信息 {summary.undecided:,} 项；保存结果"
@@ -297,6 +307,7 @@ def _execute(
                 "undecided": summary.undecided,
                 "notices": notified,
                 **changes,
+                "engine": engine,
             },
         ),  # fmt: skip
     )
@@ -312,6 +323,7 @@ def match_all(
     on: date | None = None,
     force: bool = False,
     progress: Progress | None = None,
+    engine: str | None = None,
 ) -> list[MatchRunRead]:
     """Match every support pack in force on ``on`` (today in Beijing time by default); recognition
     packs (the MIIT tiers) pay nothing and take no applications, so they push no notices."""
@@ -322,7 +334,7 @@ def match_all(
         if not pack.notifies:
             continue
         try:
-            runs.append(match_pack(session, actor, pack.id, home=home, force=force, progress=progress))
+            runs.append(match_pack(session, actor, pack.id, home=home, force=force, progress=progress, engine=engine))
         except PackNotMatchable as exc:  # one pack the facts cannot serve yet does not stop the others
             (progress or (lambda _message: None))(exc.message)
     return runs

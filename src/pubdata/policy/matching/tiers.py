@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from pubdata import duck
+from pubdata import batch, duck
 from pubdata import files as core_files
 from pubdata.audit import service as audit
 from pubdata.authz import Actor, Permission, require
@@ -36,10 +36,12 @@ def tiers_file(home: Path, facts_version: int, pack_id: str) -> Path:
     return home / "policy" / "tiers" / f"facts-v{facts_version}" / f"{pack_id}.parquet"
 
 
-def build_tiers(session: Session, actor: Actor, *, home: Path) -> list[TierPass]:
+def build_tiers(session: Session, actor: Actor, *, home: Path, engine: str | None = None) -> list[TierPass]:
     """Evaluate every recognition pack over every enterprise of the current facts version (the
-    operator's or the system's right, as bulk matching). Audited as one ``policy.match`` per pack."""
+    operator's or the system's right, as bulk matching) on the batch ``engine`` (default
+    ``PUBDATA_BATCH_ENGINE``). Audited as one ``policy.match`` per pack."""
     require(actor, Permission.POLICY_MATCH_RUN)
+    engine = batch.engine_name(engine)
     facts = enterprise.read_facts(session, actor, home=home)
     packs = [p for p in service.list_packs(actor) if not p.notifies]
     out = []
@@ -49,7 +51,7 @@ def build_tiers(session: Session, actor: Actor, *, home: Path) -> list[TierPass]
             con = duck.batch_connection(work / "spill")
             try:
                 staged = work / "tiers.parquet"
-                summary = run_pass(con, pack, facts.path, staged)
+                summary = run_pass(con, pack, facts.path, staged, engine=engine)
             finally:
                 con.close()
             target = tiers_file(home, facts.version, pack.id)
@@ -59,6 +61,6 @@ def build_tiers(session: Session, actor: Actor, *, home: Path) -> list[TierPass]
             session, actor,
             audit.Event("policy.match", version=facts.version, rows=summary.enterprises,
                         details={"pack": pack.id, "tiers": True, "eligible": summary.eligible,
-                                 "undecided": summary.undecided}),
+                                 "undecided": summary.undecided, "engine": engine}),
         )  # fmt: skip
     return out
