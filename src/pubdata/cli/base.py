@@ -20,10 +20,6 @@ EngineOpt = Annotated[
     str | None,
     typer.Option("--engine", help="Batch engine: duckdb or spark (default PUBDATA_BATCH_ENGINE; see docs/spark.md)"),
 ]
-EngineOpt = Annotated[
-    str | None,
-    typer.Option("--engine", help="Batch engine: duckdb or spark (default PUBDATA_BATCH_ENGINE; see docs/spark.md)"),
-]
 
 
 def use_home(home: Path | None, *, need_database: bool = True) -> None:
