@@ -35,7 +35,7 @@ def fresh_platform(work: Path, database_url: str | None, schema: str) -> Iterato
     os.environ["PUBDATA_HOME"] = str(home)
     from sqlalchemy import text
 
-    from pubdata.db import get_engine, make_engine, migrate
+    from pubdata.db import forget_engine, get_engine, make_engine, migrate
     from pubdata.settings import get_settings
 
     postgres = bool(database_url and database_url.startswith("postgres"))
@@ -48,8 +48,8 @@ def fresh_platform(work: Path, database_url: str | None, schema: str) -> Iterato
         database_url = f"{database_url}{sep}options=-csearch_path%3D{schema}"
     if database_url:
         os.environ["PUBDATA_DATABASE_URL"] = database_url
+    forget_engine()
     get_settings.cache_clear()
-    get_engine.cache_clear()
     migrate()
     yield home
     if postgres:

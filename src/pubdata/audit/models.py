@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pubdata.db import Base, utcnow
+
+# The records a grant's use is metered from: allowed, other than the access domain's own (a grant
+# issued, revoked). The partial index below holds exactly these, and ``service.grant_usage`` repeats
+# this text in its query, as SQLite uses a partial index only for a query with the same terms.
+METERED = "result = 'allowed' AND action NOT LIKE 'access.%'"
 
 
 class AuditRecord(Base):
@@ -18,8 +23,13 @@ class AuditRecord(Base):
 
     __tablename__ = "audit_record"
     # metering a grant's use in a period (``service.grant_usage``): one seek per grant into its period,
-    # read from the index alone (it replaces the plain grant_id index: same prefix)
-    __table_args__ = (Index("ix_audit_record_grant_usage", "grant_id", "at", "result", "action", "rows"),)
+    # read from the index alone, which holds only the metered records
+    __table_args__ = (
+        Index(
+            "ix_audit_record_grant_metered", "grant_id", "at", "rows",
+            sqlite_where=text(METERED), postgresql_where=text(METERED),
+        ),
+    )  # fmt: skip
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # 1, 2, … no gaps
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
