@@ -33,10 +33,13 @@ CASES: dict[str, list[str]] = {
     # each query asks for a full page of 100 rows; the narrowest (a 0.1 % capital range) needs ~100k rows
     "rows": ["--rows", "150000", "--rounds", "1", "--work", "{tmp}/work"],
     "sql": ["--rows", "10000", "--rounds", "1", "--work", "{tmp}/work"],
+    "text_search": ["--rows", "20000", "--work", "{tmp}/work"],
     "demo_build": ["--records", "1000", "--entries", "anchors", "--home", "{tmp}/home"],
     "catalog_search": ["--rounds", "1", "--home", "{tmp}/home"],
     # every plan kind with calls beyond its free quota, a cap reached, and the noise the metering ignores
     "settlement": ["--calls", "20000", "--entitlements", "100", "--repeat", "1"],
+    # starts a local Spark JVM (most of this case's time); the results must be identical on both engines
+    "batch_engines": ["--enterprises", "2000", "--repeat", "1"],
 }
 
 

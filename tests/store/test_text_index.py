@@ -11,6 +11,7 @@ import pytest
 from pubdata.authz import ANONYMOUS
 from pubdata.settings import get_settings
 from pubdata.store import files
+from pubdata.store.ingest import text_index
 from pubdata.store.query import text_search
 from pubdata.store.query.rows import Filter, RowQuery, read_rows
 from pubdata.store.read import plan_read
@@ -26,6 +27,8 @@ def two_tables(session, as_actor, settings, tmp_path, monkeypatch):
     """The same rows loaded twice: with a text index, and without (answered by the scan)."""
     owner = as_actor("department")
     monkeypatch.setattr(get_settings(), "text_index_min_rows", 0)
+    # row groups of 4 rows: pages cross row groups, as they do in a large table
+    monkeypatch.setattr(text_index, "_OPTIONS", "(FORMAT parquet, ROW_GROUP_SIZE 4)")
     indexed = load_table(session, owner, settings.home, tmp_path)
     monkeypatch.setattr(get_settings(), "text_index_min_rows", 10**9)
     scanned = load_table(session, owner, settings.home, tmp_path)

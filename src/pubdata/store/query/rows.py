@@ -502,7 +502,7 @@ def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
     projection += [f"{_out(col)} AS {quote_identifier('__k' + str(i))}" for i, (_, col, _) in enumerate(hidden)]
     order = (
         ""
-        if in_file_order and not (match and match.joined)  # a join does not keep the scan's order
+        if in_file_order and match is None  # the index's row numbers are joined: a join keeps no order
         else " ORDER BY " + ", ".join(f"{col} {'DESC' if desc else 'ASC'} NULLS LAST" for _, col, desc in keys)
     )
     sql = _select(plan, projection, paged, order, query.limit, query.offset)

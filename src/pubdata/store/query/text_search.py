@@ -147,13 +147,14 @@ def _matches(terms: str, needles: list[tuple[str, list[str]]]) -> dict[tuple[int
 
 def page_row_numbers(match: TextMatch, *, after: int | None, offset: int, limit: int) -> list[int]:
     """The file row numbers of one page of matches in file order (after row ``after`` when a cursor
-    continues), from the codes alone. Only for a plan without a row filter or other filters."""
+    continues), from the codes alone. Only for a plan without a row filter or other filters. On the
+    single-threaded page connection: a parallel scan's LIMIT may take rows of a later row group."""
     if match.empty or limit == 0:
         return []
     condition, params = match.condition, list(match.params)
     if after is not None:
         condition, params = f"file_row_number > ? AND {condition}", [after, *params]
-    cur = engine.cursor()
+    cur = engine.cursor(page=True)
     try:
         sql = (
             f"SELECT file_row_number FROM {match.codes} WHERE {condition}{match.page_order()} "
