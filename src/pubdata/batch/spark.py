@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from pubdata.batch import EngineUnavailable, Query, QueryFailed, _literal, _relation, quote
-from pubdata.rules.dialect import to_spark_sql
+from pubdata.batch import EngineUnavailable, Query, QueryFailed, _literal, _relation
+from pubdata.rules.dialect import UnsupportedDialect, to_spark_sql
 from pubdata.settings import get_settings
 
 if TYPE_CHECKING:
@@ -107,7 +107,13 @@ def stop() -> None:
 def run_to_parquet(con: duckdb.DuckDBPyConnection, query: Query, work: Path) -> Path:
     """Run ``query`` on Spark; the directory of its Parquet parts. Inputs that are not a Parquet
     file are exported by ``con`` (the DuckDB connection holding them as views) first."""
-    spark = session()
+    # a session of its own over the shared context: temporary views are per session, so two jobs
+    # of one process (a worker's threads) never see each other's inputs
+    try:
+        sql = to_spark_sql(query.sql, strip_order=True)
+    except UnsupportedDialect as exc:
+        raise QueryFailed(f"Spark SQL: {exc}") from None
+    spark = session().newSession()
     inputs = work / "spark-inputs"
     inputs.mkdir(parents=True, exist_ok=True)
     views: list[str] = []
@@ -118,7 +124,6 @@ def run_to_parquet(con: duckdb.DuckDBPyConnection, query: Query, work: Path) -> 
                 con.execute(f"COPY (SELECT * FROM {_relation(value)}) TO {_literal(str(path))} (FORMAT parquet)")
             spark.read.parquet(str(path)).createOrReplaceTempView(name)
             views.append(name)
-        sql = to_spark_sql(query.sql, strip_order=True)
         parts = work / "spark-output"
         spark.sql(sql).write.mode("overwrite").parquet(str(parts))
         return parts
@@ -131,6 +136,3 @@ def run_to_parquet(con: duckdb.DuckDBPyConnection, query: Query, work: Path) -> 
     finally:
         for name in views:
             spark.catalog.dropTempView(name)
-
-
-__all__ = ["quote", "run_to_parquet", "session", "stop"]
