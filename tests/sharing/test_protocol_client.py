@@ -154,6 +154,6 @@ def test_pre_signed_urls_serve_byte_ranges_and_refuse_tampering_and_expiry(world
     assert r.status_code == 403 and r.json()["errorCode"] == "PERMISSION_DENIED"
     stretched = re.sub(r"expires=(\d+)", lambda m: f"expires={int(m.group(1)) + 3600}", file["url"])
     assert httpx.get(stretched).status_code == 403
-    expired_url, _ = files.signed_url(live_server.url, file["id"], world.profile_id, now=time.time() - 3600)
+    expired_url, _ = files.signed_url(live_server.url, file["id"], world.profile_id, None, now=time.time() - 3600)
     r = httpx.get(expired_url)
     assert r.status_code == 403 and r.json()["details"]["code"] == "sharing.file_url_expired"

@@ -162,3 +162,25 @@ def test_the_delta_response_format_when_a_client_asks_only_for_it(world, live_se
         headers={"Authorization": f"Bearer {token}"},
     )
     assert r.status_code == 400 and r.json()["errorCode"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_a_grant_revoked_after_the_query_kills_its_file_url_and_its_table(live_server, tmp_path_factory):
+    from pubdata.access import service as access
+    from pubdata.authz import SYSTEM
+
+    world = build(live_server, tmp_path_factory.mktemp("revoked-grant"))
+    token = json.loads(world.profile_path.read_text())["bearerToken"]
+    r = httpx.post(
+        f"{live_server.url}/delta-sharing/shares/granted/schemas/{world.people.entry_name}/tables/"
+        f"{world.people.resource_id}/query",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 200
+    url = json.loads(r.text.splitlines()[2])["file"]["url"]
+    assert f"grant={world.grant_id}&" in url and httpx.get(url).status_code == 200
+    with live_server.session() as s:
+        access.revoke_grant(s, SYSTEM, world.grant_id, "合同终止")
+    r = httpx.get(url)
+    assert r.status_code == 403 and r.json()["details"]["code"] == "sharing.file_url_revoked"
+    tables = delta_sharing.SharingClient(str(world.profile_path)).list_all_tables()
+    assert {t.share for t in tables} == {"open_data"}  # the table left the granted share

@@ -242,10 +242,11 @@ def shared_file(
     home: Home,
     key: str,
     profile: Annotated[int, Query(ge=1, le=DB_ID_MAX)],
+    grant: Annotated[int, Query(ge=0, le=DB_ID_MAX)],
     expires: Annotated[int, Query(ge=0, le=2**62)],
     sig: Annotated[str, Query(max_length=64)],
 ) -> Response:
-    path = sharing.shared_file(session, key, profile, expires, sig, home=home)
+    path = sharing.shared_file(session, key, profile, grant, expires, sig, home=home)
     size = path.stat().st_size
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store", "ETag": f'"{key}"'}
     try:

@@ -10,9 +10,9 @@ a file never goes stale. Old files may be swept by deleting ``$PUBDATA_HOME/shar
 query rebuilds what it needs.
 
 URLs are signed with an HMAC key derived from the platform secret: ``/delta-sharing/files/<key>.parquet
-?profile=<id>&expires=<unix s>&sig=<hex>``. The signature binds the file, the profile and the expiry,
-so a URL cannot be pointed at another file, stretched past its expiry, or kept alive by a profile
-revoked since (the file endpoint checks the profile on every request)."""
+?profile=<id>&grant=<id or 0>&expires=<unix s>&sig=<hex>``. The signature binds the file, the profile,
+the grant and the expiry, so a URL cannot be pointed at another file, stretched past its expiry, or
+kept alive by a profile or a grant revoked since (the file endpoint checks both on every request)."""
 
 from __future__ import annotations
 
@@ -155,21 +155,29 @@ def _signing_key() -> bytes:
     return hmac.new(secret, b"delta-sharing-file-url", hashlib.sha256).digest()
 
 
-def _signature(key: str, profile_id: int, expires: int) -> str:
-    return hmac.new(_signing_key(), f"{key}:{profile_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+def _signature(key: str, profile_id: int, grant_id: int, expires: int) -> str:
+    message = f"{key}:{profile_id}:{grant_id}:{expires}".encode()
+    return hmac.new(_signing_key(), message, hashlib.sha256).hexdigest()
 
 
-def signed_url(base_url: str, key: str, profile_id: int, *, now: float | None = None) -> tuple[str, int]:
-    """A pre-signed URL of the file for the profile, and when it expires (epoch milliseconds)."""
+def signed_url(
+    base_url: str, key: str, profile_id: int, grant_id: int | None, *, now: float | None = None
+) -> tuple[str, int]:
+    """A pre-signed URL of the file for the profile reading under the grant (None: open data), and
+    when it expires (epoch milliseconds)."""
     expires = int(now if now is not None else time.time()) + get_settings().sharing_url_minutes * 60
-    sig = _signature(key, profile_id, expires)
-    url = f"{base_url.rstrip('/')}/delta-sharing/files/{key}.parquet?profile={profile_id}&expires={expires}&sig={sig}"
-    return url, expires * 1000
+    grant = grant_id or 0
+    sig = _signature(key, profile_id, grant, expires)
+    query = f"profile={profile_id}&grant={grant}&expires={expires}&sig={sig}"
+    return f"{base_url.rstrip('/')}/delta-sharing/files/{key}.parquet?{query}", expires * 1000
 
 
-def check_signature(key: str, profile_id: int, expires: int, sig: str, *, now: float | None = None) -> None:
+def check_signature(
+    key: str, profile_id: int, grant_id: int, expires: int, sig: str, *, now: float | None = None
+) -> None:
     """Refuse (403) a URL whose signature does not match or that has expired."""
-    if not KEY_PATTERN.match(key) or not hmac.compare_digest(_signature(key, profile_id, expires), sig):
+    good = KEY_PATTERN.match(key) and hmac.compare_digest(_signature(key, profile_id, grant_id, expires), sig)
+    if not good:
         raise FileUrlRefused("文件链接签名无效")
     if expires <= (now if now is not None else time.time()):
         raise FileUrlRefused("文件链接已过期，请重新查询数据表以获取新的链接", code="sharing.file_url_expired")

@@ -153,12 +153,18 @@ def table_ref(session: Session, recipient: Recipient, share: str, schema: str, t
     return TableRef(share, schema, resource.id, grant_id)
 
 
-def shared_file(session: Session, key: str, profile_id: int, expires: int, sig: str, *, home: Path) -> Path:
-    """The file a pre-signed URL names, if its signature holds, it has not expired and its profile is
-    still active (403 otherwise)."""
-    files.check_signature(key, profile_id, expires, sig)
+def shared_file(
+    session: Session, key: str, profile_id: int, grant_id: int, expires: int, sig: str, *, home: Path
+) -> Path:
+    """The file a pre-signed URL names, if its signature holds, it has not expired and its profile
+    and grant (0: open data) are still active (403 otherwise)."""
+    files.check_signature(key, profile_id, grant_id, expires, sig)
     if not profiles.profile_active(session, profile_id):
         raise FileUrlRefused("共享凭证已被吊销或已过期，文件链接失效", code="sharing.file_url_revoked")
+    if grant_id:
+        grant = access.grant_by_id(session, grant_id)
+        if grant is None or access.grant_status(grant) != "active":
+            raise FileUrlRefused("授权已撤销或已过期，文件链接失效", code="sharing.file_url_revoked")
     path = files.file_path(home, key)
     if not path.is_file():
         raise ShareNotFound("文件不存在")
@@ -331,7 +337,7 @@ def query_table(
     plan = _plan(session, recipient, ref, home, version, charge=True)
     shared = files.materialise(plan, home)
     take_rows(session, recipient.actor, plan, QUERY_ACTION, rows=shared.rows, whole=True, always=True)
-    url, expires_ms = files.signed_url(base_url, shared.key, recipient.profile_id)
+    url, expires_ms = files.signed_url(base_url, shared.key, recipient.profile_id, plan.grant_id)
     stats = json.dumps({"numRecords": shared.rows})
     if delta:
         add = {
