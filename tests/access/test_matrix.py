@@ -688,7 +688,7 @@ ROW_FREE: dict[tuple[str, str], str] = {
     ("GET", "/delta-sharing/shares/{share}/schemas/{schema}/tables"): "Delta Sharing table names (readable only)",
     ("GET", "/delta-sharing/shares/{share}/all-tables"): "Delta Sharing table names (readable only)",
     ("GET", "/delta-sharing/shares/{share}/schemas/{schema}/tables/{table}/version"): "a version number",
-    ("GET", "/delta-sharing/shares/{share}/schemas/{schema}/tables/{table}/metadata"): "the schema as the plan shows it",
+    ("GET", "/delta-sharing/shares/{share}/schemas/{schema}/tables/{table}/metadata"): "the schema as seen",
     ("GET", "/api/v1/oauth-clients"): "identity",
     ("POST", "/api/v1/oauth-clients"): "identity",
     ("DELETE", "/api/v1/oauth-clients/{client_id}"): "identity",
