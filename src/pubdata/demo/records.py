@@ -21,6 +21,7 @@ entry commits on its own.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import threading
 import time
@@ -44,6 +45,7 @@ from pubdata.demo import progress as fill_progress
 from pubdata.demo import record_sql as q
 from pubdata.demo.record_anchors import BY_CODE, END, START, Sizes
 from pubdata.demo.record_fields import (
+    DIRTY_EVERY,
     ENTERPRISE_FIELDS,
     PERSON_FIELDS,
     Ctx,
@@ -133,19 +135,51 @@ def generic_dataset(entry: EntryCreate, rows: int, s: Sizes, seed: int) -> Datas
     )
 
 
-def plan(items: list[EntryCreate], s: Sizes, seed: int) -> list[Dataset]:
-    """Every entry's dataset: anchors by their builders, the rest sharing ``GENERIC_SHARE``."""
+def expected_loaded(ds: Dataset, kept: int | None = None) -> float:
+    """Rows a dataset is expected to load: the rows its ``where`` keeps (``kept``, counted; all when
+    not given), less the spoiled values' share that the store rejects (one row in ``DIRTY_EVERY``,
+    counted as rejected whether or not the spoiled value fails — so the estimate never exceeds)."""
+    rows = ds.rows if kept is None else kept
+    return rows * (1 - 1 / DIRTY_EVERY) if ds.dirty else float(rows)
+
+
+def plan(
+    items: list[EntryCreate], s: Sizes, seed: int, *, kept: Callable[[Dataset], int] | None = None
+) -> list[Dataset]:
+    """Every entry's dataset: anchors by their builders, the rest sharing what the anchors leave of
+    ``s.records``, so that the rows loaded reach the records asked for. An anchor's ``where`` drops
+    some of its generated rows (years before an enterprise was founded) and the store rejects the
+    spoiled ones: ``kept(ds)`` counts what a ``where`` keeps (``fill`` asks DuckDB), and the generic
+    entries are planned to make up the difference, rounded up (never less than ``MIN_ROWS`` each)."""
     out = [BY_CODE[e.code](e, s, seed) for e in items if e.code in BY_CODE]
+    anchors = sum(expected_loaded(ds, kept(ds) if kept and ds.where else None) for ds in out)
     others = [e for e in items if e.code not in BY_CODE]
     weights = [
         FREQUENCY_WEIGHT.get(e.update_frequency or "", 1.0) * (0.4 + 1.2 * _unit_hash(f"{seed}:{e.code}"))
         for e in others
     ]
-    budget = s.records * GENERIC_SHARE
+    # as if every generic dataset had a spoiled column (most have): their rejects are made up too
+    budget = max(0.0, s.records - anchors) / (1 - 1 / DIRTY_EVERY)
     total = sum(weights) or 1.0
     for e, w in zip(others, weights, strict=True):
-        out.append(generic_dataset(e, max(MIN_ROWS, round(budget * w / total)), s, seed))
+        out.append(generic_dataset(e, max(MIN_ROWS, math.ceil(budget * w / total)), s, seed))
     return out
+
+
+def where_kept(home: Path, seed: int, enterprises: Path) -> Callable[[Dataset], int]:
+    """``kept`` for ``plan``: the rows a dataset's query returns after its ``where``, counted by DuckDB
+    (the where needs only a few columns and the join: seconds at 120M records, nothing to write)."""
+    persons = Gen(seed, "persons", row="_pi")
+
+    def count(ds: Dataset) -> int:
+        con = duck.batch_connection(home / "demo-records" / "spill", memory_limit=DUCKDB_MEMORY)
+        try:
+            row = con.execute(f"SELECT count(*) FROM ({ds.sql(seed, str(enterprises), persons)})").fetchone()
+        finally:
+            con.close()
+        return int(row[0]) if row else 0
+
+    return count
 
 
 def source_tag(ds: Dataset, s: Sizes, seed: int) -> str:
@@ -302,13 +336,13 @@ def fill(
     items, _times = entries.compose(seed)
     if only is not None:
         items = [e for e in items if e.code in set(only)]
-    datasets = plan(items, s, seed)
     report = progress or (lambda _p: None)
     actor = _operator(open_session)
     ent_path = enterprise_file(home, s, seed)
     if not ent_path.exists():
-        report(FillProgress(0, len(datasets), 0, 0, "企业主体代码表", "生成"))
+        report(FillProgress(0, len(items), 0, 0, "企业主体代码表", "生成"))
         enterprise_table(ent_path, s, seed)
+    datasets = plan(items, s, seed, kept=where_kept(home, seed, ent_path))
     persons = Gen(seed, "persons", row="_pi")
     rows_total = sum(ds.rows for ds in datasets)
     counts = {"loaded": 0, "skipped": 0, "refused": 0, "rows_loaded": 0, "rows_rejected": 0}
