@@ -37,6 +37,7 @@ class Permission(StrEnum):
     IDENTITY_TOKEN_CREATE = "identity:token:create"
     IDENTITY_TOKEN_MANAGE_ANY = "identity:token:manage_any"
     PLATFORM_STATS_READ = "platform:stats:read"
+    PLATFORM_JOBS_MANAGE = "platform:jobs:manage"  # every background job: list, see, re-queue, queue
     STORE_ROWS_READ = "store:rows:read"  # rows of tables the actor may read (open data, or its own)
     STORE_ROWS_READ_ANY = "store:rows:read_any"  # every table's rows, without a grant (the operator)
     # rows of tables that are not unconditionally open: one's own organisation's, or under a grant. Not
@@ -134,6 +135,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CATALOG_ENTRY_DELETE,
             Permission.CATALOG_ENTRY_CURATE,
             Permission.PLATFORM_STATS_READ,
+            Permission.PLATFORM_JOBS_MANAGE,
             Permission.ACCESS_GRANT_ISSUE,
             Permission.STORE_ROWS_READ_ANY,
             Permission.ENTERPRISE_FACTS_READ_ANY,

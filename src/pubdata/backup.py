@@ -331,20 +331,26 @@ def _extract_files(tar: tarfile.TarFile, home: Path) -> int:
 
 def _settle_transient(conn: Connection) -> None:
     """What belonged to the processes of the old deployment: its leases are dropped (this one's
-    processes take the periodic work at once), and its queued or running ingest jobs fail — their
-    uploads are not in the archive — with a message saying so."""
+    processes take the periodic work at once), its queued or running ingest jobs fail — their
+    uploads are not in the archive — with a message saying so, and its running jobs of other kinds
+    go back to the queue (their parameters are ids: they run again, once)."""
+    from pubdata.jobs.models import Job
     from pubdata.leases import WorkerLease
-    from pubdata.store.models import StoreJob
 
     conn.execute(delete(WorkerLease))
     conn.execute(
-        update(StoreJob)
-        .where(StoreJob.state.in_(("queued", "running")))
-        .values(state="failed", stage="失败", finished_at=utcnow(), error={
+        update(Job)
+        .where(Job.state.in_(("queued", "running")), Job.kind == "ingest")
+        .values(state="failed", stage="失败", finished_at=utcnow(), active_key=None, error={
             "code": "store.job_not_restored", "details": None,
             "message": "从备份恢复：备份不含排队中的上传文件，请重新上传",
         })
     )  # fmt: skip
+    conn.execute(
+        update(Job)
+        .where(Job.state == "running", Job.kind != "ingest")
+        .values(state="queued", stage="排队中（从备份恢复）", worker=None, heartbeat_at=None)
+    )
 
 
 def restore(engine: Engine, home: Path, source: Path) -> Summary:

@@ -12,6 +12,7 @@ from pubdata.finance import models as finance_models  # noqa: F401
 from pubdata.finance.consent import models as finance_consent_models  # noqa: F401
 from pubdata.finance.loans import models as finance_loans_models  # noqa: F401
 from pubdata.identity import models as identity_models  # noqa: F401
+from pubdata.jobs import models as job_models  # noqa: F401
 from pubdata.ledger import models as ledger_models  # noqa: F401
 from pubdata.market import models as market_models  # noqa: F401
 from pubdata.sharing import models as sharing_models  # noqa: F401

@@ -21,6 +21,7 @@ from pubdata.catalog.errors import NotEntryOwner
 from pubdata.db import session_scope, utcnow
 from pubdata.errors import Forbidden, Unauthenticated
 from pubdata.identity import service as identity
+from pubdata.jobs import service as job_service
 from pubdata.standards import uscc_with_check
 from pubdata.store import service
 from pubdata.store.jobs import queue as jobs
@@ -399,7 +400,7 @@ def test_an_interrupted_job_is_retried_and_loads_once_then_dead_after_its_attemp
     assert done.error is None  # the interruption is counted in attempts, not left as an error
     with session_scope(engine) as s:
         assert service.get_table(s, actor, rid).current_version == 1  # loaded once
-    # a job interrupted as often as it may run is dead: not retried, visible, its upload removed
+    # a job interrupted as often as it may run is dead: not retried, visible, its upload kept for a re-queue
     with session_scope(engine) as s:
         s.get(StoreJob, doomed).attempts = 1
     _kill(engine, doomed, f"{host}:{_dead_pid()}:b")
@@ -409,8 +410,16 @@ def test_an_interrupted_job_is_retried_and_loads_once_then_dead_after_its_attemp
     with session_scope(engine) as s:
         job = s.get(StoreJob, doomed)
         assert job.state == "dead" and job.attempts == 2 and job.error["code"] == "store.job_dead"
-        assert "中断 2 次" in job.error["message"] and not jobs.upload_dir(home, doomed).exists()
+        assert "中断 2 次" in job.error["message"] and jobs.upload_dir(home, doomed).is_dir()
     assert jobs.claim_jobs(engine, "w2", 5) == []
+    # the operator re-queues it: it runs again and loads once, its upload removed when it succeeds
+    with session_scope(engine) as s:
+        operator = builders.actor_of(builders.make_user(s, builders.make_org(s, "operator"), roles=["operator"]))
+        assert job_service.requeue(s, operator, doomed, home=home).state == "queued"
+    assert jobs.claim_jobs(engine, "w2", 5) == [doomed]
+    again = job_runner.run_job(engine, doomed, home=home)
+    assert again.state == "succeeded" and again.attempts == 0 and again.result["version"] == 1
+    assert not jobs.upload_dir(home, doomed).exists()
 
 
 def test_a_runner_taken_over_does_not_publish_or_remove_the_retry_upload(committed):

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from pubdata.db import Base, utcnow
-
-if TYPE_CHECKING:
-    from pubdata.identity.models import User
+from pubdata.jobs.models import Job
 
 
 class StoreTable(Base):
@@ -51,34 +49,5 @@ class StoreVersion(Base):
     published_at: Mapped[datetime | None]
 
 
-class StoreJob(Base):
-    """A background job of the store (today: loading an uploaded file as a new version), with its
-    progress and outcome. Queued by inserting the row; claimed by one runner with an
-    ``UPDATE … WHERE state = 'queued'``; see ``store/jobs/queue.py``."""
-
-    __tablename__ = "store_job"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # uuid4
-    kind: Mapped[str] = mapped_column(String(16), default="ingest")
-    resource_id: Mapped[str] = mapped_column(ForeignKey("store_table.resource_id", ondelete="CASCADE"), index=True)
-    # queued | running | succeeded | failed | dead (interrupted too often: not retried again)
-    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
-    stage: Mapped[str] = mapped_column(String(32), default="")  # what it is doing, in Chinese
-    percent: Mapped[int] = mapped_column(default=0)
-    rows_so_far: Mapped[int | None] = mapped_column(BigInteger)
-    bytes_received: Mapped[int] = mapped_column(BigInteger, default=0)
-    source_name: Mapped[str] = mapped_column(String(300), default="")  # the file name as uploaded
-    source_path: Mapped[str] = mapped_column(Text, default="")  # where the file is on this machine
-    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # LoadResult.as_json(), refused loads too
-    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"code", "message", "details"}
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("identity_user.id"))
-    created_via: Mapped[str] = mapped_column(String(16), default="api")  # api | portal | cli
-    worker: Mapped[str | None] = mapped_column(String(200))  # host:pid:token of the process running it
-    attempts: Mapped[int] = mapped_column(default=0, server_default="0")  # runs interrupted so far
-    not_before: Mapped[datetime | None]  # a retried job waits until then (backoff)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    started_at: Mapped[datetime | None]
-    heartbeat_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
-
-    creator: Mapped[User | None] = relationship(lazy="joined")
+# The store's jobs are rows of the platform's job table (``pubdata.jobs``), kind ``ingest``.
+StoreJob = Job

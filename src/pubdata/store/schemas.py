@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pubdata.jobs.schemas import JobRead as PlatformJobRead
+
 
 class ResourceTableCreate(BaseModel):
     """The table given to a resource: its schema and how many rejected rows refuse a version."""
@@ -54,27 +56,5 @@ class VersionRead(BaseModel):
     current: bool = False
 
 
-class JobRead(BaseModel):
-    """A background job and its progress. ``result`` is the load's report (``state`` published or
-    refused) once it has succeeded; ``error`` is ``{"code", "message", "details"}`` once it has failed."""
-
-    id: str
-    kind: str
-    resource_id: str
-    state: str = Field(
-        description="queued | running | succeeded | failed | dead (interrupted `PUBDATA_JOB_MAX_ATTEMPTS` times: "
-        "not retried again; the dead-letter state)"
-    )
-    stage: str = Field(description="what the job is doing, in Chinese (排队中, 读取, 校验, 写入, 完成…)")
-    percent: int = Field(ge=0, le=100)
-    rows_so_far: int | None
-    bytes_received: int
-    source_name: str
-    result: dict[str, Any] | None
-    error: dict[str, Any] | None
-    created_by: str | None = Field(description="username of who started it; null for the command line")
-    created_via: str = Field(description="api | portal | cli")
-    attempts: int = Field(default=0, description="runs interrupted so far (a worker died): retried with backoff")
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+# a job of the store is a job of the platform (``pubdata.jobs``), kind ``ingest``
+JobRead = PlatformJobRead

@@ -290,8 +290,10 @@ def job_page(request: Request, name: str, rid: str, job_id: str, session: DB, vi
         return _login_redirect(request)
     entry = catalog.get_entry(session, viewer.actor, name)
     job = jobs.get_job(session, viewer.actor, job_id)
-    resource = catalog.get_resource(session, viewer.actor, job.resource_id)
-    if job.resource_id != rid or resource.entry_id != entry.id:
+    if job.resource_id != rid:
+        raise jobs.JobNotFound(f"任务不存在：{job_id}")
+    resource = catalog.get_resource(session, viewer.actor, rid)
+    if resource.entry_id != entry.id:
         raise jobs.JobNotFound(f"任务不存在：{job_id}")
     context = _page_context(entry, resource)
     context.update(job=job, job_url=request.url.path, **_outcome(job))

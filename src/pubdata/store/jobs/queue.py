@@ -1,14 +1,11 @@
 """Jobs of the store: loading an uploaded file as a new version, with progress.
 
-A job is a ``store_job`` row. The upload API (or the portal) streams the file to
-``$PUBDATA_HOME/uploads/<job id>/`` (``begin_upload``) and inserts the row ``queued`` in the
-request's transaction (``queue_ingest``). Runners claim queued jobs with an
-``UPDATE … WHERE id = ? AND state = 'queued'`` (``claim_jobs``: only one process's update matches,
-on SQLite and PostgreSQL alike, so several processes can share the queue; a job waits while another
-load of its resource runs) and recover jobs whose process has died (``recover_interrupted``: retried
-with backoff, dead after ``Retry.max_attempts`` runs). How a job is
-run — as its uploader, with progress, its outcome committed with the new version — is
-``store/jobs/runner.py``.
+An ingest job is a row of the platform's job table (``pubdata.jobs``, kind ``ingest``). The upload API
+(or the portal) streams the file to ``$PUBDATA_HOME/uploads/<job id>/`` (``begin_upload``) and
+inserts the row ``queued`` in the request's transaction (``queue_ingest``). The platform's queue
+claims, retries and recovers it like any job (``pubdata.jobs.queue``: one load of a table runs at a
+time); how it runs — as its uploader, with progress, its outcome committed with the new version — is
+``store/jobs/runner.py``, which registers the ``ingest`` handler.
 
 The command line runs a job in the foreground: ``start_foreground_ingest`` creates it ``running``
 (so no runner claims it, and it is visible in the API and portal while it runs), then
@@ -23,24 +20,31 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, event, exists, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Engine, event, select
+from sqlalchemy.orm import Session
 
-from pubdata import processes
-from pubdata.authz import Actor
+from pubdata.authz import Actor, Permission
 from pubdata.db import session_scope, utcnow
 from pubdata.errors import Conflict, Forbidden, Invalid, NotFound, PubdataError, Unauthenticated
+from pubdata.jobs import queue as platform_queue
+from pubdata.jobs import service as job_service
+from pubdata.jobs.queue import (  # noqa: F401 - the store's names for the platform's states
+    ACTIVE,
+    DEAD,
+    FAILED,
+    INTERRUPTED_AT_START,
+    INTERRUPTED_STALE,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    Retry,
+    worker_name,
+)
 from pubdata.store.ingest import load as loader
 from pubdata.store.models import StoreJob
 from pubdata.store.schemas import JobRead
-
-QUEUED, RUNNING, SUCCEEDED, FAILED, DEAD = "queued", "running", "succeeded", "failed", "dead"
-ACTIVE = (QUEUED, RUNNING)
-INTERRUPTED_AT_START = "服务重启，任务中断"
-INTERRUPTED_STALE = "执行任务的进程已停止响应，任务中断"
 
 
 class JobNotFound(NotFound):
@@ -185,9 +189,9 @@ def start_foreground_ingest(
     for other in session.scalars(
         select(StoreJob).where(StoreJob.resource_id == resource_id, StoreJob.state == RUNNING)
     ):
-        if not _is_gone(other.worker, other.heartbeat_at, stale_seconds):
+        if not platform_queue.is_gone(other.worker, other.heartbeat_at, stale_seconds):
             raise JobConflict(f"该资源已有导入任务正在运行（任务 {other.id}），请等它结束后再导入")
-        other.state, other.stage, other.finished_at = FAILED, "失败", now
+        other.state, other.stage, other.finished_at, other.active_key = FAILED, "失败", now, None
         other.error = {"code": "store.job_interrupted", "message": INTERRUPTED_STALE, "details": None}
     job = StoreJob(
         id=str(uuid.uuid4()),
@@ -210,30 +214,14 @@ def start_foreground_ingest(
 
 
 def job_read(job: StoreJob) -> JobRead:
-    return JobRead(
-        id=job.id,
-        kind=job.kind,
-        resource_id=job.resource_id,
-        state=job.state,
-        stage=job.stage,
-        percent=job.percent,
-        rows_so_far=job.rows_so_far,
-        bytes_received=job.bytes_received,
-        source_name=job.source_name,
-        result=job.result,
-        error=job.error,
-        created_by=job.creator.username if job.creator is not None else None,
-        created_via=job.created_via,
-        attempts=job.attempts or 0,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-    )
+    return job_service.job_read(job)
 
 
 def _may_see(session: Session, actor: Actor, job: StoreJob) -> bool:
     if actor.user_id is not None and job.created_by == actor.user_id:
         return True
+    if job.resource_id is None:  # another kind of job: the operator's (pubdata.jobs.service)
+        return actor.can(Permission.PLATFORM_JOBS_MANAGE)
     try:
         loader.loadable_table(session, actor, job.resource_id)
     except (Forbidden, Unauthenticated, NotFound):
@@ -265,136 +253,33 @@ def list_jobs(session: Session, actor: Actor, resource_id: str, *, limit: int = 
 # --- the queue ------------------------------------------------------------------------------------
 
 
-def worker_name() -> str:
-    """Identifies the process running a job: ``host:pid:random``."""
-    return processes.process_name()
-
-
 def claim_jobs(engine: Engine, worker: str, limit: int) -> list[str]:
-    """Claim up to ``limit`` queued jobs, oldest first, for ``worker``. Each claim is one
-    ``UPDATE … WHERE state = 'queued'`` in its own transaction: if several processes race for a
-    job, exactly one update matches. A job waits while another load of its resource is running.
-    Reads first, so an idle queue costs no write."""
-    if limit <= 0:
-        return []
-    running = aliased(StoreJob)
-    with session_scope(engine) as s:
-        candidates = s.execute(
-            select(StoreJob.id, StoreJob.resource_id)
-            .where(
-                StoreJob.state == QUEUED,
-                or_(StoreJob.not_before.is_(None), StoreJob.not_before <= utcnow()),
-                StoreJob.resource_id.not_in(select(running.resource_id).where(running.state == RUNNING)),
-            )
-            .order_by(StoreJob.created_at, StoreJob.id)
-            .limit(limit * 4)
-        ).all()
-    claimed: list[str] = []
-    resources: set[str] = set()
-    for job_id, resource_id in candidates:
-        if len(claimed) >= limit:
-            break
-        if resource_id in resources:
-            continue  # one load of a resource at a time: its versions are numbered in order
-        now = utcnow()
-        with session_scope(engine) as s:
-            done = s.execute(
-                update(StoreJob)
-                .where(
-                    StoreJob.id == job_id,
-                    StoreJob.state == QUEUED,
-                    ~exists().where(running.resource_id == resource_id, running.state == RUNNING),
-                )
-                .values(state=RUNNING, stage="开始", worker=worker, started_at=now, heartbeat_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if done.rowcount:  # type: ignore[attr-defined]
-                claimed.append(job_id)
-                resources.add(resource_id)
-    return claimed
-
-
-def _is_gone(worker: str | None, heartbeat_at: datetime | None, stale_seconds: float) -> bool:
-    """Whether a running job's process is gone: no heartbeat for ``stale_seconds``, or a process on
-    this machine that no longer exists."""
-    if heartbeat_at is None or utcnow() - heartbeat_at > timedelta(seconds=stale_seconds):
-        return True
-    return processes.is_gone(worker)
-
-
-@dataclass(frozen=True)
-class Retry:
-    """How interrupted jobs are retried: up to ``max_attempts`` runs in all, the n-th retry waiting
-    ``seconds × 2^(n-1)`` (at most an hour); then the job is dead (the dead-letter state)."""
-
-    max_attempts: int = 3
-    seconds: float = 5.0
-
-    def delay(self, attempts: int) -> timedelta:
-        return timedelta(seconds=min(3600.0, self.seconds * 2 ** max(0, attempts - 1)))
+    """Claim up to ``limit`` queued jobs for ``worker`` (the platform's queue: every kind, a load
+    waiting while another load of its table runs)."""
+    return platform_queue.claim(engine, worker, limit)
 
 
 def recover_interrupted(
     engine: Engine, home: Path, *, stale_seconds: float, message: str, retry: Retry | None = None
 ) -> dict[str, str]:
-    """Recover the running jobs whose process is gone (a process on this machine that no longer
-    exists, or a heartbeat older than ``stale_seconds``): an uploaded job goes back to the queue
-    after a backoff — nothing it loaded was published (a version commits with its job's success),
-    so running it again loads it once — until it has been interrupted ``max_attempts`` times, when it
-    is dead; a job the command line ran in the foreground fails (its caller is gone). Returns each
-    recovered job's new state. A retried job keeps its upload; a failed or dead one's is removed."""
-    retry = retry or Retry()
-    now = utcnow()
-    with session_scope(engine) as s:
-        running = s.execute(
-            select(StoreJob.id, StoreJob.worker, StoreJob.heartbeat_at, StoreJob.attempts, StoreJob.created_via)
-            .where(StoreJob.state == RUNNING)
-        ).all()  # fmt: skip
-    outcome: dict[str, str] = {}
-    for job_id, worker, beat, attempts, via in running:
-        if not _is_gone(worker, beat, stale_seconds):
-            continue
-        runs = attempts + 1
-        if via != "cli" and runs < retry.max_attempts and upload_dir(home, job_id).is_dir():
-            state, values = QUEUED, {
-                "state": QUEUED, "stage": f"等待重试（已中断 {runs} 次）", "percent": 0, "rows_so_far": None,
-                "worker": None, "attempts": runs, "not_before": now + retry.delay(runs),
-                "error": {"code": "store.job_interrupted", "message": message, "details": None},
-            }  # fmt: skip
-        elif via != "cli":
-            state, values = DEAD, {
-                "state": DEAD, "stage": "已停止重试", "finished_at": now, "attempts": runs,
-                "error": {"code": "store.job_dead", "details": None,
-                          "message": f"{message}：任务已中断 {runs} 次，不再重试（请检查文件后重新上传）"},
-            }  # fmt: skip
-        else:
-            state, values = FAILED, {
-                "state": FAILED, "stage": "失败", "finished_at": now,
-                "error": {"code": "store.job_interrupted", "message": message, "details": None},
-            }  # fmt: skip
-        with session_scope(engine) as s:
-            done = s.execute(
-                update(StoreJob)
-                .where(StoreJob.id == job_id, StoreJob.state == RUNNING, StoreJob.worker.is_not_distinct_from(worker))
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if done.rowcount:  # type: ignore[attr-defined]
-                outcome[job_id] = state
-        if outcome.get(job_id) in (FAILED, DEAD):
-            remove_upload(home, job_id)
-    return outcome
+    """Recover the running jobs whose process is gone (``pubdata.jobs.queue.recover_interrupted``):
+    an uploaded job goes back to the queue after a backoff while its upload is there — nothing it
+    loaded was published (a version commits with its job's success), so running it again loads it
+    once — and is dead after ``max_attempts`` runs (its upload kept, so the operator can re-queue
+    it); a job the command line ran in the foreground fails (its caller is gone)."""
+    return platform_queue.recover_interrupted(engine, home, stale_seconds=stale_seconds, message=message, retry=retry)
 
 
 def sweep_uploads(engine: Engine, home: Path, *, older_than: float) -> int:
-    """Remove upload directories that belong to no queued or running job (an upload cut off
+    """Remove upload directories that belong to no queued, running or dead job (an upload cut off
     mid-stream, a job that ended while its process died) and have not been written for
-    ``older_than`` seconds (so an upload still streaming in another process is left alone)."""
+    ``older_than`` seconds (so an upload still streaming in another process is left alone; a dead
+    job keeps its file until it is re-queued)."""
     root = uploads_root(home)
     if not root.is_dir():
         return 0
     with session_scope(engine) as s:
-        active = set(s.scalars(select(StoreJob.id).where(StoreJob.state.in_(ACTIVE))))
+        active = set(s.scalars(select(StoreJob.id).where(StoreJob.state.in_((*ACTIVE, DEAD)))))
     removed = 0
     cutoff = time.time() - older_than
     for child in root.iterdir():
