@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     search_warmup: bool = Field(default=True, description="Load the search index when the server starts")
     sql_echo: bool = False
     rows_max_limit: int = Field(default=10000, description="Largest page of rows a row query may ask for")
+    rows_max_offset: int = Field(
+        default=100_000, ge=0, description="Deepest offset the rows API pages to; deeper pages follow next_cursor "
+        "(CKAN datastore_search keeps CKAN's unbounded offset)"
+    )  # fmt: skip
     sql_max_rows: int = Field(default=10000, description="Rows a SQL query returns at most (more: truncated)")
     query_timeout_s: float = Field(
         default=10.0, gt=0, description="Time limit of one DuckDB statement (rows, SQL, counts, sandbox), in seconds"

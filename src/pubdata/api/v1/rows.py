@@ -146,7 +146,9 @@ def _attachment(filename: str) -> dict[str, str]:
     description=(
         "Filters are query parameters: `field=value` (equality) or `field__op=value` with op in "
         "eq, ne, gt, gte, lt, lte, in (comma-separated), prefix, isnull. `q`: words that must each appear "
-        "in some text column. `sort=a,-b`. Page with `limit`/`offset`, or follow `next_cursor` (keyset). "
+        "in some text column. `sort=a,-b`. Page with `limit`/`offset` (an offset beyond the server's "
+        "`PUBDATA_ROWS_MAX_OFFSET`, default 100000, is 422 `store.offset_too_deep`, whose details name the exact "
+        "equivalent `cursor` when there is one), or follow `next_cursor` (keyset, constant time at any depth). "
         "`total=true` adds the exact count (cached per version and filter). `format`: json, csv, parquet. "
         f"Limits (422 beyond): at most {query.MAX_FILTERS} filters carrying {query.MAX_FILTER_VALUES} values in all "
         f"(each value of an `in` list counts), {query.MAX_FIELDS} `fields`, {query.MAX_SORT_KEYS} sort keys, "
@@ -194,7 +196,8 @@ def rows(
         include_total=total,
         version=version,
     )
-    page = query.read_rows(session, actor, resource_id, spec, home=home)
+    max_offset = request.app.state.settings.rows_max_offset
+    page = query.read_rows(session, actor, resource_id, spec, home=home, max_offset=max_offset)
     return rows_response(page, format, request)
 
 

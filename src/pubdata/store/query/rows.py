@@ -63,6 +63,13 @@ class InvalidQuery(Invalid):
     code = "store.invalid_query"
 
 
+class OffsetTooDeep(InvalidQuery):
+    """An ``offset`` beyond the rows API's limit: reaching it means reading and dropping every row
+    before it (0.5–0.8 s at 5M), where a cursor continues in constant time."""
+
+    code = "store.offset_too_deep"
+
+
 # What one row query may ask for (named in the API document). Each filter value is bound as a DuckDB
 # parameter, and binding costs ~0.1 ms a value (200,000 values: ~20 s before the scan starts), so the
 # values of all filters together are bounded, an IN list counting each of its values.
@@ -454,12 +461,17 @@ class _TotalCache:
 totals = _TotalCache()
 
 
-def read_rows(session: Session, actor: Actor, resource_id: str, query: RowQuery, *, home: Path) -> RowPage:
+def read_rows(
+    session: Session, actor: Actor, resource_id: str, query: RowQuery, *, home: Path, max_offset: int | None = None
+) -> RowPage:
     """One page of a table's rows, as the actor may read them: never more rows than the grant's
     daily row quota has left (the page is then cut, ``page.quota.truncated``, and its cursor goes on
-    from the last row returned)."""
+    from the last row returned). ``max_offset``: an ``offset`` beyond it is refused with
+    ``OffsetTooDeep``, which names the cursor to use instead when one is exactly equivalent."""
     check_limits(query)  # before the plan is made (and a call charged)
     plan = plan_read(session, actor, resource_id, query.version, home=home)
+    if max_offset is not None and query.offset > max_offset:
+        raise _too_deep(plan, query, max_offset)
     left = rows_allowed(plan)
     capped = query if left is None or query.limit <= left else replace(query, limit=left)
     page = run_query(plan, capped)
@@ -469,6 +481,22 @@ def read_rows(session: Session, actor: Actor, resource_id: str, query: RowQuery,
     cut = taken.truncated or (capped.limit < query.limit and page.table.num_rows == capped.limit)
     page.quota, page.limit = replace(taken, truncated=cut), query.limit
     return page
+
+
+def _too_deep(plan: ReadPlan, query: RowQuery, max_offset: int) -> OffsetTooDeep:
+    """The refusal of a deep offset. In ``_id`` order over all the plan's rows (no filter, no ``q``,
+    no contract row filter) the row at offset N is the row after ``_id`` N, so the equivalent cursor
+    is known without reading anything and is given in the details (``cursor``, ``_id__gt``)."""
+    message = (
+        f"offset 过大：最多 {max_offset}（越深的 offset 需要读取并丢弃之前的全部行）。请按 cursor 翻页：从第一页起，"
+        f"每次传入上一页返回的 next_cursor（或 _links.next），任意深度的翻页耗时相同；也可以用 _id__gt=上一页最后的 _id"
+    )
+    detail: dict[str, Any] = {"field": "offset", "message": message, "max_offset": max_offset}
+    plain = not query.filters and not query.q and not query.sort and plan.row_filter_sql is None
+    if plain and not query.cursor:
+        detail["cursor"] = _encode_cursor(_digest(plan, query), [query.offset])
+        detail["_id__gt"] = query.offset
+    return OffsetTooDeep(message, details=[detail])
 
 
 def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
