@@ -10,10 +10,11 @@ from pubdata import workers
 from pubdata.app import create_app
 
 NAMES = {"pubdata-job-runner", "pubdata-facts-refresh", "pubdata-policy-match", "pubdata-credit-score"}
+SETTLEMENT = "pubdata-settlement"  # the settlement scheduler: only with PUBDATA_SETTLEMENT_AUTO
 
 
 def _alive() -> set[str]:
-    return {t.name for t in threading.enumerate()} & NAMES
+    return {t.name for t in threading.enumerate()} & (NAMES | {SETTLEMENT})
 
 
 def test_running_starts_every_worker_and_stops_them_all(engine, settings):
@@ -21,12 +22,15 @@ def test_running_starts_every_worker_and_stops_them_all(engine, settings):
     assert not _alive()
     with workers.running(engine, on) as work:
         assert _alive() == NAMES
-        assert {w.name for w in work.all} == NAMES
+        assert {w.name for w in work.all} == NAMES | {SETTLEMENT}
+    assert not _alive()
+    with workers.running(engine, on.model_copy(update={"settlement_auto": True})):
+        assert _alive() == NAMES | {SETTLEMENT}
     assert not _alive()
 
 
 def test_each_worker_can_be_switched_off(engine, settings):
-    off = settings.model_copy(update={"job_workers": 0, "facts_refresh_seconds": 0})
+    off = settings.model_copy(update={"job_workers": 0, "facts_refresh_seconds": 0, "settlement_auto": False})
     with workers.running(engine, off):
         assert not _alive()
 
@@ -43,3 +47,9 @@ def test_serve_without_workers_leaves_the_work_to_worker_processes(engine, setti
     app = create_app(settings.model_copy(update={"job_workers": 1, "run_workers": False}), engine)
     with TestClient(app):
         assert not _alive() and app.state.job_runner is None
+
+
+def test_every_kind_of_long_job_is_registered_where_jobs_run():
+    from pubdata.jobs import registry
+
+    assert set(registry.kinds()) >= {"ingest", "facts.build", "credit.score", "policy.match", "market.settle", "backup"}

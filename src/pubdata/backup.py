@@ -65,10 +65,12 @@ from sqlalchemy import inspect as sa_inspect
 from pubdata import models  # noqa: F401  (every table registered on the metadata)
 from pubdata.db import Base, migrate, utcnow
 from pubdata.errors import Conflict, Invalid
+from pubdata.jobs import registry
 
 FORMAT = "pubdata-backup/1"
 BATCH = 5000
-SKIPPED_DIRS = {"uploads"}  # queued ingest uploads: large, transient, re-sent by their uploader
+SKIPPED_DIRS = {"uploads", "backups"}  # queued ingest uploads (transient); archives of queued backups
+BACKUPS_DIR = "backups"  # where a queued backup writes its archive, under the home
 DATABASE_FILES = ("pubdata.sqlite3", "pubdata.sqlite3-wal", "pubdata.sqlite3-shm", "pubdata.sqlite3-journal")
 
 
@@ -206,7 +208,7 @@ def backup(engine: Engine, home: Path, target: Path) -> Summary:
     target = target.resolve()
     if target.exists():
         raise BackupError(f"备份文件已存在，不会覆盖：{target}", field="target")
-    if home in target.parents:
+    if home in target.parents and target.parent != home / BACKUPS_DIR:  # the one folder no backup copies
         raise BackupError(f"备份文件不能写在数据目录之内：{target}", field="target")
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
@@ -239,6 +241,32 @@ def backup(engine: Engine, home: Path, target: Path) -> Summary:
         partial.unlink(missing_ok=True)
         raise
     return Summary(target, revision, engine.dialect.name, counts, files, size)
+
+
+def queued_target(home: Path, job_id: str) -> Path:
+    """Where the backup job ``job_id`` writes its archive: ``$PUBDATA_HOME/backups/`` (never copied
+    into another backup)."""
+    return home.resolve() / BACKUPS_DIR / f"pubdata-backup-{job_id}.tar"
+
+
+def _backup_job(ctx: registry.Context) -> registry.Outcome:
+    """The ``backup`` job: an archive under the home named after the job, so a second run of the
+    same job finds it written and writes nothing (an interrupted run left only a ``.partial``)."""
+    if ctx.engine is None:
+        raise BackupError("备份任务需要独立的数据库连接", field="engine")
+    target = queued_target(ctx.home, ctx.job_id)
+    if target.is_file():
+        return registry.Outcome({"path": str(target), "bytes": target.stat().st_size, "reused": True})
+    ctx.progress("备份数据库与文件", 10, None)
+    summary = backup(ctx.engine, ctx.home, target)
+    return registry.Outcome(
+        {"path": str(summary.path), "bytes": summary.bytes, "files": summary.files, "revision": summary.revision,
+         "tables": len(summary.tables)},
+        rows=sum(summary.tables.values()),
+    )  # fmt: skip
+
+
+registry.register(registry.Handler(kind="backup", title="平台备份", run=_backup_job))
 
 
 # --- restore -------------------------------------------------------------------------------------

@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     facts_refresh_seconds: float = Field(
         default=300, ge=0, description="How often a server rebuilds the enterprise facts if a source changed; 0: never"
     )
+    settlement_auto: bool = Field(
+        default=False,
+        description="Queue the market's settlement of the previous month once it is over (one job per month, "
+        "scheduled once per deployment); off: the finance staff settle by hand (`pubdata market settle`)",
+    )
     batch_engine: str = Field(
         default="duckdb",
         pattern=r"^(duckdb|spark)$",

@@ -1,7 +1,13 @@
-"""Keeping the enterprise facts current: ``refresh_if_stale`` builds a new version when a source
-table changed, and ``FactsRefresher`` (started by every server process, see ``app.py``) calls it
-every ``PUBDATA_FACTS_REFRESH_SECONDS``. Several processes may refresh at once: the loser of a race
-for the next version number gets ``FactsBuildConflict`` and leaves it to the winner."""
+"""Keeping the enterprise facts current, as jobs of the platform's job system (``pubdata.jobs``).
+
+- ``facts.build`` (key ``facts``): build the facts as the system — a new version when a source
+  table changed, the current version reused when nothing did (``build_facts`` compares the source
+  versions), so the job run twice builds once. Parameters: ``year``, ``force``.
+- ``FactsRefresher``: every ``PUBDATA_FACTS_REFRESH_SECONDS``, in the one process holding its lease,
+  queues ``facts.build`` when the facts are stale; any worker runs it. The key keeps at most one
+  such job queued or running, however many schedulers there are.
+
+``refresh_if_stale`` builds at once in the caller's process (tests, and the command line)."""
 
 from __future__ import annotations
 
@@ -21,9 +27,12 @@ from pubdata.enterprise.errors import (
     SourceUnitMissing,
 )
 from pubdata.enterprise.schemas import FactsBuild
+from pubdata.jobs import queue, registry
 from pubdata.periodic import Periodic
 
 log = logging.getLogger(__name__)
+KIND = "facts.build"
+KEY = "facts"
 
 
 def refresh_if_stale(engine: Engine, home: Path) -> FactsBuild | None:
@@ -42,8 +51,42 @@ def refresh_if_stale(engine: Engine, home: Path) -> FactsBuild | None:
             return None
 
 
+def _build(ctx: registry.Context) -> registry.Outcome:
+    ctx.progress("生成企业档案", 5, None)
+    year = ctx.params.get("year")
+    try:
+        built = service.build_facts(
+            ctx.session,
+            SYSTEM,
+            home=ctx.home,
+            year=int(year) if year is not None else None,
+            force=bool(ctx.params.get("force", False)),
+            via="job",
+        )
+    except RegistryMissing as exc:  # nothing to build from yet: nothing done, not an error
+        return registry.Outcome({"built": False, "skipped": exc.message})
+    version = built.version
+    return registry.Outcome(
+        {"version": version.number, "built": built.built, "year": version.year}, rows=version.enterprises
+    )
+
+
+registry.register(registry.Handler(kind=KIND, title="企业档案生成", run=_build))
+
+
+def stale(engine: Engine) -> bool:
+    """Whether a build would make a new version (False while the configuration has a problem)."""
+    with session_scope(engine) as session:
+        try:
+            return service.facts_stale(session)
+        except (InvalidFactSources, SourceColumnsMissing, SourceUnitMissing) as exc:
+            log.warning("enterprise facts not refreshed: %s", exc.message)
+            return False
+
+
 class FactsRefresher(Periodic):
-    """Refreshes the facts every ``interval`` seconds (``interval`` 0 disables it)."""
+    """Queues a facts build every ``interval`` seconds when the facts are stale (``interval`` 0
+    disables it)."""
 
     name = "pubdata-facts-refresh"
 
@@ -53,6 +96,7 @@ class FactsRefresher(Periodic):
         self.home = home
 
     def run_once(self) -> None:
-        built = refresh_if_stale(self.engine, self.home)
-        if built is not None:
-            log.info("enterprise facts refreshed: version %s", built.version.number)
+        if stale(self.engine):
+            job_id, new = queue.enqueue_committed(self.engine, KIND, key=KEY)
+            if new:
+                log.info("enterprise facts are stale: job %s queued", job_id)
