@@ -176,6 +176,8 @@ def test_engine_choice_errors_name_the_problem(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(batch.EngineUnavailable, match="PUBDATA_SPARK_MASTER"):
         spark_engine.check_can_start("yarn")
     spark_engine.check_can_start("spark://spark-master.internal:7077")
+    # local mode: two shuffle partitions per core it is given (not per core of the machine)
+    assert [spark_engine._shuffle_partitions(m) for m in ("local", "local[2]", "local[8]")] == [2, 4, 16]
 
 
 def test_the_cli_takes_an_engine(demo: Demo, spark: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,8 +17,8 @@ from pubdata import batch
 def source(tmp_path: Path) -> Path:
     path = tmp_path / "in.parquet"
     duckdb.sql(
-        "COPY (SELECT CAST(i AS BIGINT) AS id, '企业' || i AS name, CAST(i AS DECIMAL(18,2)) / 4 AS v, DATE '2020-02-29' + CAST(i AS INTEGER) AS d "
-        f"FROM range(50) t(i)) TO '{path}' (FORMAT parquet)"
+        "COPY (SELECT CAST(i AS BIGINT) AS id, '企业' || i AS name, CAST(i AS DECIMAL(18,2)) / 4 AS v, "
+        f"DATE '2020-02-29' + CAST(i AS INTEGER) AS d FROM range(50) t(i)) TO '{path}' (FORMAT parquet)"
     )
     return path
 

@@ -35,10 +35,7 @@ def _shuffle_partitions(master: str) -> int:
     """Local mode: two partitions per core (the 200 default makes a small job wait on empty tasks)."""
     if master.startswith("local"):
         inside = master[master.find("[") + 1 : master.find("]")] if "[" in master else "1"
-        if inside == "*":
-            cores = os.cpu_count() or 2
-        else:
-            cores = int(inside) if inside.isdigit() else 2
+        cores = (os.cpu_count() or 2) if inside == "*" else (int(inside) if inside.isdigit() else 2)
         return max(2, 2 * cores)
     return 64
 
