@@ -59,7 +59,7 @@ def _rest(profile_path):
     return DataSharingRestClient(DeltaSharingProfile.read_from_file(str(profile_path)), num_retries=0)
 
 
-def test_a_table_not_granted_is_not_found_and_its_names_stay_hidden(world):
+def test_a_table_not_granted_is_not_found_and_its_names_stay_hidden(world, live_server):
     from requests.exceptions import HTTPError
 
     for share in ("granted", "open_data"):
@@ -71,6 +71,19 @@ def test_a_table_not_granted_is_not_found_and_its_names_stay_hidden(world):
     client = delta_sharing.SharingClient(str(world.profile_path))
     schemas = {s.name for share in client.list_shares() for s in client.list_schemas(share)}
     assert world.other.entry_name not in schemas
+    from sqlalchemy import select
+
+    from pubdata.audit.models import AuditRecord
+
+    with live_server.session() as s:
+        refused = s.scalars(
+            select(AuditRecord).where(
+                AuditRecord.action.in_(["sharing.describe", "sharing.query"]),
+                AuditRecord.result == "refused",
+                AuditRecord.resource_id == world.other.resource_id,
+            )
+        ).all()
+    assert len(refused) == 2  # both attempts, naming the table the recipient was told is not there
 
 
 def test_pagination_version_and_metadata(world):

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pubdata.access import service as access
+from pubdata.audit import service as audit
 from pubdata.catalog import service as catalog
 from pubdata.errors import NotFound
 from pubdata.settings import get_settings
@@ -41,6 +42,7 @@ OPEN = "open_data"
 SHARES = (GRANTED, OPEN)
 MAX_RESULTS = 1000
 QUERY_ACTION = "sharing.query"
+DESCRIBE_ACTION = "sharing.describe"  # version and metadata calls: audited when refused only
 _NAMESPACE = uuid.UUID("6f0c1c2e-3c55-4f0b-9a43-5d0c6a8f2b11")
 
 
@@ -243,7 +245,7 @@ def _plan(
 
 def table_version(session: Session, recipient: Recipient, share: str, schema: str, table: str, *, home: Path) -> int:
     """The table's current version (not charged: nothing is read)."""
-    ref = table_ref(session, recipient, share, schema, table)
+    ref = _table_or_refuse(session, recipient, share, schema, table, DESCRIBE_ACTION)
     return _plan(session, recipient, ref, home, None, charge=False).version
 
 
@@ -297,7 +299,7 @@ def table_metadata(
 ) -> tuple[int, list[str]]:
     """(version, the protocol and metaData lines) of the table as the recipient sees it: its visible
     columns, masked types included (not charged: no row is read)."""
-    ref = table_ref(session, recipient, share, schema, table)
+    ref = _table_or_refuse(session, recipient, share, schema, table, DESCRIBE_ACTION)
     plan = _plan(session, recipient, ref, home, None, charge=False)
     return plan.version, _metadata(plan, ref, home, delta, None)
 
@@ -333,7 +335,7 @@ def query_table(
     (``sharing.query``), answered with the protocol, metaData and file lines and a pre-signed URL.
     Predicate and limit hints are hints: the whole view is always returned."""
     version = _version_asked(body)
-    ref = table_ref(session, recipient, share, schema, table)
+    ref = _table_or_refuse(session, recipient, share, schema, table, QUERY_ACTION)
     plan = _plan(session, recipient, ref, home, version, charge=True)
     shared = files.materialise(plan, home)
     take_rows(session, recipient.actor, plan, QUERY_ACTION, rows=shared.rows, whole=True, always=True)
@@ -363,6 +365,30 @@ def query_table(
             }
         }
     return plan.version, [*_metadata(plan, ref, home, delta, shared), _line(file)]
+
+
+def _table_or_refuse(
+    session: Session, recipient: Recipient, share: str, schema: str, table: str, action: str
+) -> TableRef:
+    """``table_ref``, with a refusal audited as ``action``: naming the table when it exists (the
+    recipient is told "not found")."""
+    try:
+        return table_ref(session, recipient, share, schema, table)
+    except ShareNotFound as exc:
+        _refuse(session, recipient, table, exc.message, action)
+        raise
+
+
+def _refuse(session: Session, recipient: Recipient, table: str, reason: str, action: str) -> None:
+    event = audit.Event(action, reason=reason)
+    try:
+        resource = catalog.get_resource(session, recipient.actor, table)
+    except NotFound:
+        resource = None
+    if resource is not None:
+        event.entry_code, event.resource_id = resource.entry.code, resource.id
+        event.publisher_org_id = resource.entry.organisation_id
+    audit.refuse(session, recipient.actor, event)
 
 
 def iter_lines(lines: list[str]) -> Iterator[bytes]:

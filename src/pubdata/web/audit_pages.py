@@ -148,6 +148,7 @@ AUDIT_ACTIONS = {
     "auth.token": "令牌校验",
     "sharing.auth": "共享凭证校验",
     "sharing.query": "Delta Sharing 查询",
+    "sharing.describe": "Delta Sharing 表信息",
     "sharing.profile_issue": "签发共享凭证",
     "sharing.profile_revoke": "吊销共享凭证",
     "auth.client": "客户端认证",
