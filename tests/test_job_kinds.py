@@ -216,7 +216,9 @@ def test_two_schedulers_queue_a_key_once(world):
     def schedule() -> None:
         barrier.wait()
         ids.append(
-            queue.enqueue_committed(engine, "market.settle", params={"month": "2020-01"}, key="settle:2020-01")[0]
+            queue.enqueue_committed(
+                engine, "market.settle", params={"month": "2020-01"}, key="settle:2020-01"
+            )  # an explicit key[0]
         )
 
     threads = [threading.Thread(target=schedule) for _ in range(4)]

@@ -342,6 +342,7 @@ SCOPES: dict[str, frozenset[Permission]] = {
     # every source table and every enterprise's facts, so a token running them carries `read` too
     "operate": frozenset(
         {
+            Permission.PLATFORM_JOBS_MANAGE,
             Permission.ENTERPRISE_FACTS_BUILD,
             Permission.POLICY_MATCH_RUN,
             Permission.FINANCE_SCORE_RUN,

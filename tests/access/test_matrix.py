@@ -598,6 +598,14 @@ COVERED_ELSEWHERE: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/applications/{application_id}/return"): "applications",
     ("POST", "/api/v1/applications/{application_id}/disburse"): "applications",
     ("POST", "/api/v1/applications/{application_id}/materials"): "applications",
+    # every job of every kind, load reports and errors included: the operator and administrators only
+    # (platform:jobs:manage), tested in tests/test_jobs_api.py
+    ("GET", "/api/v1/jobs"): "jobs (the operator)",
+    ("POST", "/api/v1/jobs"): "jobs (the operator)",
+    ("POST", "/api/v1/jobs/{job_id}/requeue"): "jobs (the operator)",
+    ("GET", "/jobs"): "jobs (the operator, portal)",
+    ("POST", "/jobs"): "jobs (the operator, portal)",
+    ("POST", "/jobs/{job_id}/requeue"): "jobs (the operator, portal)",
     ("GET", "/api/v1/applications/{application_id}/materials/{material_id}"): "applications",
     ("GET", "/policies/{pack_id}/apply/{clause_id}"): "applications (the form shows the enterprise's own facts)",
     ("POST", "/policies/{pack_id}/apply/{clause_id}"): "applications",

@@ -378,6 +378,8 @@ STATE_CHANGING: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
             }
         },
     ),  # fmt: skip
+    ("POST", "/api/v1/jobs"): ("operate", {"json": {"kind": "backup"}}),
+    ("POST", "/api/v1/jobs/{job_id}/requeue"): ("operate", {}),
     ("POST", "/api/v1/appraisals/{code}/sign"): ("assets", {}),
     ("POST", "/api/v1/appraisals/{code}/withdraw"): ("assets", {"json": {"reason": "x"}}),
     # marking one's own notices read is part of reading them
@@ -403,6 +405,7 @@ CKAN_READ_ACTIONS = {
 }  # fmt: skip
 SAMPLE_PARAMS = {
     "token_id": "999999",
+    "job_id": "00000000-0000-4000-8000-000000000000",
     "profile_id": "999999",
     "client_id": "pdc_none",
     "number": "1",

@@ -1,6 +1,6 @@
 """Keeping the enterprise facts current, as jobs of the platform's job system (``pubdata.jobs``).
 
-- ``facts.build`` (key ``facts``): build the facts as the system — a new version when a source
+- ``facts.build`` (key ``facts.build``): build the facts as the system — a new version when a source
   table changed, the current version reused when nothing did (``build_facts`` compares the source
   versions), so the job run twice builds once. Parameters: ``year``, ``force``.
 - ``FactsRefresher``: every ``PUBDATA_FACTS_REFRESH_SECONDS``, in the one process holding its lease,
@@ -32,7 +32,7 @@ from pubdata.periodic import Periodic
 
 log = logging.getLogger(__name__)
 KIND = "facts.build"
-KEY = "facts"
+KEY = queue.key_for(KIND)
 
 
 def refresh_if_stale(engine: Engine, home: Path) -> FactsBuild | None:

@@ -1,6 +1,6 @@
 """Scoring follows the facts, as jobs of the platform's job system (``pubdata.jobs``).
 
-- ``credit.score`` (key ``score:<card>``): score every enterprise with a card (default the shipped
+- ``credit.score`` (key ``credit.score:model=<card>``): score every enterprise with a card (default the shipped
   expert card) as the system. ``run_scoring`` reuses the card's finished run of the same facts
   version and card text, so the job run twice scores once. Parameters: ``model``.
 - ``ScoreFollower``: every ``interval`` seconds, in the one process holding its lease, queues
@@ -84,6 +84,8 @@ class ScoreFollower(Periodic):
         with session_scope(self.engine) as session:
             if not _stale(session, model):
                 return
-        job_id, new = queue.enqueue_committed(self.engine, KIND, params={"model": model}, key=f"score:{model}")
+        job_id, new = queue.enqueue_committed(
+            self.engine, KIND, params={"model": model}, key=queue.key_for(KIND, {"model": model})
+        )
         if new:
             log.info("credit scores are stale: job %s queued", job_id)

@@ -15,6 +15,7 @@ commit in the same transaction as its success.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -70,6 +71,17 @@ class Retry:
 
 
 # --- enqueueing --------------------------------------------------------------------------------------
+
+
+def key_for(kind: str, params: dict[str, Any] | None = None) -> str:
+    """The deduplication key of a job of ``kind`` with ``params`` (schedulers and the operator use
+    the same one): ``market.settle:month=2026-11``; long parameters are hashed."""
+    given = params or {}
+    parts = ",".join(f"{k}={given[k]}" for k in sorted(given))
+    key = f"{kind}:{parts}" if parts else kind
+    if len(key) > 120:
+        key = f"{kind}:{hashlib.sha256(parts.encode()).hexdigest()[:32]}"
+    return key
 
 
 def enqueue(

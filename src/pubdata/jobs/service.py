@@ -112,13 +112,22 @@ def requeue(session: Session, actor: Actor, job_id: str, *, home: Path) -> JobRe
 
 
 def enqueue(
-    session: Session, actor: Actor, kind: str, *, params: dict[str, Any] | None = None, key: str | None = None
+    session: Session,
+    actor: Actor,
+    kind: str,
+    *,
+    params: dict[str, Any] | None = None,
+    key: str | None = None,
+    via: str = "api",
 ) -> tuple[JobRead, bool]:
-    """Queue a job of ``kind`` by hand (deduplicated by ``key``; audited when new)."""
+    """Queue a job of ``kind`` by hand, deduplicated by ``key`` (default ``queue.key_for``: the
+    schedulers' key, so a job the operator queues and a scheduled one are never both waiting);
+    audited when new."""
     require(actor, Permission.PLATFORM_JOBS_MANAGE)
     if kind == "ingest":
         raise registry.UnknownJobKind("导入任务由上传文件创建，不能直接排队", field="kind")
-    job_id, new = queue.enqueue(session, kind, params=params, key=key, created_by=actor.user_id, via="api")
+    key = key or queue.key_for(kind, params)
+    job_id, new = queue.enqueue(session, kind, params=params, key=key, created_by=actor.user_id, via=via)
     job = session.get(Job, job_id)
     assert job is not None
     if new:

@@ -1,6 +1,6 @@
 """The monthly settlement as a job of the platform's job system (``pubdata.jobs``).
 
-- ``market.settle`` (key ``settle:<YYYY-MM>``): meter, bill and distribute one month as the system
+- ``market.settle`` (key ``market.settle:month=<YYYY-MM>``): meter, bill and distribute one month as the system
   (``settlement.settle_month``). A month settled already is a no-op success (the run is unique per
   month), so the job run twice settles once.
 - ``SettlementScheduler`` (when ``PUBDATA_SETTLEMENT_AUTO`` is on): every ``interval`` seconds, in
@@ -56,7 +56,9 @@ def schedule_settlement(engine: Engine, on: date | None = None) -> str | None:
     with session_scope(engine) as s:
         if s.scalar(select(MarketSettlementRun.id).where(MarketSettlementRun.month == month)) is not None:
             return None
-    job_id, new = queue.enqueue_committed(engine, KIND, params={"month": month}, key=f"settle:{month}")
+    job_id, new = queue.enqueue_committed(
+        engine, KIND, params={"month": month}, key=queue.key_for(KIND, {"month": month})
+    )
     if new:
         log.info("settlement of %s queued: job %s", month, job_id)
     return job_id

@@ -1,6 +1,6 @@
 """Matching follows the facts, as jobs of the platform's job system (``pubdata.jobs``).
 
-- ``policy.match`` (key ``match:<pack>`` or ``match:all``): match one pack (``pack_id``) or every
+- ``policy.match`` (key ``policy.match:pack_id=<pack>`` or ``policy.match``): match one pack (``pack_id``) or every
   pack in force whose latest run is not of the current facts version and pack text, as the system.
   ``match_pack`` reuses a finished run of the same pack text and facts version, so the job run twice
   matches (and notifies) once.
@@ -102,6 +102,6 @@ class MatchFollower(Periodic):
         with session_scope(self.engine) as session:
             if not stale_packs(session):
                 return
-        job_id, new = queue.enqueue_committed(self.engine, KIND, key="match:all")
+        job_id, new = queue.enqueue_committed(self.engine, KIND, key=queue.key_for(KIND))
         if new:
             log.info("policy matching is stale: job %s queued", job_id)

@@ -108,6 +108,9 @@ AUDIT_ACTIONS = {
     "market.entitlement_start": "开通数据产品授权",
     "market.entitlement_end": "终止数据产品授权",
     "market.settle": "月度结算",
+    # the platform's background jobs (pubdata.jobs.service)
+    "jobs.requeue": "后台任务重新排队",
+    "jobs.enqueue": "提交后台任务",
     "market.verify": "核验服务查询",
     # report products' files (market.reports ACTIONS)
     "market.report_upload": "上传数据报告文件",

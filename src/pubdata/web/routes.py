@@ -20,6 +20,7 @@ from pubdata.web import (
     enterprise_pages,
     finance_loan_pages,
     finance_pages,
+    job_pages,
     market_order_pages,
     market_pages,
     market_report_pages,
@@ -39,6 +40,7 @@ router = APIRouter(include_in_schema=False)
 router.include_router(catalog_pages.router)
 router.include_router(account.router)
 router.include_router(sharing_pages.router)
+router.include_router(job_pages.router)
 router.include_router(resource_pages.router)
 router.include_router(zone_pages.router)
 router.include_router(policy_pages.router)

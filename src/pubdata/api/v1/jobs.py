@@ -20,12 +20,15 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from python_multipart.multipart import parse_options_header
+from sqlalchemy import event
 from starlette.requests import ClientDisconnect
 
 from pubdata.api import limits, multipart
 from pubdata.api.deps import DB, ActorDep
 from pubdata.api.errors import ERROR_RESPONSES
+from pubdata.jobs import service as job_service
 from pubdata.settings import Settings
 from pubdata.store.jobs import queue as jobs
 from pubdata.store.schemas import JobRead
@@ -286,6 +289,59 @@ async def upload_version(
         jobs.discard_upload(upload)
         raise
     return JSONResponse(job.model_dump(mode="json"), status_code=202, headers={"Location": f"/api/v1/jobs/{job.id}"})
+
+
+class JobCreate(BaseModel):
+    kind: str = Field(description="facts.build | credit.score | policy.match | market.settle | backup")
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="facts.build: year, force; credit.score: model; policy.match: pack_id (default: the stale "
+        "packs); market.settle: month (YYYY-MM); backup: none",
+    )
+
+
+@router.get(
+    "/jobs",
+    response_model=list[JobRead],
+    summary="Every background job, newest first (the operator): ?state=dead lists the dead-letter jobs",
+)
+def list_all_jobs(
+    session: DB,
+    actor: ActorDep,
+    state: str | None = Query(default=None, description="queued | running | succeeded | failed | dead"),
+    kind: str | None = Query(default=None, max_length=32),
+    limit: int = Query(default=100, ge=1, le=500),
+) -> list[JobRead]:
+    return job_service.list_jobs(session, actor, state=state, kind=kind, limit=limit)
+
+
+@router.post(
+    "/jobs",
+    response_model=JobRead,
+    status_code=202,
+    summary="Queue a long job (the operator); an identical job already queued or running is returned instead",
+)
+def queue_job(body: JobCreate, request: Request, session: DB, actor: ActorDep) -> JSONResponse:
+    job, new = job_service.enqueue(session, actor, body.kind, params=body.params)
+    wake = waker(request)
+    if new and wake is not None:
+        event.listen(session, "after_commit", lambda _s: wake(), once=True)
+    return JSONResponse(
+        job.model_dump(mode="json"), status_code=202 if new else 200, headers={"Location": f"/api/v1/jobs/{job.id}"}
+    )
+
+
+@router.post(
+    "/jobs/{job_id}/requeue",
+    response_model=JobRead,
+    summary="Put a dead (or failed) job back in the queue with a fresh count of attempts (the operator; audited)",
+)
+def requeue_job(job_id: str, request: Request, session: DB, actor: ActorDep) -> JobRead:
+    job = job_service.requeue(session, actor, job_id, home=_settings(request).resolved_home)
+    wake = waker(request)
+    if wake is not None:
+        event.listen(session, "after_commit", lambda _s: wake(), once=True)
+    return job
 
 
 @router.get("/jobs/{job_id}", response_model=JobRead, summary="A job's state and progress")
