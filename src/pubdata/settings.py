@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     settlement_auto: bool = Field(
         default=False,
         description="Queue the market's settlement of the previous month once it is over (one job per month, "
-        "scheduled once per deployment); off: the finance staff settle by hand (`pubdata market settle`)",
+        "scheduled once per deployment); off: the finance staff settle by hand (POST /api/v1/market/settlements)",
     )
     batch_engine: str = Field(
         default="duckdb",
