@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from pubdata.rules.dialect import DIALECTS, to_spark_sql
 from pubdata.rules.expr import Arith, BoolOp, Call, Compare, Const, Fact, Member, Neg, Node, Not
 
 
@@ -34,6 +33,8 @@ def to_sql(node: Node, column: Callable[[str], str] = quote, dialect: str = "duc
     ``dialect``: ``duckdb`` (the default: what the batch statements embed) or ``spark`` (the same
     expression in Spark SQL, via ``rules.dialect``; same results, NULLs included)."""
     if dialect != "duckdb":
+        from pubdata.rules.dialect import DIALECTS, to_spark_sql  # sqlglot: loaded only when translating
+
         if dialect not in DIALECTS:
             raise ValueError(f"unknown SQL dialect: {dialect}")
         return to_spark_sql(to_sql(node, column))
