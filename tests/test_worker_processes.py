@@ -1,8 +1,9 @@
 """Beyond one process (SQLite, or PostgreSQL when PUBDATA_TEST_DATABASE_URL is set): periodic work is
 done by one process of a deployment at a time (leases); two real ``pubdata worker`` processes share
-the job queue — every job runs once, and a worker killed with SIGKILL in the middle of a load has its
-job retried and finished by the other, its table loaded exactly once; and a grant's daily call quota
-holds exactly across two ``pubdata serve --no-workers`` processes under concurrent load."""
+the job queue — every job runs once, and a worker killed with SIGKILL in the middle of a load (or of
+a policy-matching pass) has its job retried and finished by the other, its table loaded (its pack
+matched and notified) exactly once; and a grant's daily call quota holds exactly across two ``pubdata
+serve --no-workers`` processes under concurrent load."""
 
 from __future__ import annotations
 
@@ -216,3 +217,68 @@ def _answers(address: str) -> bool:
         return httpx.get(address, timeout=2).status_code < 500
     except httpx.HTTPError:
         return False
+
+
+def test_a_worker_killed_mid_matching_has_the_job_finished_by_another_and_nothing_doubled(tmp_path: Path) -> None:
+    """Policy matching as a queued job (``policy.match``): the first worker is killed with SIGKILL
+    while it matches; the second retries the job, and there is one run with one notice per newly
+    eligible enterprise — as if it had run once."""
+    from pubdata.jobs import queue as platform_queue
+    from pubdata.jobs.models import Job
+    from pubdata.policy.models import PolicyMatch, PolicyMatchRun, PolicyNotice
+    from tests.policy.facts_builder import PACK, code, publish_facts
+    from tests.policy.test_match_follow import SITE
+
+    home = tmp_path / "home"
+    url = database_url(tmp_path, "match_procs")
+    engine = make_engine(url)
+    migrate(engine)
+    enterprises = 60_000
+    with session_scope(engine) as s:
+        publish_facts(s, home, [{**SITE, "uscc": code(n)} for n in range(enterprises)])
+        job_id, _ = platform_queue.enqueue(s, "policy.match", params={"pack_id": PACK}, key="match-test")
+    env = {**os.environ, "PUBDATA_HOME": str(home), "PUBDATA_DATABASE_URL": url, "PUBDATA_JOB_WORKERS": "1",
+           "PUBDATA_JOB_POLL_SECONDS": "0.2", "PUBDATA_JOB_STALE_SECONDS": "10", "PUBDATA_JOB_RETRY_SECONDS": "0",
+           "PUBDATA_FACTS_REFRESH_SECONDS": "0"}  # fmt: skip
+    log = tmp_path / "workers.log"
+    first = _worker(env, log)
+    try:
+
+        def running() -> str | None:
+            with session_scope(engine) as s:
+                job = s.get(Job, job_id)
+                return job.worker if job is not None and job.state == "running" else None
+
+        assert f":{first.pid}:" in _wait(running, 120, "the first worker to be matching")
+        first.send_signal(signal.SIGKILL)  # in the middle of the pass
+        first.wait(10)
+        with session_scope(engine) as s:
+            assert s.get(Job, job_id).state == "running", "the job ended before the kill: make it longer"  # type: ignore[union-attr]
+            assert s.scalar(select(func.count()).select_from(PolicyMatchRun).where(PolicyMatchRun.state == "done")) == 0
+        second = _worker(env, log)
+        try:
+
+            def ended() -> bool:
+                with session_scope(engine) as s:
+                    return s.get(Job, job_id).state in ("succeeded", "failed", "dead")  # type: ignore[union-attr]
+
+            _wait(ended, 300, "the job to finish")
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    with session_scope(engine) as s:
+        job = s.get(Job, job_id)
+        assert job is not None and job.state == "succeeded", (
+            job.error if job else None,
+            log.read_text(errors="replace"),
+        )
+        assert job.attempts == 1 and f":{second.pid}:" in (job.worker or "")
+        (run,) = s.scalars(select(PolicyMatchRun).where(PolicyMatchRun.state == "done")).all()
+        assert run.id == job.result["runs"][0]["run"]
+        assert s.scalar(select(func.count()).select_from(PolicyMatch)) == enterprises
+        notices = s.scalar(select(func.count()).select_from(PolicyNotice))
+        assert notices == job.result["runs"][0]["newly_eligible"] == enterprises
+    engine.dispose()
