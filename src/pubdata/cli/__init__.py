@@ -2,7 +2,7 @@
 imported (all are imported here, so ``pubdata --help`` and ``python -m pubdata.cli --help`` list
 every command)."""
 
-from pubdata.cli import audit, backup, enterprise, finance, identity, platform, policy, store  # noqa: F401  (register commands)
+from pubdata.cli import audit, backup, enterprise, finance, identity, jobs, platform, policy, store  # noqa: F401  (register commands)
 from pubdata.cli.base import app
 
 __all__ = ["app", "main"]
