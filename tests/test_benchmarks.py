@@ -40,6 +40,9 @@ CASES: dict[str, list[str]] = {
     "settlement": ["--calls", "20000", "--entitlements", "100", "--repeat", "1"],
     # starts a local Spark JVM (most of this case's time); the results must be identical on both engines
     "batch_engines": ["--enterprises", "2000", "--repeat", "1"],
+    # builds a small demo (its catalogue is most of the time), then each endpoint and the Datasette
+    # peer under locust for 2 s with one client; every answer must be a 200
+    "load": ["--build-demo", "1000", "--home", "{tmp}/home", "--levels", "1", "--seconds", "2"],
 }
 
 
