@@ -28,7 +28,8 @@ level (higher is better), per level in ``rows_ratio_by_level``.
 stopped once it serves: the anchor entries' records, grants, facts and matches (smoke tests).
 Two replicas need a shared server database: PostgreSQL (``--database-url``); on SQLite only the
 one-process mode runs unless ``--replicas 1,2`` is asked for explicitly. Prints a table endpoint ×
-level × mode (requests/s, p50, p99, failures) and, last, one JSON line (also written to ``--json``).
+level × mode (requests/s, p50, p99, failures) and, last, one JSON line (also written to ``--json``); exits
+1 after it when any request failed (any answer but 200) or an endpoint finished no request.
 """
 
 from __future__ import annotations
@@ -402,6 +403,10 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
     print(json.dumps(out, ensure_ascii=False))
+    idle = [f"{m}/{e}/{lv}" for m, es in results.items() for e, lvs in es.items() for lv, f in lvs.items()
+            if not f["requests"]]  # fmt: skip
+    if out["failures"] or idle:  # a smoke run fails on any answer but 200, or an endpoint never answering
+        sys.exit(f"{out['failures']} failed requests; no request finished: {', '.join(idle) or 'none'}")
 
 
 if __name__ == "__main__":
