@@ -215,11 +215,9 @@ def test_two_schedulers_queue_a_key_once(world):
 
     def schedule() -> None:
         barrier.wait()
-        ids.append(
-            queue.enqueue_committed(
-                engine, "market.settle", params={"month": "2020-01"}, key="settle:2020-01"
-            )  # an explicit key[0]
-        )
+        params = {"month": "2020-01"}
+        job_id, _new = queue.enqueue_committed(engine, "market.settle", params=params, key="settle:2020-01")
+        ids.append(job_id)
 
     threads = [threading.Thread(target=schedule) for _ in range(4)]
     for t in threads:
@@ -248,7 +246,9 @@ def test_the_facts_refresher_only_queues_and_two_of_them_queue_one_build(world):
 
     engine, home = world
     first, second = FactsRefresher(engine, home, 3600), FactsRefresher(engine, home, 3600)
+    first.run_once()  # no registry data yet: nothing to build, nothing queued
     with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Job)) == 0
         build_city(s, home, home.parent)
     first.run_once()
     second.run_once()  # another process's scheduler (leases aside): the key holds

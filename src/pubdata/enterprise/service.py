@@ -225,6 +225,14 @@ def facts_stale(session: Session) -> bool:
     return recorded != dict(row.sources)
 
 
+def registry_published(session: Session) -> bool:
+    """Whether the registry source has published data: without it a build has nothing to build from
+    (``RegistryMissing``), so the refresher queues no build. ``FactSourceMissing`` or
+    ``SourceColumnsMissing`` when the catalogue does not hold what the fact-sources file names."""
+    config = catalogue.refresh()
+    return bool(_resolve_all(session, SYSTEM, config)[config.registry].tables)
+
+
 # --- building -------------------------------------------------------------------------------------
 
 

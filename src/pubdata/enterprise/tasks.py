@@ -78,6 +78,8 @@ def stale(engine: Engine) -> bool:
     """Whether a build would make a new version (False while the configuration has a problem)."""
     with session_scope(engine) as session:
         try:
+            if service.current_version(session) is None and not service.registry_published(session):
+                return False  # nothing to build from yet
             return service.facts_stale(session)
         except (InvalidFactSources, SourceColumnsMissing, SourceUnitMissing) as exc:
             log.warning("enterprise facts not refreshed: %s", exc.message)
