@@ -260,3 +260,40 @@ def test_the_facts_refresher_only_queues_and_two_of_them_queue_one_build(world):
     first.run_once()  # current now: nothing queued
     with session_scope(engine) as s:
         assert s.scalar(select(func.count()).select_from(Job)) == 1
+
+
+def test_migration_0029_keeps_every_store_job_row_and_its_id(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from pubdata.authz import SYSTEM
+    from pubdata.db import alembic_config, migrate
+    from pubdata.store import service as store
+    from pubdata.store.schemas import TableCreate
+
+    engine = fresh_engine(tmp_path, name="jobs_migration")
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0028")
+    with session_scope(engine) as s:
+        entry = builders.make_entry(s, title="迁移测试", organisation=builders.make_org(s, "department").code)
+        schema = {"fields": [{"name": "a", "type": "string"}]}
+        rid = store.create_table(s, SYSTEM, entry.code, TableCreate(name="表", schema=schema)).resource_id
+    job_id = "11111111-2222-4333-8444-555555555555"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO store_job (id, kind, resource_id, state, stage, percent, bytes_received, source_name, "
+                "source_path, created_via, attempts, created_at) VALUES (:id, 'ingest', :rid, 'dead', '已停止重试', "
+                "0, 5, 'a.csv', '/x/a.csv', 'api', 3, :at)"
+            ),
+            {"id": job_id, "rid": rid, "at": "2026-12-01 00:00:00+00:00"},
+        )
+    migrate(engine)
+    with session_scope(engine) as s:
+        job = s.get(Job, job_id)
+        assert job is not None and (job.kind, job.state, job.attempts) == ("ingest", "dead", 3)
+        assert job.source_name == "a.csv"
+        assert job.resource_id == rid and job.key is None and job.active_key is None
+    engine.dispose()
