@@ -44,7 +44,7 @@ def _world(tmp_path: Path) -> tuple[Path, str, dict[str, Any]]:
         url, schema = f"sqlite:///{home / 'pubdata.sqlite3'}", []
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUBDATA_")}
     env.update(PUBDATA_HOME=str(home), PUBDATA_DATABASE_URL=url)
-    made = subprocess.run([sys.executable, str(WORLD), "400", "200000", *schema], env=env, capture_output=True,
+    made = subprocess.run([sys.executable, str(WORLD), "200", "100000", *schema], env=env, capture_output=True,
                           text=True, timeout=300)  # fmt: skip
     assert made.returncode == 0, made.stderr[-3000:]
     return home, url, json.loads(made.stdout.strip().splitlines()[-1])
