@@ -19,10 +19,9 @@ def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
 
 
-def dead_job(session: Session, month: str = "2025-01") -> str:
-    job_id, _ = queue.enqueue(
-        session, "market.settle", params={"month": month}, key=queue.key_for("market.settle", {"month": month})
-    )
+def dead_job(session: Session, year: int = 2025, kind: str = "facts.build") -> str:
+    params = {"month": f"{year}-01"} if kind == "market.settle" else {"year": year}
+    job_id, _ = queue.enqueue(session, kind, params=params, key=queue.key_for(kind, params))
     job = session.get(Job, job_id)
     assert job is not None
     job.state, job.attempts, job.active_key = "dead", 3, None
@@ -37,7 +36,7 @@ def test_the_operator_lists_dead_jobs_and_requeues_one_nobody_else_may(client, s
     ops = bearer(token_for(operator, scopes=["read", "operate"]))
     listed = client.get("/api/v1/jobs", params={"state": "dead"}, headers=ops)
     assert listed.status_code == 200 and [j["id"] for j in listed.json()] == [job_id]
-    assert listed.json()[0]["title"] == "月度结算" and listed.json()[0]["error"]["code"] == "jobs.dead"
+    assert listed.json()[0]["title"] == "企业档案生成" and listed.json()[0]["error"]["code"] == "jobs.dead"
     assert client.get("/api/v1/jobs", params={"state": "bogus"}, headers=ops).status_code == 422
     for role in ("department", "bank", "enterprise", "regulator"):
         actor = as_actor(role)
@@ -56,22 +55,37 @@ def test_the_operator_lists_dead_jobs_and_requeues_one_nobody_else_may(client, s
 
 def test_the_operator_queues_a_job_once_however_often_asked(client, session, as_actor, token_for):
     ops = bearer(token_for(as_actor("operator"), scopes=["read", "operate"]))
-    first = client.post("/api/v1/jobs", json={"kind": "market.settle", "params": {"month": "2025-02"}}, headers=ops)
-    assert first.status_code == 202 and first.json()["key"] == "market.settle:month=2025-02"
-    second = client.post("/api/v1/jobs", json={"kind": "market.settle", "params": {"month": "2025-02"}}, headers=ops)
+    first = client.post("/api/v1/jobs", json={"kind": "facts.build", "params": {"year": 2025}}, headers=ops)
+    assert first.status_code == 202 and first.json()["key"] == "facts.build:year=2025"
+    second = client.post("/api/v1/jobs", json={"kind": "facts.build", "params": {"year": 2025}}, headers=ops)
     assert second.status_code == 200 and second.json()["id"] == first.json()["id"]
     unknown = client.post("/api/v1/jobs", json={"kind": "no.such"}, headers=ops)
     assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "jobs.unknown_kind"
     assert client.post("/api/v1/jobs", json={"kind": "ingest"}, headers=ops).status_code == 422
     shown = client.get(f"/api/v1/jobs/{first.json()['id']}", headers=ops)
-    assert shown.status_code == 200 and shown.json()["params"] == {"month": "2025-02"}
+    assert shown.status_code == 200 and shown.json()["params"] == {"year": 2025}
     department = bearer(token_for(as_actor("department")))
     assert client.get(f"/api/v1/jobs/{first.json()['id']}", headers=department).status_code == 404
     assert len(session.scalars(select(AuditRecord).where(AuditRecord.action == "jobs.enqueue")).all()) == 1
 
 
+def test_queueing_a_job_needs_the_right_to_do_its_work(client, session, as_actor, token_for):
+    # the job runs as the system: the operator's platform:jobs:manage must not settle a month, which
+    # is the finance staff's (market:settlement:run) — neither by queueing it nor by re-queueing it
+    ops = bearer(token_for(as_actor("operator"), scopes=["read", "operate"]))
+    refused = client.post("/api/v1/jobs", json={"kind": "market.settle", "params": {"month": "2025-02"}}, headers=ops)
+    assert refused.status_code == 403
+    dead = dead_job(session, kind="market.settle")
+    assert client.post(f"/api/v1/jobs/{dead}/requeue", headers=ops).status_code == 403
+    assert session.get(Job, dead, populate_existing=True).state == "dead"  # type: ignore[union-attr]
+    admin = bearer(token_for(as_actor("admin"), scopes=["read", "operate", "market"]))
+    allowed = client.post("/api/v1/jobs", json={"kind": "market.settle", "params": {"month": "2025-02"}}, headers=admin)
+    assert allowed.status_code == 202, allowed.text
+    assert client.post(f"/api/v1/jobs/{dead}/requeue", headers=admin).status_code == 200
+
+
 def test_the_portal_page_shows_dead_jobs_to_the_operator_and_requeues_them(app, session, as_actor):
-    job_id = dead_job(session, "2025-03")
+    job_id = dead_job(session, 2024)
     operator, department = as_actor("operator"), as_actor("department")
     with TestClient(app) as c:
         assert c.get("/jobs", follow_redirects=False).status_code == 303  # sign in first
@@ -86,8 +100,12 @@ def test_the_portal_page_shows_dead_jobs_to_the_operator_and_requeues_them(app, 
         r = c.post(f"/jobs/{job_id}/requeue", data={"csrf_token": token}, follow_redirects=False)
         assert r.status_code == 303
         assert session.get(Job, job_id, populate_existing=True).state == "queued"  # type: ignore[union-attr]
-        queued = c.post("/jobs", data={"csrf_token": token, "kind": "market.settle", "month": "2025-04"})
+        offered = page.text.split('id="queue-job"')[1]
+        assert '<option value="facts.build">' in offered
+        assert '<option value="market.settle">' not in offered  # the finance staff's work, not offered
+        queued = c.post("/jobs", data={"csrf_token": token, "kind": "policy.match", "pack_id": ""})
         assert queued.status_code == 200 and "已提交任务" in queued.text
-        bad = c.post("/jobs", data={"csrf_token": token, "kind": "market.settle", "month": "2025-4"})
-        assert bad.status_code == 200 and "已提交任务" in bad.text  # the month is checked when the job runs
+        assert (
+            c.post("/jobs", data={"csrf_token": token, "kind": "market.settle", "month": "2025-04"}).status_code == 403
+        )
         assert c.post("/jobs", data={"csrf_token": token, "kind": "ingest"}).status_code == 422

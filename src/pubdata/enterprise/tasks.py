@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from pubdata.authz import SYSTEM
+from pubdata.authz import SYSTEM, Permission
 from pubdata.db import session_scope
 from pubdata.enterprise import service
 from pubdata.enterprise.errors import (
@@ -71,7 +71,9 @@ def _build(ctx: registry.Context) -> registry.Outcome:
     )
 
 
-registry.register(registry.Handler(kind=KIND, title="企业档案生成", run=_build))
+registry.register(
+    registry.Handler(kind=KIND, title="企业档案生成", run=_build, permission=Permission.ENTERPRISE_FACTS_BUILD)
+)
 
 
 def stale(engine: Engine) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from pubdata.authz import SYSTEM
+from pubdata.authz import SYSTEM, Permission
 from pubdata.db import session_scope
 from pubdata.enterprise import service as enterprise
 from pubdata.finance import service
@@ -66,7 +66,7 @@ def _score(ctx: registry.Context) -> registry.Outcome:
     )
 
 
-registry.register(registry.Handler(kind=KIND, title="信用评分", run=_score))
+registry.register(registry.Handler(kind=KIND, title="信用评分", run=_score, permission=Permission.FINANCE_SCORE_RUN))
 
 
 class ScoreFollower(Periodic):

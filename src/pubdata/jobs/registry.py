@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from pubdata.authz import Permission
 from pubdata.errors import Invalid
 
 ProgressCallback = Callable[[str, int, "int | None"], None]
@@ -59,7 +60,10 @@ class Handler:
     unexpected error (not a ``PubdataError``, which fails the job at once) is retried with backoff
     like an interruption; the store's loads fail instead (a broken file stays broken).
     ``retryable(job_id, home, created_via)``: whether an interrupted job may run again (an upload
-    needs its file). ``on_end(job_id, home, state)``: clean-up once the job has ended."""
+    needs its file). ``on_end(job_id, home, state)``: clean-up once the job has ended.
+    ``permission``: what a person queueing or re-queueing a job of this kind must also hold — the
+    right to do the work itself (the job runs as the system): ``platform:jobs:manage`` alone would
+    otherwise let the operator settle a month, which is the finance staff's."""
 
     kind: str
     title: str
@@ -67,6 +71,7 @@ class Handler:
     retry_errors: bool = True
     retryable: Callable[[str, Path, str], bool] | None = None
     on_end: Callable[[str, Path, str], None] | None = None
+    permission: Permission | None = None
 
 
 _HANDLERS: dict[str, Handler] = {}

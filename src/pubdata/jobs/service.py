@@ -5,6 +5,7 @@ queueing are audited (``jobs.requeue``, ``jobs.enqueue``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,18 @@ def get_job(session: Session, actor: Actor, job_id: str) -> JobRead:
     return job_read(job, operator=True)
 
 
+def may_queue(actor: Actor, kinds: Iterable[str]) -> dict[str, str]:
+    """Of ``kinds``, those ``actor`` may queue by hand (the work's own right included), with titles."""
+    if not actor.can(Permission.PLATFORM_JOBS_MANAGE):
+        return {}
+    out = {}
+    for kind in kinds:
+        needed = registry.handler(kind).permission
+        if needed is None or actor.can(needed):
+            out[kind] = registry.title(kind)
+    return out
+
+
 def _event(action: str, job: Job, **details: Any) -> audit.Event:
     return audit.Event(
         action=action,
@@ -104,6 +117,8 @@ def requeue(session: Session, actor: Actor, job_id: str, *, home: Path) -> JobRe
         handler = registry.handler(job.kind)
     except registry.UnknownJobKind:
         handler = None
+    if handler is not None and handler.permission is not None:
+        require(actor, handler.permission)  # the work's own right, as for queueing it
     if handler is not None and handler.retryable is not None and not handler.retryable(job.id, home, job.created_via):
         raise queue.JobNotRequeueable("该任务不能再次执行（所需文件已删除）：请重新提交")
     queue.requeue_row(session, job)
@@ -126,6 +141,9 @@ def enqueue(
     require(actor, Permission.PLATFORM_JOBS_MANAGE)
     if kind == "ingest":
         raise registry.UnknownJobKind("导入任务由上传文件创建，不能直接排队", field="kind")
+    needed = registry.handler(kind).permission
+    if needed is not None:
+        require(actor, needed)  # the job runs as the system: queueing it is doing the work
     key = key or queue.key_for(kind, params)
     job_id, new = queue.enqueue(session, kind, params=params, key=key, created_by=actor.user_id, via=via)
     job = session.get(Job, job_id)

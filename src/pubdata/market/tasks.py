@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine, select
 
-from pubdata.authz import SYSTEM
+from pubdata.authz import SYSTEM, Permission
 from pubdata.db import session_scope
 from pubdata.jobs import queue, registry
 from pubdata.market import settlement
@@ -46,7 +46,7 @@ def _settle(ctx: registry.Context) -> registry.Outcome:
     )
 
 
-registry.register(registry.Handler(kind=KIND, title="月度结算", run=_settle))
+registry.register(registry.Handler(kind=KIND, title="月度结算", run=_settle, permission=Permission.MARKET_SETTLE))
 
 
 def schedule_settlement(engine: Engine, on: date | None = None) -> str | None:

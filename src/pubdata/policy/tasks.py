@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from pubdata.authz import SYSTEM
+from pubdata.authz import SYSTEM, Permission
 from pubdata.db import session_scope
 from pubdata.enterprise import service as enterprise
 from pubdata.jobs import queue, registry
@@ -85,7 +85,7 @@ def _match(ctx: registry.Context) -> registry.Outcome:
     )
 
 
-registry.register(registry.Handler(kind=KIND, title="政策匹配", run=_match))
+registry.register(registry.Handler(kind=KIND, title="政策匹配", run=_match, permission=Permission.POLICY_MATCH_RUN))
 
 
 class MatchFollower(Periodic):

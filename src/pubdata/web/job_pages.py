@@ -59,7 +59,7 @@ def _page(
         "counts": jobs.counts(session, viewer.actor),
         "states": STATE_LABELS,
         "kinds": registry.kinds(),
-        "queueable": {k: registry.title(k) for k in QUEUEABLE},
+        "queueable": jobs.may_queue(viewer.actor, QUEUEABLE),
         "form": {"state": state, "kind": kind},
         "error": error,
         "notice": notice,
