@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from pubdata.authz import Actor
 from pubdata.catalog.vocab import Scenario
 
+ID_MAX = 2**31 - 1  # a registration's id: a PostgreSQL INTEGER (a larger one was a 500 there, found by fuzzing)
+
 KINDS = {
     "initial": "首次登记",
     "change": "变更登记",
@@ -80,7 +82,7 @@ class RegistrationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Kind = "initial"
-    previous_id: int | None = None
+    previous_id: int | None = Field(default=None, ge=1, le=ID_MAX)
     subject: Literal["resource", "product"] = "resource"
     product_id: int | None = None
     resource_id: str | None = Field(default=None, max_length=36)
@@ -107,7 +109,7 @@ class ChainIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: ChainKind
-    previous_id: int
+    previous_id: int = Field(ge=1, le=ID_MAX)
     reason: str = Field(min_length=1, max_length=2000)
     counterparty_org: str | None = Field(default=None, max_length=64, description="受让方或被许可方的机构代码")
     counterparty_name: str | None = Field(default=None, max_length=200)
