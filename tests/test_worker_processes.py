@@ -103,9 +103,7 @@ def test_two_workers_run_each_job_once_and_finish_a_killed_workers_job(tmp_path:
         tables = [make_table(s, owner) for _ in range(5)]
         big = queue_file(s, owner, tables[0], home, csv_text(300_000))  # a load that takes a while
         small = [queue_file(s, owner, rid, home, csv_text(20)) for rid in tables[1:]]
-    env = {**os.environ, "PUBDATA_HOME": str(home), "PUBDATA_DATABASE_URL": url, "PUBDATA_JOB_WORKERS": "1",
-           "PUBDATA_JOB_POLL_SECONDS": "0.2", "PUBDATA_JOB_STALE_SECONDS": "10", "PUBDATA_JOB_RETRY_SECONDS": "0",
-           "PUBDATA_FACTS_REFRESH_SECONDS": "0"}  # fmt: skip
+    env = _worker_env(home, url)
     log = tmp_path / "workers.log"
     first = _worker(env, log)
     try:
@@ -147,6 +145,13 @@ def test_two_workers_run_each_job_once_and_finish_a_killed_workers_job(tmp_path:
         loaded = s.scalar(select(StoreVersion.rows_loaded).where(StoreVersion.resource_id == tables[0]))
         assert loaded == 300_000 and service.get_table(s, owner, tables[0]).current_version == 1
     engine.dispose()
+
+
+def _worker_env(home: Path, url: str) -> dict[str, str]:
+    """A worker process's settings: one runner polling fast, a dead worker's job taken over soon."""
+    return {**os.environ, "PUBDATA_HOME": str(home), "PUBDATA_DATABASE_URL": url, "PUBDATA_JOB_WORKERS": "1",
+            "PUBDATA_JOB_POLL_SECONDS": "0.2", "PUBDATA_JOB_STALE_SECONDS": "10", "PUBDATA_JOB_RETRY_SECONDS": "0",
+            "PUBDATA_FACTS_REFRESH_SECONDS": "0"}  # fmt: skip
 
 
 def _tail(log: IO[str]) -> str:
@@ -237,9 +242,7 @@ def test_a_worker_killed_mid_matching_has_the_job_finished_by_another_and_nothin
     with session_scope(engine) as s:
         publish_facts(s, home, [{**SITE, "uscc": code(n)} for n in range(enterprises)])
         job_id, _ = platform_queue.enqueue(s, "policy.match", params={"pack_id": PACK}, key="match-test")
-    env = {**os.environ, "PUBDATA_HOME": str(home), "PUBDATA_DATABASE_URL": url, "PUBDATA_JOB_WORKERS": "1",
-           "PUBDATA_JOB_POLL_SECONDS": "0.2", "PUBDATA_JOB_STALE_SECONDS": "10", "PUBDATA_JOB_RETRY_SECONDS": "0",
-           "PUBDATA_FACTS_REFRESH_SECONDS": "0"}  # fmt: skip
+    env = _worker_env(home, url)
     log = tmp_path / "workers.log"
     first = _worker(env, log)
     try:
