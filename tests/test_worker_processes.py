@@ -1,9 +1,9 @@
 """Beyond one process (SQLite, or PostgreSQL when PUBDATA_TEST_DATABASE_URL is set): periodic work is
 done by one process of a deployment at a time (leases); two real ``pubdata worker`` processes share
-the job queue — every job runs once, and a worker killed with SIGKILL in the middle of a load (or of
-a policy-matching pass) has its job retried and finished by the other, its table loaded (its pack
-matched and notified) exactly once; and a grant's daily call quota holds exactly across two ``pubdata
-serve --no-workers`` processes under concurrent load."""
+the job queue — every job runs once, and a worker killed with SIGKILL in the middle of a load, a
+policy-matching pass or a monthly settlement has its job retried and finished by the other: the table
+loaded, the pack matched and notified, the month billed and posted exactly once; and a grant's daily
+call quota holds exactly across two ``pubdata serve --no-workers`` processes under concurrent load."""
 
 from __future__ import annotations
 
@@ -284,4 +284,107 @@ def test_a_worker_killed_mid_matching_has_the_job_finished_by_another_and_nothin
         assert s.scalar(select(func.count()).select_from(PolicyMatch)) == enterprises
         notices = s.scalar(select(func.count()).select_from(PolicyNotice))
         assert notices == job.result["runs"][0]["newly_eligible"] == enterprises
+    engine.dispose()
+
+
+def test_a_worker_killed_mid_settlement_has_the_job_finished_by_another_and_nothing_doubled(tmp_path: Path) -> None:
+    """The monthly settlement as a queued job (``market.settle``) over benchmarks/settlement.py's world
+    (20,000 metered entitlements, a month of 100,000 calls; tests/reliability/settlement_world.py):
+    the first worker is killed with SIGKILL once its SQL log shows the month's usage bills written
+    (uncommitted) — nothing of the month is kept; the second retries the job and the month is settled
+    once: one run, one bill per entitlement, every call billed once, each ledger entry once, the ledger
+    balanced; and the month queued again is a no-op."""
+    from pubdata.audit import service as audit
+    from pubdata.jobs import queue as platform_queue
+    from pubdata.jobs.models import Job
+    from pubdata.ledger import service as ledger
+    from pubdata.ledger.models import LedgerEntry, LedgerLine
+    from pubdata.market.models import MarketBill, MarketProduct, MarketSettlementRun, MarketSettlementShare
+    from pubdata.market.orders import month_bounds
+    from pubdata.market.tasks import KIND
+    from tests.reliability.test_settlement_kill import _world
+
+    home, url, world = _world(tmp_path, "settle_procs", entitlements=20_000, calls=100_000)
+    month, grants = world["month"], world["grants"]
+    engine = make_engine(url)
+
+    def written() -> tuple[int | None, ...]:
+        """Rows of every table a settlement writes to."""
+        tables = (MarketSettlementRun, MarketBill, MarketSettlementShare, LedgerEntry, LedgerLine)
+        with session_scope(engine) as s:
+            return tuple(s.scalar(select(func.count()).select_from(t)) for t in tables)
+
+    def settle() -> str:
+        with session_scope(engine) as s:
+            params = {"month": month}
+            return platform_queue.enqueue(s, KIND, params=params, key=platform_queue.key_for(KIND, params))[0]
+
+    def ended(job_id: str) -> bool:
+        with session_scope(engine) as s:
+            return s.get(Job, job_id).state in ("succeeded", "failed", "dead")  # type: ignore[union-attr]
+
+    before = written()
+    job_id = settle()
+    env = _worker_env(home, url)
+    echo, log = tmp_path / "first.log", tmp_path / "workers.log"
+    first = _worker({**env, "PUBDATA_SQL_ECHO": "true", "PYTHONUNBUFFERED": "1"}, echo)  # its SQL, as it runs
+    try:
+
+        def billing() -> str | None:
+            if "INSERT INTO market_bill" not in echo.read_text(errors="replace"):
+                return None
+            with session_scope(engine) as s:
+                job = s.get(Job, job_id)
+                return job.worker if job is not None and job.state == "running" else None
+
+        assert f":{first.pid}:" in _wait(billing, 120, "the first worker to be writing the month's bills")
+        first.send_signal(signal.SIGKILL)  # in the middle of the settlement
+        first.wait(10)
+        with session_scope(engine) as s:
+            assert s.get(Job, job_id).state == "running", "the job ended before the kill: make it longer"  # type: ignore[union-attr]
+            assert ledger.check_balanced(s) == 0 and ledger.unbalanced_entries(s) == []
+        assert written() == before  # no run, no bill, no share, no ledger entry of the month
+        second = _worker(env, log)
+        try:
+            _wait(lambda: ended(job_id), 300, "the job to finish")
+            settled = written()
+            again = settle()  # the month queued again: a no-op
+            _wait(lambda: ended(again), 120, "the second job to finish")
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    with log.open(errors="replace") as said:
+        told = _tail(said)
+    with session_scope(engine) as s:
+        job, repeat = s.get(Job, job_id), s.get(Job, again)
+        assert job is not None and job.state == "succeeded", (job.error if job else None, told)
+        assert job.attempts == 1 and f":{second.pid}:" in (job.worker or "")  # one interrupted run, then done
+        assert repeat is not None and repeat.state == "succeeded", (repeat.error if repeat else None, told)
+        assert repeat.result == {"month": month, "already_settled": True} and written() == settled
+        (run,) = s.scalars(select(MarketSettlementRun)).all()
+        assert run.month == month and job.result == {
+            "month": month, "run": run.id, "gross_fen": run.gross_fen, "usage_bills": len(grants)
+        }  # fmt: skip
+        bills = s.execute(
+            select(MarketBill.entitlement_id, MarketBill.calls, MarketBill.settlement_run_id).where(
+                MarketBill.month == month
+            )
+        ).all()
+        assert len(bills) == len({b.entitlement_id for b in bills}) == len(grants) == run.usage_bills
+        assert {b.settlement_run_id for b in bills} == {run.id}
+        used = audit.grant_usage(s, grants, *month_bounds(month))
+        assert sum(b.calls for b in bills) == sum(calls for calls, _ in used.values()) > 0
+        shares = s.execute(
+            select(MarketSettlementShare.product_id, MarketSettlementShare.amount_fen).where(
+                MarketSettlementShare.run_id == run.id
+            )
+        ).all()
+        assert sum(amount for _, amount in shares) == run.gross_fen > 0
+        products = s.scalars(select(MarketProduct.code).where(MarketProduct.id.in_({p for p, _ in shares})))
+        references = s.scalars(select(LedgerEntry.reference).where(LedgerEntry.reference.like(f"settlement:{month}:%")))
+        assert sorted(references) == sorted(f"settlement:{month}:{code}" for code in products)  # each once
+        assert ledger.check_balanced(s) == 0 and ledger.unbalanced_entries(s) == []
     engine.dispose()

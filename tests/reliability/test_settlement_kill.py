@@ -34,18 +34,23 @@ WORLD = Path(__file__).with_name("settlement_world.py")
 STARTED = "INSERT INTO market_settlement_run"
 
 
-def _world(tmp_path: Path) -> tuple[Path, str, dict[str, Any]]:
+def _world(
+    tmp_path: Path, name: str = "settle_kill", *, entitlements: int = 200, calls: int = 100_000
+) -> tuple[Path, str, dict[str, Any]]:
+    """settlement_world.py's world in a home under ``tmp_path`` and a database of the configured kind
+    (``name``: its PostgreSQL schema): the home, the database URL and the world. On SQLite the
+    database is the home's ``pubdata.sqlite3``, where the builder's DuckDB attaches it."""
     home = tmp_path / "home"
     home.mkdir()
     if os.environ.get("PUBDATA_TEST_DATABASE_URL"):
-        url = database_url(tmp_path, "settle_kill")
+        url = database_url(tmp_path, name)
         schema = [url.split("csearch_path%3D")[1]]
     else:
         url, schema = f"sqlite:///{home / 'pubdata.sqlite3'}", []
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUBDATA_")}
     env.update(PUBDATA_HOME=str(home), PUBDATA_DATABASE_URL=url)
-    made = subprocess.run([sys.executable, str(WORLD), "200", "100000", *schema], env=env, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
+    made = subprocess.run([sys.executable, str(WORLD), str(entitlements), str(calls), *schema], env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
     assert made.returncode == 0, made.stderr[-3000:]
     return home, url, json.loads(made.stdout.strip().splitlines()[-1])
 
