@@ -29,6 +29,8 @@ def two_tables(session, as_actor, settings, tmp_path, monkeypatch):
     monkeypatch.setattr(get_settings(), "text_index_min_rows", 0)
     # row groups of 4 rows: pages cross row groups, as they do in a large table
     monkeypatch.setattr(text_index, "_OPTIONS", "(FORMAT parquet, ROW_GROUP_SIZE 4)")
+    monkeypatch.setattr(text_index, "ROWS_BATCH", 3)  # and the rows file's batches: pages cross them too
+    monkeypatch.setattr(text_search, "ROWS_BATCH", 3)
     indexed = load_table(session, owner, settings.home, tmp_path)
     monkeypatch.setattr(get_settings(), "text_index_min_rows", 10**9)
     scanned = load_table(session, owner, settings.home, tmp_path)
@@ -50,8 +52,10 @@ def test_index_is_written_into_the_version_only_for_large_versions(session, sett
     assert text_search.lookup(plan_read(session, ANONYMOUS, scanned, home=settings.home), "海洋") is None
 
 
-def test_index_answers_exactly_what_the_scan_answers(session, settings, two_tables):
+@pytest.mark.parametrize("listed", [text_search.LISTED_VALUES, 0])  # matching ids written out, or joined
+def test_index_answers_exactly_what_the_scan_answers(session, settings, two_tables, listed, monkeypatch):
     indexed, scanned = two_tables
+    monkeypatch.setattr(text_search, "LISTED_VALUES", listed)
     rng = random.Random(14)
     cases: list[dict] = [{"q": w} for w in WORDS] + [{"q": {"name": "公司3"}}, {"q": {"uscc": "ma00000"}}]
     for _ in range(60):
@@ -174,3 +178,25 @@ def test_datastore_search_q_uses_the_index_and_keeps_the_plan(client, session, a
     assert search("市南区")["total"] == 0
     anonymous = client.post("/api/3/action/datastore_search", json={"resource_id": people.resource_id, "q": "崂山区"})
     assert anonymous.status_code == 403
+
+
+def test_rows_read_from_the_index_are_masked_as_the_data_files_are(session, as_actor, settings, people_indexed,
+                                                                    monkeypatch):  # fmt: skip
+    """A page of ``q`` alone is read from the index's rows file, not the data file: the plan's masks
+    apply there all the same (the same records as the data file's path, which a filter forces)."""
+    people = people_indexed
+    bank = _bank_with(session, as_actor, people, PLAIN, masks={"birth": "year"})
+    plan = plan_read(session, bank, people.resource_id, home=settings.home)
+    assert plan.masks.keys() == {"birth"} and plan.row_filter_sql is None
+    fetched = []
+    real = text_search.register_rows
+    monkeypatch.setattr(text_search, "register_rows", lambda cur, p, n: fetched.append(n) or real(cur, p, n))
+
+    def page(**kw):
+        return _page(session, settings, people.resource_id, bank, q="崂山区", limit=100, **kw).records()
+
+    from_index = page()
+    assert fetched == [[i for i in range(30) if i % 3 == 1]], "read from the rows file"
+    assert from_index == page(filters=[Filter("_id", "gt", 0)])  # the data file's path: the same records
+    assert len(from_index) == 10 and set(from_index[0]) == {"_id", *PLAIN}
+    assert all(str(r["birth"]) == str(1960 + (r["_id"] - 1) % 40) for r in from_index)  # the year, not the date

@@ -26,6 +26,7 @@ DATA_FILE = "data.parquet"
 REJECTS_FILE = "rejects.csv"
 TEXT_TERMS_FILE = "text_terms.parquet"
 TEXT_CODES_FILE = "text_codes.parquet"
+TEXT_ROWS_FILE = "text_rows.arrow"
 
 
 def store_root(home: Path) -> Path:

@@ -91,6 +91,12 @@ class ReadPlan:
     def relation(self) -> str:
         """A DuckDB subquery of the readable rows: ``_rn`` and the visible columns, masked, filtered
         by the contract. Everything a caller does happens outside it, on what it exposes."""
+        return self.relation_over(f"read_parquet({sql_literal(str(self.path))}, file_row_number = true)")
+
+    def relation_over(self, source: str) -> str:
+        """The same relation over ``source`` instead of the version's data file: some of the version's
+        rows with the data file's columns and their ``file_row_number`` (the text index's rows file).
+        The same masks and row filter apply, whatever the source."""
         cols = []
         for f in self.fields:
             raw = self.schema.field(f.name)
@@ -100,10 +106,7 @@ class ReadPlan:
             )
             cols.append(column if masked == column else f"{masked} AS {column}")
         where = f" WHERE {self.row_filter_sql}" if self.row_filter_sql else ""
-        return (
-            f"(SELECT file_row_number AS {ROW_NUMBER}, {', '.join(cols)} "
-            f"FROM read_parquet({sql_literal(str(self.path))}, file_row_number = true){where})"
-        )
+        return f"(SELECT file_row_number AS {ROW_NUMBER}, {', '.join(cols)} FROM {source}{where})"
 
     def audit_event(self, action: str, *, query_text: str | None = None, **fields: Any) -> audit.Event:
         """An audit event about this plan's table and grant (``fields``: rows, result, reason, …)."""

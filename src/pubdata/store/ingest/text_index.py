@@ -8,7 +8,13 @@ repeat across visits), so the index is a dictionary per column:
 - ``text_terms.parquet``: ``(col, vid, value, n)`` — each distinct ``lower(value)`` of each text column,
   its dense id within the column and how many rows hold it; sorted by column and value;
 - ``text_codes.parquet``: one ``INTEGER`` column per text column, named as the field, holding each row's
-  value id (NULL for NULL), in file order: row ``r`` of the codes is row ``r`` of ``data.parquet``.
+  value id (NULL for NULL), in file order: row ``r`` of the codes is row ``r`` of ``data.parquet``;
+- ``text_rows.arrow``: the rows themselves again, as an Arrow IPC file of zstd-compressed batches of
+  ``ROWS_BATCH`` rows (batch ``r // ROWS_BATCH`` holds row ``r``). A rare word's matches lie in many
+  row groups, and a Parquet reader decodes a whole group (122,880 rows) to return one of its rows:
+  100 scattered matches cost about a second. A batch of this file is found through the file's footer
+  without a search and decodes in well under a millisecond, so a page of scattered matches is read in
+  tens of milliseconds. It costs about twice the data file's size on disk.
 
 A word is looked up by ``contains`` over the distinct values only (thousands to a few million, not
 the table's rows), then the rows are found by scanning small integers (``store/query/text_search.py``).
@@ -27,6 +33,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
 
 from pubdata.store import files, table_schema
 from pubdata.store.ingest.semantic import quote_identifier, sql_literal
@@ -35,6 +44,7 @@ TEXT_TYPES = ("string", "any")
 # the codes file: row groups as the data file's, small integers (dictionary and bit-packing keep it
 # a fraction of the data)
 _OPTIONS = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE 122880)"
+ROWS_BATCH = 1024  # rows per batch of the rows file: one decoded per row fetched (smaller compresses worse)
 
 
 def text_fields(schema: table_schema.TableSchema) -> list[str]:
@@ -76,4 +86,27 @@ def build(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema, vers
     )
     for i in range(len(names)):
         con.execute(f"DROP TABLE _terms_{i}")
+    _write_rows(version_dir / files.DATA_FILE, version_dir / files.TEXT_ROWS_FILE)
     return True
+
+
+def _write_rows(data: Path, target: Path) -> None:
+    """The data file's rows, in file order, as batches of exactly ``ROWS_BATCH`` rows (the last may be
+    shorter), so that row ``r`` is in batch ``r // ROWS_BATCH`` at ``r % ROWS_BATCH``. Read by
+    pyarrow, which returns a file's rows in their order whatever DuckDB's settings."""
+    source = pq.ParquetFile(data)
+    options = ipc.IpcWriteOptions(compression="zstd")
+    with ipc.new_file(str(target), source.schema_arrow, options=options) as writer:
+        pending: list[pa.RecordBatch] = []
+        held = 0
+        for batch in source.iter_batches(batch_size=ROWS_BATCH * 64):
+            pending.append(batch)
+            held += batch.num_rows
+            whole = held - held % ROWS_BATCH
+            if whole:
+                # one chunk: a batch written never straddles two read batches' boundary
+                table = pa.Table.from_batches(pending, schema=source.schema_arrow).combine_chunks()
+                writer.write_table(table.slice(0, whole), max_chunksize=ROWS_BATCH)
+                pending, held = table.slice(whole).to_batches(), held - whole
+        if held:
+            writer.write_table(pa.Table.from_batches(pending, schema=source.schema_arrow), max_chunksize=ROWS_BATCH)

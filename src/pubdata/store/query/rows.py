@@ -542,8 +542,7 @@ def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
         found = text_search.page_row_numbers(
             match, after=after[0] if after else None, offset=query.offset, limit=query.limit
         )
-        these = _Sql([f"{ROW_NUMBER} IN ({', '.join(str(int(n)) for n in found)})" if found else "FALSE"])
-        table = _run_page(_select(plan, projection, these, "", len(found), 0), [], True)
+        table = _rows_numbered(plan, projection, found)
     if table is None:
         table = _run_page(sql, paged.params, in_file_order)
     total = None
@@ -612,6 +611,23 @@ def _from_groups(
     rest = _Sql(paged.where + [f"{ROW_NUMBER} >= ?"], paged.params + [found.resume_at])
     sql = _select(plan, projection, rest, "", found.still_take, found.still_skip)
     return pa.concat_tables([table, _run_page(sql, rest.params, True)])
+
+
+def _rows_numbered(plan: ReadPlan, projection: list[str], numbers: list[int]) -> pa.Table:
+    """The rows of ``numbers`` (ascending file row numbers) through the plan's relation: over the text
+    index's rows file when the version has one (a batch decoded per row), else over the data file."""
+    these = _Sql([f"{ROW_NUMBER} IN ({', '.join(str(int(n)) for n in numbers)})" if numbers else "FALSE"])
+    cur = engine.cursor(page=True)
+    source = None
+    try:
+        source = text_search.register_rows(cur, plan, numbers) if numbers else None
+        relation = plan.relation_over(source) if source else plan.relation
+        sql = f"SELECT {', '.join(projection)} FROM {relation} AS t{these.clause} LIMIT {len(numbers)}"
+        return engine.run(cur, sql).to_arrow_table()
+    finally:
+        if source:
+            cur.unregister(source)
+        cur.close()
 
 
 def _index_total(match: TextMatch, digest: str) -> int:

@@ -24,11 +24,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import pyarrow as pa
+import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from pubdata.store import engine, files
 from pubdata.store.ingest.semantic import quote_identifier, sql_literal
-from pubdata.store.ingest.text_index import TEXT_TYPES
+from pubdata.store.ingest.text_index import ROWS_BATCH, TEXT_TYPES
 from pubdata.store.read import ReadPlan
 
 
@@ -107,13 +110,14 @@ def lookup(plan: ReadPlan, q: str | dict[str, str] | None) -> TextMatch | None:
             return TextMatch(codes=codes, condition="FALSE")
         ors = []
         for name in hit:
-            vids = found[i, name][1]
-            if vids is not None:  # a plain filter on the scan: rows stay in file order, the scan stops early
-                ors.append(f"{quote_identifier(name)} IN ({', '.join(str(int(v)) for v in vids)})")
+            col, ranges = quote_identifier(name), found[i, name][1]
+            if ranges is not None:  # a plain filter on the scan: rows stay in file order, the scan stops early
+                singles = [lo for lo, hi in ranges if lo == hi]
+                if singles:
+                    ors.append(f"{col} IN ({', '.join(str(int(v)) for v in singles)})")
+                ors += [f"{col} BETWEEN {int(lo)} AND {int(hi)}" for lo, hi in ranges if lo != hi]
             else:
-                ors.append(
-                    f"{quote_identifier(name)} IN (SELECT vid FROM {terms} WHERE col = ? AND contains(value, lower(?)))"
-                )
+                ors.append(f"{col} IN (SELECT vid FROM {terms} WHERE col = ? AND contains(value, lower(?)))")
                 params += [name, text]
                 joined = True
         conditions.append("(" + " OR ".join(ors) + ")")
@@ -122,18 +126,25 @@ def lookup(plan: ReadPlan, q: str | dict[str, str] | None) -> TextMatch | None:
     return TextMatch(codes=codes, condition=" AND ".join(conditions), params=params, known_total=known, joined=joined)
 
 
-LISTED_VALUES = 2000  # matching values written into the condition; more are joined from the dictionary
+# Matching values are written into the condition as runs of consecutive ids: a dictionary is sorted,
+# so the values a prefix matches are one run (every ID number starting 370203), found from the ids'
+# min, max and count without listing them; other matches are listed when at most this many values,
+# and joined from the dictionary when more.
+LISTED_VALUES = 2000
 
 
-def _matches(terms: str, needles: list[tuple[str, list[str]]]) -> dict[tuple[int, str], tuple[int, list[int] | None]]:
-    """(needle, column) → (rows holding a matching value, the values' ids when at most
-    ``LISTED_VALUES``), for the pairs with any match."""
+def _matches(
+    terms: str, needles: list[tuple[str, list[str]]]
+) -> dict[tuple[int, str], tuple[int, list[tuple[int, int]] | None]]:
+    """(needle, column) → (rows holding a matching value, the matching ids as runs ``(first, last)``,
+    or None when they must be joined), for the pairs with any match."""
     parts = []
     params: list[Any] = []
     for i, (text, names) in enumerate(needles):
         marks = ", ".join("?" for _ in names)
         parts.append(
-            f"SELECT {i} AS i, col, sum(n) AS n, CASE WHEN count(*) <= {LISTED_VALUES} THEN list(vid) END FROM {terms} "
+            f"SELECT {i} AS i, col, sum(n) AS n, min(vid), max(vid), count(*), "
+            f"CASE WHEN count(*) <= {LISTED_VALUES} THEN list(vid ORDER BY vid) END FROM {terms} "
             f"WHERE col IN ({marks}) AND contains(value, lower(?)) GROUP BY col"
         )
         params += [*names, text]
@@ -142,7 +153,20 @@ def _matches(terms: str, needles: list[tuple[str, list[str]]]) -> dict[tuple[int
         rows = engine.run(cur, " UNION ALL ".join(parts), params).fetchall()
     finally:
         cur.close()
-    return {(int(i), str(col)): (int(n), vids) for i, col, n, vids in rows}
+    found: dict[tuple[int, str], tuple[int, list[tuple[int, int]] | None]] = {}
+    for i, col, n, first, last, values, vids in rows:
+        runs: list[tuple[int, int]] | None = None
+        if last - first + 1 == values:  # distinct ids: as many as the span means every id in it
+            runs = [(int(first), int(last))]
+        elif vids is not None:
+            runs = []
+            for v in vids:
+                if runs and runs[-1][1] == v - 1:
+                    runs[-1] = (runs[-1][0], int(v))
+                else:
+                    runs.append((int(v), int(v)))
+        found[int(i), str(col)] = (int(n), runs)
+    return found
 
 
 def page_row_numbers(match: TextMatch, *, after: int | None, offset: int, limit: int) -> list[int]:
@@ -177,3 +201,30 @@ def count(match: TextMatch) -> int:
     finally:
         cur.close()
     return int(row[0]) if row else 0
+
+
+def register_rows(cur: duckdb.DuckDBPyConnection, plan: ReadPlan, numbers: list[int]) -> str | None:
+    """The rows numbered ``numbers`` (file row numbers, ascending) from the version's rows file,
+    registered on ``cur`` as a view with the data file's columns and ``file_row_number``: the source
+    for ``plan.relation_over``, which masks and filters them as it does the data file. One batch of
+    ``ROWS_BATCH`` rows is decoded per row instead of a row group of the data file. None when the
+    version has no rows file (an index built before it existed): the data file is read instead."""
+    path = plan.path.parent / files.TEXT_ROWS_FILE
+    if not path.is_file():
+        return None
+    needed = {f.name for f in plan.fields}
+    with pa.memory_map(str(path)) as source:
+        reader = ipc.open_file(source)
+        names = reader.schema.names
+        # the visible columns (all of them if a row filter may name others)
+        keep = [i for i, n in enumerate(names) if plan.row_filter_sql is not None or n in needed]
+        reader = ipc.open_file(source, options=ipc.IpcReadOptions(included_fields=keep, use_threads=False))
+        within: dict[int, list[int]] = {}  # batch → the rows' places in it: each batch decoded once
+        for n in numbers:
+            within.setdefault(n // ROWS_BATCH, []).append(n % ROWS_BATCH)
+        parts = [reader.get_batch(b).take(pa.array(at, pa.int32())) for b, at in within.items()]
+        table = pa.Table.from_batches(parts, schema=reader.schema).combine_chunks()
+    table = table.append_column("file_row_number", pa.array(numbers, pa.int64()))
+    name = f"_text_rows_{id(table):x}"
+    cur.register(name, table)
+    return name
