@@ -24,7 +24,7 @@ from pubdata.api import delta_sharing
 from pubdata.api import errors as api_errors
 from pubdata.api.ckan import routes as ckan
 from pubdata.api.dcat import router as dcat_router
-from pubdata.api.limits import BodyLimit, BodyTooLarge, ConcurrencyLimit
+from pubdata.api.limits import AnalyticQueue, BodyLimit, BodyTooLarge, ConcurrencyLimit
 from pubdata.api.oauth import router as oauth_router
 from pubdata.api.openapi import declare_security
 from pubdata.api.v1 import access as v1_access
@@ -132,6 +132,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # the last added runs first: a caller over its share is refused before its body is read
     app.add_middleware(BodyLimit, max_bytes=settings.request_max_bytes, render=render_domain_error)
+    app.add_middleware(
+        AnalyticQueue,
+        slots=settings.analytic_max_concurrent,
+        wait_s=settings.analytic_queue_wait_s,
+        render=render_domain_error,
+    )
     app.add_middleware(
         ConcurrencyLimit,
         per_caller=settings.caller_max_concurrent,

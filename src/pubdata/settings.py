@@ -137,6 +137,13 @@ class Settings(BaseSettings):
     server_max_concurrent: int = Field(
         default=64, ge=0, description="Requests a server process handles at once (more: 503); 0: no limit"
     )
+    analytic_max_concurrent: int = Field(
+        default=4, ge=0, description="Analytic queries (SQL, sandbox aggregates) a server process runs at once; "
+        "the others wait their turn; 0: no limit"
+    )  # fmt: skip
+    analytic_queue_wait_s: float = Field(
+        default=30.0, gt=0, description="How long an analytic query waits for its turn (then 503)"
+    )
     db_pool_size: int = Field(default=10, ge=1, description="Database connections a process keeps open")
     db_max_overflow: int = Field(default=20, ge=0, description="Extra database connections a process may open")
     db_pool_timeout_s: float = Field(

@@ -25,8 +25,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from pubdata.api.v1 import rows as v1_rows
 from pubdata.app import create_app
 from pubdata.db import PoolLimits, make_engine, migrate, unreachable
+from pubdata.errors import Invalid
 from pubdata.settings import Settings
 from pubdata.store.query import rows as query
 from tests import asgi
@@ -377,6 +379,87 @@ def test_a_process_at_its_concurrency_limit_answers_503_with_retry_after(app_wit
         for t in threads:
             t.join(10)
     assert hold.get().status_code == 200
+
+
+# --- analytic queries take turns --------------------------------------------------------------------
+
+
+class SlowSql:
+    """``run_sql`` replaced by one that notes who entered and holds until released (then refuses the
+    statement, so nothing is read or written): analytic requests in progress."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, client: TestClient) -> None:
+        self.entered: list[str] = []
+        self.release = threading.Event()
+        self.client = client
+
+        def run_sql(session: Any, actor: Any, sql_text: str, **kw: Any) -> Any:
+            self.entered.append(sql_text)
+            self.release.wait(5)
+            raise Invalid("held, then refused", field="sql")
+
+        monkeypatch.setattr(v1_rows.sql, "run_sql", run_sql)
+
+    def start(self, name: str, answers: dict[str, int]) -> threading.Thread:
+        def go() -> None:
+            answers[name] = self.client.post("/api/v1/sql", json={"sql": name}).status_code
+
+        thread = threading.Thread(target=go)
+        thread.start()
+        return thread
+
+
+def _until(predicate: Callable[[], bool], what: str) -> None:
+    for _ in range(500):
+        if predicate():
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError(what)
+
+
+def test_analytic_queries_wait_their_turn_in_order_and_others_are_not_held_up(app_with, monkeypatch):
+    app = app_with(analytic_max_concurrent=1, analytic_queue_wait_s=5, caller_max_concurrent=0)
+    slow = SlowSql(monkeypatch, TestClient(app))
+    answers: dict[str, int] = {}
+    threads = [slow.start("SELECT 1", answers)]
+    _until(lambda: slow.entered == ["SELECT 1"], "the first query did not start")
+    threads.append(slow.start("SELECT 2", answers))
+    threading.Event().wait(0.2)  # the second is queued before the third
+    threads.append(slow.start("SELECT 3", answers))
+    threading.Event().wait(0.2)
+    try:
+        assert slow.entered == ["SELECT 1"], "one analytic query at a time"
+        assert slow.client.get("/api/v1/entries").status_code == 200  # not an analytic query: served at once
+        slow.release.set()
+        for t in threads:
+            t.join(10)
+    finally:
+        slow.release.set()
+    assert slow.entered == ["SELECT 1", "SELECT 2", "SELECT 3"]  # in order of arrival
+    assert answers == {"SELECT 1": 422, "SELECT 2": 422, "SELECT 3": 422}  # each ran: the route answered
+
+
+def test_an_analytic_query_that_waits_too_long_is_503_and_leaves_the_queue(app_with, monkeypatch):
+    app = app_with(analytic_max_concurrent=1, analytic_queue_wait_s=0.3, caller_max_concurrent=0)
+    slow = SlowSql(monkeypatch, TestClient(app))
+    answers: dict[str, int] = {}
+    first = slow.start("SELECT 1", answers)
+    _until(lambda: slow.entered == ["SELECT 1"], "the first query did not start")
+    try:
+        r = slow.client.post("/api/v1/sql", json={"sql": "SELECT 2"})
+        assert r.status_code == 503 and r.headers["Retry-After"] == "1", r.text
+        assert r.json()["error"]["code"] == "server.busy" and "排队超过 0.3 秒" in r.json()["error"]["message"]
+        r = slow.client.post("/api/3/action/datastore_search_sql", json={"sql": "SELECT 2"})  # CKAN's too
+        assert r.status_code == 503 and r.json()["success"] is False
+        assert slow.entered == ["SELECT 1"]
+    finally:
+        slow.release.set()
+        first.join(10)
+    slow.release.clear()
+    later = slow.start("SELECT 3", answers)  # the refused ones left no place behind: the next runs at once
+    _until(lambda: slow.entered == ["SELECT 1", "SELECT 3"], "the slot was not freed")
+    slow.release.set()
+    later.join(10)
 
 
 def test_the_defaults_are_named_settings():

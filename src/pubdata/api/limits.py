@@ -12,15 +12,27 @@
   ``Retry-After``), so that one caller cannot hold every worker thread and database connection.
   The counts are per process: with N processes or replicas a caller may have N times as many.
 
+- ``AnalyticQueue``: at most ``settings.analytic_max_concurrent`` analytic queries (SQL and sandbox
+  aggregates, on every surface) run at once in a process; the others wait their turn in order of
+  arrival, up to ``settings.analytic_queue_wait_s`` (then 503 with ``Retry-After``). They wait before
+  the route runs, holding no database connection and no worker thread: an aggregate holds its
+  request's connection while DuckDB works (a privacy budget spent commits with the answer), so 32 of
+  them at once over a 17.9M-row table on two cores used up the connection pool and were refused
+  (``server.db_busy``) — and would have refused row pages and searches too.
+
 Refusals are domain errors (``TooLarge``, ``RateLimited``, ``Unavailable``) rendered by the same
 renderers as every other error: the API's JSON, CKAN's envelope, the portal's page.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import re
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -201,3 +213,93 @@ class ConcurrencyLimit:
                     self._by_caller[key] = left
                 else:
                     del self._by_caller[key]
+
+
+# The analytic queries: user SQL (API, CKAN) and sandbox aggregates (API, the portal's form).
+ANALYTIC_PATHS = re.compile(
+    r"^/api/(?:v1/sql|(?:3/)?action/datastore_search_sql)/?$"
+    r"|^/api/v1/resources/[^/]+/sandbox/?$|^/dataset/[^/]+/resource/[^/]+/sandbox/?$"
+)
+
+
+def analytic(scope: Scope) -> bool:
+    """Whether a request runs an analytic query (the portal's sandbox page itself, a GET, does not)."""
+    path = scope["path"]
+    return bool(ANALYTIC_PATHS.match(path)) and (scope["method"] == "POST" or "/sandbox" not in path)
+
+
+@dataclass(eq=False)
+class _Waiter:
+    loop: asyncio.AbstractEventLoop
+    turn: asyncio.Future[None]
+
+
+class AnalyticQueue:
+    def __init__(self, app: ASGIApp, *, slots: int, wait_s: float, render: Render) -> None:
+        self.app = app
+        self.slots = slots
+        self.wait_s = wait_s
+        self.render = render
+        # as ``ConcurrencyLimit``: requests may come from several event loops (a test client's), so the
+        # queue changes under a lock and a turn is handed over with ``call_soon_threadsafe``
+        self._lock = threading.Lock()
+        self._running = 0
+        self._waiting: deque[_Waiter] = deque()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.slots or not analytic(scope):
+            await self.app(scope, receive, send)
+            return
+        if not await self._enter():
+            refused = Unavailable(
+                f"服务器繁忙：分析查询（SQL、沙箱聚合）排队超过 {self.wait_s:g} 秒"
+                f"（每个进程同时运行 {self.slots} 个），请稍后重试",
+                code="server.busy",
+                retry_after=RETRY_AFTER_S,
+            )
+            await (await self.render(Request(scope), refused))(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._leave()
+
+    async def _enter(self) -> bool:
+        """Wait for a turn (True), or give up after ``wait_s`` (False)."""
+        loop = asyncio.get_running_loop()
+        me = _Waiter(loop, loop.create_future())
+        with self._lock:
+            if self._running < self.slots and not self._waiting:
+                self._running += 1
+                return True
+            self._waiting.append(me)
+        try:
+            await asyncio.wait_for(asyncio.shield(me.turn), self.wait_s)
+            return True
+        except TimeoutError:
+            return not self._withdraw(me)  # a turn handed over as the wait ended is ours
+        except asyncio.CancelledError:  # the client went away
+            if not self._withdraw(me):
+                self._leave()  # pass on the turn it was handed
+            raise
+
+    def _withdraw(self, me: _Waiter) -> bool:
+        """Leave the queue; False when a turn was already handed to ``me`` (it counts as running)."""
+        with self._lock:
+            if me in self._waiting:
+                self._waiting.remove(me)
+                return True
+            return False
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._running -= 1
+            while self._waiting and self._running < self.slots:
+                nxt = self._waiting.popleft()
+                self._running += 1
+                nxt.loop.call_soon_threadsafe(_give_turn, nxt.turn)
+
+
+def _give_turn(turn: asyncio.Future[None]) -> None:
+    if not turn.done():
+        turn.set_result(None)
