@@ -12,7 +12,8 @@ first 100 matching rows in row order and the exact total, on both sides; the row
 are checked equal.
 
 Cold: each word set is asked once, the first time in the server process (no cached total), and
-SQLite opens a fresh connection for it (no page cache); the OS file cache is warm for both. Warm: the
+SQLite opens a fresh connection for it (no page cache); the OS file cache is warm for both (both
+sides' files are read through once before the queries). Warm: the
 same queries again. With --no-scan skipped, the same queries also run against a copy of the version
 without its index (pubdata's scan, the figure before the index: not a peer, reported for reference).
 Prints p50/max per system and one JSON line (DESIGN.md §6): ``ratio`` = FTS5 cold p50 / pubdata cold
@@ -186,6 +187,17 @@ def fts_query(con: sqlite3.Connection, words: str) -> tuple[list[int], int]:
     return ids, int(total)
 
 
+def into_os_cache(*paths: Path) -> None:
+    """Read files through once, so that "cold" means the same on both sides: nothing read yet by the
+    server or by SQLite, every file in the OS cache (a large SQLite file written long ago may have been
+    evicted, while pubdata's version files were just written)."""
+    for path in paths:
+        for one in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
+            with one.open("rb") as f:
+                while f.read(1 << 24):
+                    pass
+
+
 def serve(home: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "PUBDATA_HOME": str(home), "PUBDATA_QUERY_TIMEOUT_S": "600"}
@@ -233,6 +245,7 @@ def main() -> None:
     results: dict[str, dict[str, list[float]]] = {"pubdata": {"cold": [], "warm": []}, "fts5": {"cold": [], "warm": []},
                                                   "scan": {"cold": []}}  # fmt: skip
     answers: dict[str, tuple[list[int], int]] = {}
+    into_os_cache(fts_db, home / "store")
     server, base = serve(home)
     try:
         with httpx.Client(base_url=base, timeout=600) as client:
