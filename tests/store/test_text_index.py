@@ -30,7 +30,6 @@ def two_tables(session, as_actor, settings, tmp_path, monkeypatch):
     # row groups of 4 rows: pages cross row groups, as they do in a large table
     monkeypatch.setattr(text_index, "_OPTIONS", "(FORMAT parquet, ROW_GROUP_SIZE 4)")
     monkeypatch.setattr(text_index, "ROWS_BATCH", 3)  # and the rows file's batches: pages cross them too
-    monkeypatch.setattr(text_search, "ROWS_BATCH", 3)
     indexed = load_table(session, owner, settings.home, tmp_path)
     monkeypatch.setattr(get_settings(), "text_index_min_rows", 10**9)
     scanned = load_table(session, owner, settings.home, tmp_path)

@@ -45,6 +45,7 @@ TEXT_TYPES = ("string", "any")
 # a fraction of the data)
 _OPTIONS = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE 122880)"
 ROWS_BATCH = 1024  # rows per batch of the rows file: one decoded per row fetched (smaller compresses worse)
+ROWS_BATCH_KEY = b"pubdata.rows_batch"  # the rows file's schema metadata: its batch size, for its readers
 
 
 def text_fields(schema: table_schema.TableSchema) -> list[str]:
@@ -92,11 +93,14 @@ def build(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema, vers
 
 def _write_rows(data: Path, target: Path) -> None:
     """The data file's rows, in file order, as batches of exactly ``ROWS_BATCH`` rows (the last may be
-    shorter), so that row ``r`` is in batch ``r // ROWS_BATCH`` at ``r % ROWS_BATCH``. Read by
-    pyarrow, which returns a file's rows in their order whatever DuckDB's settings."""
+    shorter), so that row ``r`` is in batch ``r // ROWS_BATCH`` at ``r % ROWS_BATCH``; the size is
+    written into the file's schema (``ROWS_BATCH_KEY``), so a file stays readable whatever the
+    constant becomes. Read by pyarrow, which returns a file's rows in their order whatever DuckDB's
+    settings."""
     source = pq.ParquetFile(data)
+    schema = source.schema_arrow.with_metadata({ROWS_BATCH_KEY: str(ROWS_BATCH).encode()})
     options = ipc.IpcWriteOptions(compression="zstd")
-    with ipc.new_file(str(target), source.schema_arrow, options=options) as writer:
+    with ipc.new_file(str(target), schema, options=options) as writer:
         pending: list[pa.RecordBatch] = []
         held = 0
         for batch in source.iter_batches(batch_size=ROWS_BATCH * 64):
@@ -105,8 +109,8 @@ def _write_rows(data: Path, target: Path) -> None:
             whole = held - held % ROWS_BATCH
             if whole:
                 # one chunk: a batch written never straddles two read batches' boundary
-                table = pa.Table.from_batches(pending, schema=source.schema_arrow).combine_chunks()
+                table = pa.Table.from_batches(pending, schema=schema).combine_chunks()
                 writer.write_table(table.slice(0, whole), max_chunksize=ROWS_BATCH)
                 pending, held = table.slice(whole).to_batches(), held - whole
         if held:
-            writer.write_table(pa.Table.from_batches(pending, schema=source.schema_arrow), max_chunksize=ROWS_BATCH)
+            writer.write_table(pa.Table.from_batches(pending, schema=schema), max_chunksize=ROWS_BATCH)

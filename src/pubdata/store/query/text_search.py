@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from pubdata.store import engine, files
 from pubdata.store.ingest.semantic import quote_identifier, sql_literal
-from pubdata.store.ingest.text_index import ROWS_BATCH, TEXT_TYPES
+from pubdata.store.ingest.text_index import ROWS_BATCH_KEY, TEXT_TYPES
 from pubdata.store.read import ReadPlan
 
 
@@ -206,22 +206,23 @@ def count(match: TextMatch) -> int:
 def register_rows(cur: duckdb.DuckDBPyConnection, plan: ReadPlan, numbers: list[int]) -> str | None:
     """The rows numbered ``numbers`` (file row numbers, ascending) from the version's rows file,
     registered on ``cur`` as a view with the data file's columns and ``file_row_number``: the source
-    for ``plan.relation_over``, which masks and filters them as it does the data file. One batch of
-    ``ROWS_BATCH`` rows is decoded per row instead of a row group of the data file. None when the
-    version has no rows file (an index built before it existed): the data file is read instead."""
+    for ``plan.relation_over``, which masks and filters them as it does the data file. One batch (of
+    the size the file says it was written with) is decoded per row instead of a row group of the data
+    file. None when the version has no rows file (an index built before it existed): the data file is
+    read instead."""
     path = plan.path.parent / files.TEXT_ROWS_FILE
     if not path.is_file():
         return None
     needed = {f.name for f in plan.fields}
     with pa.memory_map(str(path)) as source:
-        reader = ipc.open_file(source)
-        names = reader.schema.names
+        schema = ipc.open_file(source).schema
+        names, size = schema.names, int(schema.metadata[ROWS_BATCH_KEY])
         # the visible columns (all of them if a row filter may name others)
         keep = [i for i, n in enumerate(names) if plan.row_filter_sql is not None or n in needed]
         reader = ipc.open_file(source, options=ipc.IpcReadOptions(included_fields=keep, use_threads=False))
         within: dict[int, list[int]] = {}  # batch → the rows' places in it: each batch decoded once
         for n in numbers:
-            within.setdefault(n // ROWS_BATCH, []).append(n % ROWS_BATCH)
+            within.setdefault(n // size, []).append(n % size)
         parts = [reader.get_batch(b).take(pa.array(at, pa.int32())) for b, at in within.items()]
         table = pa.Table.from_batches(parts, schema=reader.schema).combine_chunks()
     table = table.append_column("file_row_number", pa.array(numbers, pa.int64()))
