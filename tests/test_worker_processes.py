@@ -154,6 +154,29 @@ def _worker_env(home: Path, url: str) -> dict[str, str]:
             "PUBDATA_FACTS_REFRESH_SECONDS": "0"}  # fmt: skip
 
 
+def _runner(engine: Engine, job_id: str) -> str | None:
+    """The worker running the job, while it runs."""
+    from pubdata.jobs.models import Job
+
+    with session_scope(engine) as s:
+        job = s.get(Job, job_id)
+        return job.worker if job is not None and job.state == "running" else None
+
+
+def _ended(engine: Engine, job_id: str) -> bool:
+    from pubdata.jobs.models import Job
+
+    with session_scope(engine) as s:
+        return s.get(Job, job_id).state in ("succeeded", "failed", "dead")  # type: ignore[union-attr]
+
+
+def _kill_mid_job(worker: subprocess.Popen[bytes], engine: Engine, job_id: str) -> None:
+    """SIGKILL the worker running the job; the job must still be running (else the kill came too late)."""
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(10)
+    assert _runner(engine, job_id) is not None, "the job ended before the kill: make it longer"
+
+
 def _tail(log: IO[str]) -> str:
     log.seek(0)
     return log.read()[-3000:]
@@ -246,26 +269,13 @@ def test_a_worker_killed_mid_matching_has_the_job_finished_by_another_and_nothin
     log = tmp_path / "workers.log"
     first = _worker(env, log)
     try:
-
-        def running() -> str | None:
-            with session_scope(engine) as s:
-                job = s.get(Job, job_id)
-                return job.worker if job is not None and job.state == "running" else None
-
-        assert f":{first.pid}:" in _wait(running, 120, "the first worker to be matching")
-        first.send_signal(signal.SIGKILL)  # in the middle of the pass
-        first.wait(10)
+        assert f":{first.pid}:" in _wait(lambda: _runner(engine, job_id), 120, "the first worker to be matching")
+        _kill_mid_job(first, engine, job_id)  # in the middle of the pass
         with session_scope(engine) as s:
-            assert s.get(Job, job_id).state == "running", "the job ended before the kill: make it longer"  # type: ignore[union-attr]
             assert s.scalar(select(func.count()).select_from(PolicyMatchRun).where(PolicyMatchRun.state == "done")) == 0
         second = _worker(env, log)
         try:
-
-            def ended() -> bool:
-                with session_scope(engine) as s:
-                    return s.get(Job, job_id).state in ("succeeded", "failed", "dead")  # type: ignore[union-attr]
-
-            _wait(ended, 300, "the job to finish")
+            _wait(lambda: _ended(engine, job_id), 300, "the job to finish")
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(30)
@@ -319,10 +329,6 @@ def test_a_worker_killed_mid_settlement_has_the_job_finished_by_another_and_noth
             params = {"month": month}
             return platform_queue.enqueue(s, KIND, params=params, key=platform_queue.key_for(KIND, params))[0]
 
-    def ended(job_id: str) -> bool:
-        with session_scope(engine) as s:
-            return s.get(Job, job_id).state in ("succeeded", "failed", "dead")  # type: ignore[union-attr]
-
     before = written()
     job_id = settle()
     env = _worker_env(home, url)
@@ -331,25 +337,19 @@ def test_a_worker_killed_mid_settlement_has_the_job_finished_by_another_and_noth
     try:
 
         def billing() -> str | None:
-            if "INSERT INTO market_bill" not in echo.read_text(errors="replace"):
-                return None
-            with session_scope(engine) as s:
-                job = s.get(Job, job_id)
-                return job.worker if job is not None and job.state == "running" else None
+            return _runner(engine, job_id) if "INSERT INTO market_bill" in echo.read_text(errors="replace") else None
 
         assert f":{first.pid}:" in _wait(billing, 120, "the first worker to be writing the month's bills")
-        first.send_signal(signal.SIGKILL)  # in the middle of the settlement
-        first.wait(10)
+        _kill_mid_job(first, engine, job_id)  # in the middle of the settlement
         with session_scope(engine) as s:
-            assert s.get(Job, job_id).state == "running", "the job ended before the kill: make it longer"  # type: ignore[union-attr]
             assert ledger.check_balanced(s) == 0 and ledger.unbalanced_entries(s) == []
         assert written() == before  # no run, no bill, no share, no ledger entry of the month
         second = _worker(env, log)
         try:
-            _wait(lambda: ended(job_id), 300, "the job to finish")
+            _wait(lambda: _ended(engine, job_id), 300, "the job to finish")
             settled = written()
             again = settle()  # the month queued again: a no-op
-            _wait(lambda: ended(again), 120, "the second job to finish")
+            _wait(lambda: _ended(engine, again), 120, "the second job to finish")
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(30)
