@@ -28,7 +28,7 @@ def two_tables(session, as_actor, settings, tmp_path, monkeypatch):
     owner = as_actor("department")
     monkeypatch.setattr(get_settings(), "text_index_min_rows", 0)
     # row groups of 4 rows: pages cross row groups, as they do in a large table
-    monkeypatch.setattr(text_index, "_OPTIONS", "(FORMAT parquet, ROW_GROUP_SIZE 4)")
+    monkeypatch.setattr(text_index, "_OPTIONS", "FORMAT parquet, ROW_GROUP_SIZE 4")
     monkeypatch.setattr(text_index, "ROWS_BATCH", 3)  # and the rows file's batches: pages cross them too
     indexed = load_table(session, owner, settings.home, tmp_path)
     monkeypatch.setattr(get_settings(), "text_index_min_rows", 10**9)
@@ -88,6 +88,26 @@ def test_a_word_found_nowhere_and_case_are_the_scans(session, settings, two_tabl
     upper = _page(session, settings, indexed, q="MA000001", include_total=True)
     lower = _page(session, settings, indexed, q="ma000001", include_total=True)
     assert upper.total == lower.total == 10 and upper.records() == lower.records()
+
+
+def test_a_chinese_word_skips_the_dictionaries_of_ascii_only_columns(session, settings, two_tables, monkeypatch):
+    indexed, scanned = two_tables
+    looked_up: list[tuple[str, list[str]]] = []
+    matches = text_search._matches
+    monkeypatch.setattr(
+        text_search, "_matches", lambda terms, needles: looked_up.extend(needles) or matches(terms, needles)
+    )
+    # uscc holds only ASCII (the index says so); name holds Chinese text
+    assert (
+        "uscc" in text_search._indexed(files.version_dir(settings.home, indexed, 1) / files.TEXT_CODES_FILE).ascii_only
+    )
+    for q in ("海洋 91370200", "ＭＡ０", "ma0"):
+        a = _page(session, settings, indexed, q=q, include_total=True)
+        assert a.records() == _page(session, settings, scanned, q=q, include_total=True).records()
+    words = dict(looked_up)
+    assert "uscc" not in words["海洋"] and "name" in words["海洋"]
+    assert "uscc" not in words["ＭＡ０"]  # full-width digits stay non-ASCII whatever the case
+    assert "uscc" in words["91370200"] and "uscc" in words["ma0"]  # ASCII words: every column
 
 
 # --- what the caller's plan does not show -------------------------------------------------------------

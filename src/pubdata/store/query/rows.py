@@ -18,6 +18,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -534,9 +535,10 @@ def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
         else " ORDER BY " + ", ".join(f"{col} {'DESC' if desc else 'ASC'} NULLS LAST" for _, col, desc in keys)
     )
     sql = _select(plan, projection, paged, order, query.limit, query.offset)
-    table = _from_groups(plan, selected, hidden, projection, paged, query) if in_file_order else None
     # q alone, in file order, nothing else narrowing the plan's rows: the index pages on its own
     from_index = match is not None and in_file_order and not query.filters and plan.row_filter_sql is None
+    counting = _start_total(plan, query, where, match if from_index else None) if query.include_total else None
+    table = _from_groups(plan, selected, hidden, projection, paged, query) if in_file_order else None
     if table is None and from_index:
         assert match is not None
         found = text_search.page_row_numbers(
@@ -545,10 +547,7 @@ def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
         table = _rows_numbered(plan, projection, found)
     if table is None:
         table = _run_page(sql, paged.params, in_file_order)
-    total = None
-    if query.include_total:
-        count_digest = _digest(plan, query, with_sort=False)
-        total = _index_total(match, count_digest) if from_index and match else count_rows(plan, where, count_digest)
+    total = counting.result() if counting else None
     next_cursor = None
     if table.num_rows == query.limit and query.limit > 0:
         last = table.slice(table.num_rows - 1).to_pylist()[0]
@@ -566,6 +565,25 @@ def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
         offset=query.offset,
         sql=sql + " -- " + json.dumps(paged.params, default=str, ensure_ascii=False),
     )
+
+
+# Counts run beside their page: a count reads every row its filter may match, the page stops early,
+# and each waits on DuckDB (which releases the GIL), so the two overlap instead of adding up.
+_counting = ThreadPoolExecutor(max_workers=4, thread_name_prefix="row-total")
+
+
+def _start_total(plan: ReadPlan, query: RowQuery, where: _Sql, match: TextMatch | None) -> Future[int]:
+    """The exact total of ``query``'s rows, counted in the background unless known (the plan's row
+    count, a cached total); ``match``: the ``q`` that the index alone answers, if so."""
+    digest = _digest(plan, query, with_sort=False)
+    known = totals.get(digest) if where.where or plan.row_filter_sql is not None else plan.rows
+    if known is not None:
+        done: Future[int] = Future()
+        done.set_result(known)
+        return done
+    if match is not None:
+        return _counting.submit(_index_total, match, digest)
+    return _counting.submit(count_rows, plan, where, digest)
 
 
 def _select(plan: ReadPlan, projection: list[str], where: _Sql, order: str, limit: int, offset: int) -> str:

@@ -4,7 +4,8 @@ every text value.
 A word is looked up in the dictionary of each searched column (``contains(value, lower(word))`` over
 the distinct lowercased values, exactly the scan's test), and the matching rows are those whose value
 id, in the codes file, is one of the matches: a scan of small integers in file order that stops after
-the page. The result is the scan's, row for row.
+the page. The result is the scan's, row for row. A word with a Chinese character skips the columns the
+index recorded as ASCII-only (ID numbers, codes): no such value can contain it.
 
 What the caller's plan does not show is never searched:
 
@@ -19,6 +20,8 @@ What the caller's plan does not show is never searched:
 
 from __future__ import annotations
 
+import json
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -31,7 +34,7 @@ import pyarrow.parquet as pq
 
 from pubdata.store import engine, files
 from pubdata.store.ingest.semantic import quote_identifier, sql_literal
-from pubdata.store.ingest.text_index import ROWS_BATCH_KEY, TEXT_TYPES
+from pubdata.store.ingest.text_index import ASCII_KEY, ROWS_BATCH_KEY, TEXT_TYPES
 from pubdata.store.read import ReadPlan
 
 
@@ -58,12 +61,27 @@ class TextMatch:
         return f"(SELECT file_row_number FROM {self.codes} WHERE {self.condition})"
 
 
+@dataclass(frozen=True)
+class _Index:
+    columns: frozenset[str]  # the text columns the index covers
+    ascii_only: frozenset[str]  # those holding only ASCII text (none known for an index built before this)
+
+
 @lru_cache(maxsize=4096)
-def _indexed(codes: Path) -> frozenset[str] | None:
-    """The columns a version's index covers (None: the version has no index). Versions never change."""
+def _indexed(codes: Path) -> _Index | None:
+    """What a version's index covers (None: the version has no index). Versions never change."""
     if not codes.is_file():
         return None
-    return frozenset(pq.read_schema(codes).names)
+    schema = pq.read_schema(codes)
+    ascii_only = json.loads((schema.metadata or {}).get(ASCII_KEY, b"[]"))
+    return _Index(frozenset(schema.names), frozenset(ascii_only))
+
+
+def _caseless_non_ascii(text: str) -> bool:
+    """Whether ``text`` keeps a non-ASCII character whatever ``lower`` does: it has a letter without
+    case (a Chinese character; category Lo) or a non-ASCII digit (full-width 3), which no lowercasing
+    maps to ASCII. Such a word cannot be a substring of ASCII text."""
+    return any(ord(c) > 127 and unicodedata.category(c) in ("Lo", "Nd") for c in text)
 
 
 def lookup(plan: ReadPlan, q: str | dict[str, str] | None) -> TextMatch | None:
@@ -86,7 +104,7 @@ def lookup(plan: ReadPlan, q: str | dict[str, str] | None) -> TextMatch | None:
             and f.type in TEXT_TYPES
             and name not in plan.masks
             and plan.schema.field(name).type in TEXT_TYPES
-            and name in indexed
+            and name in indexed.columns
         )
 
     if isinstance(q, dict):
@@ -98,6 +116,11 @@ def lookup(plan: ReadPlan, q: str | dict[str, str] | None) -> TextMatch | None:
             return None
     if not all(searchable(name) for _, names in needles for name in names):
         return None
+    # a word with a Chinese character is not looked up in the dictionaries of ASCII-only columns
+    needles = [
+        (text, [n for n in names if n not in indexed.ascii_only] if _caseless_non_ascii(text) else names)
+        for text, names in needles
+    ]
     terms = f"read_parquet({sql_literal(str(version_dir / files.TEXT_TERMS_FILE))})"
     codes = f"read_parquet({sql_literal(str(codes_path))}, file_row_number = true)"
     found = _matches(terms, needles)
@@ -140,14 +163,18 @@ def _matches(
     or None when they must be joined), for the pairs with any match."""
     parts = []
     params: list[Any] = []
+    # One part per (word, column), each with ``col = ?``: the dictionary is sorted by column, so the
+    # row groups' statistics leave every other column's values unread (``col IN (…)`` reads them all).
     for i, (text, names) in enumerate(needles):
-        marks = ", ".join("?" for _ in names)
-        parts.append(
-            f"SELECT {i} AS i, col, sum(n) AS n, min(vid), max(vid), count(*), "
-            f"CASE WHEN count(*) <= {LISTED_VALUES} THEN list(vid ORDER BY vid) END FROM {terms} "
-            f"WHERE col IN ({marks}) AND contains(value, lower(?)) GROUP BY col"
-        )
-        params += [*names, text]
+        for name in names:
+            parts.append(
+                f"SELECT {i} AS i, col, sum(n) AS n, min(vid), max(vid), count(*), "
+                f"CASE WHEN count(*) <= {LISTED_VALUES} THEN list(vid ORDER BY vid) END FROM {terms} "
+                f"WHERE col = ? AND contains(value, lower(?)) GROUP BY col"
+            )
+            params += [name, text]
+    if not parts:
+        return {}
     cur = engine.cursor()
     try:
         rows = engine.run(cur, " UNION ALL ".join(parts), params).fetchall()
