@@ -12,12 +12,15 @@ goes through pubdata's real read path. Every system runs the same eight filtered
 headline p50/p99); pubdata's ``next`` cursor pages, cold pages, totals and a sort are reported apart.
 
 pubdata runs twice: with its decoded-row-group cache (the default) and in a second server with
-``PUBDATA_PAGE_CACHE_MB=0``. DuckDB runs twice too: ``read_parquet`` per query (the per-file
-baseline) and over the rows loaded into an in-memory table (the warm baseline), both with the same
-WHERE clauses, ``ORDER BY file_row_number LIMIT 100``. Prints p50/p99 per system and one JSON line
-(DESIGN.md §6): ``ratio`` = per-file DuckDB p50 / pubdata p50 (cache on), ``ratio_nocache`` =
-per-file DuckDB p50 / pubdata p50 (cache off), ``ratio_warm`` = warm DuckDB p50 / pubdata p50
-(cache on); higher is better. Targets: pubdata p50 ≤ 15 ms, p99 ≤ 100 ms.
+``PUBDATA_PAGE_CACHE_MB=0`` (pages then read their rows from the version's rows file, which ingest
+writes for a version of this size and this script writes as ingest does). DuckDB runs twice too:
+``read_parquet`` per query (the per-file baseline) and over the rows loaded into an in-memory table
+(the warm baseline), both with the same WHERE clauses, ``ORDER BY file_row_number LIMIT 100``.
+Prints p50/p99 per system and one JSON line (DESIGN.md §6): ``ratio`` = per-file DuckDB p50 /
+pubdata p50 (cache on), ``ratio_nocache`` = per-file DuckDB p50 / pubdata p50 (cache off),
+``ratio_warm`` = warm DuckDB p50 / pubdata p50 (cache on), ``ratio_nocache_warm`` = warm DuckDB p50 /
+pubdata p50 (cache off); higher is better. Targets: pubdata p50 ≤ 15 ms, p99 ≤ 100 ms; with the cache
+off, within 2x of the warm table (``ratio_nocache_warm`` ≥ 0.5).
 """
 
 from __future__ import annotations
@@ -159,6 +162,25 @@ def register(home: Path, parquet: Path, rows: int) -> str:
         assert stored is not None
         stored.current_version = 1
         return table.resource_id
+
+
+def with_rows_file(home: Path, rid: str) -> None:
+    """The version's rows file, as ingest writes it for a version of this size (the text index's
+    ``text_rows.arrow``, ``text_index.write_rows_file``): pages read their rows from it when the page
+    cache is off. The index's dictionaries and codes serve ``q`` only and are not built here."""
+    os.environ["PUBDATA_HOME"] = str(home)
+    from pubdata.store import files
+    from pubdata.store.ingest import text_index
+
+    version = files.version_dir(home, rid, 1)
+    target = version / files.TEXT_ROWS_FILE
+    if target.exists():
+        return
+    t0 = time.perf_counter()
+    staged = target.with_suffix(".tmp")
+    text_index.write_rows_file(version / files.DATA_FILE, staged)
+    staged.rename(target)
+    print(f"rows file written in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
 
 def to_sqlite(parquet: Path, db: Path) -> None:
@@ -306,6 +328,7 @@ def main() -> None:
     if not rid_file.exists():
         rid_file.write_text(register(home, parquet, args.rows))
     rid = rid_file.read_text()
+    with_rows_file(home, rid)
     deep = str(args.rows // 2)
     queries = [
         (label, {k: v.replace("{deep}", deep) for k, v in params.items()}, where.replace("{deep}", deep))
@@ -406,12 +429,15 @@ def main() -> None:
     out["total_cached_ms"] = round(total_cached_ms, 1)
     out["unindexed_sort_ms"] = None if sort_ms != sort_ms else round(sort_ms, 1)
     # ratio = per-file DuckDB p50 / pubdata p50 (cache on); ratio_nocache = per-file DuckDB p50 /
-    # pubdata p50 (cache off); ratio_warm = in-memory DuckDB p50 / pubdata p50 (cache on). Higher is better.
+    # pubdata p50 (cache off); ratio_warm and ratio_nocache_warm = in-memory DuckDB p50 / pubdata p50
+    # (cache on, off). Higher is better.
     out["ratio"] = round(out["baseline_p50_ms"] / out["pubdata_p50_ms"], 3)
     if off is not None:
         out["ratio_nocache"] = round(out["baseline_p50_ms"] / out["pubdata_nocache_p50_ms"], 3)
     if warm:
         out["ratio_warm"] = round(out["baseline_warm_p50_ms"] / out["pubdata_p50_ms"], 3)
+        if off is not None:
+            out["ratio_nocache_warm"] = round(out["baseline_warm_p50_ms"] / out["pubdata_nocache_p50_ms"], 3)
     print(f"rows={args.rows:,} (district 崂山区: {total:,})")
     for label, ms in per_query.items():
         nc = f"   cache off {off['per_query'][label]:8.2f} ms" if off is not None else ""

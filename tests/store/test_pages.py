@@ -12,7 +12,8 @@ from pubdata.authz import ANONYMOUS
 from pubdata.settings import get_settings
 from pubdata.store import service
 from pubdata.store.ingest import load as ingest
-from pubdata.store.query import pages
+from pubdata.store.ingest import text_index
+from pubdata.store.query import pages, text_search
 from pubdata.store.query import rows as query
 from pubdata.store.query.rows import Filter, RowQuery, read_rows
 from pubdata.store.read import plan_read
@@ -61,6 +62,10 @@ def csv_text() -> str:
 
 @pytest.fixture
 def table(session, as_actor, settings, tmp_path):
+    return load(session, as_actor, settings, tmp_path)
+
+
+def load(session, as_actor, settings, tmp_path):
     owner = as_actor("department")
     entry = make_entry(session, owner, title="分页测试", open_type="unconditional")
     created = service.create_table(session, owner, entry.code, TableCreate(name="明细", schema=SCHEMA))
@@ -141,6 +146,40 @@ def test_pages_from_row_groups_equal_the_sql_path(session, settings, table, monk
     monkeypatch.setattr(get_settings(), "page_cache_mb", cache_mb)
     pages.cache.clear()
     pages_both_ways(session, settings, table, monkeypatch, random_queries(60))
+
+
+@pytest.mark.parametrize("layout", ["as loaded", "row groups of 7"])
+@pytest.mark.parametrize("max_batches", [pages.ROWS_FILE_BATCHES, 1])  # 1: most pages decode the group instead
+def test_without_a_cache_pages_take_their_rows_from_the_rows_file(
+    session, as_actor, settings, tmp_path, monkeypatch, layout, max_batches
+):
+    """With PUBDATA_PAGE_CACHE_MB=0 a version with a rows file (its text index's) decodes only the
+    filter columns of a row group and reads the page's rows from the rows file, unless they lie in
+    more than ROWS_FILE_BATCHES of its batches: the same pages either way."""
+    monkeypatch.setattr(get_settings(), "text_index_min_rows", 0)
+    monkeypatch.setattr(text_index, "ROWS_BATCH", 16)  # pages cross batches
+    monkeypatch.setattr(pages, "ROWS_FILE_BATCHES", max_batches)
+    rid = load(session, as_actor, settings, tmp_path)
+    if layout != "as loaded":
+        small_groups(session, settings, rid)
+    assert text_search.rows_file(plan_read(session, ANONYMOUS, rid, home=settings.home).path) is not None
+    monkeypatch.setattr(get_settings(), "page_cache_mb", 0)
+    pages.cache.clear()
+    events: list[tuple[str, bool]] = []  # ("rows file", whether it served the page's rows), ("group", _)
+    real_read, real_get = text_search.read_rows_file, pages.cache.get
+
+    def reading(*args, **kw):
+        table = real_read(*args, **kw)
+        events.append(("rows file", table is not None))
+        return table
+
+    monkeypatch.setattr(text_search, "read_rows_file", reading)
+    monkeypatch.setattr(pages.cache, "get", lambda *a, **kw: events.append(("group", True)) or real_get(*a, **kw))
+    pages_both_ways(session, settings, rid, monkeypatch, random_queries(60))
+    served = [ok for what, ok in events if what == "rows file"]
+    # after a refusal the page's columns come from the group
+    assert all(events[i + 1][0] == "group" for i, event in enumerate(events) if event == ("rows file", False))
+    assert served.count(False) > 10 if max_batches == 1 else served.count(True) > 30
 
 
 def test_a_sparse_filter_hands_the_rest_to_duckdb(session, settings, table, monkeypatch):

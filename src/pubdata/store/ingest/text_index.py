@@ -99,7 +99,7 @@ def build(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema, vers
     )
     for i in range(len(names)):
         con.execute(f"DROP TABLE _terms_{i}")
-    _write_rows(version_dir / files.DATA_FILE, version_dir / files.TEXT_ROWS_FILE)
+    write_rows_file(version_dir / files.DATA_FILE, version_dir / files.TEXT_ROWS_FILE)
     return True
 
 
@@ -109,7 +109,7 @@ def _all_ascii(con: duckdb.DuckDBPyConnection, dictionary: str) -> bool:
     return bool(row and row[0])
 
 
-def _write_rows(data: Path, target: Path) -> None:
+def write_rows_file(data: Path, target: Path) -> None:
     """The data file's rows, in file order, as batches of exactly ``ROWS_BATCH`` rows (the last may be
     shorter), so that row ``r`` is in batch ``r // ROWS_BATCH`` at ``r % ROWS_BATCH``; the size is
     written into the file's schema (``ROWS_BATCH_KEY``), so a file stays readable whatever the

@@ -25,7 +25,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import duckdb
 import pyarrow as pa
@@ -230,28 +230,50 @@ def count(match: TextMatch) -> int:
     return int(row[0]) if row else 0
 
 
-def register_rows(cur: duckdb.DuckDBPyConnection, plan: ReadPlan, numbers: list[int]) -> str | None:
-    """The rows numbered ``numbers`` (file row numbers, ascending) from the version's rows file,
-    registered on ``cur`` as a view with the data file's columns and ``file_row_number``: the source
-    for ``plan.relation_over``, which masks and filters them as it does the data file. One batch (of
-    the size the file says it was written with) is decoded per row instead of a row group of the data
-    file. None when the version has no rows file (an index built before it existed): the data file is
-    read instead."""
-    path = plan.path.parent / files.TEXT_ROWS_FILE
-    if not path.is_file():
-        return None
-    needed = {f.name for f in plan.fields}
+def rows_file(data: Path) -> Path | None:
+    """The rows file next to a version's data file, if the version has one."""
+    path = data.parent / files.TEXT_ROWS_FILE
+    return path if path.is_file() else None
+
+
+@overload
+def read_rows_file(path: Path, numbers: list[int], names: list[str] | None = None) -> pa.Table: ...
+@overload
+def read_rows_file(
+    path: Path, numbers: list[int], names: list[str] | None = None, *, max_batches: int
+) -> pa.Table | None: ...
+def read_rows_file(
+    path: Path, numbers: list[int], names: list[str] | None = None, *, max_batches: int | None = None
+) -> pa.Table | None:
+    """The rows numbered ``numbers`` (file row numbers, ascending) of a rows file, with the columns
+    ``names`` (all when None): one batch (of the size the file says it was written with) decoded per
+    batch the rows fall in, instead of a row group of the data file. None when the rows fall in more
+    than ``max_batches`` batches (decoding the row group is then cheaper)."""
     with pa.memory_map(str(path)) as source:
         schema = ipc.open_file(source).schema
-        names, size = schema.names, int(schema.metadata[ROWS_BATCH_KEY])
-        # the visible columns (all of them if a row filter may name others)
-        keep = [i for i, n in enumerate(names) if plan.row_filter_sql is not None or n in needed]
-        reader = ipc.open_file(source, options=ipc.IpcReadOptions(included_fields=keep, use_threads=False))
+        size = int(schema.metadata[ROWS_BATCH_KEY])
         within: dict[int, list[int]] = {}  # batch → the rows' places in it: each batch decoded once
         for n in numbers:
             within.setdefault(n // size, []).append(n % size)
+        if max_batches is not None and len(within) > max_batches:
+            return None
+        keep = [i for i, n in enumerate(schema.names) if names is None or n in names]
+        reader = ipc.open_file(source, options=ipc.IpcReadOptions(included_fields=keep, use_threads=False))
         parts = [reader.get_batch(b).take(pa.array(at, pa.int32())) for b, at in within.items()]
-        table = pa.Table.from_batches(parts, schema=reader.schema).combine_chunks()
+        return pa.Table.from_batches(parts, schema=reader.schema).combine_chunks()
+
+
+def register_rows(cur: duckdb.DuckDBPyConnection, plan: ReadPlan, numbers: list[int]) -> str | None:
+    """The rows numbered ``numbers`` (file row numbers, ascending) from the version's rows file,
+    registered on ``cur`` as a view with the data file's columns and ``file_row_number``: the source
+    for ``plan.relation_over``, which masks and filters them as it does the data file. None when the
+    version has no rows file (an index built before it existed): the data file is read instead."""
+    path = rows_file(plan.path)
+    if path is None:
+        return None
+    # the visible columns (all of them if a row filter may name others)
+    names = None if plan.row_filter_sql is not None else [f.name for f in plan.fields]
+    table = read_rows_file(path, numbers, names)
     table = table.append_column("file_row_number", pa.array(numbers, pa.int64()))
     name = f"_text_rows_{id(table):x}"
     cur.register(name, table)
