@@ -494,6 +494,7 @@ class Dataset:
     columns: list[tuple[str, str]]
     schema: dict[str, Any]
     enterprise: str | None = None  # SQL of _ei over r; joins the enterprise key table
+    enterprises: tuple[int, int] | None = None  # the _ei range it draws from, when not every enterprise
     person: str | None = None  # SQL of _pi over r; adds a synthetic person
     district: str | None = None  # SQL of _d; default: the enterprise's, else drawn
     helpers: list[tuple[str, str]] = field(default_factory=list)  # more stage-one columns over r
@@ -519,7 +520,10 @@ class Dataset:
             )
             inner = f"SELECT *, {q.resident_id('_pd', '_pbirth', '_pseq')} AS _pid FROM ({inner})"
         if self.enterprise:
-            inner = f"SELECT g.*, e.* FROM ({inner}) g JOIN read_parquet({lit(enterprises_file)}) e ON e.e_idx = g._ei"
+            table = f"read_parquet({lit(enterprises_file)})"
+            if self.enterprises:  # read only the row groups that hold them (the file is sorted by e_idx)
+                table = f"(SELECT * FROM {table} WHERE e_idx BETWEEN {self.enterprises[0]} AND {self.enterprises[1]})"
+            inner = f"SELECT g.*, e.* FROM ({inner}) g JOIN {table} e ON e.e_idx = g._ei"
         district = self.district or ("e_dindex" if self.enterprise else g.district_index("district"))
         demo = f"_ei < {DEMO_ENTERPRISES}" if self.enterprise else "false"
         inner = (
