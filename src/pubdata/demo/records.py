@@ -11,7 +11,9 @@ Rows are keyed by valid codes. An enterprise key table (``enterprise_table``) ho
 300 enterprises — their real unified social credit codes, names and districts — followed by
 synthetic enterprises (one per ``RECORDS_PER_ENTERPRISE`` records) whose codes get their check
 characters in SQL. It is written once per (seed, size) as Parquet under
-``$PUBDATA_HOME/demo-records/`` and joined by every enterprise-keyed dataset.
+``$PUBDATA_HOME/demo-records/`` and joined by every enterprise-keyed dataset; in a large city a small
+generic dataset draws its enterprises from a contiguous slice of it (``enterprise_window``), so its
+load reads a few of the table's row groups instead of all of them.
 
 Reruns are cheap: a table whose current version was generated with the same seed and size (its
 ``source_name`` records them) is skipped, so an interrupted fill resumes where it stopped. Each

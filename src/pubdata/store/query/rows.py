@@ -568,7 +568,8 @@ def run_query(plan: ReadPlan, query: RowQuery) -> RowPage:
 
 
 # Counts run beside their page: a count reads every row its filter may match, the page stops early,
-# and each waits on DuckDB (which releases the GIL), so the two overlap instead of adding up.
+# and each waits on DuckDB (which releases the GIL), so the two overlap instead of adding up. At most
+# four counts run at once in a process (each uses every DuckDB thread); more wait their turn.
 _counting = ThreadPoolExecutor(max_workers=4, thread_name_prefix="row-total")
 
 
