@@ -697,10 +697,12 @@ def load_relation(
     home: Path,
     source_name: str,
     progress: Progress | None = None,
+    threads: int = THREADS,
 ) -> LoadResult:
     """Load the rows of a DuckDB query (columns named as the schema's fields, e.g. the demo city's
     generated records) as the next version, through the same checks, rejects and quality report as
-    a file. The query must be self-contained: it runs in the load's own connection."""
+    a file. The query must be self-contained: it runs in the load's own connection, with ``threads``
+    DuckDB threads (a caller running several loads at once gives each fewer)."""
     return _load(
         session,
         actor,
@@ -711,6 +713,7 @@ def load_relation(
         source_format="generated",
         source_bytes=0,
         progress=progress,
+        threads=threads,
     )
 
 
@@ -733,11 +736,11 @@ def _loadable(session: Session, actor: Actor, resource_id: str) -> tuple[Catalog
     return resource, table
 
 
-def _connect(staged: Path) -> duckdb.DuckDBPyConnection:
+def _connect(staged: Path, threads: int = THREADS) -> duckdb.DuckDBPyConnection:
     """The load's own DuckDB (``pubdata.duck``): in memory (writing the checked rows into a database
     file would cost as much as the whole raw load), spilling to the staging directory beyond
     ``MEMORY_LIMIT``; row numbers follow the file, so data.parquet keeps its order."""
-    return duck.batch_connection(staged / "spill", memory_limit=MEMORY_LIMIT, threads=THREADS, keep_order=True)
+    return duck.batch_connection(staged / "spill", memory_limit=MEMORY_LIMIT, threads=threads, keep_order=True)
 
 
 def _load(
@@ -751,6 +754,7 @@ def _load(
     source_format: str,
     source_bytes: int,
     progress: Progress | None,
+    threads: int = THREADS,
 ) -> LoadResult:
     report = progress or (lambda _stage, _pct, _rows: None)
     resource, table = _loadable(session, actor, resource_id)
@@ -763,7 +767,7 @@ def _load(
     with files.staging(home, resource.id) as staged:
         report("读取", 5, None)
         src = source(staged, report)
-        con = _connect(staged)
+        con = _connect(staged, threads)
         try:
             _match_header(_header(con, src), schema)
             report("校验", 15, None)
@@ -774,7 +778,7 @@ def _load(
                     raise _read_error(exc) from None
                 con.close()
                 src = src.fallback()
-                con = _connect(staged)
+                con = _connect(staged, threads)
                 _match_header(_header(con, src), schema)
                 try:
                     _check(con, schema, src.relation)
