@@ -246,7 +246,7 @@ class _ColumnCache:
             table = f.read_row_group(group, columns=wanted)
             decoded = {c: _as_duckdb_reads(table.column(c).combine_chunks()) for c in wanted}
             out |= decoded
-            if not texts:
+            if not filtering:
                 self._put(info, group, decoded)
         return out
 

@@ -577,7 +577,7 @@ def _start_total(plan: ReadPlan, query: RowQuery, where: _Sql, match: TextMatch 
     """The exact total of ``query``'s rows, counted in the background unless known (the plan's row
     count, a cached total); ``match``: the ``q`` that the index alone answers, if so."""
     digest = _digest(plan, query, with_sort=False)
-    known = totals.get(digest) if where.where or plan.row_filter_sql is not None else plan.rows
+    known = _known_total(plan, where, digest)
     if known is not None:
         done: Future[int] = Future()
         done.set_result(known)
@@ -675,16 +675,20 @@ def _out(col: str) -> str:
     return f"{ROW_NUMBER} + 1" if col == ROW_NUMBER else col
 
 
-def _total(cur: Any, plan: ReadPlan, where: _Sql, digest: str) -> int:
+def _known_total(plan: ReadPlan, where: _Sql, digest: str) -> int | None:
+    """A total known without counting: every row the plan exposes, or a count cached under ``digest``."""
     if not where.where and plan.row_filter_sql is None:
         return plan.rows
-    key = digest
-    cached = totals.get(key)
-    if cached is not None:
-        return cached
+    return totals.get(digest)
+
+
+def _total(cur: Any, plan: ReadPlan, where: _Sql, digest: str) -> int:
+    known = _known_total(plan, where, digest)
+    if known is not None:
+        return known
     row = engine.run(cur, f"SELECT count(*) FROM {plan.relation} AS t{where.clause}", where.params).fetchone()
     value = int(row[0]) if row else 0
-    totals.put(key, value)
+    totals.put(digest, value)
     return value
 
 
