@@ -204,7 +204,9 @@ def test_a_crashing_job_backs_off_is_dead_after_its_attempts_and_the_operator_re
     with session_scope(engine) as s:
         job = s.get(Job, crashed.id)
         assert job is not None and job.result == {"ran": 7} and job.attempts == 0
-        audited = s.scalars(select(AuditRecord).where(AuditRecord.action == "jobs.requeue")).all()
+        audited = s.scalars(
+            select(AuditRecord).order_by(AuditRecord.seq).where(AuditRecord.action == "jobs.requeue")
+        ).all()
         assert [r.details["job_id"] for r in audited] == [crashed.id]
 
 

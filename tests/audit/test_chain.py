@@ -86,7 +86,7 @@ def test_governed_reads_are_recorded_and_open_reads_are_not(session, as_actor, s
     read_rows(session, owner, closed.resource_id, RowQuery(limit=7), home=settings.home)
     read_rows(session, ANONYMOUS, opened.resource_id, RowQuery(limit=7), home=settings.home)
     assert write_durable(session)  # reads are chained as the request's transaction ends
-    records = list(session.scalars(select(AuditRecord)))
+    records = list(session.scalars(select(AuditRecord).order_by(AuditRecord.seq)))
     assert [(r.action, r.result, r.resource_id, r.rows, r.entry_code) for r in records] == [
         ("rows.read", "allowed", closed.resource_id, 7, closed.entry_code)
     ]
@@ -102,7 +102,7 @@ def test_a_refused_read_is_recorded_although_the_request_fails(
         f"/api/v1/resources/{closed.resource_id}/rows", headers={"Authorization": f"Bearer {token_for(bank, ['read'])}"}
     )
     assert r.status_code == 403
-    (rec,) = session.scalars(select(AuditRecord).where(AuditRecord.result == "refused"))
+    (rec,) = session.scalars(select(AuditRecord).order_by(AuditRecord.seq).where(AuditRecord.result == "refused"))
     assert rec.actor_org_id == bank.organisation_id and rec.resource_id == closed.resource_id
     assert "无权读取" in rec.reason
     assert audit.verify(session, SYSTEM).ok

@@ -47,7 +47,9 @@ def test_token_endpoint_errors_follow_rfc_6749_and_are_audited(client, session, 
         "/oauth/token", data={"grant_type": "client_credentials", "scope": "admin"}, auth=(registered.client_id, secret)
     )
     assert r.status_code == 400 and r.json()["error"] == "invalid_scope" and "admin" in r.json()["error_description"]
-    (refused,) = session.scalars(select(AuditRecord).where(AuditRecord.action == "auth.client"))
+    (refused,) = session.scalars(
+        select(AuditRecord).order_by(AuditRecord.seq).where(AuditRecord.action == "auth.client")
+    )
     assert refused.result == "refused" and registered.client_id in refused.reason
 
 
@@ -103,7 +105,12 @@ def test_expired_and_unknown_tokens_are_refused_clearly_and_audited(client, sess
     assert r.status_code == 401 and r.json()["error"]["code"] == "identity.token_expired"
     r = client.get("/api/v1/me", headers={"Authorization": "Bearer pd_not-a-token"})
     assert r.status_code == 401 and r.json()["error"]["code"] == "identity.invalid_token"
-    reasons = [r.reason for r in session.scalars(select(AuditRecord).where(AuditRecord.action == "auth.token"))]
+    reasons = [
+        r.reason
+        for r in session.scalars(
+            select(AuditRecord).order_by(AuditRecord.seq).where(AuditRecord.action == "auth.token")
+        )
+    ]
     assert reasons == ["API 令牌已过期", "API 令牌无效（未知的令牌）"]
 
 

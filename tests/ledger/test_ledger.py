@@ -78,7 +78,9 @@ def test_posting_moves_money_and_every_balance_follows(session, books):
     assert ledger.balance(session, operator, a["clearing"]) == -12_000
     assert ledger.check_balanced(session) == 0 and ledger.unbalanced_entries(session) == []
     assert ledger.get_entry(session, operator, "payment:1") == entry
-    posted = session.scalars(select(AuditRecord).where(AuditRecord.action == "ledger.post")).all()
+    posted = session.scalars(
+        select(AuditRecord).order_by(AuditRecord.seq).where(AuditRecord.action == "ledger.post")
+    ).all()
     assert [(r.result, r.details["reference"], r.details["total_fen"]) for r in posted] == [
         ("allowed", "order:1", 12_000),
         ("allowed", "payment:1", 12_000),
@@ -115,7 +117,9 @@ def test_a_posting_that_is_not_a_balanced_entry_in_fen_is_refused_whole(session,
     assert counts(session) == before  # nothing written
     write_durable(session)  # what the request boundary does with refusals
     audited = session.scalars(
-        select(AuditRecord).where(AuditRecord.action == "ledger.post", AuditRecord.result == "refused")
+        select(AuditRecord)
+        .order_by(AuditRecord.seq)
+        .where(AuditRecord.action == "ledger.post", AuditRecord.result == "refused")
     ).all()
     assert [(r.details["reference"], r.details["code"]) for r in audited] == [("bad:1", error.code)]
 

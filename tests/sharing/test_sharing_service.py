@@ -35,7 +35,9 @@ def test_a_profile_file_is_shown_once_and_only_its_hash_is_kept(session, as_acto
     assert file["bearerToken"] not in (stored.token_hash, stored.prefix) and len(stored.token_hash) == 64
     assert timedelta(days=29) < stored.expires_at - utcnow() <= timedelta(days=30)  # the default
     assert profiles.recipient_from_token(session, file["bearerToken"]).actor.user_id == bank.user_id
-    issued = session.scalars(select(AuditRecord).where(AuditRecord.action == "sharing.profile_issue")).all()
+    issued = session.scalars(
+        select(AuditRecord).order_by(AuditRecord.seq).where(AuditRecord.action == "sharing.profile_issue")
+    ).all()
     assert [r.details["profile_id"] for r in issued if r.actor_user_id == bank.user_id] == [row.id]
 
 

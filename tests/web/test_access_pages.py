@@ -403,7 +403,7 @@ def test_the_regulator_searches_verifies_and_exports(client, session, as_actor, 
     verified = client.get("/audit", params={"verify": "1"}).text
     assert re.search(r'class="verify-result verify-ok".*?审计链完整', verified, re.S)
     # a record changed behind the platform's back is found
-    record = session.scalar(select(AuditRecord).where(AuditRecord.action == "access.request"))
+    record = session.scalar(select(AuditRecord).order_by(AuditRecord.seq).where(AuditRecord.action == "access.request"))
     record.reason = "改过了"
     session.flush()
     broken = client.get("/audit", params={"verify": "1"}).text
