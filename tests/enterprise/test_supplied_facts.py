@@ -216,9 +216,7 @@ def test_supplies_and_refusals_are_audited(session: Session, city: Path, own_a, 
     with pytest.raises(Forbidden):
         service.supply_facts(session, operator, A, {"is_sme": False})
     write_durable(session)
-    records = session.scalars(
-        select(AuditRecord).order_by(AuditRecord.seq).where(AuditRecord.action == "facts.supply")
-    ).all()
+    records = session.scalars(select(AuditRecord).where(AuditRecord.action == "facts.supply")).all()
     mine = [(r.result, r.details) for r in records if r.actor_user_id == own_a.user_id]
     assert ("allowed", {"uscc": A, "facts": ["is_sme"]}) in mine
     assert ("refused", {"uscc": A, "facts": ["is_sme"]}) in mine

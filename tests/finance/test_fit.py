@@ -87,11 +87,7 @@ def _fitted_versions(session) -> int:  # type: ignore[no-untyped-def]
 def _refused_fits(session) -> list[AuditRecord]:  # type: ignore[no-untyped-def]
     write_durable(session)
     return list(
-        session.scalars(
-            select(AuditRecord)
-            .order_by(AuditRecord.seq)
-            .where(AuditRecord.action == "credit.fit", AuditRecord.result == "refused")
-        )
+        session.scalars(select(AuditRecord).where(AuditRecord.action == "credit.fit", AuditRecord.result == "refused"))
     )
 
 

@@ -236,9 +236,7 @@ def test_conversion_errors_do_not_echo_values_and_are_audited(client, session, g
         assert "小明" not in body and "芳" not in body and "区" not in body.replace("地区", ""), body
         assert r.json()["error"]["details"][0]["category"] == "conversion"
     failed = session.scalars(
-        select(AuditRecord)
-        .order_by(AuditRecord.seq)
-        .where(AuditRecord.action == "sql.read", AuditRecord.result == "failed")
+        select(AuditRecord).where(AuditRecord.action == "sql.read", AuditRecord.result == "failed")
     ).all()
     assert len(failed) == 3 and {f.grant_id for f in failed} == {grant_id}
     assert all("conversion" in f.reason and "小明" not in f.reason for f in failed)
@@ -251,9 +249,7 @@ def test_every_statement_is_audited_with_its_resources_open_data_included(client
     assert bad.status_code == 422
     reads = session.scalars(select(AuditRecord).order_by(AuditRecord.seq).where(AuditRecord.action == "sql.read")).all()
     assert [(r.resource_id, r.result, r.rows, r.via) for r in reads] == [(world.open_id, "allowed", 1, "anonymous")]
-    refused = session.scalars(
-        select(AuditRecord).order_by(AuditRecord.seq).where(AuditRecord.action == "sql.query")
-    ).all()
+    refused = session.scalars(select(AuditRecord).where(AuditRecord.action == "sql.query")).all()
     assert len(refused) == 1 and refused[0].result == "refused" and refused[0].query_digest
 
 

@@ -77,9 +77,7 @@ def test_a_table_not_granted_is_not_found_and_its_names_stay_hidden(world, live_
 
     with live_server.session() as s:
         refused = s.scalars(
-            select(AuditRecord)
-            .order_by(AuditRecord.seq)
-            .where(
+            select(AuditRecord).where(
                 AuditRecord.action.in_(["sharing.describe", "sharing.query"]),
                 AuditRecord.result == "refused",
                 AuditRecord.resource_id == world.other.resource_id,
