@@ -71,7 +71,6 @@ def main() -> None:
 
     from pubdata.db import migrate, session_scope
     from pubdata.demo import catalogue, city, entries, records
-    from pubdata.demo.record_sql import Gen
 
     migrate()
     t0 = time.perf_counter()
@@ -108,8 +107,6 @@ def main() -> None:
     if only is not None:
         items = [e for e in items if e.code in only]
     plan = records.plan(items, s, args.seed)
-    persons = Gen(args.seed, "persons", row="_pi")
-    ent_file = str(records.enterprise_file(home, s, args.seed))
     out_dir = work / "baseline"
     out_dir.mkdir()
     con = duckdb.connect(config={"memory_limit": "2GB", "threads": 2})
@@ -117,7 +114,8 @@ def main() -> None:
     raw_rows = 0
     for i, ds in enumerate(plan):
         target = out_dir / f"{i}.parquet"
-        con.execute(f"COPY ({ds.sql(args.seed, ent_file, persons)}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+        sql = records.dataset_sql(ds, s, args.seed, home)
+        con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
         raw_rows += duckdb.execute(f"SELECT count(*) FROM read_parquet('{target}')").fetchone()[0]  # type: ignore[index]
     raw_s, raw_cpu = time.perf_counter() - t0, time.process_time() - c0
     con.close()

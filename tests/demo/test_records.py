@@ -295,3 +295,16 @@ def test_governance_leaves_requests_at_each_step_and_grants_that_work(filled: Fi
         assert "文旅景区分布分析报告" in text and "全市共有景区" in text
         prices = market.price_list(session, ANONYMOUS)
         assert sum(len(p.plans) for p in prices.products) == 6
+
+
+def test_large_person_datasets_join_the_person_table_and_get_the_same_rows(filled: Filled) -> None:
+    s = records.sizes(RECORDS)
+    items, _ = entries.compose(SEED)
+    (visits,) = [ds for ds in records.plan(items, s, SEED) if ds.code == ANCHORS["outpatient_visits"]]
+    joined = records.dataset_sql(visits, s, SEED, filled.home)
+    assert visits.rows >= s.persons and str(records.person_file(filled.home, s, SEED)) in joined
+    computed = visits.sql(SEED, str(records.enterprise_file(filled.home, s, SEED)), q.Gen(SEED, "persons", row="_pi"))
+    con = duckdb.connect()
+    for a, b in ((joined, computed), (computed, joined)):
+        assert con.execute(f"SELECT count(*) FROM (({a}) EXCEPT ALL ({b}))").fetchone() == (0,)
+    assert con.execute(f"SELECT count(*) FROM ({joined})").fetchone() == (visits.rows,)

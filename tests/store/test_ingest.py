@@ -301,3 +301,47 @@ def test_a_line_that_is_not_json_is_named(session, table, tmp_path):
     assert "第 2 行不是有效的 JSON" in refused_with(session, dept, rid, tmp_path, content, name="in.jsonl")
     first = f'{{"uscc": ,}}\n{good}\n'.encode()
     assert "第 1 行不是有效的 JSON" in refused_with(session, dept, rid, tmp_path, first, name="in.jsonl")
+
+
+def _relation(codes):
+    """A query giving the table's columns for ``codes`` (one bad status among them)."""
+    values = ", ".join(
+        f"('{c}', '企业{i}', '100', '2020-01-0{1 + i % 9}', '{'歇业' if i == 3 else '存续'}')"
+        for i, c in enumerate(codes)
+    )
+    return f"SELECT * FROM (VALUES {values}) AS v(uscc, name, capital, founded, status)"
+
+
+def test_loads_in_one_reused_connection_match_loads_in_their_own_and_leave_it_empty(session, table, tmp_path):
+    dept, rid = table
+    home = tmp_path / "home"
+    con = ingest.load_connection(tmp_path / "spill", threads=1)
+    try:
+        first = ingest.load_relation(
+            session, dept, rid, _relation(CODES[:40]), home=home, source_name="a", connection=con
+        )
+        columns = ["uscc", "name", "capital", "founded", "status"]
+        second = ingest.load_relation(
+            session, dept, rid, _relation(CODES[:50]), home=home, source_name="b", columns=columns, connection=con
+        )
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE NOT internal").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchone() == (0,)
+        with pytest.raises(ingest.InvalidSource, match="缺少字段 status"):  # a failed load leaves it empty too
+            ingest.load_relation(
+                session,
+                dept,
+                rid,
+                "SELECT uscc, name, capital, founded FROM (SELECT 1 AS uscc, 2 AS name, 3 AS capital, 4 AS founded)",
+                home=home,
+                source_name="c",
+                connection=con,
+            )
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE NOT internal").fetchone() == (0,)
+    finally:
+        con.close()
+    alone = ingest.load_relation(session, dept, rid, _relation(CODES[:50]), home=home, source_name="d")
+    assert (first.rows_loaded, first.rows_rejected) == (39, 1)
+    assert (second.rows_loaded, second.rows_rejected, second.problems) == (49, 1, alone.problems)
+    measured = [{k: v for k, v in r.quality["dimensions"].items() if k != "timeliness"} for r in (second, alone)]
+    assert measured[0] == measured[1]
+    assert data(tmp_path, rid, second.version) == data(tmp_path, rid, alone.version)

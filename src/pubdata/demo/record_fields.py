@@ -6,9 +6,10 @@ the row number ``r``:
 
 - ``_ei`` and the ``e_*`` columns: the enterprise a row belongs to (a join with the enterprise key
   table, ``records.enterprise_table``), so codes, names and districts agree across datasets;
-- ``_pi`` and ``_pd``/``_pbirth``/``_pseq``/``_pid``: a synthetic person (district, birth date,
-  sequence, resident ID number) drawn from the person index, so a patient is the same person in
-  every medical dataset;
+- ``_pi`` and ``_pd``/``_pbirth``/``_pseq``/``_pid``/``_pname``: a synthetic person (district, birth
+  date, sequence, resident ID number, name) drawn from the person index, so a patient is the same
+  person in every medical dataset (``person_sql``; a large dataset joins them from the person table
+  written once, ``records.person_table``, instead of computing them for every row);
 - ``_d``: the row's district index (the enterprise's, the entry's own district, or drawn).
 
 ``Dataset.sql`` returns one self-contained DuckDB ``SELECT`` whose columns are all text, named as the
@@ -120,8 +121,8 @@ def _num(lo: float, hi: float, decimals: int = 2) -> Callable[[Ctx], str]:
     return lambda c: c.g.number(f"x:{lo}:{hi}", lo, hi, decimals)
 
 
-def _person_name(c: Ctx) -> str:
-    return c.p.person_name("name", row="_pi")
+def _person_name(_c: Ctx) -> str:
+    return "_pname"
 
 
 def _named(key: str) -> Callable[[Ctx], str]:
@@ -484,6 +485,20 @@ def spoiled(name: str, ftype: str, semantic: str | None, v: str) -> str | None:
     return None
 
 
+PERSON_COLUMNS = ("_pd", "_pbirth", "_pseq", "_pid", "_pname")
+
+
+def person_sql(inner: str, p: Gen) -> str:
+    """``inner`` (a query with the person index ``_pi``) with the person's ``PERSON_COLUMNS`` added."""
+    inner = (
+        f"SELECT *, {p.district_index('pd', row='_pi')} AS _pd, "
+        f"{p.date('birth', f'{q.BIRTH_FIRST_YEAR}-01-01', 30315, row='_pi')} AS _pbirth, "
+        f"{p.integer('seq', 0, 999, row='_pi')} AS _pseq FROM ({inner})"
+    )
+    resident = q.resident_id("_pd", "_pbirth", "_pseq")
+    return f"SELECT *, {resident} AS _pid, {p.person_name('name', row='_pi')} AS _pname FROM ({inner})"
+
+
 @dataclass
 class Dataset:
     """One table's synthetic records: ``rows`` generated rows (a ``where`` may drop some), one SQL
@@ -502,7 +517,9 @@ class Dataset:
     dirty: str | None = None  # the column that gets the ~0.5% bad values
     salt: str = ""
 
-    def sql(self, seed: int, enterprises_file: str, persons: Gen) -> str:
+    def sql(self, seed: int, enterprises_file: str, persons: Gen, persons_file: str | None = None) -> str:
+        """The dataset's query; ``persons_file``: the person table to join (``records.person_table``,
+        the same values as computing them per row)."""
         g = Gen(seed, self.salt or self.code)
         stage1 = ["range AS r"]
         if self.enterprise:
@@ -511,14 +528,11 @@ class Dataset:
             stage1.append(f"{self.person} AS _pi")
         stage1 += [f"{expr} AS {name}" for name, expr in self.helpers]
         inner = f"SELECT {', '.join(stage1)} FROM range({int(self.rows)})"
-        if self.person:
-            p = persons
-            inner = (
-                f"SELECT *, {p.district_index('pd', row='_pi')} AS _pd, "
-                f"{p.date('birth', f'{q.BIRTH_FIRST_YEAR}-01-01', 30315, row='_pi')} AS _pbirth, "
-                f"{p.integer('seq', 0, 999, row='_pi')} AS _pseq FROM ({inner})"
-            )
-            inner = f"SELECT *, {q.resident_id('_pd', '_pbirth', '_pseq')} AS _pid FROM ({inner})"
+        if self.person and persons_file:
+            columns = ", ".join(f"p.{c}" for c in PERSON_COLUMNS)
+            inner = f"SELECT g.*, {columns} FROM ({inner}) g JOIN read_parquet({lit(persons_file)}) p ON p._pi = g._pi"
+        elif self.person:
+            inner = person_sql(inner, persons)
         if self.enterprise:
             table = f"read_parquet({lit(enterprises_file)})"
             if self.enterprises:  # read only the row groups that hold them (the file is sorted by e_idx)

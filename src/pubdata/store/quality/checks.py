@@ -403,6 +403,11 @@ def measure(
         else:
             limit = str(ref.year)
         aggregates[f"newest:{f.name}"] = f"max({t}) FILTER (WHERE {t} <= {limit})"
+    if not (schema.primary_key_fields or any(f.constraints.unique for f in schema.fields)):
+        # Whole-row duplicates by distinct 64-bit row hashes, in the same scan: far cheaper than
+        # distinct rows, and a collision among even 10^8 distinct rows has a probability of about 3
+        # in 10^4.
+        aggregates["distinct_rows"] = f"count(DISTINCT hash({', '.join(_q(n) for n in schema.field_names)}))"
 
     keys = list(aggregates)
     row = con.execute(_shared_sql(schema, list(aggregates.values()), flags, relation, clean=clean)).fetchone()
@@ -414,7 +419,7 @@ def measure(
         "validity": _validity(schema, got, total, facts.reasons),
         "accuracy": _accuracy(accuracy, got, fences),
         "consistency": _consistency(rules, got, declared=schema.consistency is not None),
-        "uniqueness": _uniqueness(con, relation, schema, got, total),
+        "uniqueness": _uniqueness(schema, got, total),
         "timeliness": _timeliness_evidence(temporal, got, loaded, update_frequency),
     }
     report = {
@@ -520,24 +525,14 @@ def _consistency(rules: list[Rule], got: dict[str, Any], *, declared: bool) -> d
     return {"score": pct(checked - bad, checked), "evidence": evidence}
 
 
-def _uniqueness(
-    con: duckdb.DuckDBPyConnection,
-    relation: str,
-    schema: table_schema.TableSchema,
-    got: dict[str, Any],
-    total: int,
-) -> dict[str, Any]:
+def _uniqueness(schema: table_schema.TableSchema, got: dict[str, Any], total: int) -> dict[str, Any]:
     key = schema.primary_key_fields
     unique = [f.name for f in schema.fields if f.constraints.unique]
     if key or unique:
         duplicates = int(got["duplicate_rows"])
         basis = "primary_key" if key else "unique_fields"
     else:
-        # Distinct 64-bit row hashes: far cheaper than distinct rows, and a collision among even 10^8
-        # distinct rows has a probability of about 3 in 10^4.
-        columns = ", ".join(_q(n) for n in schema.field_names)
-        distinct = con.execute(f"SELECT count(DISTINCT hash({columns})) FROM {relation}").fetchone()
-        duplicates = total - int(distinct[0]) if distinct else 0
+        duplicates = total - int(got["distinct_rows"])
         basis = "whole_row"
     evidence = {"rows": total, "duplicates": duplicates, "basis": basis, "key": key or unique}
     return {"score": pct(total - duplicates, total), "evidence": evidence}
