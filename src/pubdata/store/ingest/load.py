@@ -864,7 +864,8 @@ def _load(
             )
             if not refused and total - rejected >= get_settings().text_index_min_rows:
                 report("全文索引", 95, total)
-                text_index.build(con, schema, staged)  # published with the data, in the same rename
+                # published with the data, in the same rename
+                text_index.build(con, schema, staged, use_threads=threads > 1)
         finally:
             release(con)
         for scratch in ("source-utf8.csv", "source-xlsx.csv"):
