@@ -345,3 +345,24 @@ def test_loads_in_one_reused_connection_match_loads_in_their_own_and_leave_it_em
     measured = [{k: v for k, v in r.quality["dimensions"].items() if k != "timeliness"} for r in (second, alone)]
     assert measured[0] == measured[1]
     assert data(tmp_path, rid, second.version) == data(tmp_path, rid, alone.version)
+
+
+def test_problems_are_checked_again_only_in_the_fields_that_failed_and_come_out_the_same():
+    from pubdata.store import table_schema
+
+    schema = table_schema.parse_schema(SCHEMA)
+    values = [
+        (CODES[0], "甲", "1", "2020-01-01", "存续"),
+        (CODES[1][:-1] + ("1" if CODES[1][-1] != "1" else "2"), "乙", "1", "2020-01-01", "存续"),  # check character
+        (CODES[2], "丙", "1", "2020-02-30", "存续"),  # no such date
+        (CODES[3], "丁", "1", "2020-01-01", "歇业"),  # not in the enum
+        (CODES[4], "戊", "1", "2020-01-01", "注销"),
+    ]
+    listed = ", ".join("(" + ", ".join(f"'{v}'" for v in row) + ")" for row in values)
+    con = duckdb.connect(config={"preserve_insertion_order": True})
+    ingest._check(con, schema, f"(SELECT * FROM (VALUES {listed}) AS v(uscc, name, capital, founded, status))")
+    got = con.execute("SELECT rid, problems FROM problem_rows ORDER BY rid").fetchall()
+    every = con.execute(f"SELECT rid, problems FROM ({ingest._problems_sql(schema, 'rows')}) ORDER BY rid").fetchall()
+    assert got == every and [rid for rid, _ in got] == [1, 2, 3]
+    assert ingest._failed_fields(con, schema, set()) == [3, 4]  # founded, status; uscc's check is NumPy's
+    assert [[p["col"] for p in problems] for _, problems in got] == [["uscc"], ["founded"], ["status"]]

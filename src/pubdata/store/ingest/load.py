@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 
 ROW = "_row"  # the source row number (1 = first data row), kept through validation
 BAD = "_bad"  # true when the row has at least one problem (then ``_problems`` lists them)
+FAILED = "_failed"  # on a bad row: bit i set when field i has a problem (tables of at most FAILED_BITS fields)
+FAILED_BITS = 62
 PROBLEMS = "_problems"
 FORMATS = {
     ".csv": "csv",
@@ -471,35 +473,46 @@ def _rows_sql(schema: table_schema.TableSchema, relation: str) -> str:
     norm_layer = _normalise_layer(schema, [*texts, *flags, *again_flags], fast, again)
     reason_layer, reasons = _reason_layer(schema, [*texts, *names], fast, settle=True, again=again)
     bad = " OR ".join(f"{col} IS NOT NULL" for _, col in reasons) or "false"
-    flag_layer = [*texts, *names, f"({bad}) AS {BAD}"]
+    flag_layer = [*texts, *names, *(col for _, col in reasons), f"({bad}) AS {BAD}"]
     kept = [
         f"CASE WHEN {'' if _unique(f) else f'{BAD} AND '}{texts[i]} IS DISTINCT FROM {names[i]} "
         f"THEN {texts[i]} END AS {_raw(i)}"
         for i, f in enumerate(fields)
     ]
     final = [*names, BAD, *kept]
+    if len(fields) <= FAILED_BITS:
+        by_field: dict[int, list[str]] = {}
+        for i, col in reasons:
+            by_field.setdefault(i, []).append(f"{col} IS NOT NULL")
+        mask = " + ".join(f"CASE WHEN {' OR '.join(c)} THEN {1 << i} ELSE 0 END" for i, c in by_field.items())
+        final.append(f"CAST(CASE WHEN {BAD} THEN {mask or '0'} END AS BIGINT) AS {FAILED}")
     return _select_layers(
         f"SELECT * FROM {relation}",
         [text_layer, fast_layer, *cleaned_layers, again_layer, norm_layer, reason_layer, flag_layer, final],
     )
 
 
-def _problems_sql(schema: table_schema.TableSchema, rows: str) -> str:
+def _problems_sql(schema: table_schema.TableSchema, rows: str, only: list[int] | None = None) -> str:
     """``(rid, problems)`` for the bad rows of the table ``rows``: the texts as written are rebuilt,
     normalised and checked again in full (the shortcut only ever skips work on valid values, so the
-    verdicts are the same), and ``{col, val, reason}`` listed for every problem, in field order."""
+    verdicts are the same), and ``{col, val, reason}`` listed for every problem, in field order.
+    ``only``: the indexes (ascending) of the fields that can have a problem (``_failed_fields``); the
+    others are not checked again. The statement's planning is most of its cost for a small table
+    (~13 ms for 8 fields), and grows with the fields checked."""
     q = semantic.quote_identifier
-    fields = schema.fields
-    texts = [_text(i) for i in range(len(fields))]
+    chosen = list(range(len(schema.fields))) if only is None else only
+    checked = schema.model_copy(update={"fields": [schema.fields[i] for i in chosen]})
+    fields = checked.fields
+    texts = [_text(k) for k in range(len(fields))]
     names = [q(f.name) for f in fields]
     base = f"SELECT rowid AS rid, * FROM {rows} WHERE {BAD}"
-    text_layer = ["rid", *(f"coalesce({_raw(i)}, {names[i]}) AS {texts[i]}" for i in range(len(fields)))]
-    cleaned_layers = _cleaned_layers(schema, ["rid", *texts], {})
-    norm_layer = _normalise_layer(schema, ["rid", *texts], {})
-    reason_layer, reasons = _reason_layer(schema, ["rid", *texts, *names], {})
+    text_layer = ["rid", *(f"coalesce({_raw(i)}, {names[k]}) AS {texts[k]}" for k, i in enumerate(chosen))]
+    cleaned_layers = _cleaned_layers(checked, ["rid", *texts], {})
+    norm_layer = _normalise_layer(checked, ["rid", *texts], {})
+    reason_layer, reasons = _reason_layer(checked, ["rid", *texts, *names], {})
     items = ", ".join(
-        f"struct_pack(col := {semantic.sql_literal(fields[i].name)}, val := {texts[i]}, reason := {col})"
-        for i, col in reasons
+        f"struct_pack(col := {semantic.sql_literal(fields[k].name)}, val := {texts[k]}, reason := {col})"
+        for k, col in reasons
     )
     listed = f"list_filter([{items}], p -> p.reason IS NOT NULL)" if reasons else f"CAST([] AS {_PROBLEM_TYPE})"
     return _select_layers(
@@ -547,23 +560,41 @@ def _duplicates(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema
     return True
 
 
-def _check_characters(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema) -> None:
+def _failed_fields(
+    con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema, coded: set[int]
+) -> list[int] | None:
+    """The indexes of the fields with a problem on some bad row: those the main pass found
+    (``_failed``) and ``coded``, those with a wrong check character; None (every field) for a table
+    too wide for the bit mask."""
+    if len(schema.fields) > FAILED_BITS:
+        return None
+    row = con.execute(f"SELECT bit_or({FAILED}) FROM rows WHERE {BAD}").fetchone()
+    mask = int(row[0] or 0) if row else 0
+    return sorted(coded | {i for i in range(len(schema.fields)) if mask >> i & 1})
+
+
+def _check_characters(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema) -> set[int]:
     """Verify the check characters the main pass left to NumPy (``semantic.plain_path`` with
     ``defer_check_character``), a million rows at a time, and flag the rows with a wrong one bad (an
     in-place update). One scan of the code columns in row order: a value's position in the scan is
     its ``rowid`` (the table was just created, nothing deleted). Values that took the full check,
-    valid or already flagged, come out the same, so checking every value again changes nothing."""
+    valid or already flagged, come out the same, so checking every value again changes nothing.
+    Returns the indexes of the fields with a wrong check character."""
     q = semantic.quote_identifier
-    coded = [(f.name, _kind(f)) for f in schema.fields if _kind(f) in ("uscc", "resident_id")]
+    coded = [(i, f.name, _kind(f)) for i, f in enumerate(schema.fields) if _kind(f) in ("uscc", "resident_id")]
     if not coded:
-        return
-    columns = ", ".join(q(name) for name, _ in coded)
+        return set()
+    columns = ", ".join(q(name) for _, name, _ in coded)
     wrong: list[np.ndarray] = []
+    fields: set[int] = set()
     start = 0
     for batch in con.execute(f"SELECT {columns} FROM rows").to_arrow_reader(_CHECK_BATCH):
         failed = np.zeros(batch.num_rows, dtype=bool)
-        for j, (_, kind) in enumerate(coded):
-            failed |= ~semantic.check_characters_ok(kind, batch.column(j))
+        for j, (i, _, kind) in enumerate(coded):
+            column_failed = ~semantic.check_characters_ok(kind, batch.column(j))
+            if column_failed.any():
+                fields.add(i)
+                failed |= column_failed
         if failed.any():
             wrong.append(np.flatnonzero(failed) + start)
         start += batch.num_rows
@@ -571,6 +602,7 @@ def _check_characters(con: duckdb.DuckDBPyConnection, schema: table_schema.Table
         con.register("wrong_check_character", pa.table({"rid": np.concatenate(wrong)}))
         con.execute(f"UPDATE rows SET {BAD} = true WHERE rowid IN (SELECT rid FROM wrong_check_character)")
         con.unregister("wrong_check_character")
+    return fields
 
 
 def _check(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema, relation: str) -> None:
@@ -580,8 +612,8 @@ def _check(con: duckdb.DuckDBPyConnection, schema: table_schema.TableSchema, rel
     q = semantic.quote_identifier
     semantic.register_functions(con)
     con.execute(f"CREATE TABLE rows AS {_rows_sql(schema, relation)}")
-    _check_characters(con, schema)
-    con.execute(f"CREATE TABLE problem_rows AS {_problems_sql(schema, 'rows')}")
+    coded = _check_characters(con, schema)
+    con.execute(f"CREATE TABLE problem_rows AS {_problems_sql(schema, 'rows', _failed_fields(con, schema, coded))}")
     if _duplicates(con, schema):
         con.execute(
             "CREATE OR REPLACE TABLE problem_rows AS SELECT rid, "
@@ -708,9 +740,9 @@ def load_relation(
 
     ``columns``: the query's column names, when the caller knows them (else DuckDB describes the
     query: a few milliseconds of planning). ``connection``: a connection from ``load_connection`` to
-    run in instead of a new one, for a caller making many small loads one after another (opening
-    DuckDB costs ~10 ms, a third of a small generated load's fixed cost); it is left empty again,
-    open, whatever the outcome."""
+    run in instead of a new one, for a caller making many small loads one after another (a new
+    connection cost a small generated load ~25 ms of its ~110); whatever the outcome it is left
+    empty and open, or closed when it could not be emptied (the caller then opens another)."""
     return _load(
         session,
         actor,
@@ -794,8 +826,11 @@ def _load(
     def release(con: duckdb.DuckDBPyConnection) -> None:
         if connection is None:
             con.close()
-        else:
+            return
+        try:
             _clear(con)
+        except duckdb.Error:  # not usable any more (e.g. invalidated by a fatal error): never half-clear
+            con.close()
 
     resource, table = _loadable(session, actor, resource_id)
     schema = table_schema.parse_schema(table.table_schema)
