@@ -495,7 +495,8 @@ def person_sql(inner: str, p: Gen) -> str:
         f"{p.date('birth', f'{q.BIRTH_FIRST_YEAR}-01-01', 30315, row='_pi')} AS _pbirth, "
         f"{p.integer('seq', 0, 999, row='_pi')} AS _pseq FROM ({inner})"
     )
-    resident = q.resident_id("_pd", "_pbirth", "_pseq")
+    inner = f"SELECT *, {q.id_division('_pd', '_pbirth')} AS _pcode FROM ({inner})"
+    resident = q.resident_id("_pd", "_pbirth", "_pseq", code="_pcode")
     return f"SELECT *, {resident} AS _pid, {p.person_name('name', row='_pi')} AS _pname FROM ({inner})"
 
 

@@ -214,15 +214,22 @@ def _id_division_table() -> list[str]:
 _ID_DIVISION_TABLE = _id_division_table()
 
 
-def resident_id(district_index: str, birth: str, seq: str) -> str:
-    """A GB 11643-1999 resident ID number: the address code in force in the birth year for the
-    district (index into DISTRICTS), the birth DATE (1940–2022) and a 0–999 sequence (odd for men),
-    with its ISO 7064 MOD 11-2 check digit."""
+def id_division(district_index: str, birth: str) -> str:
+    """The resident ID address code in force in the birth year (a DATE) for the district (index into
+    DISTRICTS)."""
     years = BIRTH_LAST_YEAR - BIRTH_FIRST_YEAR + 1
     # the 830 six-digit codes as one string constant: a list of 830 literals, repeated in each term of
     # the check digit's sum, made a person dataset's query take ~40 ms to plan
     at = f"({district_index} * {years} + year({birth}) - {BIRTH_FIRST_YEAR}) * 6 + 1"
-    code = f"substr({lit(''.join(_ID_DIVISION_TABLE))}, CAST({at} AS BIGINT), 6)"
+    return f"substr({lit(''.join(_ID_DIVISION_TABLE))}, CAST({at} AS BIGINT), 6)"
+
+
+def resident_id(district_index: str, birth: str, seq: str, code: str | None = None) -> str:
+    """A GB 11643-1999 resident ID number: the address code in force in the birth year for the
+    district (index into DISTRICTS), the birth DATE (1940–2022) and a 0–999 sequence (odd for men),
+    with its ISO 7064 MOD 11-2 check digit. ``code``: a column already holding ``id_division`` (the
+    expression is used seven times: as a column it is computed, and planned, once)."""
+    code = code or id_division(district_index, birth)
     ymd = f"(year({birth}) * 10000 + month({birth}) * 100 + day({birth}))"
     total = (
         f"({digit_sum(f'CAST({code} AS BIGINT)', 6, RID_WEIGHTS[:6])} + {digit_sum(ymd, 8, RID_WEIGHTS[6:14])} "

@@ -449,7 +449,8 @@ def _rows_sql(schema: table_schema.TableSchema, relation: str) -> str:
     (``semantic.plain_path``); where not, the cleaned value (``semantic.cleaned_sql``); whether that
     is (the same shortcut again); the normalised value (the shortcut's, or the rest of the
     normalisation from the cleaned value); each reason (the full check only where neither shortcut
-    nor ``semantic.settled_sql`` applies; then the constraints); the flag; the kept texts.
+    nor ``semantic.settled_sql`` applies; then the constraints); the flag; the kept texts and, on a
+    bad row, which fields have a problem (``_failed``, for ``_failed_fields``).
     """
     q = semantic.quote_identifier
     fields = schema.fields
