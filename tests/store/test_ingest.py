@@ -7,7 +7,7 @@ import pytest
 
 from pubdata.catalog.errors import NotEntryOwner
 from pubdata.standards import uscc_with_check
-from pubdata.store import files, service
+from pubdata.store import files, service, table_schema
 from pubdata.store.ingest import load as ingest
 from pubdata.store.models import StoreVersion
 from pubdata.store.schemas import TableCreate
@@ -348,8 +348,6 @@ def test_loads_in_one_reused_connection_match_loads_in_their_own_and_leave_it_em
 
 
 def test_problems_are_checked_again_only_in_the_fields_that_failed_and_come_out_the_same():
-    from pubdata.store import table_schema
-
     schema = table_schema.parse_schema(SCHEMA)
     values = [
         (CODES[0], "甲", "1", "2020-01-01", "存续"),
